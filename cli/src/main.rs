@@ -1,0 +1,68 @@
+//! `fleet`: the command-line front of fleet-engine. One module per subcommand; this file only
+//! dispatches and turns errors into one line on stderr and an exit code.
+
+mod args;
+mod gen;
+mod progress;
+mod scan;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "fleet",
+    version,
+    about = "Data-parallel jobs over directories of large CSV files, at the speed of memory"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print every record that matches all --where tests, exactly, in file order.
+    Scan(scan::ScanArgs),
+    /// Write deterministic synthetic data (taxi GPS points or NYC-style trips).
+    Gen(gen::GenArgs),
+}
+
+/// How a command ended, beyond plain success.
+pub enum Outcome {
+    Ok,
+    /// The command did its work but some input could not be read (already reported).
+    Partial,
+    /// Ctrl-C: workers stopped, unfinished output removed.
+    Interrupted,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Scan(args) => scan::run(args),
+        Command::Gen(args) => gen::run(args),
+    };
+    match result {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::Partial) => ExitCode::from(1),
+        Ok(Outcome::Interrupted) => ExitCode::from(130),
+        Err(err) => {
+            eprintln!("fleet: error: {}", one_line(&err));
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The error and its causes on one line.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut text = err.to_string();
+    for cause in err.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text.replace('\n', " ")
+}

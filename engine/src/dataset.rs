@@ -1,0 +1,261 @@
+//! Opening a dataset: from the user's PATHs to a [`ChunkPlan`] and a [`Schema`].
+//!
+//! Settles, in this order of precedence, flags > `fleet.toml` > what the data shows: the
+//! delimiter (`.tsv` files default to TAB), whether files have a header line (detected from the
+//! first file's first two records), and the column names (`--columns`, the descriptor's
+//! `columns`, or the header). Every file with a header must carry the same header as the first.
+
+use crate::descriptor::{self, Descriptor, DescriptorError};
+use crate::discover::{self, DiscoverError, DiscoverOptions, Discovery, Unreadable};
+use crate::plan::{ChunkPlan, PlannedFile};
+use crate::record::GeneralRecords;
+use crate::schema::{looks_like_header, Schema};
+use memmap2::Mmap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+const BOM: &[u8] = b"\xef\xbb\xbf";
+
+#[derive(Debug, Clone, Default)]
+pub struct DatasetOptions {
+    pub paths: Vec<PathBuf>,
+    pub glob: Option<String>,
+    /// `--header` (Some(true)) / `--no-header` (Some(false)).
+    pub header: Option<bool>,
+    /// `--columns`: names for the columns.
+    pub columns: Option<Vec<String>>,
+    pub delimiter: Option<u8>,
+    pub chunk_size: u64,
+}
+
+#[derive(Debug)]
+pub struct Dataset {
+    pub plan: ChunkPlan,
+    pub schema: Schema,
+    pub has_header: bool,
+    /// The first file's header record as written in the input, terminator included.
+    pub header_raw: Option<Vec<u8>>,
+    /// The dataset's delimiter (the first file's), used for projected output.
+    pub delimiter: u8,
+    pub discovery: Discovery,
+    /// The `fleet.toml` that applied, if any.
+    pub descriptor: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DatasetError {
+    #[error(transparent)]
+    Discover(#[from] DiscoverError),
+    #[error(transparent)]
+    Descriptor(#[from] DescriptorError),
+    #[error("{path}: the header differs from the one in {first} (expected {expected}, found {found})")]
+    HeaderMismatch {
+        path: PathBuf,
+        first: PathBuf,
+        expected: String,
+        found: String,
+    },
+    #[error("{source_name} names {names} columns but the first record of {path} has {fields} fields")]
+    ColumnCount {
+        source_name: String,
+        names: usize,
+        path: PathBuf,
+        fields: usize,
+    },
+    #[error("no input file could be read")]
+    NothingReadable,
+}
+
+struct FirstFile {
+    path: PathBuf,
+    header: Option<Vec<Vec<u8>>>,
+}
+
+/// Discovers the files, reads headers and plans chunks.
+pub fn open(opts: &DatasetOptions) -> Result<Dataset, DatasetError> {
+    let mut discovery = discover::discover(
+        &opts.paths,
+        &DiscoverOptions {
+            glob: opts.glob.clone(),
+        },
+    )?;
+    let found = descriptor::find(&opts.paths)?;
+    let desc = found.as_ref().map(|(_, d)| d.clone()).unwrap_or_default();
+    let mut plan = ChunkPlan::default();
+    let mut first: Option<FirstFile> = None;
+    let mut settled: Option<(bool, Schema, Option<Vec<u8>>, u8)> = None;
+    for input in std::mem::take(&mut discovery.files) {
+        let map = match map(&input.path) {
+            Ok(map) => map,
+            Err(e) => {
+                discovery.unreadable.push(Unreadable {
+                    path: input.path.clone(),
+                    reason: e.to_string(),
+                });
+                continue;
+            }
+        };
+        let data: &[u8] = &map;
+        let delimiter = opts
+            .delimiter
+            .or(desc.delimiter_byte())
+            .unwrap_or_else(|| default_delimiter(&input.path));
+        let bom = if data.starts_with(BOM) { BOM.len() } else { 0 };
+        let mut records = GeneralRecords::new(data, bom..data.len(), delimiter, true);
+        let first_record = records.next_record().map(|(rec, n)| {
+            let fields: Vec<Vec<u8>> = (0..n).map(|i| records.field(i).to_vec()).collect();
+            (rec, fields)
+        });
+        if settled.is_none() {
+            let second: Option<Vec<Vec<u8>>> = records
+                .next_record()
+                .map(|(_, n)| (0..n).map(|i| records.field(i).to_vec()).collect());
+            settled = Some(settle(opts, &desc, &input.path, first_record.as_ref(), second, data, delimiter)?);
+        }
+        let Some((has_header, _, _, _)) = &settled else {
+            continue;
+        };
+        let mut data_start = bom;
+        if *has_header {
+            if let Some((rec, fields)) = &first_record {
+                data_start = rec.end;
+                match &first {
+                    None => {
+                        first = Some(FirstFile {
+                            path: input.path.clone(),
+                            header: Some(fields.clone()),
+                        })
+                    }
+                    Some(FirstFile {
+                        path: first_path,
+                        header: Some(expected),
+                    }) if expected != fields => {
+                        return Err(DatasetError::HeaderMismatch {
+                            path: input.path.clone(),
+                            first: first_path.clone(),
+                            expected: join(expected),
+                            found: join(fields),
+                        });
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        let first_line = 1 + bytecount::count(&data[..data_start], b'\n') as u64;
+        plan.push_file(
+            PlannedFile {
+                path: input.path.clone(),
+                size: data.len() as u64,
+                delimiter,
+                data_start: data_start as u64,
+                first_line,
+            },
+            data,
+            opts.chunk_size,
+        );
+    }
+    let Some((has_header, schema, header_raw, delimiter)) = settled else {
+        return Err(DatasetError::NothingReadable);
+    };
+    Ok(Dataset {
+        plan,
+        schema,
+        has_header,
+        header_raw,
+        delimiter,
+        discovery,
+        descriptor: found.map(|(p, _)| p),
+    })
+}
+
+type FirstRecord = (crate::record::RawRecord, Vec<Vec<u8>>);
+
+/// Decides header, schema and delimiter from the first readable file.
+fn settle(
+    opts: &DatasetOptions,
+    desc: &Descriptor,
+    path: &Path,
+    first: Option<&FirstRecord>,
+    second: Option<Vec<Vec<u8>>>,
+    data: &[u8],
+    delimiter: u8,
+) -> Result<(bool, Schema, Option<Vec<u8>>, u8), DatasetError> {
+    let first_fields: Vec<&[u8]> = first
+        .map(|(_, f)| f.iter().map(Vec::as_slice).collect())
+        .unwrap_or_default();
+    let second_fields: Option<Vec<&[u8]>> = second
+        .as_ref()
+        .map(|f| f.iter().map(Vec::as_slice).collect());
+    let has_header = opts.header.or(desc.header).unwrap_or_else(|| {
+        first.is_some() && looks_like_header(&first_fields, second_fields.as_deref())
+    });
+    let (names, source_name) = match (&opts.columns, &desc.columns) {
+        (Some(c), _) => (Some(c.clone()), "--columns".to_string()),
+        (None, Some(c)) => (Some(c.clone()), "fleet.toml".to_string()),
+        (None, None) if has_header => (
+            Some(
+                first_fields
+                    .iter()
+                    .map(|f| String::from_utf8_lossy(f).into_owned())
+                    .collect(),
+            ),
+            "the header".to_string(),
+        ),
+        (None, None) => (None, String::new()),
+    };
+    // The record that shows how many fields the data has: the first data record.
+    let sample = if has_header {
+        second_fields.as_ref().map(Vec::len)
+    } else {
+        first.map(|_| first_fields.len())
+    };
+    let ncols = match &names {
+        Some(names) => {
+            if let Some(fields) = sample {
+                if fields != names.len() && source_name != "the header" {
+                    return Err(DatasetError::ColumnCount {
+                        source_name,
+                        names: names.len(),
+                        path: path.to_path_buf(),
+                        fields,
+                    });
+                }
+            }
+            names.len()
+        }
+        None => sample.unwrap_or(0),
+    };
+    let header_raw = match (has_header, first) {
+        (true, Some((rec, _))) => {
+            let mut raw = data[rec.start..rec.end].to_vec();
+            if !matches!(raw.last(), Some(b'\n' | b'\r')) {
+                raw.push(b'\n');
+            }
+            Some(raw)
+        }
+        _ => None,
+    };
+    Ok((has_header, Schema::new(names, ncols), header_raw, delimiter))
+}
+
+fn default_delimiter(path: &Path) -> u8 {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some(ext) if ext.eq_ignore_ascii_case("tsv") => b'\t',
+        _ => b',',
+    }
+}
+
+fn map(path: &Path) -> std::io::Result<Mmap> {
+    let file = File::open(path)?;
+    // SAFETY: read-only map used only for planning in this process; a concurrent truncation
+    // would raise SIGBUS here, which is the same hazard every mmap-based reader accepts.
+    unsafe { Mmap::map(&file) }
+}
+
+fn join(fields: &[Vec<u8>]) -> String {
+    fields
+        .iter()
+        .map(|f| String::from_utf8_lossy(f).into_owned())
+        .collect::<Vec<_>>()
+        .join(",")
+}

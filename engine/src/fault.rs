@@ -1,0 +1,71 @@
+//! The test-only fault knob: `FLEET_TEST_FAULT=POINT:CHUNK` makes the worker that scans chunk
+//! CHUNK die at POINT on its first attempt, so tests can prove every record is still counted
+//! exactly once. POINT is `scan` (mid-chunk), `commit` (holding the lock, totals half-updated)
+//! or `scan-always` (every attempt: the job must fail cleanly, naming the chunk). `stall`
+//! makes that worker block forever, so tests can kill or interrupt a job that is provably
+//! mid-scan without guessing at timing.
+
+use std::fmt;
+
+pub const ENV: &str = "FLEET_TEST_FAULT";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultPoint {
+    Scan,
+    Commit,
+    Stall,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Fault {
+    at: Option<(FaultPoint, usize, bool)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadFault(String);
+
+impl fmt::Display for BadFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{ENV}={:?} is not scan:N, commit:N, scan-always:N or stall:N",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for BadFault {}
+
+impl Fault {
+    pub fn none() -> Fault {
+        Fault::default()
+    }
+
+    /// Reads the knob from the environment (once, in the coordinator, before any fork).
+    pub fn from_env() -> Result<Fault, BadFault> {
+        match std::env::var(ENV) {
+            Ok(text) if !text.is_empty() => Fault::parse(&text),
+            _ => Ok(Fault::none()),
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Fault, BadFault> {
+        let bad = || BadFault(text.to_string());
+        let (point, chunk) = text.split_once(':').ok_or_else(bad)?;
+        let chunk: usize = chunk.trim().parse().map_err(|_| bad())?;
+        let (point, always) = match point.trim() {
+            "scan" => (FaultPoint::Scan, false),
+            "scan-always" => (FaultPoint::Scan, true),
+            "commit" => (FaultPoint::Commit, false),
+            "stall" => (FaultPoint::Stall, true),
+            _ => return Err(bad()),
+        };
+        Ok(Fault {
+            at: Some((point, chunk, always)),
+        })
+    }
+
+    pub fn fires(&self, point: FaultPoint, chunk: usize, attempt: u32) -> bool {
+        matches!(self.at, Some((p, c, always)) if p == point && c == chunk && (always || attempt == 0))
+    }
+}

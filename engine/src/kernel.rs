@@ -1,0 +1,259 @@
+//! The scan kernel: one chunk of one mapped file in, counts and formatted matches out.
+//!
+//! It is the same code for the process and the thread engine and for re-runs. A chunk with no
+//! quote and no CR byte takes the quote-free path (records are lines, fields are split on the
+//! delimiter only as far as the predicates and projection need); any other chunk takes the
+//! full csv-core parse. Both paths are checked against the `csv` crate in the tests.
+//!
+//! A record whose field count differs from the schema's is *malformed*: counted, its line
+//! reported (the first few per chunk), and never matched, so a `--where` on a column it lacks
+//! cannot silently misfire.
+
+use crate::predicate::Predicate;
+use crate::record::{is_quote_free, split_quote_free, GeneralRecords, QuoteFreeLines, RangeEnd};
+use std::ops::Range;
+
+/// How many malformed records per chunk are reported with their line.
+pub const REPORTED_MALFORMED: usize = 5;
+
+/// What to write for each matching record.
+#[derive(Debug, Clone)]
+pub enum Emit {
+    /// Nothing (`--count`).
+    Nothing,
+    /// The record's bytes exactly as in the input, terminator included.
+    Raw,
+    /// The given fields (0-based), CSV-escaped, joined by `delimiter`, ending in `\n`.
+    Csv { columns: Vec<usize>, delimiter: u8 },
+    /// One JSON object per record: `keys[i]` (already JSON-escaped, quotes included) maps to
+    /// field `columns[i]` as a JSON string.
+    Jsonl { columns: Vec<usize>, keys: Vec<String> },
+}
+
+/// Everything a worker needs to scan a chunk, fixed for the whole job.
+#[derive(Debug, Clone)]
+pub struct ScanSpec {
+    /// Fields per well-formed record.
+    pub ncols: usize,
+    /// All must hold.
+    pub predicates: Vec<Predicate>,
+    pub emit: Emit,
+    /// Prefix each emitted record with its length (u32 LE), so the coordinator can stop the
+    /// output exactly at `--limit` inside a chunk.
+    pub framed: bool,
+}
+
+impl ScanSpec {
+    /// Fields the kernel must locate in each record: beyond these it only counts delimiters.
+    fn fields_needed(&self) -> usize {
+        let pred = self.predicates.iter().map(|p| p.column() + 1).max().unwrap_or(0);
+        let emit = match &self.emit {
+            Emit::Csv { columns, .. } | Emit::Jsonl { columns, .. } => {
+                columns.iter().map(|c| c + 1).max().unwrap_or(0)
+            }
+            Emit::Nothing | Emit::Raw => 0,
+        };
+        pred.max(emit)
+    }
+}
+
+/// The result of scanning one chunk, all of it additive across chunks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChunkOutcome {
+    pub records: u64,
+    pub matches: u64,
+    pub malformed: u64,
+    /// `\n` bytes in the part of the chunk that was used (up to `partial` when set).
+    pub lines: u64,
+    /// When the chunk's last record runs past its end: that record's start (absolute offset).
+    pub partial: Option<u64>,
+    /// Line offsets (0-based, relative to the chunk's first line) of the first malformed records.
+    pub malformed_lines: [u64; REPORTED_MALFORMED],
+    /// Bytes appended to the output buffer.
+    pub out_bytes: u64,
+}
+
+/// Reusable per-worker buffers, so the per-record loop never allocates.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    fields: Vec<Range<usize>>,
+}
+
+/// Counts `\n` bytes incrementally, so line numbers of malformed records cost no second pass.
+struct LineCounter {
+    pos: usize,
+    lines: u64,
+}
+
+impl LineCounter {
+    fn line_at(&mut self, data: &[u8], pos: usize) -> u64 {
+        self.lines += bytecount::count(&data[self.pos..pos], b'\n') as u64;
+        self.pos = pos;
+        self.lines
+    }
+}
+
+/// Scans the records that start in `data[range]`. `at_eof` means `range.end == data.len()`
+/// is the end of the file, so an unterminated last record is complete. `out` receives the
+/// formatted matches.
+pub fn scan_chunk(
+    data: &[u8],
+    range: Range<usize>,
+    at_eof: bool,
+    delimiter: u8,
+    spec: &ScanSpec,
+    out: &mut Vec<u8>,
+    scratch: &mut Scratch,
+) -> ChunkOutcome {
+    let out_before = out.len();
+    let mut outcome = ChunkOutcome::default();
+    let mut lines = LineCounter {
+        pos: range.start,
+        lines: 0,
+    };
+    let used_end;
+    if is_quote_free(&data[range.clone()]) {
+        let needed = spec.fields_needed();
+        let fields = &mut scratch.fields;
+        for (rec, content) in QuoteFreeLines::new(data, range.clone()) {
+            outcome.records += 1;
+            let n = split_quote_free(data, content, delimiter, fields, needed);
+            if n != spec.ncols {
+                note_malformed(&mut outcome, lines.line_at(data, rec.start));
+                continue;
+            }
+            let field = |i: usize| &data[fields[i].clone()];
+            if spec.predicates.iter().all(|p| p.matches(field(p.column()))) {
+                outcome.matches += 1;
+                emit(spec, &data[rec.start..rec.end], field, out);
+            }
+        }
+        used_end = range.end;
+    } else {
+        let mut records = GeneralRecords::new(data, range.clone(), delimiter, at_eof);
+        while let Some((rec, n)) = records.next_record() {
+            outcome.records += 1;
+            if n != spec.ncols {
+                note_malformed(&mut outcome, lines.line_at(data, rec.start));
+                continue;
+            }
+            if spec
+                .predicates
+                .iter()
+                .all(|p| p.matches(records.field(p.column())))
+            {
+                outcome.matches += 1;
+                emit(spec, &data[rec.start..rec.end], |i| records.field(i), out);
+            }
+        }
+        used_end = match records.end_state() {
+            Some(RangeEnd::Partial(start)) => {
+                outcome.partial = Some(start as u64);
+                start
+            }
+            _ => range.end,
+        };
+    }
+    outcome.lines = lines.line_at(data, used_end);
+    outcome.out_bytes = (out.len() - out_before) as u64;
+    outcome
+}
+
+fn note_malformed(outcome: &mut ChunkOutcome, line: u64) {
+    if let Some(slot) = outcome.malformed_lines.get_mut(outcome.malformed as usize) {
+        *slot = line;
+    }
+    outcome.malformed += 1;
+}
+
+#[inline]
+fn emit<'f>(spec: &ScanSpec, raw: &[u8], field: impl Fn(usize) -> &'f [u8], out: &mut Vec<u8>) {
+    if spec.framed {
+        let at = out.len();
+        out.extend_from_slice(&[0; 4]);
+        format_record(&spec.emit, raw, field, out);
+        let len = (out.len() - at - 4) as u32;
+        out[at..at + 4].copy_from_slice(&len.to_le_bytes());
+    } else {
+        format_record(&spec.emit, raw, field, out);
+    }
+}
+
+#[inline]
+fn format_record<'f>(how: &Emit, raw: &[u8], field: impl Fn(usize) -> &'f [u8], out: &mut Vec<u8>) {
+    match how {
+        Emit::Nothing => {}
+        Emit::Raw => {
+            out.extend_from_slice(raw);
+            if !matches!(raw.last(), Some(b'\n' | b'\r')) {
+                out.push(b'\n');
+            }
+        }
+        Emit::Csv { columns, delimiter } => {
+            for (i, &c) in columns.iter().enumerate() {
+                if i > 0 {
+                    out.push(*delimiter);
+                }
+                write_csv_field(out, field(c), *delimiter, columns.len() == 1);
+            }
+            out.push(b'\n');
+        }
+        Emit::Jsonl { columns, keys } => {
+            out.push(b'{');
+            for (i, (&c, key)) in columns.iter().zip(keys).enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(key.as_bytes());
+                out.push(b':');
+                write_json_string(out, field(c));
+            }
+            out.extend_from_slice(b"}\n");
+        }
+    }
+}
+
+/// Writes one field with the quoting the `csv` crate's writer would use: quoted when it holds
+/// the delimiter, a quote, CR or LF; an empty sole field is written `""` so the record is not
+/// read back as an empty line.
+pub fn write_csv_field(out: &mut Vec<u8>, field: &[u8], delimiter: u8, sole: bool) {
+    let needs_quotes = (sole && field.is_empty())
+        || field
+            .iter()
+            .any(|&b| b == delimiter || b == b'"' || b == b'\n' || b == b'\r');
+    if !needs_quotes {
+        out.extend_from_slice(field);
+        return;
+    }
+    out.push(b'"');
+    for &b in field {
+        if b == b'"' {
+            out.push(b'"');
+        }
+        out.push(b);
+    }
+    out.push(b'"');
+}
+
+/// Writes `bytes` as a JSON string; invalid UTF-8 becomes U+FFFD (JSON text must be UTF-8).
+pub fn write_json_string(out: &mut Vec<u8>, bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    out.push(b'"');
+    for ch in text.chars() {
+        match ch {
+            '"' => out.extend_from_slice(b"\\\""),
+            '\\' => out.extend_from_slice(b"\\\\"),
+            '\n' => out.extend_from_slice(b"\\n"),
+            '\r' => out.extend_from_slice(b"\\r"),
+            '\t' => out.extend_from_slice(b"\\t"),
+            c if (c as u32) < 0x20 => {
+                out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes());
+            }
+            c => {
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+    out.push(b'"');
+}

@@ -1,0 +1,37 @@
+//! fleet-engine: all of fleet's logic. The `fleet` binary (cli/) only parses arguments and prints.
+//!
+//! How the pieces fit, in the order a scan uses them:
+//! - [`discover`] finds the input files, [`descriptor`] reads a dataset's `fleet.toml`,
+//!   [`schema`] settles header and column names, [`expr`] parses `--where` text and
+//!   [`predicate`] compiles it against the schema ([`number`] holds the exact decimal compare).
+//! - [`plan`] splits each file into chunks at guessed record boundaries ([`ChunkPlan`]).
+//! - [`kernel`] scans one chunk: filter, count, format matching records into a byte sink.
+//! - [`region`] is the one shared-memory mapping that coordinator and workers share; [`lock`]
+//!   is the robust process-shared mutex on it and [`shared`] the typed accumulators.
+//! - [`dataset`] ties discovery, descriptor, header detection and planning together;
+//!   [`output`] writes result files atomically; [`interrupt`] turns Ctrl-C into a flag.
+//! - [`job`] is the coordinator: it runs workers ([`worker`]) as forked processes or threads,
+//!   verifies speculative chunk boundaries, re-runs failed chunks, and streams output in order.
+pub mod dataset;
+pub mod descriptor;
+pub mod discover;
+pub mod expr;
+pub mod number;
+pub mod predicate;
+pub mod schema;
+pub mod fault;
+pub mod interrupt;
+pub mod job;
+pub mod kernel;
+pub mod lock;
+pub mod output;
+pub mod plan;
+pub mod record;
+pub mod region;
+pub mod shared;
+pub mod worker;
+
+pub use dataset::{Dataset, DatasetError, DatasetOptions};
+pub use job::{run_scan, EngineKind, JobError, JobOptions, Progress, ScanReport};
+pub use kernel::{Emit, ScanSpec};
+pub use plan::{Chunk, ChunkPlan, PlannedFile};

@@ -1,0 +1,379 @@
+//! A `--where` expression compiled against a schema into a test on one field's bytes.
+//!
+//! [`crate::expr`] parses the text and [`crate::schema`] resolves the column; this module fixes
+//! the comparison semantics once, so the scanning kernel only calls [`Predicate::matches`] per
+//! record (and may use [`Predicate::needle`] to skip whole stretches of data that cannot
+//! match). The rule: when both the value and the field are plain decimals
+//! ([`crate::number`]) they compare numerically and exactly; otherwise as raw bytes.
+
+use std::cmp::Ordering;
+
+use regex::bytes::Regex;
+
+use crate::expr::{one_line, Op, WhereExpr};
+use crate::number::{Decimal, OwnedDecimal};
+use crate::schema::{Schema, SchemaError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PredicateError {
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    #[error("invalid regex '{}' in --where: {message}", one_line(.pattern))]
+    Regex { pattern: String, message: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Predicate {
+    column: usize,
+    op: Op,
+    value: Vec<u8>,
+    number: Option<OwnedDecimal>,
+    regex: Option<Regex>,
+}
+
+impl Predicate {
+    pub fn compile(expr: &WhereExpr, schema: &Schema) -> Result<Predicate, PredicateError> {
+        let column = schema.resolve(&expr.column)?;
+        let regex = match expr.op {
+            Op::Regex => Some(Regex::new(&expr.value).map_err(|e| PredicateError::Regex {
+                pattern: expr.value.clone(),
+                message: regex_message(&e),
+            })?),
+            _ => None,
+        };
+        let value = expr.value.as_bytes().to_vec();
+        // A regex is never compared numerically, so there is no number to keep for it.
+        let number = match expr.op {
+            Op::Regex => None,
+            _ => OwnedDecimal::parse(&value),
+        };
+        Ok(Predicate {
+            column,
+            op: expr.op,
+            value,
+            number,
+            regex,
+        })
+    }
+
+    /// 0-based index of the field this predicate tests.
+    pub fn column(&self) -> usize {
+        self.column
+    }
+
+    pub fn op(&self) -> Op {
+        self.op
+    }
+
+    /// `field` is the field's unescaped content. Semantics: for `~`, regex search (unanchored) in the bytes.
+    /// For comparisons: when BOTH the value and the field parse as `Decimal`, compare numerically (exact);
+    /// otherwise compare the raw bytes lexicographically. `=` and `!=` follow the same rule.
+    #[inline]
+    pub fn matches(&self, field: &[u8]) -> bool {
+        if let Some(re) = &self.regex {
+            return re.is_match(field);
+        }
+        let ordering = match &self.number {
+            Some(value) => match Decimal::parse(field) {
+                Some(f) => f.cmp(&value.as_decimal()),
+                None => field.cmp(&self.value[..]),
+            },
+            None => field.cmp(&self.value[..]),
+        };
+        match self.op {
+            Op::Eq => ordering == Ordering::Equal,
+            Op::Ne => ordering != Ordering::Equal,
+            Op::Lt => ordering == Ordering::Less,
+            Op::Le => ordering != Ordering::Greater,
+            Op::Gt => ordering == Ordering::Greater,
+            Op::Ge => ordering != Ordering::Less,
+            // Compile always sets `regex` for this op, handled above.
+            Op::Regex => false,
+        }
+    }
+
+    /// Bytes that every field satisfying this predicate must contain, for a SIMD pre-filter (memmem) over raw data:
+    /// only for Op::Eq. For a numeric value: its integer digits without leading zeros if non-zero (value 11865 → "11865",
+    /// also matches field "011865", "11865.0", "+11865"), else its fraction digits (0.25 → "25"), else "0" for zero.
+    /// For a non-numeric value: the value's bytes, but None if empty. Must never produce a needle that a matching field lacks.
+    ///
+    /// Also None when the needle would contain `"`: inside a quoted CSV field that byte is
+    /// written doubled, so the raw data of a matching record need not contain the needle.
+    pub fn needle(&self) -> Option<&[u8]> {
+        if self.op != Op::Eq {
+            return None;
+        }
+        let needle: &[u8] = match &self.number {
+            Some(n) => {
+                let d = n.as_decimal();
+                if !d.int_digits().is_empty() {
+                    d.int_digits()
+                } else if !d.frac_digits().is_empty() {
+                    d.frac_digits()
+                } else {
+                    b"0"
+                }
+            }
+            None => &self.value,
+        };
+        if needle.is_empty() || needle.contains(&b'"') {
+            None
+        } else {
+            Some(needle)
+        }
+    }
+
+    /// The predicate as the user would read it, e.g. `id = 11865` or `time >= "2015-02-01 08:00:00"`.
+    pub fn describe(&self, schema: &Schema) -> String {
+        let value = String::from_utf8_lossy(&self.value);
+        let needs_quotes = value.is_empty()
+            || value.chars().any(char::is_whitespace)
+            || value.starts_with(['<', '>', '=', '!', '~', '"', '\'']);
+        let value = if !needs_quotes {
+            one_line(&value)
+        } else if value.contains('"') {
+            format!("'{}'", one_line(&value))
+        } else {
+            format!("\"{}\"", one_line(&value))
+        };
+        format!("{} {} {}", schema.display_name(self.column), self.op, value)
+    }
+}
+
+/// regex's Display draws the pattern with a caret over several lines; keep the line that
+/// says what is wrong.
+fn regex_message(e: &regex::Error) -> String {
+    let text = e.to_string();
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("error: "))
+        .map(str::to_string)
+        .unwrap_or_else(|| text.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::expr::parse_where;
+    use proptest::prelude::*;
+
+    fn schema() -> Schema {
+        Schema::new(
+            Some(
+                ["id", "time", "lon", "lat", "speed", "heading", "occupied"]
+                    .map(String::from)
+                    .to_vec(),
+            ),
+            0,
+        )
+    }
+
+    fn p(text: &str) -> Predicate {
+        Predicate::compile(&parse_where(text).unwrap(), &schema()).unwrap()
+    }
+
+    #[test]
+    fn numeric_equality() {
+        let pr = p("id=11865");
+        assert_eq!(pr.column(), 0);
+        assert_eq!(pr.op(), Op::Eq);
+        for yes in ["11865", "11865.0", "011865", "+11865", "11865."] {
+            assert!(pr.matches(yes.as_bytes()), "{yes}");
+        }
+        for no in ["11865.5", " 11865", "11865a", "11866", "", "-11865", "1186"] {
+            assert!(!pr.matches(no.as_bytes()), "{no}");
+        }
+    }
+
+    #[test]
+    fn not_equal() {
+        let pr = p("id!=11865");
+        assert!(!pr.matches(b"11865.00"));
+        assert!(pr.matches(b"11865 "));
+        assert!(pr.matches(b"1"));
+        let text = Schema::new(Some(vec!["name".into()]), 0);
+        let pr = Predicate::compile(&parse_where("name != abc").unwrap(), &text).unwrap();
+        assert!(pr.matches(b"abd"));
+        assert!(!pr.matches(b"abc"));
+    }
+
+    #[test]
+    fn numeric_order_not_byte_order() {
+        let pr = p("speed>100");
+        assert!(!pr.matches(b"99"), "99 < 100 numerically");
+        assert!(pr.matches(b"100.5"));
+        assert!(!pr.matches(b"100.0"));
+        assert!(pr.matches(b"0101"));
+        assert!(!pr.matches(b"-200"));
+        // Not a number: bytes decide, and "abc" > "100".
+        assert!(pr.matches(b"abc"));
+        let pr = p("speed <= -1.5");
+        assert!(pr.matches(b"-1.50"));
+        assert!(pr.matches(b"-2"));
+        assert!(!pr.matches(b"-1.4"));
+        let pr = p("speed>=0");
+        assert!(pr.matches(b"-0"));
+        assert!(pr.matches(b".0"));
+        let pr = p("speed<0");
+        assert!(!pr.matches(b"-0.000"));
+    }
+
+    #[test]
+    fn byte_comparison_for_text() {
+        let pr = p(r#"time>="2015-02-01 08:00:00""#);
+        assert!(pr.matches(b"2015-02-01 08:00:00"));
+        assert!(pr.matches(b"2015-02-01 08:00:01"));
+        assert!(pr.matches(b"2015-12-01 00:00:00"));
+        assert!(!pr.matches(b"2015-01-31 23:59:59"));
+        assert!(!pr.matches(b"2015-02-01"));
+        let pr = p("time<b");
+        assert!(pr.matches(b"a"));
+        assert!(pr.matches(b"B"));
+        assert!(!pr.matches(b"ba"));
+    }
+
+    #[test]
+    fn empty_value() {
+        let pr = p("lon=");
+        assert!(pr.matches(b""));
+        assert!(!pr.matches(b"0"));
+        assert_eq!(pr.needle(), None);
+    }
+
+    #[test]
+    fn regex_search() {
+        let pr = p("time~08:0[0-4]");
+        assert!(pr.matches(b"2015-02-01 08:03:00"));
+        assert!(!pr.matches(b"2015-02-01 08:05:00"));
+        let pr = p("id~^1");
+        assert!(pr.matches(b"11865"));
+        assert!(!pr.matches(b"211865"));
+        // Regex bytes mode still matches a field that is not UTF-8.
+        let pr = p("lon~x");
+        assert!(pr.matches(b"\xffx"));
+        assert_eq!(pr.needle(), None);
+    }
+
+    #[test]
+    fn regex_error_is_one_line() {
+        let e = Predicate::compile(&parse_where("id~(ab").unwrap(), &schema()).unwrap_err();
+        let text = e.to_string();
+        assert!(matches!(e, PredicateError::Regex { .. }));
+        assert!(!text.contains('\n'), "{text}");
+        assert!(
+            text.starts_with("invalid regex '(ab' in --where: "),
+            "{text}"
+        );
+        assert!(text.contains("unclosed group"), "{text}");
+    }
+
+    #[test]
+    fn schema_errors_pass_through() {
+        let e = Predicate::compile(&parse_where("spped>5").unwrap(), &schema()).unwrap_err();
+        assert!(matches!(
+            e,
+            PredicateError::Schema(SchemaError::UnknownColumn { .. })
+        ));
+        assert!(e.to_string().contains("did you mean 'speed'?"));
+        let e = Predicate::compile(&parse_where("9>5").unwrap(), &schema()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "column 9 is out of range: the data has 7 columns"
+        );
+    }
+
+    #[test]
+    fn needles() {
+        assert_eq!(p("id=11865").needle(), Some(&b"11865"[..]));
+        assert_eq!(p("id=+0011865.000").needle(), Some(&b"11865"[..]));
+        assert_eq!(p("id=0.25").needle(), Some(&b"25"[..]));
+        assert_eq!(p("id=-.0500").needle(), Some(&b"05"[..]));
+        assert_eq!(p("id=-0.0").needle(), Some(&b"0"[..]));
+        assert_eq!(p("id=abc").needle(), Some(&b"abc"[..]));
+        assert_eq!(p("id='a b'").needle(), Some(&b"a b"[..]));
+        assert_eq!(p("id='say \"hi\"'").needle(), None);
+        assert_eq!(p("id!=5").needle(), None);
+        assert_eq!(p("id>=5").needle(), None);
+        assert_eq!(p("id~5").needle(), None);
+    }
+
+    #[test]
+    fn describes() {
+        let s = schema();
+        assert_eq!(p("id=11865").describe(&s), "id = 11865");
+        assert_eq!(p("1==11865").describe(&s), "id = 11865");
+        assert_eq!(
+            p(r#"time>="2015-02-01 08:00:00""#).describe(&s),
+            "time >= \"2015-02-01 08:00:00\""
+        );
+        assert_eq!(p("lon=").describe(&s), "lon = \"\"");
+        assert_eq!(p("lon~'^x'").describe(&s), "lon ~ ^x");
+        let bare = Schema::new(None, 4);
+        let pr = Predicate::compile(&parse_where("3<0.5").unwrap(), &bare).unwrap();
+        assert_eq!(pr.describe(&bare), "3 < 0.5");
+    }
+
+    /// Short strings over an alphabet that makes numeric and byte semantics collide often.
+    fn decimalish() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                3 => Just('0'),
+                3 => Just('1'),
+                2 => Just('5'),
+                1 => Just('.'),
+                1 => Just('-'),
+                1 => Just('+'),
+                1 => Just('a'),
+                1 => Just(' '),
+            ],
+            0..7,
+        )
+        .prop_map(|v| v.into_iter().collect())
+    }
+
+    proptest! {
+        #[test]
+        fn needle_is_in_every_matching_field(v in decimalish(), f in decimalish()) {
+            let expr = WhereExpr {
+                column: crate::expr::ColumnRef::Index(1),
+                op: Op::Eq,
+                value: v.clone(),
+            };
+            let pr = Predicate::compile(&expr, &schema()).unwrap();
+            if pr.matches(f.as_bytes()) {
+                if let Some(needle) = pr.needle() {
+                    prop_assert!(
+                        memchr::memmem::find(f.as_bytes(), needle).is_some(),
+                        "field {:?} matches {:?} but lacks needle {:?}", f, v,
+                        String::from_utf8_lossy(needle)
+                    );
+                }
+            }
+        }
+
+        #[test]
+        fn ops_are_consistent(v in decimalish(), f in decimalish()) {
+            let get = |op| {
+                let expr = WhereExpr { column: crate::expr::ColumnRef::Index(1), op, value: v.clone() };
+                Predicate::compile(&expr, &schema()).unwrap().matches(f.as_bytes())
+            };
+            let (eq, ne, lt, le, gt, ge) =
+                (get(Op::Eq), get(Op::Ne), get(Op::Lt), get(Op::Le), get(Op::Gt), get(Op::Ge));
+            prop_assert_eq!(eq, !ne);
+            prop_assert_eq!(le, lt || eq);
+            prop_assert_eq!(ge, gt || eq);
+            prop_assert_eq!(u8::from(lt) + u8::from(eq) + u8::from(gt), 1);
+        }
+
+        #[test]
+        fn integer_fields_compare_like_integers(a in -1000i64..1000, b in -1000i64..1000) {
+            let expr = WhereExpr {
+                column: crate::expr::ColumnRef::Index(1),
+                op: Op::Lt,
+                value: b.to_string(),
+            };
+            let pr = Predicate::compile(&expr, &schema()).unwrap();
+            prop_assert_eq!(pr.matches(a.to_string().as_bytes()), a < b);
+        }
+    }
+}

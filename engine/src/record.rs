@@ -1,0 +1,249 @@
+//! Record boundaries and fields inside one chunk of a mapped file.
+//!
+//! Two readers that must agree with each other and with the `csv` crate:
+//! - [`QuoteFreeLines`]: for chunks with no `"` and no `\r` byte every `\n` ends a record, so
+//!   records are found with `memchr` and fields by splitting on the delimiter.
+//! - [`GeneralRecords`]: a full RFC 4180 parse with `csv_core` (quoted fields, `""` escapes,
+//!   newlines inside quotes, CR/CRLF terminators) for every other chunk.
+//!
+//! Both yield each record's raw byte range (without preceding empty lines, with its terminator)
+//! so matching records can be written out byte-identical to the input.
+
+use csv_core::{ReadRecordResult, Reader, ReaderBuilder};
+use memchr::memchr;
+use std::ops::Range;
+
+/// True when `bytes` holds no quote and no carriage return, so the quote-free reader applies.
+pub fn is_quote_free(bytes: &[u8]) -> bool {
+    memchr::memchr2(b'"', b'\r', bytes).is_none()
+}
+
+/// One record found in a chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawRecord {
+    /// Offset of the record's first byte (empty lines before it excluded).
+    pub start: usize,
+    /// Offset just past the record's terminator (or the end of the data at EOF).
+    pub end: usize,
+}
+
+/// Splits a quote-free line into field ranges (relative to the data slice the line is in).
+/// Stops after `max_fields` fields have been recorded but keeps counting the rest.
+/// Returns the total number of fields.
+#[inline]
+pub fn split_quote_free(
+    data: &[u8],
+    line: Range<usize>,
+    delimiter: u8,
+    fields: &mut Vec<Range<usize>>,
+    max_fields: usize,
+) -> usize {
+    fields.clear();
+    let bytes = &data[line.clone()];
+    let mut count = 0;
+    let mut field_start = 0;
+    for pos in memchr::memchr_iter(delimiter, bytes) {
+        if count < max_fields {
+            fields.push(line.start + field_start..line.start + pos);
+        } else {
+            // Only the count matters from here: a SIMD count is faster than iterating.
+            return count + 1 + bytecount::count(&bytes[pos + 1..], delimiter) + 1;
+        }
+        count += 1;
+        field_start = pos + 1;
+    }
+    if count < max_fields {
+        fields.push(line.start + field_start..line.end);
+    }
+    count + 1
+}
+
+/// Records of a quote-free, CR-free byte range: one per non-empty line.
+pub struct QuoteFreeLines<'a> {
+    data: &'a [u8],
+    pos: usize,
+    end: usize,
+}
+
+impl<'a> QuoteFreeLines<'a> {
+    pub fn new(data: &'a [u8], range: Range<usize>) -> Self {
+        QuoteFreeLines {
+            data,
+            pos: range.start,
+            end: range.end,
+        }
+    }
+}
+
+impl Iterator for QuoteFreeLines<'_> {
+    /// The record and the range of its content (without the terminator).
+    type Item = (RawRecord, Range<usize>);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        while self.pos < self.end {
+            let start = self.pos;
+            let (content_end, end) = match memchr(b'\n', &self.data[start..self.end]) {
+                Some(i) => (start + i, start + i + 1),
+                None => (self.end, self.end),
+            };
+            self.pos = end;
+            if content_end == start {
+                continue;
+            }
+            return Some((RawRecord { start, end }, start..content_end));
+        }
+        None
+    }
+}
+
+/// How a general parse of a range ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RangeEnd {
+    /// The range ended exactly at a record boundary (or at end of file).
+    Clean,
+    /// The last record did not end inside the range; it starts at this offset.
+    Partial(usize),
+}
+
+/// Full CSV parse of `data[range]` with csv-core, the reader semantics of the `csv` crate.
+///
+/// `at_eof` says whether `range.end` is the end of the file: only then is an unterminated last
+/// record a record; otherwise it is reported through [`GeneralRecords::end_state`].
+pub struct GeneralRecords<'a> {
+    data: &'a [u8],
+    pos: usize,
+    end: usize,
+    at_eof: bool,
+    reader: Reader,
+    /// Unescaped field contents of the current record.
+    pub fields: Vec<u8>,
+    /// End offsets of each field in `fields`.
+    pub ends: Vec<usize>,
+    done: Option<RangeEnd>,
+}
+
+impl<'a> GeneralRecords<'a> {
+    pub fn new(data: &'a [u8], range: Range<usize>, delimiter: u8, at_eof: bool) -> Self {
+        let mut reader = ReaderBuilder::new().delimiter(delimiter).build();
+        // csv-core strips a UTF-8 BOM on a reader's first read. Chunks never start at a BOM
+        // (the planner skips it), so a first read of bytes EF BB BF inside a file must not
+        // lose them: feeding an empty line first marks the reader as started, and an empty
+        // line leaves its state at "start of record".
+        let (res, _, _, _) = reader.read_record(b"\n", &mut [0; 8], &mut [0; 8]);
+        debug_assert_eq!(res, ReadRecordResult::InputEmpty);
+        GeneralRecords {
+            data,
+            pos: range.start,
+            end: range.end,
+            at_eof,
+            reader,
+            fields: vec![0; 1024],
+            ends: vec![0; 64],
+            done: None,
+        }
+    }
+
+    /// How the range ended; `None` until [`Self::next_record`] has returned `None`.
+    pub fn end_state(&self) -> Option<RangeEnd> {
+        self.done
+    }
+
+    /// Field `i` of the current record.
+    #[inline]
+    pub fn field(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.fields[start..self.ends[i]]
+    }
+
+    /// Parses the next record; the fields are then in `self.fields`/`self.ends[..n]`.
+    /// Returns the record and its number of fields.
+    pub fn next_record(&mut self) -> Option<(RawRecord, usize)> {
+        if self.done.is_some() {
+            return None;
+        }
+        let record_pos = self.pos;
+        let mut nout = 0;
+        let mut nend = 0;
+        loop {
+            let input = &self.data[self.pos..self.end];
+            let (res, nin, o, e) =
+                self.reader
+                    .read_record(input, &mut self.fields[nout..], &mut self.ends[nend..]);
+            self.pos += nin;
+            nout += o;
+            nend += e;
+            match res {
+                ReadRecordResult::InputEmpty => {
+                    if self.pos < self.end {
+                        continue;
+                    }
+                    if !self.at_eof {
+                        // The range is used up: a record is complete only when the parser
+                        // returned it; any non-terminator byte since then starts a partial one.
+                        let pending = &self.data[record_pos..self.end];
+                        self.done = Some(match pending.iter().position(|&b| b != b'\n' && b != b'\r') {
+                            None => RangeEnd::Clean,
+                            Some(i) => RangeEnd::Partial(record_pos + i),
+                        });
+                        return None;
+                    }
+                    // At end of file an empty input tells csv-core to finish the last record.
+                    let (res, _, o, e) =
+                        self.reader
+                            .read_record(&[], &mut self.fields[nout..], &mut self.ends[nend..]);
+                    nout += o;
+                    nend += e;
+                    match res {
+                        ReadRecordResult::Record => {
+                            return Some((self.finish(record_pos, self.end), nend));
+                        }
+                        ReadRecordResult::OutputFull => self.grow_fields(),
+                        ReadRecordResult::OutputEndsFull => self.grow_ends(),
+                        ReadRecordResult::End | ReadRecordResult::InputEmpty => {
+                            self.done = Some(RangeEnd::Clean);
+                            return None;
+                        }
+                    }
+                }
+                ReadRecordResult::OutputFull => self.grow_fields(),
+                ReadRecordResult::OutputEndsFull => self.grow_ends(),
+                ReadRecordResult::Record => {
+                    let mut end = self.pos;
+                    // A CRLF terminator: csv-core ends the record at '\r' and skips the '\n'
+                    // later; the raw record keeps both so output stays byte-identical.
+                    if end > 0 && self.data[end - 1] == b'\r' && end < self.end && self.data[end] == b'\n' {
+                        end += 1;
+                    }
+                    return Some((self.finish(record_pos, end), nend));
+                }
+                ReadRecordResult::End => {
+                    self.done = Some(RangeEnd::Clean);
+                    return None;
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self, record_pos: usize, end: usize) -> RawRecord {
+        let skipped = &self.data[record_pos..end];
+        let lead = skipped
+            .iter()
+            .position(|&b| b != b'\n' && b != b'\r')
+            .unwrap_or(skipped.len());
+        RawRecord {
+            start: record_pos + lead,
+            end,
+        }
+    }
+
+    fn grow_fields(&mut self) {
+        let n = self.fields.len().max(1024) * 2;
+        self.fields.resize(n, 0);
+    }
+
+    fn grow_ends(&mut self) {
+        let n = self.ends.len().max(64) * 2;
+        self.ends.resize(n, 0);
+    }
+}

@@ -1,0 +1,227 @@
+//! The one shared-memory region of a job: created by the coordinator before any worker
+//! starts, inherited by forked workers (and simply shared by threads).
+//!
+//! It is a memfd mapped `MAP_SHARED`: anonymous, so nothing is named in `/dev/shm` and nothing
+//! can leak when the coordinator is killed (the kernel frees it with the last mapping).
+//!
+//! Layout (every part 64-byte aligned, all zero at creation):
+//!
+//! | part | type | who writes | guarded by |
+//! |---|---|---|---|
+//! | header | [`RegionHeader`]: lock, commit journal, chunk cursor, stop flag, totals | workers at claim/commit, coordinator | lock (stop: atomic) |
+//! | slots | [`WorkerSlot`] × slots: progress counters, current chunk, spill length | its worker; coordinator reads | atomics; spill length by lock |
+//! | chunks | [`ChunkSlot`] × chunks: state, owner, start, attempts, outcome, output place | worker at claim/commit, coordinator for re-runs | lock (state also atomic for lock-free polling) |
+//!
+//! Commit protocol (exactly once, even if a worker dies in the middle): under the lock the
+//! worker writes the journal (chunk + old totals), updates the totals, writes the chunk's
+//! outcome and output place, sets the chunk `DONE`, clears the journal. Whoever next takes the
+//! lock after a death (`EOWNERDEAD`) rolls back a journal whose chunk is not `DONE`.
+
+use crate::kernel::ChunkOutcome;
+use crate::lock::{LockGuard, RobustMutex};
+use crate::shared::SharedValue;
+use memmap2::MmapMut;
+use std::fs::File;
+use std::io;
+use std::os::fd::FromRawFd;
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
+
+pub const CHUNK_PENDING: u32 = 0;
+pub const CHUNK_RUNNING: u32 = 1;
+pub const CHUNK_DONE: u32 = 2;
+/// The worker could not read the chunk's file; `ChunkSlot::errno` says why.
+pub const CHUNK_FAILED: u32 = 3;
+
+/// "No chunk" in `WorkerSlot::current`.
+pub const NO_CHUNK: u64 = u64::MAX;
+
+/// Totals of all committed chunks: the job-wide `Value`s.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub records: u64,
+    pub matches: u64,
+    pub malformed: u64,
+}
+
+impl Totals {
+    pub fn add(self, o: &ChunkOutcome) -> Totals {
+        Totals {
+            records: self.records + o.records,
+            matches: self.matches + o.matches,
+            malformed: self.malformed + o.malformed,
+        }
+    }
+
+    pub fn sub(self, o: &ChunkOutcome) -> Totals {
+        Totals {
+            records: self.records - o.records,
+            matches: self.matches - o.matches,
+            malformed: self.malformed - o.malformed,
+        }
+    }
+}
+
+/// Undo record for one commit in progress.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Journal {
+    pub active: bool,
+    pub chunk: u64,
+    pub old_totals: Totals,
+}
+
+#[repr(C, align(64))]
+pub struct RegionHeader {
+    pub lock: RobustMutex,
+    pub journal: SharedValue<Journal>,
+    /// Next chunk never handed out yet.
+    pub cursor: SharedValue<u64>,
+    pub totals: SharedValue<Totals>,
+    /// Set by the coordinator to make workers stop claiming (limit reached, error, Ctrl-C).
+    pub stop: AtomicU32,
+}
+
+#[repr(C, align(64))]
+pub struct WorkerSlot {
+    pub pid: AtomicI32,
+    /// Chunk being scanned, or `NO_CHUNK`.
+    pub current: AtomicU64,
+    pub bytes: AtomicU64,
+    pub records: AtomicU64,
+    pub matches: AtomicU64,
+    /// Committed length of this slot's spill file.
+    pub spill_len: SharedValue<u64>,
+}
+
+#[repr(C, align(64))]
+pub struct ChunkSlot {
+    pub state: AtomicU32,
+    /// Slot index of the worker that claimed it.
+    pub worker: AtomicU32,
+    /// Failed attempts so far (a crash re-run is allowed once).
+    pub attempts: AtomicU32,
+    pub errno: AtomicI32,
+    /// Where scanning starts: the planned start, or the true record start after a re-plan.
+    pub start: AtomicU64,
+    pub outcome: SharedValue<ChunkOutcome>,
+    /// The chunk's formatted output: `out_len` bytes at `out_offset` of slot `out_slot`'s spill.
+    pub out_slot: SharedValue<u32>,
+    pub out_offset: SharedValue<u64>,
+}
+
+pub struct SharedRegion {
+    map: MmapMut,
+    slots: usize,
+    chunks: usize,
+    slots_at: usize,
+    chunks_at: usize,
+}
+
+// SAFETY: every field reachable through the region is an atomic, a robust mutex, or a
+// SharedValue that requires the lock guard; the mapping itself never moves.
+unsafe impl Sync for SharedRegion {}
+// SAFETY: as above; the mapping is owned and may be dropped from any thread.
+unsafe impl Send for SharedRegion {}
+
+fn align64(n: usize) -> usize {
+    n.div_ceil(64) * 64
+}
+
+impl SharedRegion {
+    /// Creates the region for `slots` worker slots and `chunks` chunks, with `chunk_starts[i]`
+    /// as the initial start of chunk `i`.
+    pub fn create(slots: usize, chunk_starts: &[u64]) -> io::Result<SharedRegion> {
+        let chunks = chunk_starts.len();
+        let slots_at = align64(std::mem::size_of::<RegionHeader>());
+        let chunks_at = slots_at + align64(slots * std::mem::size_of::<WorkerSlot>());
+        let len = chunks_at + chunks.max(1) * std::mem::size_of::<ChunkSlot>();
+        // SAFETY: memfd_create with a static NUL-terminated name; the fd is checked below and
+        // owned by the File from then on.
+        let fd = unsafe { libc::memfd_create(c"fleet-region".as_ptr(), libc::MFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: fd is a fresh, valid descriptor that nothing else owns.
+        let file = unsafe { File::from_raw_fd(fd) };
+        file.set_len(len as u64)?;
+        // SAFETY: the memfd is private to this job: no one else can truncate or write it
+        // except through this mapping (and the forked copies of it).
+        let mut map = unsafe { MmapMut::map_mut(&file)? };
+        // SAFETY: the header sits at offset 0 of a fresh, zeroed, page-aligned mapping that is
+        // large enough; no other thread or process can see it yet.
+        unsafe { RobustMutex::init(map.as_mut_ptr() as *mut RobustMutex)? };
+        let region = SharedRegion {
+            map,
+            slots,
+            chunks,
+            slots_at,
+            chunks_at,
+        };
+        for k in 0..slots {
+            region.slot(k).current.store(NO_CHUNK, Ordering::Relaxed);
+        }
+        for (i, &start) in chunk_starts.iter().enumerate() {
+            region.chunk(i).start.store(start, Ordering::Relaxed);
+        }
+        Ok(region)
+    }
+
+    pub fn header(&self) -> &RegionHeader {
+        // SAFETY: offset 0 holds a RegionHeader (laid out by `create`, zero-initialised and
+        // with its mutex initialised); zero is a valid value for every other field.
+        unsafe { &*(self.map.as_ptr() as *const RegionHeader) }
+    }
+
+    pub fn slot_count(&self) -> usize {
+        self.slots
+    }
+
+    pub fn chunk_count(&self) -> usize {
+        self.chunks
+    }
+
+    pub fn slot(&self, k: usize) -> &WorkerSlot {
+        assert!(k < self.slots, "worker slot {k} out of range");
+        // SAFETY: in bounds (checked), 64-byte aligned, and all-zero bytes are a valid WorkerSlot.
+        unsafe {
+            &*(self
+                .map
+                .as_ptr()
+                .add(self.slots_at + k * std::mem::size_of::<WorkerSlot>())
+                as *const WorkerSlot)
+        }
+    }
+
+    pub fn chunk(&self, i: usize) -> &ChunkSlot {
+        assert!(i < self.chunks, "chunk {i} out of range");
+        // SAFETY: in bounds (checked), 64-byte aligned; ChunkSlot's atomics are valid when
+        // zero and its outcome is only read after a commit wrote it.
+        unsafe {
+            &*(self
+                .map
+                .as_ptr()
+                .add(self.chunks_at + i * std::mem::size_of::<ChunkSlot>())
+                as *const ChunkSlot)
+        }
+    }
+
+    /// Takes the lock; if its previous owner died (or, on a thread, panicked) mid-commit, rolls
+    /// that commit back first. A commit clears the journal before unlocking, so an active
+    /// journal seen on entry always belongs to an interrupted commit.
+    pub fn lock(&self) -> io::Result<LockGuard<'_>> {
+        let header = self.header();
+        let guard = header.lock.lock()?;
+        {
+            let journal = header.journal.get(&guard);
+            if journal.active {
+                let chunk = self.chunk(journal.chunk as usize);
+                if chunk.state.load(Ordering::Acquire) != CHUNK_DONE {
+                    header.totals.set(&guard, journal.old_totals);
+                }
+                header.journal.set(&guard, Journal::default());
+            }
+        }
+        Ok(guard)
+    }
+}

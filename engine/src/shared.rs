@@ -1,0 +1,63 @@
+//! Typed accumulators in the shared region, in the spirit of Python multiprocessing's `Value`
+//! and `Array`: plain data that every worker process sees, read and written only while the
+//! region's robust lock is held (the `&LockGuard` argument is the proof). Progress counters
+//! that are read without the lock are plain atomics instead and live in the worker slots.
+
+use crate::lock::LockGuard;
+use std::cell::UnsafeCell;
+
+/// One value of plain data (`Copy`, no pointers) shared by all workers.
+#[repr(transparent)]
+pub struct SharedValue<T: Copy>(UnsafeCell<T>);
+
+// SAFETY: access to the inner value requires a `LockGuard`, so it is serialised by the lock.
+unsafe impl<T: Copy + Send> Sync for SharedValue<T> {}
+
+impl<T: Copy> SharedValue<T> {
+    pub fn get(&self, _guard: &LockGuard<'_>) -> T {
+        // SAFETY: the guard proves the lock is held, so no one writes concurrently.
+        unsafe { *self.0.get() }
+    }
+
+    pub fn set(&self, _guard: &LockGuard<'_>, value: T) {
+        // SAFETY: the guard proves the lock is held, so this is the only access.
+        unsafe { *self.0.get() = value }
+    }
+
+    pub fn update(&self, guard: &LockGuard<'_>, f: impl FnOnce(T) -> T) {
+        self.set(guard, f(self.get(guard)));
+    }
+}
+
+/// A fixed-length array of plain data shared by all workers (e.g. per-key accumulators).
+pub struct SharedArray<'r, T: Copy> {
+    cells: &'r [SharedValue<T>],
+}
+
+impl<'r, T: Copy> SharedArray<'r, T> {
+    pub fn new(cells: &'r [SharedValue<T>]) -> Self {
+        SharedArray { cells }
+    }
+
+    pub fn len(&self) -> usize {
+        self.cells.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cells.is_empty()
+    }
+
+    pub fn get(&self, guard: &LockGuard<'_>, index: usize) -> Option<T> {
+        self.cells.get(index).map(|c| c.get(guard))
+    }
+
+    pub fn update(&self, guard: &LockGuard<'_>, index: usize, f: impl FnOnce(T) -> T) -> bool {
+        match self.cells.get(index) {
+            Some(cell) => {
+                cell.update(guard, f);
+                true
+            }
+            None => false,
+        }
+    }
+}

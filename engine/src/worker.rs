@@ -1,0 +1,165 @@
+//! A worker: claims chunks from the shared cursor, scans each with private state, appends the
+//! chunk's formatted output to its own spill file, and commits the chunk's outcome and done
+//! mark together under the region's lock (once per chunk, never per record).
+//!
+//! The same loop runs in a forked process and on a rayon thread; only `job.rs` knows which.
+
+use crate::fault::{Fault, FaultPoint};
+use crate::job::JobContext;
+use crate::kernel::{scan_chunk, Scratch};
+use crate::region::{Journal, CHUNK_DONE, CHUNK_FAILED, CHUNK_PENDING, CHUNK_RUNNING, NO_CHUNK};
+use memmap2::{Advice, Mmap};
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::sync::atomic::Ordering;
+
+/// The errno recorded when a file is shorter than planned (it changed during the scan).
+pub const FILE_SHRANK: i32 = libc::ESTALE;
+
+/// Runs until no chunk is left (or the coordinator says stop). `first` is a chunk the
+/// coordinator assigned for a re-run; it is taken before any fresh chunk.
+pub fn run_worker(ctx: &JobContext, slot: usize, mut first: Option<usize>) -> io::Result<()> {
+    let region = &ctx.region;
+    let me = region.slot(slot);
+    let mut spill_len = {
+        let guard = region.lock()?;
+        me.spill_len.get(&guard)
+    };
+    let mut mapped: Option<(u32, Mmap)> = None;
+    let mut out = Vec::new();
+    let mut scratch = Scratch::default();
+    while let Some(c) = claim(ctx, slot, first.take())? {
+        let chunk = ctx.plan.chunks[c];
+        let entry = region.chunk(c);
+        let file = &ctx.plan.files[chunk.file as usize];
+        if mapped.as_ref().map(|m| m.0) != Some(chunk.file) {
+            mapped = None;
+            match map_file(&file.path) {
+                Ok(map) => mapped = Some((chunk.file, map)),
+                Err(e) => {
+                    fail(ctx, slot, c, e.raw_os_error().unwrap_or(libc::EIO))?;
+                    continue;
+                }
+            }
+        }
+        let Some((_, map)) = mapped.as_ref() else {
+            continue;
+        };
+        if (map.len() as u64) < chunk.end {
+            fail(ctx, slot, c, FILE_SHRANK)?;
+            continue;
+        }
+        let start = entry.start.load(Ordering::Acquire);
+        let _ = map.advise_range(Advice::WillNeed, start as usize, (chunk.end - start) as usize);
+        let attempt = entry.attempts.load(Ordering::Acquire);
+        ctx.fault.trigger(FaultPoint::Scan, c, attempt, ctx.in_process);
+        ctx.fault.trigger(FaultPoint::Stall, c, attempt, ctx.in_process);
+        out.clear();
+        let outcome = scan_chunk(
+            map,
+            start as usize..chunk.end as usize,
+            chunk.end == file.size,
+            file.delimiter,
+            &ctx.spec,
+            &mut out,
+            &mut scratch,
+        );
+        if !out.is_empty() {
+            ctx.spills[slot].write_all_at(&out, spill_len)?;
+        }
+        me.bytes.fetch_add(chunk.end - start, Ordering::Relaxed);
+        me.records.fetch_add(outcome.records, Ordering::Relaxed);
+        me.matches.fetch_add(outcome.matches, Ordering::Relaxed);
+
+        let guard = region.lock()?;
+        let header = region.header();
+        let totals = header.totals.get(&guard);
+        header.journal.set(
+            &guard,
+            Journal {
+                active: true,
+                chunk: c as u64,
+                old_totals: totals,
+            },
+        );
+        header.totals.set(&guard, totals.add(&outcome));
+        ctx.fault.trigger(FaultPoint::Commit, c, attempt, ctx.in_process);
+        entry.outcome.set(&guard, outcome);
+        entry.out_slot.set(&guard, slot as u32);
+        entry.out_offset.set(&guard, spill_len);
+        spill_len += out.len() as u64;
+        me.spill_len.set(&guard, spill_len);
+        entry.state.store(CHUNK_DONE, Ordering::Release);
+        header.journal.set(&guard, Journal::default());
+        me.current.store(NO_CHUNK, Ordering::Release);
+        drop(guard);
+        ctx.notify();
+    }
+    Ok(())
+}
+
+/// Takes the assigned chunk if it still waits, else the next fresh one.
+fn claim(ctx: &JobContext, slot: usize, assigned: Option<usize>) -> io::Result<Option<usize>> {
+    let region = &ctx.region;
+    let header = region.header();
+    let guard = region.lock()?;
+    if header.stop.load(Ordering::Acquire) != 0 {
+        return Ok(None);
+    }
+    let c = match assigned {
+        Some(c) if region.chunk(c).state.load(Ordering::Acquire) == CHUNK_PENDING => c,
+        _ => {
+            let c = header.cursor.get(&guard);
+            if c as usize >= region.chunk_count() {
+                return Ok(None);
+            }
+            header.cursor.set(&guard, c + 1);
+            c as usize
+        }
+    };
+    let entry = region.chunk(c);
+    entry.worker.store(slot as u32, Ordering::Relaxed);
+    entry.state.store(CHUNK_RUNNING, Ordering::Release);
+    region.slot(slot).current.store(c as u64, Ordering::Release);
+    Ok(Some(c))
+}
+
+fn fail(ctx: &JobContext, slot: usize, c: usize, errno: i32) -> io::Result<()> {
+    let guard = ctx.region.lock()?;
+    let entry = ctx.region.chunk(c);
+    entry.errno.store(errno, Ordering::Relaxed);
+    entry.state.store(CHUNK_FAILED, Ordering::Release);
+    ctx.region.slot(slot).current.store(NO_CHUNK, Ordering::Release);
+    drop(guard);
+    ctx.notify();
+    Ok(())
+}
+
+fn map_file(path: &std::path::Path) -> io::Result<Mmap> {
+    let file = File::open(path)?;
+    // SAFETY: the map is read-only. If another process truncates the file while it is mapped,
+    // reads past the new end raise SIGBUS: the process engine turns that into a failed worker
+    // whose chunk is re-run and then reported with its cause (the file changed under us).
+    let map = unsafe { Mmap::map(&file)? };
+    let _ = map.advise(Advice::Sequential);
+    Ok(map)
+}
+
+impl Fault {
+    /// Dies here if the test knob asks for it: a process aborts (as a crash would), a thread
+    /// panics (the closest a thread can get without taking the whole job down).
+    fn trigger(&self, point: FaultPoint, chunk: usize, attempt: u32, in_process: bool) {
+        if self.fires(point, chunk, attempt) {
+            if point == FaultPoint::Stall {
+                loop {
+                    std::thread::park();
+                }
+            }
+            if in_process {
+                std::process::abort();
+            }
+            panic!("injected fault at chunk {chunk}");
+        }
+    }
+}
