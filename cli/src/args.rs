@@ -14,7 +14,11 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "k" | "kb" | "kib" => 1 << 10,
         "m" | "mb" | "mib" => 1 << 20,
         "g" | "gb" | "gib" => 1 << 30,
-        other => return Err(format!("unknown size unit '{other}' in '{text}' (use KiB, MiB or GiB)")),
+        other => {
+            return Err(format!(
+                "unknown size unit '{other}' in '{text}' (use KiB, MiB or GiB)"
+            ))
+        }
     };
     let size = n
         .checked_mul(mult)

@@ -36,10 +36,8 @@ impl Bars {
             return None;
         }
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(15));
-        let worker_style = ProgressStyle::with_template(
-            "  worker {prefix:>2} {bytes:>10} {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
+        let worker_style = ProgressStyle::with_template("  worker {prefix:>2} {bytes:>10} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
         let workers = (0..workers)
             .map(|i| {
                 let bar = multi.add(ProgressBar::new(0).with_style(worker_style.clone()));

@@ -90,16 +90,18 @@ pub struct ScanArgs {
 
 pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
     let interrupt = interrupt::install();
-    let columns = match &args.columns {
-        Some(text) => Some(
-            text.split(',')
-                .map(|c| c.trim().to_string())
-                .collect::<Vec<_>>(),
-        ),
-        None => None,
-    };
-    if columns.as_ref().is_some_and(|c| c.iter().any(String::is_empty)) {
-        bail!("--columns '{}' has an empty name", args.columns.unwrap_or_default());
+    let columns: Option<Vec<String>> = args
+        .columns
+        .as_ref()
+        .map(|text| text.split(',').map(|c| c.trim().to_string()).collect());
+    if columns
+        .as_ref()
+        .is_some_and(|c| c.iter().any(String::is_empty))
+    {
+        bail!(
+            "--columns '{}' has an empty name",
+            args.columns.unwrap_or_default()
+        );
     }
     let header = match (args.header, args.no_header) {
         (true, _) => Some(true),
@@ -115,7 +117,11 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
         chunk_size: args.chunk_size,
     })?;
     for bad in &ds.discovery.unreadable {
-        eprintln!("fleet: warning: cannot read {}: {}", bad.path.display(), bad.reason);
+        eprintln!(
+            "fleet: warning: cannot read {}: {}",
+            bad.path.display(),
+            bad.reason
+        );
     }
     let predicates = args
         .wheres
@@ -141,12 +147,17 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
             delimiter: ds.delimiter,
         },
         (false, Format::Jsonl, cols) => {
-            let columns = cols.clone().unwrap_or_else(|| (0..ds.schema.ncols()).collect());
+            let columns = cols
+                .clone()
+                .unwrap_or_else(|| (0..ds.schema.ncols()).collect());
             let keys = columns
                 .iter()
                 .map(|&c| {
                     let mut key = Vec::new();
-                    fleet_engine::kernel::write_json_string(&mut key, ds.schema.display_name(c).as_bytes());
+                    fleet_engine::kernel::write_json_string(
+                        &mut key,
+                        ds.schema.display_name(c).as_bytes(),
+                    );
                     String::from_utf8_lossy(&key).into_owned()
                 })
                 .collect();
@@ -158,9 +169,16 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
     let mut sink = match &args.output {
         Some(path) => {
             if let Some(input) = clobbers_input(path, inputs.iter().map(PathBuf::as_path)) {
-                bail!("--output {} is one of the inputs ({}); refusing to overwrite it", path.display(), input.display());
+                bail!(
+                    "--output {} is one of the inputs ({}); refusing to overwrite it",
+                    path.display(),
+                    input.display()
+                );
             }
-            Sink::File(AtomicOutput::create(path).with_context(|| format!("cannot create {}", path.display()))?)
+            Sink::File(
+                AtomicOutput::create(path)
+                    .with_context(|| format!("cannot create {}", path.display()))?,
+            )
         }
         None => Sink::Stdout(io::BufWriter::with_capacity(1 << 20, io::stdout().lock())),
     };
@@ -173,7 +191,12 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
                     if i > 0 {
                         header_line.push(ds.delimiter);
                     }
-                    write_csv_field(&mut header_line, ds.schema.display_name(c).as_bytes(), ds.delimiter, cols.len() == 1);
+                    write_csv_field(
+                        &mut header_line,
+                        ds.schema.display_name(c).as_bytes(),
+                        ds.delimiter,
+                        cols.len() == 1,
+                    );
                 }
                 header_line.push(b'\n');
             }
@@ -203,7 +226,12 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
         emit,
         framed: args.limit.is_some() && !args.count,
     };
-    let bars = Bars::new(args.progress, args.quiet, ds.plan.total_bytes(), workers.min(ds.plan.chunks.len().max(1)));
+    let bars = Bars::new(
+        args.progress,
+        args.quiet,
+        ds.plan.total_bytes(),
+        workers.min(ds.plan.chunks.len().max(1)),
+    );
     let plan = ds.plan.clone();
     let result = (|| -> Result<_, JobError> {
         if args.limit != Some(0) {
@@ -237,7 +265,11 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
     };
     let report = report.unwrap_or_default();
     if args.strict && report.malformed > 0 {
-        let (path, line) = report.malformed_examples.first().cloned().unwrap_or_default();
+        let (path, line) = report
+            .malformed_examples
+            .first()
+            .cloned()
+            .unwrap_or_default();
         bail!(
             "{} malformed records (first at {}:{}); --strict refuses them",
             human_count(report.malformed),
@@ -254,7 +286,10 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
         summary(&ds, &report, args.chunk_size);
     }
     for (path, reason) in &report.failed_files {
-        eprintln!("fleet: error: {} could not be scanned: {reason}", path.display());
+        eprintln!(
+            "fleet: error: {} could not be scanned: {reason}",
+            path.display()
+        );
     }
     if partial {
         eprintln!(
@@ -324,7 +359,11 @@ fn summary(ds: &fleet_engine::Dataset, r: &fleet_engine::ScanReport, _chunk: u64
         human_count(r.malformed),
         secs,
         r.bytes as f64 / secs / 1e9,
-        if r.limited { " (stopped at --limit)" } else { "" }
+        if r.limited {
+            " (stopped at --limit)"
+        } else {
+            ""
+        }
     );
     for (path, line) in &r.malformed_examples {
         eprintln!(

@@ -48,14 +48,18 @@ pub enum DatasetError {
     Discover(#[from] DiscoverError),
     #[error(transparent)]
     Descriptor(#[from] DescriptorError),
-    #[error("{path}: the header differs from the one in {first} (expected {expected}, found {found})")]
+    #[error(
+        "{path}: the header differs from the one in {first} (expected {expected}, found {found})"
+    )]
     HeaderMismatch {
         path: PathBuf,
         first: PathBuf,
         expected: String,
         found: String,
     },
-    #[error("{source_name} names {names} columns but the first record of {path} has {fields} fields")]
+    #[error(
+        "{source_name} names {names} columns but the first record of {path} has {fields} fields"
+    )]
     ColumnCount {
         source_name: String,
         names: usize,
@@ -64,6 +68,14 @@ pub enum DatasetError {
     },
     #[error("no input file could be read")]
     NothingReadable,
+}
+
+/// What the first readable file settles for the whole dataset.
+struct Settled {
+    has_header: bool,
+    schema: Schema,
+    header_raw: Option<Vec<u8>>,
+    delimiter: u8,
 }
 
 struct FirstFile {
@@ -83,7 +95,7 @@ pub fn open(opts: &DatasetOptions) -> Result<Dataset, DatasetError> {
     let desc = found.as_ref().map(|(_, d)| d.clone()).unwrap_or_default();
     let mut plan = ChunkPlan::default();
     let mut first: Option<FirstFile> = None;
-    let mut settled: Option<(bool, Schema, Option<Vec<u8>>, u8)> = None;
+    let mut settled: Option<Settled> = None;
     for input in std::mem::take(&mut discovery.files) {
         let map = match map(&input.path) {
             Ok(map) => map,
@@ -110,9 +122,17 @@ pub fn open(opts: &DatasetOptions) -> Result<Dataset, DatasetError> {
             let second: Option<Vec<Vec<u8>>> = records
                 .next_record()
                 .map(|(_, n)| (0..n).map(|i| records.field(i).to_vec()).collect());
-            settled = Some(settle(opts, &desc, &input.path, first_record.as_ref(), second, data, delimiter)?);
+            settled = Some(settle(
+                opts,
+                &desc,
+                &input.path,
+                first_record.as_ref(),
+                second,
+                data,
+                delimiter,
+            )?);
         }
-        let Some((has_header, _, _, _)) = &settled else {
+        let Some(Settled { has_header, .. }) = &settled else {
             continue;
         };
         let mut data_start = bom;
@@ -154,7 +174,13 @@ pub fn open(opts: &DatasetOptions) -> Result<Dataset, DatasetError> {
             opts.chunk_size,
         );
     }
-    let Some((has_header, schema, header_raw, delimiter)) = settled else {
+    let Some(Settled {
+        has_header,
+        schema,
+        header_raw,
+        delimiter,
+    }) = settled
+    else {
         return Err(DatasetError::NothingReadable);
     };
     Ok(Dataset {
@@ -179,7 +205,7 @@ fn settle(
     second: Option<Vec<Vec<u8>>>,
     data: &[u8],
     delimiter: u8,
-) -> Result<(bool, Schema, Option<Vec<u8>>, u8), DatasetError> {
+) -> Result<Settled, DatasetError> {
     let first_fields: Vec<&[u8]> = first
         .map(|(_, f)| f.iter().map(Vec::as_slice).collect())
         .unwrap_or_default();
@@ -235,7 +261,12 @@ fn settle(
         }
         _ => None,
     };
-    Ok((has_header, Schema::new(names, ncols), header_raw, delimiter))
+    Ok(Settled {
+        has_header,
+        schema: Schema::new(names, ncols),
+        header_raw,
+        delimiter,
+    })
 }
 
 fn default_delimiter(path: &Path) -> u8 {

@@ -13,9 +13,7 @@
 use crate::fault::Fault;
 use crate::kernel::{ChunkOutcome, ScanSpec};
 use crate::plan::ChunkPlan;
-use crate::region::{
-    SharedRegion, Totals, CHUNK_DONE, CHUNK_FAILED, CHUNK_PENDING, CHUNK_RUNNING,
-};
+use crate::region::{SharedRegion, Totals, CHUNK_DONE, CHUNK_FAILED, CHUNK_PENDING, CHUNK_RUNNING};
 use crate::worker::{run_worker, FILE_SHRANK};
 use std::collections::VecDeque;
 use std::fs::File;
@@ -268,7 +266,11 @@ impl Coordinator {
         let mut copy_buf = vec![0u8; 1 << 20];
         let mut last_progress: Option<Instant> = None;
         while self.next < nchunks && !self.report.limited {
-            if self.opts.interrupt.is_some_and(|f| f.load(Ordering::Relaxed)) {
+            if self
+                .opts
+                .interrupt
+                .is_some_and(|f| f.load(Ordering::Relaxed))
+            {
                 return Err(JobError::Interrupted);
             }
             self.reap()?;
@@ -329,7 +331,7 @@ impl Coordinator {
                 // The speculative start was inside a record: undo its commit and re-run it
                 // from where the previous chunk's last record really began.
                 let header = region.header();
-                header.totals.update(&guard, |t| t.sub(&outcome));
+                header.totals.update(&guard, |t| t.minus(&outcome));
                 entry.start.store(true_start, Ordering::Release);
                 entry.state.store(CHUNK_PENDING, Ordering::Release);
                 drop(guard);
@@ -387,7 +389,9 @@ impl Coordinator {
             let mut pos = offset;
             for _ in 0..wanted {
                 let mut len = [0u8; 4];
-                spill.read_exact_at(&mut len, pos).map_err(JobError::Setup)?;
+                spill
+                    .read_exact_at(&mut len, pos)
+                    .map_err(JobError::Setup)?;
                 let len = u32::from_le_bytes(len) as u64;
                 copy_range(spill, pos + 4, len, out, buf)?;
                 pos += 4 + len;
@@ -499,13 +503,12 @@ impl Coordinator {
             let entry = region.chunk(i);
             let state = entry.state.load(Ordering::Acquire);
             let owned = entry.worker.load(Ordering::Acquire) as usize == slot;
-            let awaited = self
-                .slots
-                .iter()
-                .flatten()
-                .any(|s| s.assigned == Some(i));
+            let awaited = self.slots.iter().flatten().any(|s| s.assigned == Some(i));
             let orphan = state == CHUNK_PENDING && !self.rerun_queued[i] && !awaited;
-            if (state == CHUNK_RUNNING && owned) || orphan || (assigned == Some(i) && state == CHUNK_PENDING) {
+            if (state == CHUNK_RUNNING && owned)
+                || orphan
+                || (assigned == Some(i) && state == CHUNK_PENDING)
+            {
                 lost.push(i);
             }
         }
@@ -647,7 +650,11 @@ fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
-fn fork_worker(ctx: &Arc<JobContext>, slot: usize, assigned: Option<usize>) -> io::Result<libc::pid_t> {
+fn fork_worker(
+    ctx: &Arc<JobContext>,
+    slot: usize,
+    assigned: Option<usize>,
+) -> io::Result<libc::pid_t> {
     // SAFETY: getpid has no preconditions.
     let parent = unsafe { libc::getpid() };
     // SAFETY: the coordinator is single-threaded in the process engine, so the child does not
@@ -659,8 +666,8 @@ fn fork_worker(ctx: &Arc<JobContext>, slot: usize, assigned: Option<usize>) -> i
     if pid > 0 {
         return Ok(pid);
     }
-    // In the child. SAFETY (all calls below): plain syscalls on our own process; `_exit` skips
-    // destructors and stdio flushing that belong to the parent.
+    // In the child from here on.
+    // SAFETY: plain syscalls on our own process.
     unsafe {
         // Die with the coordinator, and check it did not die before this was set.
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
@@ -678,7 +685,7 @@ fn fork_worker(ctx: &Arc<JobContext>, slot: usize, assigned: Option<usize>) -> i
         Ok(Err(_)) => 2,
         Err(_) => 1,
     };
-    // SAFETY: see above.
+    // SAFETY: `_exit` skips destructors and stdio flushing, which belong to the parent.
     unsafe { libc::_exit(code) }
 }
 

@@ -27,7 +27,10 @@ pub enum Emit {
     Csv { columns: Vec<usize>, delimiter: u8 },
     /// One JSON object per record: `keys[i]` (already JSON-escaped, quotes included) maps to
     /// field `columns[i]` as a JSON string.
-    Jsonl { columns: Vec<usize>, keys: Vec<String> },
+    Jsonl {
+        columns: Vec<usize>,
+        keys: Vec<String>,
+    },
 }
 
 /// Everything a worker needs to scan a chunk, fixed for the whole job.
@@ -46,7 +49,12 @@ pub struct ScanSpec {
 impl ScanSpec {
     /// Fields the kernel must locate in each record: beyond these it only counts delimiters.
     fn fields_needed(&self) -> usize {
-        let pred = self.predicates.iter().map(|p| p.column() + 1).max().unwrap_or(0);
+        let pred = self
+            .predicates
+            .iter()
+            .map(|p| p.column() + 1)
+            .max()
+            .unwrap_or(0);
         let emit = match &self.emit {
             Emit::Csv { columns, .. } | Emit::Jsonl { columns, .. } => {
                 columns.iter().map(|c| c + 1).max().unwrap_or(0)
@@ -111,8 +119,7 @@ pub fn scan_chunk(
         pos: range.start,
         lines: 0,
     };
-    let used_end;
-    if is_quote_free(&data[range.clone()]) {
+    let used_end = if is_quote_free(&data[range.clone()]) {
         let needed = spec.fields_needed();
         let fields = &mut scratch.fields;
         for (rec, content) in QuoteFreeLines::new(data, range.clone()) {
@@ -128,7 +135,7 @@ pub fn scan_chunk(
                 emit(spec, &data[rec.start..rec.end], field, out);
             }
         }
-        used_end = range.end;
+        range.end
     } else {
         let mut records = GeneralRecords::new(data, range.clone(), delimiter, at_eof);
         while let Some((rec, n)) = records.next_record() {
@@ -146,14 +153,14 @@ pub fn scan_chunk(
                 emit(spec, &data[rec.start..rec.end], |i| records.field(i), out);
             }
         }
-        used_end = match records.end_state() {
+        match records.end_state() {
             Some(RangeEnd::Partial(start)) => {
                 outcome.partial = Some(start as u64);
                 start
             }
             _ => range.end,
-        };
-    }
+        }
+    };
     outcome.lines = lines.line_at(data, used_end);
     outcome.out_bytes = (out.len() - out_before) as u64;
     outcome

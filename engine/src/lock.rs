@@ -40,10 +40,7 @@ impl RobustMutex {
                     attr.as_mut_ptr(),
                     libc::PTHREAD_MUTEX_ROBUST,
                 ))?;
-                check(libc::pthread_mutex_init(
-                    (*this).inner.get(),
-                    attr.as_ptr(),
-                ))
+                check(libc::pthread_mutex_init((*this).inner.get(), attr.as_ptr()))
             })();
             libc::pthread_mutexattr_destroy(attr.as_mut_ptr());
             result

@@ -106,7 +106,8 @@ fn open_unnamed(dir: &Path) -> io::Result<File> {
 
 /// Gives an `O_TMPFILE` file a name (through /proc, which needs no privilege).
 fn link_fd(file: &File, name: &Path) -> io::Result<()> {
-    let proc_path = CString::new(format!("/proc/self/fd/{}", file.as_raw_fd())).map_err(io::Error::other)?;
+    let proc_path =
+        CString::new(format!("/proc/self/fd/{}", file.as_raw_fd())).map_err(io::Error::other)?;
     let target = CString::new(name.as_os_str().as_bytes()).map_err(io::Error::other)?;
     // SAFETY: both paths are valid NUL-terminated strings for the duration of the call.
     let rc = unsafe {
@@ -125,7 +126,10 @@ fn link_fd(file: &File, name: &Path) -> io::Result<()> {
 }
 
 /// Returns the input that `dest` would overwrite, if any (same device and inode).
-pub fn clobbers_input<'a>(dest: &Path, inputs: impl IntoIterator<Item = &'a Path>) -> Option<&'a Path> {
+pub fn clobbers_input<'a>(
+    dest: &Path,
+    inputs: impl IntoIterator<Item = &'a Path>,
+) -> Option<&'a Path> {
     let meta = std::fs::metadata(dest).ok()?;
     inputs.into_iter().find(|input| {
         std::fs::metadata(input).is_ok_and(|m| m.dev() == meta.dev() && m.ino() == meta.ino())

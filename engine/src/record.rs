@@ -182,16 +182,20 @@ impl<'a> GeneralRecords<'a> {
                         // The range is used up: a record is complete only when the parser
                         // returned it; any non-terminator byte since then starts a partial one.
                         let pending = &self.data[record_pos..self.end];
-                        self.done = Some(match pending.iter().position(|&b| b != b'\n' && b != b'\r') {
-                            None => RangeEnd::Clean,
-                            Some(i) => RangeEnd::Partial(record_pos + i),
-                        });
+                        self.done = Some(
+                            match pending.iter().position(|&b| b != b'\n' && b != b'\r') {
+                                None => RangeEnd::Clean,
+                                Some(i) => RangeEnd::Partial(record_pos + i),
+                            },
+                        );
                         return None;
                     }
                     // At end of file an empty input tells csv-core to finish the last record.
-                    let (res, _, o, e) =
-                        self.reader
-                            .read_record(&[], &mut self.fields[nout..], &mut self.ends[nend..]);
+                    let (res, _, o, e) = self.reader.read_record(
+                        &[],
+                        &mut self.fields[nout..],
+                        &mut self.ends[nend..],
+                    );
                     nout += o;
                     nend += e;
                     match res {
@@ -212,7 +216,11 @@ impl<'a> GeneralRecords<'a> {
                     let mut end = self.pos;
                     // A CRLF terminator: csv-core ends the record at '\r' and skips the '\n'
                     // later; the raw record keeps both so output stays byte-identical.
-                    if end > 0 && self.data[end - 1] == b'\r' && end < self.end && self.data[end] == b'\n' {
+                    if end > 0
+                        && self.data[end - 1] == b'\r'
+                        && end < self.end
+                        && self.data[end] == b'\n'
+                    {
                         end += 1;
                     }
                     return Some((self.finish(record_pos, end), nend));

@@ -45,7 +45,7 @@ pub struct Totals {
 }
 
 impl Totals {
-    pub fn add(self, o: &ChunkOutcome) -> Totals {
+    pub fn plus(self, o: &ChunkOutcome) -> Totals {
         Totals {
             records: self.records + o.records,
             matches: self.matches + o.matches,
@@ -53,7 +53,7 @@ impl Totals {
         }
     }
 
-    pub fn sub(self, o: &ChunkOutcome) -> Totals {
+    pub fn minus(self, o: &ChunkOutcome) -> Totals {
         Totals {
             records: self.records - o.records,
             matches: self.matches - o.matches,

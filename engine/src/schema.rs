@@ -265,6 +265,9 @@ mod tests {
         );
         let e = taxi().resolve(&name("occupeid")).unwrap_err();
         assert!(e.to_string().contains("did you mean 'occupied'?"), "{e}");
+        // A shared prefix is enough even when many letters are missing.
+        let e = taxi().resolve(&name("occ")).unwrap_err();
+        assert!(e.to_string().contains("did you mean 'occupied'?"), "{e}");
     }
 
     #[test]

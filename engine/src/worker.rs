@@ -51,10 +51,16 @@ pub fn run_worker(ctx: &JobContext, slot: usize, mut first: Option<usize>) -> io
             continue;
         }
         let start = entry.start.load(Ordering::Acquire);
-        let _ = map.advise_range(Advice::WillNeed, start as usize, (chunk.end - start) as usize);
+        let _ = map.advise_range(
+            Advice::WillNeed,
+            start as usize,
+            (chunk.end - start) as usize,
+        );
         let attempt = entry.attempts.load(Ordering::Acquire);
-        ctx.fault.trigger(FaultPoint::Scan, c, attempt, ctx.in_process);
-        ctx.fault.trigger(FaultPoint::Stall, c, attempt, ctx.in_process);
+        ctx.fault
+            .trigger(FaultPoint::Scan, c, attempt, ctx.in_process);
+        ctx.fault
+            .trigger(FaultPoint::Stall, c, attempt, ctx.in_process);
         out.clear();
         let outcome = scan_chunk(
             map,
@@ -83,8 +89,9 @@ pub fn run_worker(ctx: &JobContext, slot: usize, mut first: Option<usize>) -> io
                 old_totals: totals,
             },
         );
-        header.totals.set(&guard, totals.add(&outcome));
-        ctx.fault.trigger(FaultPoint::Commit, c, attempt, ctx.in_process);
+        header.totals.set(&guard, totals.plus(&outcome));
+        ctx.fault
+            .trigger(FaultPoint::Commit, c, attempt, ctx.in_process);
         entry.outcome.set(&guard, outcome);
         entry.out_slot.set(&guard, slot as u32);
         entry.out_offset.set(&guard, spill_len);
@@ -130,7 +137,10 @@ fn fail(ctx: &JobContext, slot: usize, c: usize, errno: i32) -> io::Result<()> {
     let entry = ctx.region.chunk(c);
     entry.errno.store(errno, Ordering::Relaxed);
     entry.state.store(CHUNK_FAILED, Ordering::Release);
-    ctx.region.slot(slot).current.store(NO_CHUNK, Ordering::Release);
+    ctx.region
+        .slot(slot)
+        .current
+        .store(NO_CHUNK, Ordering::Release);
     drop(guard);
     ctx.notify();
     Ok(())

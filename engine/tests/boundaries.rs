@@ -12,9 +12,18 @@ use fleet_engine::{Emit, EngineKind};
 use proptest::prelude::*;
 use support::*;
 
-fn check(data: &[u8], chunk_size: u64, workers: usize, engine: EngineKind, filter: Option<&str>) -> u64 {
+fn check(
+    data: &[u8],
+    chunk_size: u64,
+    workers: usize,
+    engine: EngineKind,
+    filter: Option<&str>,
+) -> u64 {
     let ncols = {
-        let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(data);
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(data);
         let mut rec = csv::ByteRecord::new();
         if !rdr.read_byte_record(&mut rec).unwrap() {
             return 0;
@@ -23,16 +32,31 @@ fn check(data: &[u8], chunk_size: u64, workers: usize, engine: EngineKind, filte
     };
     let preds = |ncols| -> Vec<Predicate> {
         filter
-            .map(|f| Predicate::compile(&parse_where(f).unwrap(), &Schema::new(None, ncols)).unwrap())
+            .map(|f| {
+                Predicate::compile(&parse_where(f).unwrap(), &Schema::new(None, ncols)).unwrap()
+            })
             .into_iter()
             .collect()
     };
     let want = reference(&[data.to_vec()], false, b',', &preds(ncols), &Emit::Raw);
     let (_dir, paths) = write_files(&[data.to_vec()]);
-    let got = run_engine(&paths, false, chunk_size, preds(ncols), Emit::Raw, &opts(engine, workers)).unwrap();
+    let got = run_engine(
+        &paths,
+        false,
+        chunk_size,
+        preds(ncols),
+        Emit::Raw,
+        &opts(engine, workers),
+    )
+    .unwrap();
     assert_eq!(got.report.records, want.records, "records");
     assert_eq!(got.report.malformed, want.malformed, "malformed");
-    assert_eq!(got.out, want.out, "output for {:?}", String::from_utf8_lossy(data));
+    assert_eq!(
+        got.out,
+        want.out,
+        "output for {:?}",
+        String::from_utf8_lossy(data)
+    );
     got.report.boundary_reruns
 }
 
@@ -40,7 +64,9 @@ fn check(data: &[u8], chunk_size: u64, workers: usize, engine: EngineKind, filte
 fn quoted_newlines_across_every_boundary() {
     let mut data = Vec::new();
     for i in 0..40 {
-        data.extend_from_slice(format!("{i},\"line one\nline two, with comma\n\"\"quoted\"\"\",x\n").as_bytes());
+        data.extend_from_slice(
+            format!("{i},\"line one\nline two, with comma\n\"\"quoted\"\"\",x\n").as_bytes(),
+        );
         data.extend_from_slice(format!("{i},plain,y\r\n").as_bytes());
     }
     let mut reruns = 0;
@@ -52,7 +78,10 @@ fn quoted_newlines_across_every_boundary() {
             }
         }
     }
-    assert!(reruns > 0, "small chunks must hit boundaries inside quoted fields");
+    assert!(
+        reruns > 0,
+        "small chunks must hit boundaries inside quoted fields"
+    );
 }
 
 #[test]

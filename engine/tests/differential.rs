@@ -55,7 +55,13 @@ fn engine_matches_reference_on_tricky_data() {
             _ => &[],
         };
         let emit = emits(ncols, seed);
-        let want = reference(&files, topts.header, b',', &predicates(where_text, ncols), &emit);
+        let want = reference(
+            &files,
+            topts.header,
+            b',',
+            &predicates(where_text, ncols),
+            &emit,
+        );
         assert!(want.records > 0);
         let (_dir, paths) = write_files(&files);
         for chunk_size in [1u64, 2, 7, 61, 4096, 1 << 20] {
@@ -70,7 +76,9 @@ fn engine_matches_reference_on_tricky_data() {
                         &opts(engine, workers),
                     )
                     .unwrap();
-                    let ctx = format!("seed {seed} chunk {chunk_size} workers {workers} {engine:?} {topts:?}");
+                    let ctx = format!(
+                        "seed {seed} chunk {chunk_size} workers {workers} {engine:?} {topts:?}"
+                    );
                     assert_eq!(got.report.records, want.records, "records, {ctx}");
                     assert_eq!(got.report.matches, want.matches, "matches, {ctx}");
                     assert_eq!(got.report.malformed, want.malformed, "malformed, {ctx}");
@@ -81,14 +89,21 @@ fn engine_matches_reference_on_tricky_data() {
                     );
                     assert_eq!(got.out, want.out, "output bytes, {ctx}");
                     let t = got.report.shared_totals;
-                    assert_eq!((t.records, t.matches, t.malformed), (want.records, want.matches, want.malformed), "shared totals, {ctx}");
+                    assert_eq!(
+                        (t.records, t.matches, t.malformed),
+                        (want.records, want.matches, want.malformed),
+                        "shared totals, {ctx}"
+                    );
                     let expected_examples: Vec<_> = want
                         .malformed_at
                         .iter()
                         .take(5)
                         .map(|&(f, line)| (paths[f].clone(), line))
                         .collect();
-                    assert_eq!(got.report.malformed_examples, expected_examples, "malformed lines, {ctx}");
+                    assert_eq!(
+                        got.report.malformed_examples, expected_examples,
+                        "malformed lines, {ctx}"
+                    );
                     checked += 1;
                 }
             }

@@ -21,7 +21,13 @@ pub struct Reference {
 
 /// Reads every file with `csv::Reader` (flexible, no header handling) and applies the same
 /// predicate semantics and output formats the engine promises.
-pub fn reference(files: &[Vec<u8>], header: bool, delimiter: u8, preds: &[Predicate], emit: &Emit) -> Reference {
+pub fn reference(
+    files: &[Vec<u8>],
+    header: bool,
+    delimiter: u8,
+    preds: &[Predicate],
+    emit: &Emit,
+) -> Reference {
     let mut r = Reference::default();
     let mut ncols = None;
     for (index, data) in files.iter().enumerate() {
@@ -73,7 +79,9 @@ pub fn reference(files: &[Vec<u8>], header: bool, delimiter: u8, preds: &[Predic
                     }
                 }
                 Emit::Csv { columns, delimiter } => {
-                    let mut w = csv::WriterBuilder::new().delimiter(*delimiter).from_writer(Vec::new());
+                    let mut w = csv::WriterBuilder::new()
+                        .delimiter(*delimiter)
+                        .from_writer(Vec::new());
                     let fields: Vec<&[u8]> = columns.iter().map(|&c| &rec[c]).collect();
                     w.write_record(&fields).unwrap();
                     r.out.extend_from_slice(&w.into_inner().unwrap());
@@ -87,7 +95,8 @@ pub fn reference(files: &[Vec<u8>], header: bool, delimiter: u8, preds: &[Predic
                         r.out.extend_from_slice(key.as_bytes());
                         r.out.push(b':');
                         let text = String::from_utf8_lossy(&rec[c]).into_owned();
-                        r.out.extend_from_slice(serde_json::to_string(&text).unwrap().as_bytes());
+                        r.out
+                            .extend_from_slice(serde_json::to_string(&text).unwrap().as_bytes());
                     }
                     r.out.extend_from_slice(b"}\n");
                 }
