@@ -6,8 +6,9 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughpu
 use fleet_engine::expr::parse_where;
 use fleet_engine::kernel::{scan_chunk, Scratch};
 use fleet_engine::predicate::Predicate;
-use fleet_engine::record::{GeneralRecords, QuoteFreeLines};
+use fleet_engine::record::GeneralRecords;
 use fleet_engine::schema::Schema;
+use fleet_engine::structure::for_each_line;
 use fleet_engine::{plan, Emit, ScanSpec};
 
 fn gps() -> Vec<u8> {
@@ -40,8 +41,14 @@ fn kernels(c: &mut Criterion) {
     group.bench_function("plan/8MiB", |b| {
         b.iter(|| plan::split(black_box(&data), 0, 8 << 20).len())
     });
-    group.bench_function("records/quote_free", |b| {
-        b.iter(|| QuoteFreeLines::new(black_box(&data), 0..data.len()).count())
+    group.bench_function("records/structural_pass", |b| {
+        b.iter(|| {
+            let mut ragged = 0u64;
+            let _ = for_each_line(black_box(&data), 0..data.len(), b',', |l| {
+                ragged += (l.delimiters != 6) as u64;
+            });
+            ragged
+        })
     });
     group.bench_function("records/general_csv_core", |b| {
         b.iter(|| {

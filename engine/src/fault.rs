@@ -1,9 +1,9 @@
 //! The test-only fault knob: `FLEET_TEST_FAULT=POINT:CHUNK` makes the worker that scans chunk
 //! CHUNK die at POINT on its first attempt, so tests can prove every record is still counted
 //! exactly once. POINT is `scan` (mid-chunk), `commit` (holding the lock, totals half-updated)
-//! or `scan-always` (every attempt: the job must fail cleanly, naming the chunk). `stall`
-//! makes that worker block forever, so tests can kill or interrupt a job that is provably
-//! mid-scan without guessing at timing.
+//! or `scan-always` (every attempt: the job must fail cleanly, naming the chunk). `stall:N`
+//! makes every worker block forever when it reaches any chunk from N on, so tests can kill or
+//! interrupt a job whose workers are provably all alive mid-scan, without guessing at timing.
 
 use std::fmt;
 
@@ -66,6 +66,10 @@ impl Fault {
     }
 
     pub fn fires(&self, point: FaultPoint, chunk: usize, attempt: u32) -> bool {
-        matches!(self.at, Some((p, c, always)) if p == point && c == chunk && (always || attempt == 0))
+        match self.at {
+            Some((FaultPoint::Stall, from, _)) => point == FaultPoint::Stall && chunk >= from,
+            Some((p, c, always)) => p == point && c == chunk && (always || attempt == 0),
+            None => false,
+        }
     }
 }

@@ -1,16 +1,19 @@
 //! The scan kernel: one chunk of one mapped file in, counts and formatted matches out.
 //!
 //! It is the same code for the process and the thread engine and for re-runs. A chunk with no
-//! quote and no CR byte takes the quote-free path (records are lines, fields are split on the
-//! delimiter only as far as the predicates and projection need); any other chunk takes the
-//! full csv-core parse. Both paths are checked against the `csv` crate in the tests.
+//! quote and no CR byte takes the quote-free path: records are lines, a structural pass
+//! ([`crate::structure`]) checks every field count, `memmem` finds the candidate lines of an
+//! equality test, and only candidates are split into fields. Any other chunk takes the full
+//! csv-core parse. Both paths are checked against the `csv` crate in the tests.
 //!
 //! A record whose field count differs from the schema's is *malformed*: counted, its line
 //! reported (the first few per chunk), and never matched, so a `--where` on a column it lacks
 //! cannot silently misfire.
 
 use crate::predicate::Predicate;
-use crate::record::{is_quote_free, split_quote_free, GeneralRecords, QuoteFreeLines, RangeEnd};
+use crate::record::{split_quote_free, GeneralRecords, RangeEnd};
+use crate::structure::for_each_line;
+use memchr::memmem;
 use std::ops::Range;
 
 /// How many malformed records per chunk are reported with their line.
@@ -101,6 +104,69 @@ impl LineCounter {
     }
 }
 
+/// The fast path for quote-free, CR-free ranges: one structural pass checks every record's
+/// field count; with an equality test, `memmem` finds the lines that can match (every match
+/// must contain the predicate's needle) and only those are split into fields and tested.
+/// Returns `None` (having possibly written to `out`) when the range is not quote-free.
+fn scan_quote_free(
+    data: &[u8],
+    range: Range<usize>,
+    delimiter: u8,
+    spec: &ScanSpec,
+    out: &mut Vec<u8>,
+    scratch: &mut Scratch,
+) -> Option<ChunkOutcome> {
+    let mut outcome = ChunkOutcome::default();
+    let needed = spec.fields_needed();
+    let fields = &mut scratch.fields;
+    let finder = spec
+        .predicates
+        .iter()
+        .find_map(Predicate::needle)
+        .map(memmem::Finder::new);
+    let base = range.start;
+    let mut hits = finder
+        .as_ref()
+        .map(|f| f.find_iter(&data[range.clone()]).map(move |h| h + base));
+    // Without a needle every line is a candidate.
+    let mut next_hit = match &mut hits {
+        Some(h) => h.next().unwrap_or(usize::MAX),
+        None => 0,
+    };
+    let chunk_end = range.end;
+    let lines = for_each_line(data, range, delimiter, |line| {
+        outcome.records += 1;
+        if line.delimiters as usize + 1 != spec.ncols {
+            note_malformed(&mut outcome, line.line_no);
+            return;
+        }
+        if let Some(h) = &mut hits {
+            while next_hit < line.start {
+                next_hit = h.next().unwrap_or(usize::MAX);
+            }
+            if next_hit >= line.end {
+                return;
+            }
+        }
+        if needed > 0 {
+            split_quote_free(data, line.start..line.end, delimiter, fields, needed);
+        }
+        let field = |i: usize| &data[fields[i].clone()];
+        if spec.predicates.iter().all(|p| p.matches(field(p.column()))) {
+            outcome.matches += 1;
+            let raw_end = if line.end < chunk_end {
+                line.end + 1
+            } else {
+                line.end
+            };
+            emit(spec, &data[line.start..raw_end], field, out);
+        }
+    })
+    .ok()?;
+    outcome.lines = lines;
+    Some(outcome)
+}
+
 /// Scans the records that start in `data[range]`. `at_eof` means `range.end == data.len()`
 /// is the end of the file, so an unterminated last record is complete. `out` receives the
 /// formatted matches.
@@ -119,24 +185,15 @@ pub fn scan_chunk(
         pos: range.start,
         lines: 0,
     };
-    let used_end = if is_quote_free(&data[range.clone()]) {
-        let needed = spec.fields_needed();
-        let fields = &mut scratch.fields;
-        for (rec, content) in QuoteFreeLines::new(data, range.clone()) {
-            outcome.records += 1;
-            let n = split_quote_free(data, content, delimiter, fields, needed);
-            if n != spec.ncols {
-                note_malformed(&mut outcome, lines.line_at(data, rec.start));
-                continue;
-            }
-            let field = |i: usize| &data[fields[i].clone()];
-            if spec.predicates.iter().all(|p| p.matches(field(p.column()))) {
-                outcome.matches += 1;
-                emit(spec, &data[rec.start..rec.end], field, out);
-            }
-        }
-        range.end
-    } else {
+    if let Some(outcome) = scan_quote_free(data, range.clone(), delimiter, spec, out, scratch) {
+        return ChunkOutcome {
+            out_bytes: (out.len() - out_before) as u64,
+            ..outcome
+        };
+    }
+    // A quote or CR somewhere: discard what the fast pass wrote and parse fully.
+    out.truncate(out_before);
+    let used_end = {
         let mut records = GeneralRecords::new(data, range.clone(), delimiter, at_eof);
         while let Some((rec, n)) = records.next_record() {
             outcome.records += 1;

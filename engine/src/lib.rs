@@ -29,6 +29,7 @@ pub mod record;
 pub mod region;
 pub mod schema;
 pub mod shared;
+pub mod structure;
 pub mod worker;
 
 pub use dataset::{Dataset, DatasetError, DatasetOptions};

@@ -1,22 +1,13 @@
 //! Record boundaries and fields inside one chunk of a mapped file.
 //!
-//! Two readers that must agree with each other and with the `csv` crate:
-//! - [`QuoteFreeLines`]: for chunks with no `"` and no `\r` byte every `\n` ends a record, so
-//!   records are found with `memchr` and fields by splitting on the delimiter.
 //! - [`GeneralRecords`]: a full RFC 4180 parse with `csv_core` (quoted fields, `""` escapes,
-//!   newlines inside quotes, CR/CRLF terminators) for every other chunk.
-//!
-//! Both yield each record's raw byte range (without preceding empty lines, with its terminator)
-//! so matching records can be written out byte-identical to the input.
+//!   newlines inside quotes, CR/CRLF terminators), the `csv` crate's semantics exactly. It yields
+//!   each record's raw byte range (without preceding empty lines, with its terminator) so
+//!   matching records can be written out byte-identical to the input.
+//! - [`split_quote_free`]: fields of a line known to hold no quote (see `structure.rs`).
 
 use csv_core::{ReadRecordResult, Reader, ReaderBuilder};
-use memchr::memchr;
 use std::ops::Range;
-
-/// True when `bytes` holds no quote and no carriage return, so the quote-free reader applies.
-pub fn is_quote_free(bytes: &[u8]) -> bool {
-    memchr::memchr2(b'"', b'\r', bytes).is_none()
-}
 
 /// One record found in a chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,45 +47,6 @@ pub fn split_quote_free(
         fields.push(line.start + field_start..line.end);
     }
     count + 1
-}
-
-/// Records of a quote-free, CR-free byte range: one per non-empty line.
-pub struct QuoteFreeLines<'a> {
-    data: &'a [u8],
-    pos: usize,
-    end: usize,
-}
-
-impl<'a> QuoteFreeLines<'a> {
-    pub fn new(data: &'a [u8], range: Range<usize>) -> Self {
-        QuoteFreeLines {
-            data,
-            pos: range.start,
-            end: range.end,
-        }
-    }
-}
-
-impl Iterator for QuoteFreeLines<'_> {
-    /// The record and the range of its content (without the terminator).
-    type Item = (RawRecord, Range<usize>);
-
-    #[inline]
-    fn next(&mut self) -> Option<Self::Item> {
-        while self.pos < self.end {
-            let start = self.pos;
-            let (content_end, end) = match memchr(b'\n', &self.data[start..self.end]) {
-                Some(i) => (start + i, start + i + 1),
-                None => (self.end, self.end),
-            };
-            self.pos = end;
-            if content_end == start {
-                continue;
-            }
-            return Some((RawRecord { start, end }, start..content_end));
-        }
-        None
-    }
 }
 
 /// How a general parse of a range ended.

@@ -225,3 +225,95 @@ impl SharedRegion {
         Ok(guard)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs `child` in a forked process and returns its exit status.
+    fn in_child(child: impl FnOnce() -> i32) -> i32 {
+        // SAFETY: the child only touches the shared region and then `_exit`s.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0);
+        if pid == 0 {
+            let code = child();
+            // SAFETY: leave the child without running the test harness's destructors.
+            unsafe { libc::_exit(code) }
+        }
+        let mut status = 0;
+        // SAFETY: waiting for our own child with a valid status pointer.
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+        status
+    }
+
+    #[test]
+    fn forked_workers_share_values_under_the_lock() {
+        let region = SharedRegion::create(1, &[0]).unwrap();
+        let pids: Vec<_> = (0..4)
+            .map(|_| {
+                // SAFETY: as in `in_child`; parents collect the children below.
+                let pid = unsafe { libc::fork() };
+                if pid == 0 {
+                    for _ in 0..1000 {
+                        let guard = region.lock().unwrap();
+                        region.header().totals.update(&guard, |t| Totals {
+                            records: t.records + 1,
+                            ..t
+                        });
+                    }
+                    // SAFETY: child exit without destructors.
+                    unsafe { libc::_exit(0) }
+                }
+                pid
+            })
+            .collect();
+        for pid in pids {
+            // SAFETY: our own children.
+            unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+        }
+        let guard = region.lock().unwrap();
+        assert_eq!(region.header().totals.get(&guard).records, 4000);
+    }
+
+    #[test]
+    fn a_dead_owner_is_recovered_and_its_half_commit_rolled_back() {
+        let region = SharedRegion::create(1, &[0]).unwrap();
+        {
+            let guard = region.lock().unwrap();
+            region.header().totals.set(
+                &guard,
+                Totals {
+                    records: 10,
+                    matches: 1,
+                    malformed: 0,
+                },
+            );
+        }
+        let status = in_child(|| {
+            let guard = region.lock().unwrap();
+            let header = region.header();
+            let old = header.totals.get(&guard);
+            header.journal.set(
+                &guard,
+                Journal {
+                    active: true,
+                    chunk: 0,
+                    old_totals: old,
+                },
+            );
+            header.totals.set(&guard, Totals { records: 99, ..old });
+            // Die holding the lock, commit half done.
+            std::mem::forget(guard);
+            0
+        });
+        assert!(libc::WIFEXITED(status));
+        let guard = region.lock().unwrap();
+        assert!(guard.recovered(), "the lock must report its dead owner");
+        assert_eq!(
+            region.header().totals.get(&guard).records,
+            10,
+            "rolled back"
+        );
+        assert!(!region.header().journal.get(&guard).active);
+    }
+}

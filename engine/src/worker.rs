@@ -126,6 +126,19 @@ fn claim(ctx: &JobContext, slot: usize, assigned: Option<usize>) -> io::Result<O
         }
     };
     let entry = region.chunk(c);
+    // If the previous chunk of the same file already finished with its last record running
+    // past its end, start there instead of at the guessed boundary. Only a better guess: the
+    // coordinator still verifies every start, so a wrong one just costs a re-run.
+    if let Some(prev) = c.checked_sub(1) {
+        let before = region.chunk(prev);
+        if ctx.plan.chunks[prev].file == ctx.plan.chunks[c].file
+            && before.state.load(Ordering::Acquire) == CHUNK_DONE
+        {
+            if let Some(start) = before.outcome.get(&guard).partial {
+                entry.start.store(start, Ordering::Release);
+            }
+        }
+    }
     entry.worker.store(slot as u32, Ordering::Relaxed);
     entry.state.store(CHUNK_RUNNING, Ordering::Release);
     region.slot(slot).current.store(c as u64, Ordering::Release);
