@@ -571,3 +571,76 @@ fn readme_first_command_works_on_the_bundled_sample() {
     assert!(!o.stdout.is_empty());
     let _ = std::io::stdout().flush();
 }
+
+#[test]
+fn progress_is_drawn_only_when_asked_or_on_a_terminal() {
+    let data = gps(2, 20_000);
+    let dir = data.path().to_str().unwrap();
+    let o = run(&[
+        "scan",
+        "--count",
+        dir,
+        "--chunk-size",
+        "64KiB",
+        "--workers",
+        "2",
+        "--progress",
+        "always",
+    ]);
+    let err = stderr(&o);
+    assert!(
+        err.contains("worker  1") && err.contains("worker  2"),
+        "{err}"
+    );
+    assert!(err.contains("records"), "{err}");
+    // stderr is not a terminal here: auto draws nothing, only the summary.
+    let o = run(&["scan", "--count", dir, "--chunk-size", "64KiB"]);
+    assert!(!stderr(&o).contains("worker"), "{}", stderr(&o));
+    let o = run(&["scan", "--count", dir, "--progress", "always", "--quiet"]);
+    assert!(
+        stderr(&o).contains("worker"),
+        "always wins over --quiet for bars"
+    );
+    let o = run(&["scan", "--count", dir, "--quiet"]);
+    assert!(o.stderr.is_empty(), "{}", stderr(&o));
+}
+
+#[test]
+fn gen_writes_deterministic_datasets() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    for d in [&a, &b] {
+        let o = run(&[
+            "gen",
+            d.path().to_str().unwrap(),
+            "--kind",
+            "trips",
+            "--files",
+            "2",
+            "--rows",
+            "500",
+            "--seed",
+            "3",
+            "-q",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    for f in ["trips-000.csv", "trips-001.csv"] {
+        let x = fs::read(a.path().join(f)).unwrap();
+        assert_eq!(x, fs::read(b.path().join(f)).unwrap());
+        assert_eq!(x.iter().filter(|&&c| c == b'\n').count(), 501);
+    }
+    // Trips have a header: detected, kept first, usable by name.
+    let o = run(&[
+        "scan",
+        "--where",
+        "VendorID=2",
+        "--select",
+        "VendorID",
+        a.path().to_str().unwrap(),
+        "-q",
+    ]);
+    let text = stdout(&o);
+    assert!(text.starts_with("VendorID\n2\n"), "{text}");
+    assert!(text.lines().skip(1).all(|l| l == "2"));
+}

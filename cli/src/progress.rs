@@ -6,8 +6,9 @@
 use crate::args::human_count;
 use clap::ValueEnum;
 use fleet_engine::Progress;
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
 use std::io::IsTerminal;
+use std::io::Write;
 
 #[derive(Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum ProgressMode {
@@ -35,7 +36,13 @@ impl Bars {
         if !show {
             return None;
         }
-        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(15));
+        let target = if mode == ProgressMode::Always && !std::io::stderr().is_terminal() {
+            // indicatif hides bars on a non-terminal; `always` means always (e.g. into a log).
+            ProgressDrawTarget::term_like_with_hz(Box::new(PlainStderr), 15)
+        } else {
+            ProgressDrawTarget::stderr_with_hz(15)
+        };
+        let multi = MultiProgress::with_draw_target(target);
         let worker_style = ProgressStyle::with_template("  worker {prefix:>2} {bytes:>10} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar());
         let workers = (0..workers)
@@ -87,5 +94,47 @@ impl Bars {
         }
         self.total.finish_and_clear();
         let _ = self.multi.clear();
+    }
+}
+
+/// stderr as a terminal of fixed width, for `--progress always` when it is not one.
+#[derive(Debug)]
+struct PlainStderr;
+
+impl TermLike for PlainStderr {
+    fn width(&self) -> u16 {
+        120
+    }
+
+    fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
+        write!(std::io::stderr(), "\x1b[{n}A")
+    }
+
+    fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
+        write!(std::io::stderr(), "\x1b[{n}B")
+    }
+
+    fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
+        write!(std::io::stderr(), "\x1b[{n}C")
+    }
+
+    fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
+        write!(std::io::stderr(), "\x1b[{n}D")
+    }
+
+    fn write_line(&self, s: &str) -> std::io::Result<()> {
+        writeln!(std::io::stderr(), "{s}")
+    }
+
+    fn write_str(&self, s: &str) -> std::io::Result<()> {
+        write!(std::io::stderr(), "{s}")
+    }
+
+    fn clear_line(&self) -> std::io::Result<()> {
+        write!(std::io::stderr(), "\r\x1b[2K")
+    }
+
+    fn flush(&self) -> std::io::Result<()> {
+        std::io::stderr().flush()
     }
 }

@@ -227,6 +227,7 @@ impl SharedRegion {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
