@@ -89,6 +89,7 @@ pub struct ScanArgs {
 }
 
 pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
+    let started = std::time::Instant::now();
     let interrupt = interrupt::install();
     let columns: Option<Vec<String>> = args
         .columns
@@ -263,7 +264,9 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
         }
         Err(e) => return Err(e.into()),
     };
-    let report = report.unwrap_or_default();
+    let mut report = report.unwrap_or_default();
+    // The summary's time is the whole command's: discovery and planning included.
+    report.elapsed = started.elapsed();
     if args.strict && report.malformed > 0 {
         let (path, line) = report
             .malformed_examples
