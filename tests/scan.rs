@@ -478,15 +478,13 @@ fn shm_entries() -> Vec<String> {
         .unwrap_or_default()
 }
 
-#[test]
-fn kill_9_of_the_coordinator_leaves_no_worker_and_no_shared_memory() {
-    let data = gps(1, 20_000);
-    let shm_before = shm_entries();
-    let out = data.path().join("o.out");
-    let mut child = fleet()
+/// Starts a scan whose workers all block at chunk 1 (the `stall` fault), writing to `out`,
+/// and returns it once both workers are running, with their pids.
+fn stalled_scan(data: &Path, out: &Path, stderr: Stdio) -> (std::process::Child, Vec<u32>) {
+    let child = fleet()
         .args([
             "scan",
-            data.path().to_str().unwrap(),
+            data.to_str().unwrap(),
             "--workers",
             "2",
             "--chunk-size",
@@ -495,15 +493,22 @@ fn kill_9_of_the_coordinator_leaves_no_worker_and_no_shared_memory() {
             out.to_str().unwrap(),
         ])
         .env("FLEET_TEST_FAULT", "stall:1")
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let pid = child.id();
     eventually("workers to start", || children(pid).len() >= 2);
-    let workers = children(pid);
-    // SAFETY-free: plain kill(2) through the shell utility.
+    (child, children(pid))
+}
+
+#[test]
+fn kill_9_of_the_coordinator_leaves_no_worker_and_no_shared_memory() {
+    let data = gps(1, 20_000);
+    let shm_before = shm_entries();
+    let out = data.path().join("o.out");
+    let (mut child, workers) = stalled_scan(data.path(), &out, Stdio::null());
     Command::new("kill")
-        .args(["-9", &pid.to_string()])
+        .args(["-9", &child.id().to_string()])
         .status()
         .unwrap();
     child.wait().unwrap();
@@ -519,26 +524,9 @@ fn kill_9_of_the_coordinator_leaves_no_worker_and_no_shared_memory() {
 fn ctrl_c_stops_workers_removes_output_and_exits_130() {
     let data = gps(1, 20_000);
     let out = data.path().join("o.out");
-    let mut child = fleet()
-        .args([
-            "scan",
-            data.path().to_str().unwrap(),
-            "--workers",
-            "2",
-            "--chunk-size",
-            "4KiB",
-            "-o",
-            out.to_str().unwrap(),
-        ])
-        .env("FLEET_TEST_FAULT", "stall:1")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    eventually("workers to start", || children(pid).len() >= 2);
-    let workers = children(pid);
+    let (mut child, workers) = stalled_scan(data.path(), &out, Stdio::piped());
     Command::new("kill")
-        .args(["-INT", &pid.to_string()])
+        .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
     let status = child.wait().unwrap();

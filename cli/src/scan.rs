@@ -264,7 +264,11 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
         }
         Err(e) => return Err(e.into()),
     };
-    let mut report = report.unwrap_or_default();
+    let mut report = report.unwrap_or_else(|| fleet_engine::ScanReport {
+        files: ds.plan.files.len(),
+        limited: true,
+        ..Default::default()
+    });
     // The summary's time is the whole command's: discovery and planning included.
     report.elapsed = started.elapsed();
     if args.strict && report.malformed > 0 {
