@@ -49,25 +49,6 @@ pub struct ScanSpec {
     pub framed: bool,
 }
 
-impl ScanSpec {
-    /// Fields the kernel must locate in each record: beyond these it only counts delimiters.
-    fn fields_needed(&self) -> usize {
-        let pred = self
-            .predicates
-            .iter()
-            .map(|p| p.column() + 1)
-            .max()
-            .unwrap_or(0);
-        let emit = match &self.emit {
-            Emit::Csv { columns, .. } | Emit::Jsonl { columns, .. } => {
-                columns.iter().map(|c| c + 1).max().unwrap_or(0)
-            }
-            Emit::Nothing | Emit::Raw => 0,
-        };
-        pred.max(emit)
-    }
-}
-
 /// The result of scanning one chunk, all of it additive across chunks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ChunkOutcome {
@@ -88,6 +69,44 @@ pub struct ChunkOutcome {
 #[derive(Debug, Default)]
 pub struct Scratch {
     fields: Vec<Range<usize>>,
+}
+
+/// What happens to each record that passes the filter: formatted output for `scan`, a
+/// private aggregation table for `agg`. The kernel's record finding and filtering are shared.
+pub trait MatchSink {
+    /// Fields (0-based count) that `matched` reads, so the fast path splits no further.
+    fn fields_needed(&self) -> usize;
+    /// A well-formed record that passed every predicate; `raw` includes its terminator.
+    fn matched<'f>(&mut self, raw: &[u8], field: &dyn Fn(usize) -> &'f [u8]);
+    /// Forgets everything since the chunk started: the fast path gave up half-way.
+    fn restart(&mut self);
+}
+
+/// The `scan` sink: formats matches into a byte buffer.
+struct Formatter<'a> {
+    spec: &'a ScanSpec,
+    out: &'a mut Vec<u8>,
+    start: usize,
+}
+
+impl MatchSink for Formatter<'_> {
+    fn fields_needed(&self) -> usize {
+        match &self.spec.emit {
+            Emit::Csv { columns, .. } | Emit::Jsonl { columns, .. } => {
+                columns.iter().map(|c| c + 1).max().unwrap_or(0)
+            }
+            Emit::Nothing | Emit::Raw => 0,
+        }
+    }
+
+    #[inline]
+    fn matched<'f>(&mut self, raw: &[u8], field: &dyn Fn(usize) -> &'f [u8]) {
+        emit(self.spec, raw, field, self.out);
+    }
+
+    fn restart(&mut self) {
+        self.out.truncate(self.start);
+    }
 }
 
 /// Counts `\n` bytes incrementally, so line numbers of malformed records cost no second pass.
@@ -112,14 +131,14 @@ fn scan_quote_free(
     data: &[u8],
     range: Range<usize>,
     delimiter: u8,
-    spec: &ScanSpec,
-    out: &mut Vec<u8>,
+    filter: Filter<'_>,
+    sink: &mut impl MatchSink,
     scratch: &mut Scratch,
 ) -> Option<ChunkOutcome> {
     let mut outcome = ChunkOutcome::default();
-    let needed = spec.fields_needed();
+    let needed = filter.fields_needed().max(sink.fields_needed());
     let fields = &mut scratch.fields;
-    let finder = spec
+    let finder = filter
         .predicates
         .iter()
         .find_map(Predicate::needle)
@@ -136,7 +155,7 @@ fn scan_quote_free(
     let chunk_end = range.end;
     let lines = for_each_line(data, range, delimiter, |line| {
         outcome.records += 1;
-        if line.delimiters as usize + 1 != spec.ncols {
+        if line.delimiters as usize + 1 != filter.ncols {
             note_malformed(&mut outcome, line.line_no);
             return;
         }
@@ -152,14 +171,18 @@ fn scan_quote_free(
             split_quote_free(data, line.start..line.end, delimiter, fields, needed);
         }
         let field = |i: usize| &data[fields[i].clone()];
-        if spec.predicates.iter().all(|p| p.matches(field(p.column()))) {
+        if filter
+            .predicates
+            .iter()
+            .all(|p| p.matches(field(p.column())))
+        {
             outcome.matches += 1;
             let raw_end = if line.end < chunk_end {
                 line.end + 1
             } else {
                 line.end
             };
-            emit(spec, &data[line.start..raw_end], field, out);
+            sink.matched(&data[line.start..raw_end], &field);
         }
     })
     .ok()?;
@@ -179,47 +202,81 @@ pub fn scan_chunk(
     out: &mut Vec<u8>,
     scratch: &mut Scratch,
 ) -> ChunkOutcome {
-    let out_before = out.len();
+    let start = out.len();
+    let filter = Filter {
+        ncols: spec.ncols,
+        predicates: &spec.predicates,
+    };
+    let mut sink = Formatter { spec, out, start };
+    let outcome = filter_chunk(data, range, at_eof, delimiter, filter, &mut sink, scratch);
+    ChunkOutcome {
+        out_bytes: (sink.out.len() - start) as u64,
+        ..outcome
+    }
+}
+
+/// Which records pass: the right number of fields, and every predicate.
+#[derive(Debug, Clone, Copy)]
+pub struct Filter<'a> {
+    pub ncols: usize,
+    pub predicates: &'a [Predicate],
+}
+
+impl Filter<'_> {
+    fn fields_needed(&self) -> usize {
+        self.predicates
+            .iter()
+            .map(|p| p.column() + 1)
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// Finds the records that start in `data[range]` (see [`scan_chunk`]), counts them, and hands
+/// each one that passes `filter` to `sink`.
+pub fn filter_chunk(
+    data: &[u8],
+    range: Range<usize>,
+    at_eof: bool,
+    delimiter: u8,
+    filter: Filter<'_>,
+    sink: &mut impl MatchSink,
+    scratch: &mut Scratch,
+) -> ChunkOutcome {
+    if let Some(outcome) = scan_quote_free(data, range.clone(), delimiter, filter, sink, scratch) {
+        return outcome;
+    }
+    // A quote or CR somewhere: forget what the fast pass did and parse fully.
+    sink.restart();
     let mut outcome = ChunkOutcome::default();
     let mut lines = LineCounter {
         pos: range.start,
         lines: 0,
     };
-    if let Some(outcome) = scan_quote_free(data, range.clone(), delimiter, spec, out, scratch) {
-        return ChunkOutcome {
-            out_bytes: (out.len() - out_before) as u64,
-            ..outcome
-        };
+    let mut records = GeneralRecords::new(data, range.clone(), delimiter, at_eof);
+    while let Some((rec, n)) = records.next_record() {
+        outcome.records += 1;
+        if n != filter.ncols {
+            note_malformed(&mut outcome, lines.line_at(data, rec.start));
+            continue;
+        }
+        if filter
+            .predicates
+            .iter()
+            .all(|p| p.matches(records.field(p.column())))
+        {
+            outcome.matches += 1;
+            sink.matched(&data[rec.start..rec.end], &|i| records.field(i));
+        }
     }
-    // A quote or CR somewhere: discard what the fast pass wrote and parse fully.
-    out.truncate(out_before);
-    let used_end = {
-        let mut records = GeneralRecords::new(data, range.clone(), delimiter, at_eof);
-        while let Some((rec, n)) = records.next_record() {
-            outcome.records += 1;
-            if n != spec.ncols {
-                note_malformed(&mut outcome, lines.line_at(data, rec.start));
-                continue;
-            }
-            if spec
-                .predicates
-                .iter()
-                .all(|p| p.matches(records.field(p.column())))
-            {
-                outcome.matches += 1;
-                emit(spec, &data[rec.start..rec.end], |i| records.field(i), out);
-            }
+    let used_end = match records.end_state() {
+        Some(RangeEnd::Partial(start)) => {
+            outcome.partial = Some(start as u64);
+            start
         }
-        match records.end_state() {
-            Some(RangeEnd::Partial(start)) => {
-                outcome.partial = Some(start as u64);
-                start
-            }
-            _ => range.end,
-        }
+        _ => range.end,
     };
     outcome.lines = lines.line_at(data, used_end);
-    outcome.out_bytes = (out.len() - out_before) as u64;
     outcome
 }
 
@@ -231,7 +288,7 @@ fn note_malformed(outcome: &mut ChunkOutcome, line: u64) {
 }
 
 #[inline]
-fn emit<'f>(spec: &ScanSpec, raw: &[u8], field: impl Fn(usize) -> &'f [u8], out: &mut Vec<u8>) {
+fn emit<'f>(spec: &ScanSpec, raw: &[u8], field: &dyn Fn(usize) -> &'f [u8], out: &mut Vec<u8>) {
     if spec.framed {
         let at = out.len();
         out.extend_from_slice(&[0; 4]);
@@ -244,7 +301,7 @@ fn emit<'f>(spec: &ScanSpec, raw: &[u8], field: impl Fn(usize) -> &'f [u8], out:
 }
 
 #[inline]
-fn format_record<'f>(how: &Emit, raw: &[u8], field: impl Fn(usize) -> &'f [u8], out: &mut Vec<u8>) {
+fn format_record<'f>(how: &Emit, raw: &[u8], field: &dyn Fn(usize) -> &'f [u8], out: &mut Vec<u8>) {
     match how {
         Emit::Nothing => {}
         Emit::Raw => {
