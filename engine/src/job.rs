@@ -11,7 +11,7 @@
 //! worker is safe at any time.
 
 use crate::fault::Fault;
-use crate::kernel::{ChunkOutcome, ScanSpec};
+use crate::kernel::{scan_chunk, ChunkOutcome, ScanSpec, Scratch};
 use crate::plan::ChunkPlan;
 use crate::region::{SharedRegion, Totals, CHUNK_DONE, CHUNK_FAILED, CHUNK_PENDING, CHUNK_RUNNING};
 use crate::worker::{run_worker, FILE_SHRANK};
@@ -129,10 +129,56 @@ pub struct ScanReport {
 /// How many malformed records are listed by file:line.
 pub const MALFORMED_EXAMPLES: usize = crate::kernel::REPORTED_MALFORMED;
 
+/// What workers do with one chunk: find, filter and process its records, append the chunk's
+/// result bytes to `out`. Scan formats matching records; agg encodes a private table.
+pub trait ChunkTask: Send + Sync {
+    #[allow(clippy::too_many_arguments)]
+    fn run(
+        &self,
+        data: &[u8],
+        range: std::ops::Range<usize>,
+        at_eof: bool,
+        delimiter: u8,
+        out: &mut Vec<u8>,
+        scratch: &mut Scratch,
+    ) -> ChunkOutcome;
+
+    /// True when each match in `out` is framed by a u32 length (for `--limit`).
+    fn framed(&self) -> bool {
+        false
+    }
+}
+
+impl ChunkTask for ScanSpec {
+    fn run(
+        &self,
+        data: &[u8],
+        range: std::ops::Range<usize>,
+        at_eof: bool,
+        delimiter: u8,
+        out: &mut Vec<u8>,
+        scratch: &mut Scratch,
+    ) -> ChunkOutcome {
+        scan_chunk(data, range, at_eof, delimiter, self, out, scratch)
+    }
+
+    fn framed(&self) -> bool {
+        self.framed
+    }
+}
+
+/// Where verified chunk results go, in plan order.
+pub enum Consumer<'a> {
+    /// Streamed as they are (scan output).
+    Stream(&'a mut dyn Write),
+    /// Each chunk's bytes whole (agg: one encoded table per chunk).
+    Whole(&'a mut dyn FnMut(&[u8]) -> io::Result<()>),
+}
+
 /// Everything workers share; inherited by forked workers, behind an `Arc` for threads.
 pub struct JobContext {
     pub plan: ChunkPlan,
-    pub spec: ScanSpec,
+    pub task: Box<dyn ChunkTask>,
     pub region: SharedRegion,
     pub spills: Vec<File>,
     pub fault: Fault,
@@ -176,6 +222,18 @@ pub fn run_scan(
     out: &mut dyn Write,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<ScanReport, JobError> {
+    run_job(plan, Box::new(spec), opts, Consumer::Stream(out), progress)
+}
+
+/// Runs `task` over every chunk of `plan` on workers; verified chunk results reach `consumer`
+/// in plan order.
+pub fn run_job(
+    plan: ChunkPlan,
+    task: Box<dyn ChunkTask>,
+    opts: &JobOptions,
+    mut consumer: Consumer<'_>,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<ScanReport, JobError> {
     let started = Instant::now();
     let workers = opts.workers.max(1).min(plan.chunks.len().max(1));
     // Room for replacements and re-runs beside the regular workers.
@@ -189,7 +247,7 @@ pub fn run_scan(
     let (notify_read, notify_write) = pipe().map_err(JobError::Setup)?;
     let ctx = Arc::new(JobContext {
         plan,
-        spec,
+        task,
         region,
         spills,
         fault: opts.fault,
@@ -225,7 +283,7 @@ pub fn run_scan(
     };
     job.rerun_queued = vec![false; job.ctx.plan.chunks.len()];
     job.report.files = job.ctx.plan.files.len();
-    let result = job.run(out, progress);
+    let result = job.run(&mut consumer, progress);
     job.shutdown();
     let mut report = result?;
     report.elapsed = started.elapsed();
@@ -256,7 +314,7 @@ struct Coordinator {
 impl Coordinator {
     fn run(
         &mut self,
-        out: &mut dyn Write,
+        out: &mut Consumer<'_>,
         progress: &mut dyn FnMut(&Progress),
     ) -> Result<ScanReport, JobError> {
         let nchunks = self.ctx.plan.chunks.len();
@@ -285,7 +343,9 @@ impl Coordinator {
             }
             self.wait(Duration::from_millis(20));
         }
-        out.flush().map_err(JobError::Output)?;
+        if let Consumer::Stream(w) = out {
+            w.flush().map_err(JobError::Output)?;
+        }
         progress(&self.progress());
         let guard = self.ctx.region.lock().map_err(JobError::Setup)?;
         self.report.shared_totals = self.ctx.region.header().totals.get(&guard);
@@ -294,7 +354,7 @@ impl Coordinator {
     }
 
     /// Verifies and emits every finished chunk at the head of the plan.
-    fn advance(&mut self, out: &mut dyn Write, buf: &mut [u8]) -> Result<(), JobError> {
+    fn advance(&mut self, out: &mut Consumer<'_>, buf: &mut [u8]) -> Result<(), JobError> {
         let ctx = Arc::clone(&self.ctx);
         let region = &ctx.region;
         while self.next < ctx.plan.chunks.len() && !self.report.limited {
@@ -373,7 +433,7 @@ impl Coordinator {
 
     fn emit(
         &mut self,
-        out: &mut dyn Write,
+        out: &mut Consumer<'_>,
         buf: &mut [u8],
         outcome: &ChunkOutcome,
         slot: usize,
@@ -384,21 +444,32 @@ impl Coordinator {
             Some(limit) => (limit - self.report.matches).min(outcome.matches),
             None => outcome.matches,
         };
-        if self.ctx.spec.framed {
-            // Each match is a u32 length and its bytes, so the output can stop exactly at the limit.
-            let mut pos = offset;
-            for _ in 0..wanted {
-                let mut len = [0u8; 4];
+        match out {
+            Consumer::Whole(consume) => {
+                let mut bytes = vec![0u8; outcome.out_bytes as usize];
                 spill
-                    .read_exact_at(&mut len, pos)
+                    .read_exact_at(&mut bytes, offset)
                     .map_err(JobError::Setup)?;
-                let len = u32::from_le_bytes(len) as u64;
-                copy_range(spill, pos + 4, len, out, buf)?;
-                pos += 4 + len;
+                consume(&bytes).map_err(JobError::Output)?;
+                punch_hole(spill, offset, outcome.out_bytes);
             }
-        } else {
-            copy_range(spill, offset, outcome.out_bytes, out, buf)?;
-            punch_hole(spill, offset, outcome.out_bytes);
+            Consumer::Stream(out) if self.ctx.task.framed() => {
+                // Each match is a u32 length and its bytes, so output stops exactly at the limit.
+                let mut pos = offset;
+                for _ in 0..wanted {
+                    let mut len = [0u8; 4];
+                    spill
+                        .read_exact_at(&mut len, pos)
+                        .map_err(JobError::Setup)?;
+                    let len = u32::from_le_bytes(len) as u64;
+                    copy_range(spill, pos + 4, len, &mut **out, buf)?;
+                    pos += 4 + len;
+                }
+            }
+            Consumer::Stream(out) => {
+                copy_range(spill, offset, outcome.out_bytes, &mut **out, buf)?;
+                punch_hole(spill, offset, outcome.out_bytes);
+            }
         }
         self.report.matches += wanted;
         if self.opts.limit.is_some_and(|l| self.report.matches >= l) {

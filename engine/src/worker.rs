@@ -6,7 +6,7 @@
 
 use crate::fault::{Fault, FaultPoint};
 use crate::job::JobContext;
-use crate::kernel::{scan_chunk, Scratch};
+use crate::kernel::Scratch;
 use crate::region::{Journal, CHUNK_DONE, CHUNK_FAILED, CHUNK_PENDING, CHUNK_RUNNING, NO_CHUNK};
 use memmap2::{Advice, Mmap};
 use std::fs::File;
@@ -62,12 +62,11 @@ pub fn run_worker(ctx: &JobContext, slot: usize, mut first: Option<usize>) -> io
         ctx.fault
             .trigger(FaultPoint::Stall, c, attempt, ctx.in_process);
         out.clear();
-        let outcome = scan_chunk(
+        let outcome = ctx.task.run(
             map,
             start as usize..chunk.end as usize,
             chunk.end == file.size,
             file.delimiter,
-            &ctx.spec,
             &mut out,
             &mut scratch,
         );
