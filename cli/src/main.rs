@@ -1,10 +1,13 @@
 //! `fleet`: the command-line front of fleet-engine. One module per subcommand; this file only
 //! dispatches and turns errors into one line on stderr and an exit code.
 
+mod agg;
 mod args;
 mod gen;
+mod input;
 mod progress;
 mod scan;
+mod sink;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -24,6 +27,8 @@ struct Cli {
 enum Command {
     /// Print every record that matches all --where tests, exactly, in file order.
     Scan(scan::ScanArgs),
+    /// Count, sum, mean, min/max, stddev, distinct, grouped by columns or time buckets.
+    Agg(agg::AggArgs),
     /// Write deterministic synthetic data (taxi GPS points or NYC-style trips).
     Gen(gen::GenArgs),
 }
@@ -41,6 +46,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Scan(args) => scan::run(args),
+        Command::Agg(args) => agg::run(args),
         Command::Gen(args) => gen::run(args),
     };
     match result {

@@ -12,6 +12,8 @@
 //!   [`output`] writes result files atomically; [`interrupt`] turns Ctrl-C into a flag.
 //! - [`job`] is the coordinator: it runs workers ([`worker`]) as forked processes or threads,
 //!   verifies speculative chunk boundaries, re-runs failed chunks, and streams output in order.
+pub mod agg;
+pub mod aggregate;
 pub mod dataset;
 pub mod descriptor;
 pub mod discover;
@@ -33,6 +35,8 @@ pub mod structure;
 pub mod worker;
 
 pub use dataset::{Dataset, DatasetError, DatasetOptions};
-pub use job::{run_scan, EngineKind, JobError, JobOptions, Progress, ScanReport};
+pub use job::{
+    run_job, run_scan, ChunkTask, Consumer, EngineKind, JobError, JobOptions, Progress, ScanReport,
+};
 pub use kernel::{Emit, ScanSpec};
 pub use plan::{Chunk, ChunkPlan, PlannedFile};

@@ -1,0 +1,162 @@
+//! `fleet agg`: counts, sums, means, min/max, stddev and distinct counts over the same inputs
+//! as `scan`, grouped by columns or time buckets of a timestamp column, in one pass.
+
+use crate::input::{job_error, InputArgs};
+use crate::sink::{ignore_broken_pipe, Sink};
+use crate::Outcome;
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use fleet_engine::agg::{finish, parse_sort, write_csv, write_jsonl, AggPlan, AggRow};
+use fleet_engine::aggregate::{run_agg, AggTask};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AggFormat {
+    Csv,
+    Jsonl,
+    /// Columns aligned for reading (the default when stdout is a terminal).
+    Table,
+}
+
+#[derive(Args)]
+pub struct AggArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// count, count(COL), sum(COL), mean(COL), min(COL), max(COL), stddev(COL) or
+    /// distinct(COL); repeatable (default: count).
+    #[arg(long = "agg", value_name = "SPEC")]
+    aggs: Vec<String>,
+    /// Group keys, comma-separated: columns, or hour(COL), day(COL), weekday(COL), month(COL).
+    #[arg(long, value_name = "KEYS")]
+    group_by: Option<String>,
+    /// Order rows by a group key or an aggregate as written, e.g. -count (default: by keys).
+    #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
+    sort: Option<String>,
+    /// Keep only the first N rows.
+    #[arg(long, value_name = "N")]
+    top: Option<usize>,
+    /// Write to FILE (atomically: it appears only when complete) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Output format (default: table on a terminal, csv otherwise).
+    #[arg(long, value_enum)]
+    format: Option<AggFormat>,
+}
+
+pub fn run(args: AggArgs) -> anyhow::Result<Outcome> {
+    let started = std::time::Instant::now();
+    let ds = args.input.open()?;
+    let predicates = args.input.predicates(&ds)?;
+    let specs: Vec<&str> = if args.aggs.is_empty() {
+        vec!["count"]
+    } else {
+        args.aggs.iter().map(String::as_str).collect()
+    };
+    let plan = AggPlan::parse(args.group_by.as_deref(), &specs, &ds.schema)?;
+    let sort = match &args.sort {
+        Some(text) => Some(parse_sort(text, &plan).with_context(|| format!("--sort '{text}'"))?),
+        None => None,
+    };
+    let opts = args.input.job_options(None)?;
+    let sink = Sink::open(args.output.as_deref(), &ds)?;
+    let format = args.format.unwrap_or(
+        if args.output.is_none() && std::io::stdout().is_terminal() {
+            AggFormat::Table
+        } else {
+            AggFormat::Csv
+        },
+    );
+    let task = AggTask {
+        ncols: ds.schema.ncols(),
+        predicates,
+        plan: plan.clone(),
+    };
+    let bars = args.input.bars(&ds, &opts);
+    let mut on_progress = |p: &fleet_engine::Progress| {
+        if let Some(b) = &bars {
+            b.update(p)
+        }
+    };
+    let result = run_agg(ds.plan.clone(), task, &opts, &mut on_progress);
+    if let Some(b) = bars {
+        b.finish();
+    }
+    let mut result = match result {
+        Ok(r) => r,
+        Err(e) => return job_error(e),
+    };
+    result.report.elapsed = started.elapsed();
+    args.input.check_strict(&result.report)?;
+    let rows = finish(&result.table, &plan, sort.as_ref(), args.top);
+    let mut text = Vec::new();
+    match format {
+        AggFormat::Csv => write_csv(&rows, &plan, &mut text),
+        AggFormat::Jsonl => write_jsonl(&rows, &plan, &mut text),
+        AggFormat::Table => write_table(&rows, &plan, &mut text),
+    }
+    let mut sink = sink;
+    sink.write_all(&text).or_else(ignore_broken_pipe)?;
+    sink.finish()?;
+    if !args.input.quiet {
+        for (what, n) in result
+            .table
+            .malformed_values()
+            .into_iter()
+            .chain(result.table.malformed_keys())
+        {
+            if n > 0 {
+                eprintln!(
+                    "fleet: warning: {n} value(s) for {what} were not usable and were skipped"
+                );
+            }
+        }
+    }
+    Ok(args.input.finish(&ds, &result.report))
+}
+
+/// Columns padded to their widest cell; keys left-aligned, aggregates right-aligned.
+fn write_table(rows: &[AggRow], plan: &AggPlan, out: &mut Vec<u8>) {
+    let header: Vec<&str> = plan
+        .keys
+        .iter()
+        .map(|k| k.text.as_str())
+        .chain(plan.specs.iter().map(|s| s.text.as_str()))
+        .collect();
+    let cells = |row: &AggRow| -> Vec<String> {
+        row.keys
+            .iter()
+            .chain(&row.values)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect()
+    };
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(cells(row)) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let nkeys = plan.keys.len();
+    let mut line = |cells: &[String]| {
+        let mut text = String::new();
+        for (i, (cell, &w)) in cells.iter().zip(&widths).enumerate() {
+            if i > 0 {
+                text.push_str("  ");
+            }
+            let pad = " ".repeat(w - cell.chars().count());
+            if i < nkeys {
+                text.push_str(cell);
+                text.push_str(&pad);
+            } else {
+                text.push_str(&pad);
+                text.push_str(cell);
+            }
+        }
+        out.extend_from_slice(text.trim_end().as_bytes());
+        out.push(b'\n');
+    };
+    line(&header.iter().map(|h| h.to_string()).collect::<Vec<_>>());
+    for row in rows {
+        line(&cells(row));
+    }
+}

@@ -1,0 +1,228 @@
+//! What every data subcommand (scan, agg) shares: the input options, and what they become:
+//! an opened dataset, compiled `--where` predicates, job options, the closing summary and the
+//! outcome (partial when some file could not be read).
+
+use crate::args::{human_bytes, human_count, parse_delimiter, parse_size};
+use crate::progress::{Bars, ProgressMode};
+use crate::Outcome;
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use fleet_engine::dataset::{self, DatasetOptions};
+use fleet_engine::expr::parse_where;
+use fleet_engine::fault::Fault;
+use fleet_engine::predicate::Predicate;
+use fleet_engine::{Dataset, EngineKind, JobError, JobOptions, ScanReport};
+use std::path::PathBuf;
+
+/// Default chunk size: large enough that per-chunk costs (a lock, a pipe byte, a spill
+/// write) vanish, small enough that 2 GB makes hundreds of chunks for load balancing.
+const DEFAULT_CHUNK: &str = "8MiB";
+
+#[derive(Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum Engine {
+    /// Forked worker processes sharing one memory region.
+    #[default]
+    Processes,
+    /// A thread pool in one process.
+    Threads,
+}
+
+#[derive(Args)]
+pub struct InputArgs {
+    /// Files or directories (walked recursively; *.csv, *.txt, *.tsv in sorted path order).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// COLUMN OP VALUE with OP one of = != < <= > >=, or COLUMN ~ REGEX; repeatable, all must hold.
+    #[arg(short = 'w', long = "where", value_name = "EXPR")]
+    pub wheres: Vec<String>,
+    /// Field delimiter: one character, or \t / tab.
+    #[arg(long, value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
+    /// The files have a header line (overrides detection and fleet.toml).
+    #[arg(long, conflicts_with = "no_header")]
+    pub header: bool,
+    /// The files have no header line.
+    #[arg(long)]
+    pub no_header: bool,
+    /// Names for the columns, e.g. id,time,lon,lat,speed,heading,occupied.
+    #[arg(long, value_name = "NAMES")]
+    pub columns: Option<String>,
+    /// Take files matching this glob in directories instead of *.csv, *.txt, *.tsv.
+    #[arg(long, value_name = "PATTERN")]
+    pub glob: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    pub engine: Engine,
+    /// Number of workers (default: available cores).
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// Bytes per chunk, with an optional KiB/MiB/GiB suffix.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = DEFAULT_CHUNK)]
+    pub chunk_size: u64,
+    /// Fail if any record has the wrong number of fields.
+    #[arg(long)]
+    pub strict: bool,
+    #[arg(long, value_enum, default_value_t)]
+    pub progress: ProgressMode,
+    /// No summary and no progress on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+impl InputArgs {
+    /// Discovers, reads headers, plans; warns about unreadable files.
+    pub fn open(&self) -> anyhow::Result<Dataset> {
+        let columns: Option<Vec<String>> = self
+            .columns
+            .as_ref()
+            .map(|text| text.split(',').map(|c| c.trim().to_string()).collect());
+        if columns
+            .as_ref()
+            .is_some_and(|c| c.iter().any(String::is_empty))
+        {
+            bail!(
+                "--columns '{}' has an empty name",
+                self.columns.clone().unwrap_or_default()
+            );
+        }
+        let header = match (self.header, self.no_header) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        };
+        let ds = dataset::open(&DatasetOptions {
+            paths: self.paths.clone(),
+            glob: self.glob.clone(),
+            header,
+            columns,
+            delimiter: self.delimiter,
+            chunk_size: self.chunk_size,
+        })?;
+        for bad in &ds.discovery.unreadable {
+            eprintln!(
+                "fleet: warning: cannot read {}: {}",
+                bad.path.display(),
+                bad.reason
+            );
+        }
+        Ok(ds)
+    }
+
+    pub fn predicates(&self, ds: &Dataset) -> anyhow::Result<Vec<Predicate>> {
+        self.wheres
+            .iter()
+            .map(|text| {
+                let expr = parse_where(text)?;
+                Predicate::compile(&expr, &ds.schema).with_context(|| format!("--where '{text}'"))
+            })
+            .collect()
+    }
+
+    pub fn job_options(&self, limit: Option<u64>) -> anyhow::Result<JobOptions> {
+        if self.workers == Some(0) {
+            bail!("--workers must be at least 1");
+        }
+        let workers = self
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        Ok(JobOptions {
+            engine: match self.engine {
+                Engine::Processes => EngineKind::Processes,
+                Engine::Threads => EngineKind::Threads,
+            },
+            workers,
+            limit,
+            interrupt: Some(fleet_engine::interrupt::install()),
+            fault: Fault::from_env()?,
+        })
+    }
+
+    pub fn bars(&self, ds: &Dataset, opts: &JobOptions) -> Option<Bars> {
+        let shown = opts.workers.min(ds.plan.chunks.len().max(1));
+        Bars::new(self.progress, self.quiet, ds.plan.total_bytes(), shown)
+    }
+
+    /// Fails when `--strict` and some record was malformed.
+    pub fn check_strict(&self, report: &ScanReport) -> anyhow::Result<()> {
+        if self.strict && report.malformed > 0 {
+            let (path, line) = report
+                .malformed_examples
+                .first()
+                .cloned()
+                .unwrap_or_default();
+            bail!(
+                "{} malformed records (first at {}:{}); --strict refuses them",
+                human_count(report.malformed),
+                path.display(),
+                line
+            );
+        }
+        Ok(())
+    }
+
+    /// Prints the summary (unless quiet) and failures; says whether the result is partial.
+    pub fn finish(&self, ds: &Dataset, report: &ScanReport) -> Outcome {
+        if !self.quiet {
+            summary(ds, report);
+        }
+        for (path, reason) in &report.failed_files {
+            eprintln!(
+                "fleet: error: {} could not be scanned: {reason}",
+                path.display()
+            );
+        }
+        if ds.discovery.unreadable.is_empty() && report.failed_files.is_empty() {
+            return Outcome::Ok;
+        }
+        eprintln!(
+            "fleet: the result is partial: {} file(s) could not be read",
+            ds.discovery.unreadable.len() + report.failed_files.len()
+        );
+        Outcome::Partial
+    }
+}
+
+/// How a job error ends the command: quietly for a closed pipe, 130 for Ctrl-C.
+pub fn job_error(e: JobError) -> anyhow::Result<Outcome> {
+    match e {
+        e if e.is_broken_pipe() => Ok(Outcome::Ok),
+        JobError::Interrupted => {
+            eprintln!("fleet: interrupted; no output file was written");
+            Ok(Outcome::Interrupted)
+        }
+        e => Err(e.into()),
+    }
+}
+
+fn summary(ds: &Dataset, r: &ScanReport) {
+    let secs = r.elapsed.as_secs_f64().max(1e-9);
+    eprintln!(
+        "fleet: {} files, {}, {} records, {} matches, {} malformed in {:.3} s ({:.2} GB/s){}",
+        human_count(r.files as u64),
+        human_bytes(r.bytes),
+        human_count(r.records),
+        human_count(r.matches),
+        human_count(r.malformed),
+        secs,
+        r.bytes as f64 / secs / 1e9,
+        if r.limited {
+            " (stopped at --limit)"
+        } else {
+            ""
+        }
+    );
+    for (path, line) in &r.malformed_examples {
+        eprintln!(
+            "fleet: malformed record (not {} fields) at {}:{}",
+            ds.schema.ncols(),
+            path.display(),
+            line
+        );
+    }
+    let s = &ds.discovery.skipped;
+    if s.total() > 0 {
+        eprintln!(
+            "fleet: skipped {} hidden, {} not matching, {} binary, {} empty file(s)",
+            s.hidden, s.not_matching, s.binary, s.empty
+        );
+    }
+}

@@ -1,0 +1,76 @@
+//! Where a command's results go: stdout, or a file that gets its name only when complete
+//! (never one of the inputs).
+
+use anyhow::{bail, Context};
+use fleet_engine::output::{clobbers_input, AtomicOutput};
+use fleet_engine::Dataset;
+use std::io::{self, Write};
+use std::path::Path;
+
+pub enum Sink {
+    Stdout(io::BufWriter<io::StdoutLock<'static>>),
+    File(AtomicOutput),
+}
+
+impl Sink {
+    /// `-o FILE` (refused when it is one of the dataset's files) or stdout.
+    pub fn open(output: Option<&Path>, ds: &Dataset) -> anyhow::Result<Sink> {
+        let Some(path) = output else {
+            return Ok(Sink::Stdout(io::BufWriter::with_capacity(
+                1 << 20,
+                io::stdout().lock(),
+            )));
+        };
+        let inputs = ds.plan.files.iter().map(|f| f.path.as_path());
+        if let Some(input) = clobbers_input(path, inputs) {
+            bail!(
+                "--output {} is one of the inputs ({}); refusing to overwrite it",
+                path.display(),
+                input.display()
+            );
+        }
+        let file = AtomicOutput::create(path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        Ok(Sink::File(file))
+    }
+
+    /// Flushes stdout (a closed pipe is fine) or gives the file its real name.
+    pub fn finish(self) -> anyhow::Result<()> {
+        match self {
+            Sink::Stdout(mut out) => out.flush().or_else(ignore_broken_pipe)?,
+            Sink::File(out) => out.commit().context("cannot finish the output file")?,
+        }
+        Ok(())
+    }
+}
+
+pub fn ignore_broken_pipe(e: io::Error) -> io::Result<()> {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        Ok(())
+    } else {
+        Err(e)
+    }
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Sink::Stdout(out) => out.write(buf),
+            Sink::File(out) => out.write(buf),
+        }
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            Sink::Stdout(out) => out.write_all(buf),
+            Sink::File(out) => out.write_all(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sink::Stdout(out) => out.flush(),
+            Sink::File(out) => out.flush(),
+        }
+    }
+}

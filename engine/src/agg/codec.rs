@@ -1,0 +1,397 @@
+//! [`AggTable::encode`] and [`AggTable::decode`]: a table as bytes, so a worker process can
+//! hand its table to the coordinator through a file, and back to an equal table.
+//!
+//! Layout (integers are LEB128 unless said otherwise):
+//! `fleetagg` version(u8) | plan fingerprint: nkeys, (kind u8, column)*, nspecs,
+//! (kind u8, column)* | malformed per key, per spec | ngroups | per group: key length, packed
+//! key, records, one state per spec. States: count: nothing; count(COL): n; sum/mean: n,
+//! sum (32 bytes, little-endian two's complement); stddev: the same plus the sum of squares
+//! (32 bytes); min/max: flags u8 (1 = seen, 2 = all numeric), bytewise winner, numeric
+//! winner (each length-prefixed); distinct: count, then each value length-prefixed.
+//!
+//! Decoding trusts nothing: every length is checked against what is left, the fingerprint
+//! must match the plan, and states must be consistent, so a truncated or foreign file is an
+//! error naming the byte offset rather than a panic or a silently wrong result.
+
+use std::collections::HashSet;
+
+use crate::number::Decimal;
+
+use super::accum::{Acc, Extreme, Numeric, ValueSet};
+use super::error::AggError;
+use super::exact::{Sum256, U256};
+use super::hash::BuildKeyHasher;
+use super::keys::{push_varint, read_varint, unpack};
+use super::spec::{AggFn, AggPlan, KeyFn};
+use super::table::AggTable;
+
+const MAGIC: &[u8] = b"fleetagg";
+const VERSION: u8 = 1;
+
+fn key_code(f: KeyFn) -> (u8, usize) {
+    match f {
+        KeyFn::Column(c) => (0, c),
+        KeyFn::Hour(c) => (1, c),
+        KeyFn::Day(c) => (2, c),
+        KeyFn::Weekday(c) => (3, c),
+        KeyFn::Month(c) => (4, c),
+    }
+}
+
+fn spec_code(f: AggFn) -> (u8, usize) {
+    match f {
+        AggFn::Count => (0, 0),
+        AggFn::CountNonEmpty(c) => (1, c),
+        AggFn::Sum(c) => (2, c),
+        AggFn::Mean(c) => (3, c),
+        AggFn::Min(c) => (4, c),
+        AggFn::Max(c) => (5, c),
+        AggFn::Stddev(c) => (6, c),
+        AggFn::Distinct(c) => (7, c),
+    }
+}
+
+fn fingerprint(plan: &AggPlan, out: &mut Vec<u8>) {
+    push_varint(out, plan.keys.len() as u64);
+    for k in &plan.keys {
+        let (code, col) = key_code(k.func);
+        out.push(code);
+        push_varint(out, col as u64);
+    }
+    push_varint(out, plan.specs.len() as u64);
+    for s in &plan.specs {
+        let (code, col) = spec_code(s.func);
+        out.push(code);
+        push_varint(out, col as u64);
+    }
+}
+
+fn push_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    push_varint(out, bytes.len() as u64);
+    out.extend_from_slice(bytes);
+}
+
+impl AggTable {
+    /// Appends the table's bytes to `out`; [`AggTable::decode`] with the same plan gives an
+    /// equal table back.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(MAGIC);
+        out.push(VERSION);
+        fingerprint(&self.plan, out);
+        for &n in self.malformed_keys.iter().chain(&self.malformed_values) {
+            push_varint(out, n);
+        }
+        let groups = self.group_list();
+        push_varint(out, groups.len() as u64);
+        for (key, records, accs) in groups {
+            push_bytes(out, key);
+            push_varint(out, records);
+            for (acc, spec) in accs.iter().zip(&self.plan.specs) {
+                encode_acc(acc, spec.func, out);
+            }
+        }
+    }
+
+    /// Reads a table written by [`AggTable::encode`] for the same plan.
+    pub fn decode(plan: &AggPlan, bytes: &[u8]) -> Result<AggTable, AggError> {
+        let mut r = Reader { bytes, pos: 0 };
+        if r.take(MAGIC.len())? != MAGIC {
+            return Err(r.fail_at(0, "not an aggregate table (bad magic)"));
+        }
+        if r.byte()? != VERSION {
+            return Err(r.fail("unsupported version"));
+        }
+        let mut want = Vec::new();
+        fingerprint(plan, &mut want);
+        let at = r.pos;
+        if r.take(want.len())? != want {
+            return Err(r.fail_at(at, "table was made for different --group-by/--agg"));
+        }
+        let mut malformed_keys = Vec::with_capacity(plan.keys.len());
+        for _ in &plan.keys {
+            malformed_keys.push(r.varint()?);
+        }
+        let mut malformed_values = Vec::with_capacity(plan.specs.len());
+        for _ in &plan.specs {
+            malformed_values.push(r.varint()?);
+        }
+        let ngroups = r.len()?;
+        // A group takes at least two bytes, which bounds what a bogus count can reserve.
+        let mut groups = Vec::with_capacity(ngroups.min(r.left() / 2));
+        let mut seen: HashSet<&[u8], BuildKeyHasher> = HashSet::default();
+        for _ in 0..ngroups {
+            let at = r.pos;
+            let key = r.sized()?;
+            if unpack(key, plan.keys.len()).is_none() {
+                return Err(r.fail_at(at, "malformed group key"));
+            }
+            if !seen.insert(key) {
+                return Err(r.fail_at(at, "duplicate group key"));
+            }
+            let records = r.varint()?;
+            let mut accs = Vec::with_capacity(plan.specs.len());
+            for spec in &plan.specs {
+                accs.push(decode_acc(&mut r, spec.func)?);
+            }
+            groups.push((key.into(), records, accs));
+        }
+        if r.left() != 0 {
+            return Err(r.fail("trailing bytes after the table"));
+        }
+        Ok(AggTable::from_parts(
+            plan,
+            groups,
+            malformed_values,
+            malformed_keys,
+        ))
+    }
+}
+
+fn encode_acc(acc: &Acc, func: AggFn, out: &mut Vec<u8>) {
+    match acc {
+        Acc::Records => {}
+        Acc::NonEmpty(n) => push_varint(out, *n),
+        Acc::Numeric(num) => {
+            push_varint(out, num.n);
+            out.extend_from_slice(&num.sum.lo.to_le_bytes());
+            out.extend_from_slice(&num.sum.hi.to_le_bytes());
+            if let AggFn::Stddev(_) = func {
+                out.extend_from_slice(&num.squares.lo.to_le_bytes());
+                out.extend_from_slice(&num.squares.hi.to_le_bytes());
+            }
+        }
+        Acc::Extreme(e) => {
+            out.push(u8::from(e.seen) | (u8::from(e.all_numeric) << 1));
+            push_bytes(out, &e.bytes);
+            push_bytes(out, &e.numeric);
+        }
+        Acc::Distinct(set) => {
+            push_varint(out, set.len() as u64);
+            for v in set {
+                push_bytes(out, v);
+            }
+        }
+    }
+}
+
+fn decode_acc(r: &mut Reader<'_>, func: AggFn) -> Result<Acc, AggError> {
+    Ok(match Acc::new(func) {
+        Acc::Records => Acc::Records,
+        Acc::NonEmpty(_) => Acc::NonEmpty(r.varint()?),
+        Acc::Numeric(_) => {
+            let n = r.varint()?;
+            let sum = Sum256 {
+                lo: r.u128()?,
+                hi: r.u128()? as i128,
+            };
+            let squares = match func {
+                AggFn::Stddev(_) => U256 {
+                    lo: r.u128()?,
+                    hi: r.u128()?,
+                },
+                _ => U256::default(),
+            };
+            Acc::Numeric(Numeric { n, sum, squares })
+        }
+        Acc::Extreme(_) => {
+            let at = r.pos;
+            let flags = r.byte()?;
+            let (seen, all_numeric) = (flags & 1 != 0, flags & 2 != 0);
+            let bytes = r.sized()?.to_vec();
+            let numeric = r.sized()?.to_vec();
+            let consistent = flags < 4
+                && if !seen {
+                    bytes.is_empty() && numeric.is_empty()
+                } else if all_numeric {
+                    Decimal::parse(&numeric).is_some() && !bytes.is_empty()
+                } else {
+                    numeric.is_empty() && !bytes.is_empty()
+                };
+            if !consistent {
+                return Err(r.fail_at(at, "inconsistent min/max state"));
+            }
+            Acc::Extreme(Extreme {
+                seen,
+                all_numeric: all_numeric || !seen,
+                numeric,
+                bytes,
+            })
+        }
+        Acc::Distinct(_) => {
+            let count = r.len()?;
+            let mut set = ValueSet::default();
+            set.reserve(count.min(r.left() / 2));
+            for _ in 0..count {
+                let at = r.pos;
+                let v = r.sized()?;
+                if v.is_empty() || !set.insert(v.into()) {
+                    return Err(r.fail_at(at, "empty or duplicate distinct value"));
+                }
+            }
+            Acc::Distinct(set)
+        }
+    })
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn fail(&self, reason: &'static str) -> AggError {
+        self.fail_at(self.pos, reason)
+    }
+
+    fn fail_at(&self, offset: usize, reason: &'static str) -> AggError {
+        AggError::Decode { reason, offset }
+    }
+
+    fn left(&self) -> usize {
+        self.bytes.len() - self.pos
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], AggError> {
+        if n > self.left() {
+            return Err(self.fail("truncated"));
+        }
+        let out = &self.bytes[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(out)
+    }
+
+    fn byte(&mut self) -> Result<u8, AggError> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn varint(&mut self) -> Result<u64, AggError> {
+        let at = self.pos;
+        read_varint(self.bytes, &mut self.pos)
+            .ok_or_else(|| self.fail_at(at, "truncated or overlong number"))
+    }
+
+    /// A count or length, which cannot exceed what is left to read in any valid table.
+    fn len(&mut self) -> Result<usize, AggError> {
+        let at = self.pos;
+        let v = self.varint()?;
+        usize::try_from(v)
+            .ok()
+            .filter(|&n| n <= self.left())
+            .ok_or_else(|| self.fail_at(at, "length beyond the end"))
+    }
+
+    fn sized(&mut self) -> Result<&'a [u8], AggError> {
+        let n = self.len()?;
+        self.take(n)
+    }
+
+    fn u128(&mut self) -> Result<u128, AggError> {
+        let mut w = [0u8; 16];
+        w.copy_from_slice(self.take(16)?);
+        Ok(u128::from_le_bytes(w))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::agg::output::{finish, write_csv};
+    use crate::schema::Schema;
+
+    fn plan() -> AggPlan {
+        let schema = Schema::new(Some(["id", "time", "v"].map(String::from).to_vec()), 0);
+        AggPlan::parse(
+            Some("id,day(time)"),
+            &[
+                "count",
+                "count(v)",
+                "sum(v)",
+                "mean(v)",
+                "min(v)",
+                "max(v)",
+                "stddev(v)",
+                "distinct(v)",
+            ],
+            &schema,
+        )
+        .unwrap()
+    }
+
+    fn table(p: &AggPlan) -> AggTable {
+        let rows = [
+            ["1", "2015-02-01 00:00:00", "1.5"],
+            ["1", "2015-02-01 10:00:00", "-2"],
+            ["1", "2015-02-02 10:00:00", "x"],
+            ["2", "nope", ""],
+            ["2", "2015-02-01 00:00:00", "99999999999999999999"],
+            ["3,\"", "2015-02-01 00:00:00", "7"],
+        ];
+        let mut t = AggTable::new(p);
+        for row in &rows {
+            t.update(p, |i| row[i].as_bytes());
+        }
+        t
+    }
+
+    fn csv(t: &AggTable, p: &AggPlan) -> Vec<u8> {
+        let mut out = Vec::new();
+        write_csv(&finish(t, p, None, None), p, &mut out);
+        out
+    }
+
+    #[test]
+    fn round_trips() {
+        let p = plan();
+        let t = table(&p);
+        let mut bytes = Vec::new();
+        t.encode(&mut bytes);
+        let back = AggTable::decode(&p, &bytes).unwrap();
+        assert_eq!(back.groups(), t.groups());
+        assert_eq!(back.malformed_values(), t.malformed_values());
+        assert_eq!(back.malformed_keys(), t.malformed_keys());
+        assert_eq!(csv(&back, &p), csv(&t, &p));
+        let mut again = Vec::new();
+        back.encode(&mut again);
+        assert_eq!(
+            AggTable::decode(&p, &again).map(|t| csv(&t, &p)).unwrap(),
+            csv(&t, &p)
+        );
+        let empty = AggTable::new(&p);
+        let mut bytes = Vec::new();
+        empty.encode(&mut bytes);
+        assert_eq!(AggTable::decode(&p, &bytes).unwrap().groups(), 0);
+    }
+
+    #[test]
+    fn rejects_truncation_garbage_and_other_plans() {
+        let p = plan();
+        let mut bytes = Vec::new();
+        table(&p).encode(&mut bytes);
+        for cut in 0..bytes.len() {
+            let e = AggTable::decode(&p, &bytes[..cut]);
+            assert!(e.is_err(), "prefix of {cut} bytes decoded");
+        }
+        let mut extra = bytes.clone();
+        extra.push(0);
+        let e = AggTable::decode(&p, &extra).unwrap_err();
+        assert!(e.to_string().contains("trailing bytes"), "{e}");
+        let schema = Schema::new(Some(["id", "time", "v"].map(String::from).to_vec()), 0);
+        let other = AggPlan::parse(Some("id"), &["count"], &schema).unwrap();
+        let e = AggTable::decode(&other, &bytes).unwrap_err();
+        assert!(e.to_string().contains("different --group-by/--agg"), "{e}");
+        let e = AggTable::decode(&p, b"not a table at all").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid aggregate table: not an aggregate table (bad magic) at byte 0"
+        );
+        // Flipping any single byte either fails to decode or decodes without panicking.
+        for i in 0..bytes.len() {
+            let mut b = bytes.clone();
+            b[i] ^= 0xff;
+            if let Ok(t) = AggTable::decode(&p, &b) {
+                let _ = csv(&t, &p);
+            }
+        }
+    }
+}

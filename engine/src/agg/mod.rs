@@ -1,0 +1,31 @@
+//! The aggregation kernel behind `fleet agg`: group records by keys and compute exact
+//! aggregates, chunk by chunk, in private tables that merge in any order with byte-identical
+//! output.
+//!
+//! How the pieces fit:
+//! - [`spec`] parses `--agg`, `--group-by` and `--sort` against the [`crate::schema::Schema`]
+//!   into an [`AggPlan`]; [`error`] is the one error type.
+//! - [`AggTable`] ([`table`]) is a worker's private state: `update` per record, `merge` per
+//!   table. Group keys are packed by [`keys`] (which also derives hour/day/weekday/month from
+//!   timestamps) and hashed with [`hash`]; each (group, aggregate) state lives in [`accum`],
+//!   whose sums use the exact fixed-point arithmetic of [`exact`].
+//! - [`codec`] turns a table into bytes and back, for tables that cross process boundaries.
+//! - [`output`] prints the merged table: [`finish`] orders the rows, [`write_csv`] and
+//!   [`write_jsonl`] format them.
+
+mod accum;
+mod codec;
+mod error;
+mod exact;
+mod hash;
+mod keys;
+mod output;
+mod spec;
+mod table;
+
+pub use error::AggError;
+pub use output::{finish, write_csv, write_jsonl, AggRow};
+pub use spec::{
+    parse_agg, parse_group_by, parse_sort, AggFn, AggPlan, AggSpec, GroupKey, KeyFn, Sort, SortKey,
+};
+pub use table::AggTable;
