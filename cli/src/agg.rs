@@ -1,7 +1,7 @@
 //! `fleet agg`: counts, sums, means, min/max, stddev and distinct counts over the same inputs
 //! as `scan`, grouped by columns or time buckets of a timestamp column, in one pass.
 
-use crate::input::{job_error, InputArgs};
+use crate::input::{job_error, InputArgs, AGG_CHUNK};
 use crate::sink::{ignore_broken_pipe, Sink};
 use crate::Outcome;
 use anyhow::Context;
@@ -46,7 +46,7 @@ pub struct AggArgs {
 
 pub fn run(args: AggArgs) -> anyhow::Result<Outcome> {
     let started = std::time::Instant::now();
-    let ds = args.input.open()?;
+    let ds = args.input.open(AGG_CHUNK)?;
     let predicates = args.input.predicates(&ds)?;
     let specs: Vec<&str> = if args.aggs.is_empty() {
         vec!["count"]

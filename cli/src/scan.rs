@@ -1,6 +1,6 @@
 //! `fleet scan`: every record matching all `--where` tests, exact, in file order.
 
-use crate::input::{job_error, InputArgs};
+use crate::input::{job_error, InputArgs, SCAN_CHUNK};
 use crate::sink::{ignore_broken_pipe, Sink};
 use crate::Outcome;
 use anyhow::Context;
@@ -40,7 +40,7 @@ pub struct ScanArgs {
 
 pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
     let started = std::time::Instant::now();
-    let ds = args.input.open()?;
+    let ds = args.input.open(SCAN_CHUNK)?;
     let predicates = args.input.predicates(&ds)?;
     let selected = match &args.select {
         Some(text) => Some(

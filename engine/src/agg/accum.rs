@@ -1,5 +1,10 @@
-//! The state one group keeps for one aggregate ([`Acc`]): how a value updates it, how two
-//! states merge, and how the final state prints.
+//! The per-aggregate state of every group ([`Column`]): how a value updates a group's state,
+//! how two states merge, and how a final state prints.
+//!
+//! States are stored column-wise, one `Vec` per aggregate indexed by group number, each
+//! holding only what its function needs (8 bytes for `count(COL)`, 48 for sum and mean, 80
+//! for stddev): a record touches one compact entry per aggregate, which keeps the working
+//! set of tens of thousands of groups in cache better than one wide state per group would.
 //!
 //! Every state is exact and its merge is associative and commutative (counts add, sums add
 //! as integers, sets unite, min/max keep a winner chosen by a total order), which is what
@@ -16,31 +21,39 @@ use super::spec::AggFn;
 
 pub(crate) type ValueSet = HashSet<Box<[u8]>, BuildKeyHasher>;
 
+/// One aggregate's state for every group of a table, indexed by group number.
 #[derive(Debug)]
-pub(crate) enum Acc {
+pub(crate) enum Column {
     /// `count` prints the group's record count, kept once per group by the table.
     Records,
-    NonEmpty(u64),
-    /// sum, mean, stddev (only stddev maintains `squares`).
-    Numeric(Numeric),
+    NonEmpty(Vec<u64>),
+    /// sum, mean.
+    Sum(Vec<SumState>),
+    /// stddev.
+    Spread(Vec<SpreadState>),
     /// min, max.
-    Extreme(Extreme),
-    Distinct(ValueSet),
+    Extreme(Vec<Extreme>),
+    Distinct(Vec<ValueSet>),
 }
 
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub(crate) struct Numeric {
-    /// Values added (non-empty and numeric).
+/// Numbers added (non-empty and numeric) and their sum in 10^-9 units.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SumState {
     pub(crate) n: u64,
-    /// In 10^-9 units.
     pub(crate) sum: Sum256,
-    /// In 10^-18 units.
+}
+
+/// [`SumState`] plus the sum of squares in 10^-18 units.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SpreadState {
+    pub(crate) n: u64,
+    pub(crate) sum: Sum256,
     pub(crate) squares: U256,
 }
 
 /// min/max keep two winners because which one prints is only known at the end: the numeric
 /// winner if every value was a number, otherwise the bytewise winner over all values.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Extreme {
     /// A non-empty value was seen.
     pub(crate) seen: bool,
@@ -48,19 +61,24 @@ pub(crate) struct Extreme {
     pub(crate) all_numeric: bool,
     /// Numeric winner's text; among numerically equal texts the bytewise smallest, so the
     /// winner does not depend on which came first.
-    pub(crate) numeric: Vec<u8>,
+    pub(crate) numeric: SmallBytes,
     /// Bytewise winner.
-    pub(crate) bytes: Vec<u8>,
+    pub(crate) bytes: SmallBytes,
+}
+
+/// Nothing seen yet: vacuously all numeric.
+impl Default for Extreme {
+    fn default() -> Extreme {
+        Extreme {
+            seen: false,
+            all_numeric: true,
+            numeric: SmallBytes::default(),
+            bytes: SmallBytes::default(),
+        }
+    }
 }
 
 impl Extreme {
-    fn new() -> Extreme {
-        Extreme {
-            all_numeric: true,
-            ..Extreme::default()
-        }
-    }
-
     #[inline]
     fn update(&mut self, v: &[u8], max: bool) {
         let want = if max {
@@ -68,18 +86,18 @@ impl Extreme {
         } else {
             Ordering::Less
         };
-        if !self.seen || v.cmp(&self.bytes) == want {
-            replace(&mut self.bytes, v);
+        if !self.seen || v.cmp(self.bytes.as_slice()) == want {
+            self.bytes.set(v);
         }
         if self.all_numeric {
             match Decimal::parse(v) {
-                Some(d) if !self.seen || beats(d, v, &self.numeric, want) => {
-                    replace(&mut self.numeric, v)
+                Some(d) if !self.seen || beats(d, v, self.numeric.as_slice(), want) => {
+                    self.numeric.set(v)
                 }
                 Some(_) => {}
                 None => {
                     self.all_numeric = false;
-                    self.numeric = Vec::new();
+                    self.numeric = SmallBytes::default();
                 }
             }
         }
@@ -99,14 +117,14 @@ impl Extreme {
         } else {
             Ordering::Less
         };
-        if other.bytes.cmp(&self.bytes) == want {
+        if other.bytes.as_slice().cmp(self.bytes.as_slice()) == want {
             self.bytes = other.bytes;
         }
         self.all_numeric &= other.all_numeric;
         if !self.all_numeric {
-            self.numeric = Vec::new();
-        } else if let Some(d) = Decimal::parse(&other.numeric) {
-            if beats(d, &other.numeric, &self.numeric, want) {
+            self.numeric = SmallBytes::default();
+        } else if let Some(d) = Decimal::parse(other.numeric.as_slice()) {
+            if beats(d, other.numeric.as_slice(), self.numeric.as_slice(), want) {
                 self.numeric = other.numeric;
             }
         }
@@ -126,46 +144,120 @@ fn beats(d: Decimal<'_>, v: &[u8], cur: &[u8], want: Ordering) -> bool {
     }
 }
 
-/// Reuses the buffer's capacity: a new winner usually fits where the old one was.
-#[inline]
-fn replace(buf: &mut Vec<u8>, v: &[u8]) {
-    buf.clear();
-    buf.extend_from_slice(v);
+/// Bytes kept inline up to [`SmallBytes::INLINE`] (numbers, timestamps, short names) and on
+/// the heap beyond: a min/max winner is read on every record of its group, and a pointer
+/// there would cost a cache miss each time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SmallBytes {
+    Inline {
+        len: u8,
+        buf: [u8; SmallBytes::INLINE],
+    },
+    Heap(Vec<u8>),
 }
 
-impl Acc {
-    pub(crate) fn new(func: AggFn) -> Acc {
-        match func {
-            AggFn::Count => Acc::Records,
-            AggFn::CountNonEmpty(_) => Acc::NonEmpty(0),
-            AggFn::Sum(_) | AggFn::Mean(_) | AggFn::Stddev(_) => Acc::Numeric(Numeric::default()),
-            AggFn::Min(_) | AggFn::Max(_) => Acc::Extreme(Extreme::new()),
-            AggFn::Distinct(_) => Acc::Distinct(ValueSet::default()),
+impl Default for SmallBytes {
+    fn default() -> SmallBytes {
+        SmallBytes::Inline {
+            len: 0,
+            buf: [0; SmallBytes::INLINE],
+        }
+    }
+}
+
+impl SmallBytes {
+    /// As large as the enum is anyway (a `Vec` and a tag: 32 bytes).
+    pub(crate) const INLINE: usize = 30;
+
+    #[inline]
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        match self {
+            SmallBytes::Inline { len, buf } => &buf[..usize::from(*len)],
+            SmallBytes::Heap(v) => v,
         }
     }
 
-    /// Adds one field's value; returns true when a numeric aggregate got a non-number
-    /// (which is skipped, never counted as 0). Empty values are nulls: skipped silently.
     #[inline]
-    pub(crate) fn update(&mut self, func: AggFn, value: &[u8]) -> bool {
+    pub(crate) fn set(&mut self, v: &[u8]) {
+        match self {
+            // A long winner's buffer is reused while winners stay long.
+            SmallBytes::Heap(h) if v.len() > SmallBytes::INLINE => {
+                h.clear();
+                h.extend_from_slice(v);
+            }
+            _ => *self = SmallBytes::from(v),
+        }
+    }
+}
+
+impl From<&[u8]> for SmallBytes {
+    fn from(v: &[u8]) -> SmallBytes {
+        match u8::try_from(v.len()) {
+            Ok(len) if v.len() <= SmallBytes::INLINE => {
+                let mut buf = [0; SmallBytes::INLINE];
+                buf[..v.len()].copy_from_slice(v);
+                SmallBytes::Inline { len, buf }
+            }
+            _ => SmallBytes::Heap(v.to_vec()),
+        }
+    }
+}
+
+impl Column {
+    pub(crate) fn new(func: AggFn) -> Column {
+        match func {
+            AggFn::Count => Column::Records,
+            AggFn::CountNonEmpty(_) => Column::NonEmpty(Vec::new()),
+            AggFn::Sum(_) | AggFn::Mean(_) => Column::Sum(Vec::new()),
+            AggFn::Stddev(_) => Column::Spread(Vec::new()),
+            AggFn::Min(_) | AggFn::Max(_) => Column::Extreme(Vec::new()),
+            AggFn::Distinct(_) => Column::Distinct(Vec::new()),
+        }
+    }
+
+    /// Adds an empty state for a new group (whose number is the current length).
+    pub(crate) fn push_group(&mut self) {
+        match self {
+            Column::Records => {}
+            Column::NonEmpty(v) => v.push(0),
+            Column::Sum(v) => v.push(SumState::default()),
+            Column::Spread(v) => v.push(SpreadState::default()),
+            Column::Extreme(v) => v.push(Extreme::default()),
+            Column::Distinct(v) => v.push(ValueSet::default()),
+        }
+    }
+
+    /// Adds one field's value to group `g`; returns true when a numeric aggregate got a
+    /// non-number (which is skipped, never counted as 0). Empty values are nulls: skipped
+    /// silently.
+    #[inline]
+    pub(crate) fn update(&mut self, g: usize, func: AggFn, value: &[u8]) -> bool {
         if value.is_empty() {
             return false;
         }
         match self {
-            Acc::Records => {}
-            Acc::NonEmpty(n) => *n += 1,
-            Acc::Numeric(num) => match scaled(value) {
+            Column::Records => {}
+            Column::NonEmpty(v) => v[g] += 1,
+            Column::Sum(v) => match scaled(value) {
                 Some(x) => {
-                    num.n += 1;
-                    num.sum.add(x);
-                    if let AggFn::Stddev(_) = func {
-                        num.squares.add_square(x);
-                    }
+                    let st = &mut v[g];
+                    st.n += 1;
+                    st.sum.add(x);
                 }
                 None => return true,
             },
-            Acc::Extreme(e) => e.update(value, matches!(func, AggFn::Max(_))),
-            Acc::Distinct(set) => {
+            Column::Spread(v) => match scaled(value) {
+                Some(x) => {
+                    let st = &mut v[g];
+                    st.n += 1;
+                    st.sum.add(x);
+                    st.squares.add_square(x);
+                }
+                None => return true,
+            },
+            Column::Extreme(v) => v[g].update(value, matches!(func, AggFn::Max(_))),
+            Column::Distinct(v) => {
+                let set = &mut v[g];
                 if !set.contains(value) {
                     set.insert(value.into());
                 }
@@ -174,17 +266,26 @@ impl Acc {
         false
     }
 
-    /// Folds `other` (same function) into `self`.
-    pub(crate) fn merge(&mut self, func: AggFn, other: Acc) {
+    /// Folds group `og` of `other` (same function) into group `g`, taking its state.
+    pub(crate) fn merge_from(&mut self, g: usize, func: AggFn, other: &mut Column, og: usize) {
         match (self, other) {
-            (Acc::NonEmpty(a), Acc::NonEmpty(b)) => *a = a.wrapping_add(b),
-            (Acc::Numeric(a), Acc::Numeric(b)) => {
+            (Column::NonEmpty(a), Column::NonEmpty(b)) => a[g] = a[g].wrapping_add(b[og]),
+            (Column::Sum(a), Column::Sum(b)) => {
+                let (a, b) = (&mut a[g], b[og]);
+                a.n = a.n.wrapping_add(b.n);
+                a.sum.merge(b.sum);
+            }
+            (Column::Spread(a), Column::Spread(b)) => {
+                let (a, b) = (&mut a[g], b[og]);
                 a.n = a.n.wrapping_add(b.n);
                 a.sum.merge(b.sum);
                 a.squares.merge(b.squares);
             }
-            (Acc::Extreme(a), Acc::Extreme(b)) => a.merge(b, matches!(func, AggFn::Max(_))),
-            (Acc::Distinct(a), Acc::Distinct(b)) => {
+            (Column::Extreme(a), Column::Extreme(b)) => {
+                a[g].merge(std::mem::take(&mut b[og]), matches!(func, AggFn::Max(_)))
+            }
+            (Column::Distinct(a), Column::Distinct(b)) => {
+                let (a, b) = (&mut a[g], std::mem::take(&mut b[og]));
                 // Move the smaller set into the larger one.
                 if a.len() < b.len() {
                     let small = std::mem::replace(a, b);
@@ -198,23 +299,33 @@ impl Acc {
         }
     }
 
-    /// The printed value; empty means null (no value to aggregate: no numbers for sum and
-    /// mean, fewer than two for stddev, no non-empty value for min and max). min/max print
-    /// the winning value's original bytes.
-    pub(crate) fn render(&self, func: AggFn, records: u64) -> Vec<u8> {
-        let text = match (self, func) {
-            (Acc::Records, _) => records.to_string(),
-            (Acc::NonEmpty(n), _) => n.to_string(),
-            (Acc::Numeric(num), AggFn::Sum(_)) if num.n > 0 => sum_text(&num.sum),
-            (Acc::Numeric(num), AggFn::Mean(_)) if num.n > 0 => mean_text(&num.sum, num.n),
-            (Acc::Numeric(num), AggFn::Stddev(_)) if num.n > 1 => {
-                stddev_text(&num.sum, &num.squares, num.n)
-            }
-            (Acc::Extreme(e), _) if e.seen => {
-                return if e.all_numeric { &e.numeric } else { &e.bytes }.clone();
-            }
-            (Acc::Distinct(set), _) => set.len().to_string(),
-            _ => String::new(),
+    /// Group `g`'s printed value; empty means null (no value to aggregate: no numbers for sum
+    /// and mean, fewer than two for stddev, no non-empty value for min and max). min/max
+    /// print the winning value's original bytes. `g` past the end reads as an empty state,
+    /// which is how the totals row of an empty table prints.
+    pub(crate) fn render(&self, g: usize, func: AggFn, records: u64) -> Vec<u8> {
+        let text = match self {
+            Column::Records => records.to_string(),
+            Column::NonEmpty(v) => v.get(g).copied().unwrap_or(0).to_string(),
+            Column::Sum(v) => match v.get(g) {
+                Some(st) if st.n > 0 => match func {
+                    AggFn::Mean(_) => mean_text(&st.sum, st.n),
+                    _ => sum_text(&st.sum),
+                },
+                _ => String::new(),
+            },
+            Column::Spread(v) => match v.get(g) {
+                Some(st) if st.n > 1 => stddev_text(&st.sum, &st.squares, st.n),
+                _ => String::new(),
+            },
+            Column::Extreme(v) => match v.get(g) {
+                Some(e) if e.seen => {
+                    let winner = if e.all_numeric { &e.numeric } else { &e.bytes };
+                    return winner.as_slice().to_vec();
+                }
+                _ => String::new(),
+            },
+            Column::Distinct(v) => v.get(g).map_or(0, HashSet::len).to_string(),
         };
         text.into_bytes()
     }
@@ -225,17 +336,23 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn run(func: AggFn, values: &[&str]) -> (String, u64) {
-        let mut acc = Acc::new(func);
-        let mut bad = 0;
-        for v in values {
-            bad += u64::from(acc.update(func, v.as_bytes()));
-        }
-        (text(&acc, func, values.len()), bad)
+    fn one(func: AggFn) -> Column {
+        let mut c = Column::new(func);
+        c.push_group();
+        c
     }
 
-    fn text(acc: &Acc, func: AggFn, records: usize) -> String {
-        String::from_utf8(acc.render(func, records as u64)).unwrap()
+    fn run(func: AggFn, values: &[&str]) -> (String, u64) {
+        let mut col = one(func);
+        let mut bad = 0;
+        for v in values {
+            bad += u64::from(col.update(0, func, v.as_bytes()));
+        }
+        (text(&col, func, values.len()), bad)
+    }
+
+    fn text(col: &Column, func: AggFn, records: usize) -> String {
+        String::from_utf8(col.render(0, func, records as u64)).unwrap()
     }
 
     /// Every split point and both merge directions give the unsplit result.
@@ -243,18 +360,18 @@ mod tests {
         let (whole, _) = run(func, values);
         for cut in 0..=values.len() {
             for flip in [false, true] {
-                let mut a = Acc::new(func);
-                let mut b = Acc::new(func);
+                let mut a = one(func);
+                let mut b = one(func);
                 for v in &values[..cut] {
-                    a.update(func, v.as_bytes());
+                    a.update(0, func, v.as_bytes());
                 }
                 for v in &values[cut..] {
-                    b.update(func, v.as_bytes());
+                    b.update(0, func, v.as_bytes());
                 }
                 if flip {
                     std::mem::swap(&mut a, &mut b);
                 }
-                a.merge(func, b);
+                a.merge_from(0, func, &mut b, 0);
                 assert_eq!(
                     text(&a, func, values.len()),
                     whole,
@@ -285,6 +402,42 @@ mod tests {
             ("3".into(), 0)
         );
         assert_eq!(run(AggFn::Distinct(0), &[]), ("0".into(), 0));
+    }
+
+    #[test]
+    fn small_bytes() {
+        let mut b = SmallBytes::default();
+        assert_eq!(b.as_slice(), b"");
+        let long = [b'x'; 40];
+        for v in [
+            &b"abc"[..],
+            &long,
+            &long[..31],
+            &long[..30],
+            b"",
+            &long[..35],
+            b"z",
+        ] {
+            b.set(v);
+            assert_eq!(b.as_slice(), v);
+            assert_eq!(SmallBytes::from(v).as_slice(), v);
+        }
+        assert!(matches!(
+            SmallBytes::from(&long[..30]),
+            SmallBytes::Inline { .. }
+        ));
+        assert!(matches!(SmallBytes::from(&long[..31]), SmallBytes::Heap(_)));
+        assert_eq!(std::mem::size_of::<SmallBytes>(), 32);
+    }
+
+    #[test]
+    fn long_values_win_too() {
+        let long_a = format!("{}a", "x".repeat(40));
+        let long_b = format!("{}b", "x".repeat(40));
+        assert_eq!(run(AggFn::Max(0), &[&long_a, "x", &long_b, "a"]).0, long_b);
+        assert_eq!(run(AggFn::Min(0), &[&long_b, &long_a, "y"]).0, long_a);
+        let big = format!("1{}", "0".repeat(40));
+        assert_eq!(run(AggFn::Max(0), &["5", &big, "7"]).0, big);
     }
 
     #[test]

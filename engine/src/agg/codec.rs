@@ -17,7 +17,7 @@ use std::collections::HashSet;
 
 use crate::number::Decimal;
 
-use super::accum::{Acc, Extreme, Numeric, ValueSet};
+use super::accum::{Column, Extreme, SpreadState, SumState, ValueSet};
 use super::error::AggError;
 use super::exact::{Sum256, U256};
 use super::hash::BuildKeyHasher;
@@ -83,11 +83,11 @@ impl AggTable {
         }
         let groups = self.group_list();
         push_varint(out, groups.len() as u64);
-        for (key, records, accs) in groups {
+        for (g, (key, records)) in groups.into_iter().enumerate() {
             push_bytes(out, key);
             push_varint(out, records);
-            for (acc, spec) in accs.iter().zip(&self.plan.specs) {
-                encode_acc(acc, spec.func, out);
+            for column in &self.columns {
+                encode_state(column, g, out);
             }
         }
     }
@@ -119,6 +119,7 @@ impl AggTable {
         // A group takes at least two bytes, which bounds what a bogus count can reserve.
         let mut groups = Vec::with_capacity(ngroups.min(r.left() / 2));
         let mut seen: HashSet<&[u8], BuildKeyHasher> = HashSet::default();
+        let mut columns: Vec<Column> = plan.specs.iter().map(|s| Column::new(s.func)).collect();
         for _ in 0..ngroups {
             let at = r.pos;
             let key = r.sized()?;
@@ -129,11 +130,10 @@ impl AggTable {
                 return Err(r.fail_at(at, "duplicate group key"));
             }
             let records = r.varint()?;
-            let mut accs = Vec::with_capacity(plan.specs.len());
-            for spec in &plan.specs {
-                accs.push(decode_acc(&mut r, spec.func)?);
+            for column in &mut columns {
+                decode_state(&mut r, column)?;
             }
-            groups.push((key.into(), records, accs));
+            groups.push((key.into(), records));
         }
         if r.left() != 0 {
             return Err(r.fail("trailing bytes after the table"));
@@ -141,96 +141,102 @@ impl AggTable {
         Ok(AggTable::from_parts(
             plan,
             groups,
+            columns,
             malformed_values,
             malformed_keys,
         ))
     }
 }
 
-fn encode_acc(acc: &Acc, func: AggFn, out: &mut Vec<u8>) {
-    match acc {
-        Acc::Records => {}
-        Acc::NonEmpty(n) => push_varint(out, *n),
-        Acc::Numeric(num) => {
-            push_varint(out, num.n);
-            out.extend_from_slice(&num.sum.lo.to_le_bytes());
-            out.extend_from_slice(&num.sum.hi.to_le_bytes());
-            if let AggFn::Stddev(_) = func {
-                out.extend_from_slice(&num.squares.lo.to_le_bytes());
-                out.extend_from_slice(&num.squares.hi.to_le_bytes());
-            }
+fn push_sum(out: &mut Vec<u8>, n: u64, sum: &Sum256) {
+    push_varint(out, n);
+    out.extend_from_slice(&sum.lo.to_le_bytes());
+    out.extend_from_slice(&sum.hi.to_le_bytes());
+}
+
+/// Writes group `g`'s state of one column.
+fn encode_state(column: &Column, g: usize, out: &mut Vec<u8>) {
+    match column {
+        Column::Records => {}
+        Column::NonEmpty(v) => push_varint(out, v[g]),
+        Column::Sum(v) => push_sum(out, v[g].n, &v[g].sum),
+        Column::Spread(v) => {
+            let st = &v[g];
+            push_sum(out, st.n, &st.sum);
+            out.extend_from_slice(&st.squares.lo.to_le_bytes());
+            out.extend_from_slice(&st.squares.hi.to_le_bytes());
         }
-        Acc::Extreme(e) => {
+        Column::Extreme(v) => {
+            let e = &v[g];
             out.push(u8::from(e.seen) | (u8::from(e.all_numeric) << 1));
-            push_bytes(out, &e.bytes);
-            push_bytes(out, &e.numeric);
+            push_bytes(out, e.bytes.as_slice());
+            push_bytes(out, e.numeric.as_slice());
         }
-        Acc::Distinct(set) => {
-            push_varint(out, set.len() as u64);
-            for v in set {
-                push_bytes(out, v);
+        Column::Distinct(v) => {
+            push_varint(out, v[g].len() as u64);
+            for value in &v[g] {
+                push_bytes(out, value);
             }
         }
     }
 }
 
-fn decode_acc(r: &mut Reader<'_>, func: AggFn) -> Result<Acc, AggError> {
-    Ok(match Acc::new(func) {
-        Acc::Records => Acc::Records,
-        Acc::NonEmpty(_) => Acc::NonEmpty(r.varint()?),
-        Acc::Numeric(_) => {
-            let n = r.varint()?;
-            let sum = Sum256 {
-                lo: r.u128()?,
-                hi: r.u128()? as i128,
-            };
-            let squares = match func {
-                AggFn::Stddev(_) => U256 {
-                    lo: r.u128()?,
-                    hi: r.u128()?,
-                },
-                _ => U256::default(),
-            };
-            Acc::Numeric(Numeric { n, sum, squares })
+/// Reads one group's state of one column and appends it.
+fn decode_state(r: &mut Reader<'_>, column: &mut Column) -> Result<(), AggError> {
+    match column {
+        Column::Records => {}
+        Column::NonEmpty(v) => v.push(r.varint()?),
+        Column::Sum(v) => {
+            let (n, sum) = r.sum()?;
+            v.push(SumState { n, sum });
         }
-        Acc::Extreme(_) => {
+        Column::Spread(v) => {
+            let (n, sum) = r.sum()?;
+            let squares = U256 {
+                lo: r.u128()?,
+                hi: r.u128()?,
+            };
+            v.push(SpreadState { n, sum, squares });
+        }
+        Column::Extreme(v) => {
             let at = r.pos;
             let flags = r.byte()?;
             let (seen, all_numeric) = (flags & 1 != 0, flags & 2 != 0);
-            let bytes = r.sized()?.to_vec();
-            let numeric = r.sized()?.to_vec();
+            let bytes = r.sized()?;
+            let numeric = r.sized()?;
             let consistent = flags < 4
                 && if !seen {
                     bytes.is_empty() && numeric.is_empty()
                 } else if all_numeric {
-                    Decimal::parse(&numeric).is_some() && !bytes.is_empty()
+                    Decimal::parse(numeric).is_some() && !bytes.is_empty()
                 } else {
                     numeric.is_empty() && !bytes.is_empty()
                 };
             if !consistent {
                 return Err(r.fail_at(at, "inconsistent min/max state"));
             }
-            Acc::Extreme(Extreme {
+            v.push(Extreme {
                 seen,
                 all_numeric: all_numeric || !seen,
-                numeric,
-                bytes,
-            })
+                numeric: numeric.into(),
+                bytes: bytes.into(),
+            });
         }
-        Acc::Distinct(_) => {
+        Column::Distinct(v) => {
             let count = r.len()?;
             let mut set = ValueSet::default();
             set.reserve(count.min(r.left() / 2));
             for _ in 0..count {
                 let at = r.pos;
-                let v = r.sized()?;
-                if v.is_empty() || !set.insert(v.into()) {
+                let value = r.sized()?;
+                if value.is_empty() || !set.insert(value.into()) {
                     return Err(r.fail_at(at, "empty or duplicate distinct value"));
                 }
             }
-            Acc::Distinct(set)
+            v.push(set);
         }
-    })
+    }
+    Ok(())
 }
 
 struct Reader<'a> {
@@ -283,6 +289,13 @@ impl<'a> Reader<'a> {
     fn sized(&mut self) -> Result<&'a [u8], AggError> {
         let n = self.len()?;
         self.take(n)
+    }
+
+    fn sum(&mut self) -> Result<(u64, Sum256), AggError> {
+        let n = self.varint()?;
+        let lo = self.u128()?;
+        let hi = self.u128()? as i128;
+        Ok((n, Sum256 { lo, hi }))
     }
 
     fn u128(&mut self) -> Result<u128, AggError> {

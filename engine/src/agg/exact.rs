@@ -26,12 +26,38 @@ pub(crate) const MAX_INT_DIGITS: usize = 19;
 /// Fraction digits printed for mean and stddev.
 pub(crate) const OUT_DIGITS: usize = 6;
 
+const POW10: [u64; SCALE_DIGITS + 1] = {
+    let mut t = [1u64; SCALE_DIGITS + 1];
+    let mut i = 1;
+    while i < t.len() {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
+
 /// `text` as a count of 10^-9 units, or `None` when it is not a plain decimal or has more
 /// than [`MAX_INT_DIGITS`] integer digits. Extra fraction digits round half-to-even.
 #[inline]
 pub(crate) fn scaled(text: &[u8]) -> Option<i128> {
     let d = Decimal::parse(text)?;
     let int = d.int_digits();
+    let frac = d.frac_digits();
+    if int.len() + SCALE_DIGITS <= 18 && frac.len() <= SCALE_DIGITS {
+        // Common case: the scaled value fits a u64, whose arithmetic is cheaper than i128's.
+        let mut v: u64 = 0;
+        for &b in int.iter().chain(frac) {
+            v = v * 10 + u64::from(b - b'0');
+        }
+        let v = i128::from(v * POW10[SCALE_DIGITS - frac.len()]);
+        return Some(if d.is_negative() { -v } else { v });
+    }
+    scaled_wide(&d)
+}
+
+/// [`scaled`] for any length, in i128 throughout.
+fn scaled_wide(d: &Decimal<'_>) -> Option<i128> {
+    let (int, frac) = (d.int_digits(), d.frac_digits());
     if int.len() > MAX_INT_DIGITS {
         return None;
     }
@@ -39,7 +65,6 @@ pub(crate) fn scaled(text: &[u8]) -> Option<i128> {
     for &b in int {
         v = v * 10 + i128::from(b - b'0');
     }
-    let frac = d.frac_digits();
     for i in 0..SCALE_DIGITS {
         v = v * 10 + frac.get(i).map_or(0, |&b| i128::from(b - b'0'));
     }
@@ -592,6 +617,13 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn fast_scaling_matches_wide(text in "[+-]?[0-9]{0,12}(\\.[0-9]{0,12})?") {
+            if let Some(d) = Decimal::parse(text.as_bytes()) {
+                prop_assert_eq!(scaled(text.as_bytes()), scaled_wide(&d), "{}", text);
+            }
+        }
+
         #[test]
         fn wide_sum_matches_i128(values in proptest::collection::vec(-10i128.pow(30)..10i128.pow(30), 0..50)) {
             let mut s = Sum256::default();

@@ -2,15 +2,17 @@
 //! aggregates, chunk by chunk, in private tables that merge in any order with byte-identical
 //! output.
 //!
-//! How the pieces fit:
-//! - [`spec`] parses `--agg`, `--group-by` and `--sort` against the [`crate::schema::Schema`]
-//!   into an [`AggPlan`]; [`error`] is the one error type.
-//! - [`AggTable`] ([`table`]) is a worker's private state: `update` per record, `merge` per
-//!   table. Group keys are packed by [`keys`] (which also derives hour/day/weekday/month from
-//!   timestamps) and hashed with [`hash`]; each (group, aggregate) state lives in [`accum`],
-//!   whose sums use the exact fixed-point arithmetic of [`exact`].
-//! - [`codec`] turns a table into bytes and back, for tables that cross process boundaries.
-//! - [`output`] prints the merged table: [`finish`] orders the rows, [`write_csv`] and
+//! How the pieces fit (files of this folder):
+//! - `spec.rs` parses `--agg`, `--group-by` and `--sort` against the
+//!   [`crate::schema::Schema`] into an [`AggPlan`]; `error.rs` holds the one error type,
+//!   [`AggError`].
+//! - [`AggTable`] (`table.rs`) is a worker's private state: `update` per record, `merge` per
+//!   table. Group keys are packed by `keys.rs` (which also derives hour/day/weekday/month
+//!   from timestamps) and hashed with `hash.rs`; the per-aggregate states live in `accum.rs`,
+//!   whose sums use the exact fixed-point arithmetic of `exact.rs` (which also explains why
+//!   the output cannot depend on chunking or merge order).
+//! - `codec.rs` turns a table into bytes and back, for tables that cross process boundaries.
+//! - `output.rs` prints the merged table: [`finish`] orders the rows, [`write_csv`] and
 //!   [`write_jsonl`] format them.
 
 mod accum;

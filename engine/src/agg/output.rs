@@ -4,14 +4,13 @@
 //!
 //! Order: by default group keys ascending, key by key ([`cmp_key`]: plain decimals
 //! numerically before other text bytewise; weekday keys Monday first). `--sort` orders by one
-//! key or aggregate instead, with the full key tuple ascending breaking ties; empty (null)
-//! aggregate values come last in both directions.
+//! key or by an aggregate's printed value instead (same order of values), with the full key
+//! tuple ascending breaking ties; empty (null) aggregate values come last in both directions.
 
 use std::cmp::Ordering;
 
 use crate::kernel::{write_csv_field, write_json_string};
 
-use super::accum::Acc;
 use super::keys::{cmp_key, cmp_values, unpack};
 use super::spec::{AggPlan, Sort, SortKey};
 use super::table::AggTable;
@@ -37,7 +36,8 @@ pub fn finish(
     let mut rows: Vec<AggRow> = table
         .group_list()
         .into_iter()
-        .filter_map(|(packed, records, accs)| {
+        .enumerate()
+        .filter_map(|(g, (packed, records))| {
             // Keys were packed by this module's own tables (or checked when decoded).
             let keys = unpack(packed, plan.keys.len())?;
             Some(AggRow {
@@ -45,8 +45,8 @@ pub fn finish(
                 values: plan
                     .specs
                     .iter()
-                    .zip(accs)
-                    .map(|(s, acc)| acc.render(s.func, records))
+                    .zip(&table.columns)
+                    .map(|(s, column)| column.render(g, s.func, records))
                     .collect(),
             })
         })
@@ -57,7 +57,8 @@ pub fn finish(
             values: plan
                 .specs
                 .iter()
-                .map(|s| Acc::new(s.func).render(s.func, 0))
+                .zip(&table.columns)
+                .map(|(s, column)| column.render(usize::MAX, s.func, 0))
                 .collect(),
         });
     }

@@ -2,47 +2,73 @@
 //! combines such tables in any order.
 //!
 //! Layout: a hash map from a group's packed key tuple ([`crate::agg::keys`]) to a dense group
-//! number, a record count per group, and a flat `Vec<Acc>` with one state per (group, spec),
-//! `specs.len()` states per group. A record costs one packing into a reused scratch buffer
-//! and one borrowed map lookup; only a new group allocates (its key and its states).
+//! number, a record count per group, and per aggregate a [`Column`] of states indexed by
+//! group number. A record costs one packing into a reused scratch buffer and one borrowed
+//! map lookup (or, for a single small-integer key, one array read); only a new group
+//! allocates (its key and its states).
 
 use std::collections::HashMap;
 
-use super::accum::Acc;
+use super::accum::Column;
 use super::hash::BuildKeyHasher;
 use super::keys::{derive, push_part};
-use super::spec::{AggPlan, KeyFn};
+use super::spec::{AggPlan, GroupKey, KeyFn};
+
+/// Entries of the dense index for small integer keys: 4 MiB at most, enough for ids up to
+/// about a million (taxi ids are 10000..39999).
+const DENSE_MAX: usize = 1 << 20;
+
+/// The value of a key in canonical integer form (ASCII digits, no sign, no leading zero),
+/// the only form where value and bytes determine each other, so the dense index can stand
+/// in for the byte key: `011865` and `11865` are different keys.
+#[inline]
+fn small_int(text: &[u8]) -> Option<usize> {
+    if text.is_empty() || text.len() > 7 || (text[0] == b'0' && text.len() > 1) {
+        return None;
+    }
+    let mut n = 0usize;
+    for &b in text {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + usize::from(b - b'0');
+    }
+    Some(n)
+}
 
 #[derive(Debug)]
 pub struct AggTable {
     /// A copy of the plan the table was made for (a few short strings per table): merge and
     /// the malformed reports need the functions and texts without being handed the plan.
     pub(crate) plan: AggPlan,
-    pub(crate) nspecs: usize,
     /// Packed key tuple -> group number.
     pub(crate) index: HashMap<Box<[u8]>, usize, BuildKeyHasher>,
     /// Records per group.
     pub(crate) records: Vec<u64>,
-    /// `nspecs` states per group, group-major.
-    pub(crate) accs: Vec<Acc>,
+    /// One per spec.
+    pub(crate) columns: Vec<Column>,
     /// Per spec: non-numbers seen by sum/mean/stddev.
     pub(crate) malformed_values: Vec<u64>,
     /// Per key: non-empty values a derived key could not read as a timestamp.
     pub(crate) malformed_keys: Vec<u64>,
     scratch: Vec<u8>,
+    /// A cache in front of `index` for a single column key holding small canonical integers:
+    /// key value -> group number + 1 (0: not cached). `index` stays the source of truth, so
+    /// groups added by merge or decode are simply found there and cached on first use.
+    dense: Vec<u32>,
 }
 
 impl AggTable {
     pub fn new(plan: &AggPlan) -> AggTable {
         AggTable {
             plan: plan.clone(),
-            nspecs: plan.specs.len(),
+            columns: plan.specs.iter().map(|s| Column::new(s.func)).collect(),
             index: HashMap::default(),
             records: Vec::new(),
-            accs: Vec::new(),
             malformed_values: vec![0; plan.specs.len()],
             malformed_keys: vec![0; plan.keys.len()],
             scratch: Vec::new(),
+            dense: Vec::new(),
         }
     }
 
@@ -50,7 +76,50 @@ impl AggTable {
     /// for `i < plan.columns_needed()`. `plan` must be the one the table was made with.
     #[inline]
     pub fn update<'f>(&mut self, plan: &AggPlan, field: impl Fn(usize) -> &'f [u8]) {
-        debug_assert!(plan.keys.len() == self.plan.keys.len() && plan.specs.len() == self.nspecs);
+        debug_assert!(
+            plan.keys.len() == self.plan.keys.len() && plan.specs.len() == self.columns.len(),
+            "a table is updated with its own plan"
+        );
+        let group = self.group_of(plan, &field);
+        self.records[group] += 1;
+        for ((spec, column), bad) in plan
+            .specs
+            .iter()
+            .zip(&mut self.columns)
+            .zip(&mut self.malformed_values)
+        {
+            let value = match spec.func.column() {
+                Some(c) => field(c),
+                None => b"",
+            };
+            *bad += u64::from(column.update(group, spec.func, value));
+        }
+    }
+
+    /// The record's group number, creating the group when it is new.
+    #[inline]
+    fn group_of<'f>(&mut self, plan: &AggPlan, field: &impl Fn(usize) -> &'f [u8]) -> usize {
+        match plan.keys.as_slice() {
+            // Totals: there is only ever the one group.
+            [] if !self.records.is_empty() => return 0,
+            [GroupKey {
+                func: KeyFn::Column(c),
+                ..
+            }] => {
+                let value = field(*c);
+                if let Some(n) = small_int(value) {
+                    if let Some(&g) = self.dense.get(n).filter(|&&g| g != 0) {
+                        return g as usize - 1;
+                    }
+                    self.scratch.clear();
+                    push_part(&mut self.scratch, value);
+                    let g = self.find_or_add();
+                    self.remember_dense(n, g);
+                    return g;
+                }
+            }
+            _ => {}
+        }
         self.scratch.clear();
         for (k, key) in plan.keys.iter().enumerate() {
             let value = field(key.func.column());
@@ -68,36 +137,53 @@ impl AggTable {
                 },
             }
         }
-        let group = match self.index.get(&self.scratch[..]) {
+        self.find_or_add()
+    }
+
+    /// The group of the packed key in `scratch`.
+    #[inline]
+    fn find_or_add(&mut self) -> usize {
+        match self.index.get(&self.scratch[..]) {
             Some(&g) => g,
-            None => self.add_group(plan),
-        };
-        self.records[group] += 1;
-        let start = group * self.nspecs;
-        let accs = &mut self.accs[start..start + self.nspecs];
-        for ((spec, acc), bad) in plan.specs.iter().zip(accs).zip(&mut self.malformed_values) {
-            let value = match spec.func.column() {
-                Some(c) => field(c),
-                None => b"",
-            };
-            *bad += u64::from(acc.update(spec.func, value));
+            None => self.add_group(),
         }
+    }
+
+    /// Caches group `g` for integer key `n` when the dense index may grow that far.
+    #[cold]
+    fn remember_dense(&mut self, n: usize, g: usize) {
+        let Ok(slot) = u32::try_from(g + 1) else {
+            return;
+        };
+        if n >= self.dense.len() {
+            if n >= DENSE_MAX {
+                return;
+            }
+            let len = (n + 1).next_power_of_two().clamp(1024, DENSE_MAX);
+            self.dense.resize(len, 0);
+        }
+        self.dense[n] = slot;
     }
 
     /// Registers the group in `scratch` with empty states; returns its number.
     #[cold]
-    fn add_group(&mut self, plan: &AggPlan) -> usize {
+    fn add_group(&mut self) -> usize {
+        self.new_group(self.scratch.as_slice().into())
+    }
+
+    fn new_group(&mut self, key: Box<[u8]>) -> usize {
         let group = self.records.len();
-        self.index.insert(self.scratch.as_slice().into(), group);
+        self.index.insert(key, group);
         self.records.push(0);
-        self.accs
-            .extend(plan.specs.iter().map(|s| Acc::new(s.func)));
+        for column in &mut self.columns {
+            column.push_group();
+        }
         group
     }
 
     /// Folds `other` (made from the same plan) into `self`. Every state's merge is exact,
     /// associative and commutative, so any grouping and order of merges gives equal tables.
-    pub fn merge(&mut self, other: AggTable) {
+    pub fn merge(&mut self, mut other: AggTable) {
         for (a, b) in self
             .malformed_values
             .iter_mut()
@@ -108,36 +194,20 @@ impl AggTable {
         for (a, b) in self.malformed_keys.iter_mut().zip(&other.malformed_keys) {
             *a = a.wrapping_add(*b);
         }
-        let nspecs = self.nspecs;
-        // Move the other table's states out group by group, in its group order.
-        let mut theirs: Vec<Option<(Box<[u8]>, usize)>> = vec![None; other.records.len()];
-        for (key, g) in other.index {
-            if let Some(slot) = theirs.get_mut(g) {
-                *slot = Some((key, g));
-            }
-        }
-        let mut states = other.accs.into_iter();
-        for (slot, records) in theirs.into_iter().zip(other.records) {
-            let group_states: Vec<Acc> = states.by_ref().take(nspecs).collect();
-            let Some((key, _)) = slot else { continue };
-            match self.index.get(&key[..]) {
-                Some(&g) => {
-                    self.records[g] = self.records[g].wrapping_add(records);
-                    let start = g * nspecs;
-                    for ((acc, theirs), spec) in self.accs[start..start + nspecs]
-                        .iter_mut()
-                        .zip(group_states)
-                        .zip(&self.plan.specs)
-                    {
-                        acc.merge(spec.func, theirs);
-                    }
-                }
-                None => {
-                    let g = self.records.len();
-                    self.index.insert(key, g);
-                    self.records.push(records);
-                    self.accs.extend(group_states);
-                }
+        for (key, og) in other.index {
+            let g = match self.index.get(&key[..]) {
+                Some(&g) => g,
+                None => self.new_group(key),
+            };
+            let theirs = other.records.get(og).copied().unwrap_or(0);
+            self.records[g] = self.records[g].wrapping_add(theirs);
+            for ((column, spec), their_column) in self
+                .columns
+                .iter_mut()
+                .zip(&self.plan.specs)
+                .zip(&mut other.columns)
+            {
+                column.merge_from(g, spec.func, their_column, og);
             }
         }
     }
@@ -171,38 +241,34 @@ impl AggTable {
             .collect()
     }
 
-    /// (packed key, records, states) of every group, in group-number order.
-    pub(crate) fn group_list(&self) -> Vec<(&[u8], u64, &[Acc])> {
+    /// (packed key, records) of every group, indexed by group number.
+    pub(crate) fn group_list(&self) -> Vec<(&[u8], u64)> {
         let mut keys: Vec<&[u8]> = vec![&[]; self.records.len()];
         for (key, &g) in &self.index {
             if let Some(slot) = keys.get_mut(g) {
                 *slot = key;
             }
         }
-        keys.into_iter()
-            .enumerate()
-            .map(|(g, key)| {
-                let start = g * self.nspecs;
-                (key, self.records[g], &self.accs[start..start + self.nspecs])
-            })
-            .collect()
+        keys.into_iter().zip(self.records.iter().copied()).collect()
     }
 
-    /// Rebuilds a table from decoded parts; the codec has checked their consistency.
+    /// Rebuilds a table from decoded parts: group `g` is `groups[g]` and row `g` of every
+    /// column. The codec has checked their consistency.
     pub(crate) fn from_parts(
         plan: &AggPlan,
-        groups: Vec<(Box<[u8]>, u64, Vec<Acc>)>,
+        groups: Vec<(Box<[u8]>, u64)>,
+        columns: Vec<Column>,
         malformed_values: Vec<u64>,
         malformed_keys: Vec<u64>,
     ) -> AggTable {
         let mut table = AggTable::new(plan);
         table.malformed_values = malformed_values;
         table.malformed_keys = malformed_keys;
+        table.columns = columns;
         table.index.reserve(groups.len());
-        for (g, (key, records, accs)) in groups.into_iter().enumerate() {
+        for (g, (key, records)) in groups.into_iter().enumerate() {
             table.index.insert(key, g);
             table.records.push(records);
-            table.accs.extend(accs);
         }
         table
     }
@@ -265,7 +331,7 @@ mod tests {
         let mut by_key: Vec<(Vec<u8>, u64)> = a
             .group_list()
             .into_iter()
-            .map(|(k, r, _)| (k.to_vec(), r))
+            .map(|(k, r)| (k.to_vec(), r))
             .collect();
         by_key.sort();
         assert_eq!(
@@ -292,5 +358,70 @@ mod tests {
         feed(&mut t, &p, &[["1", "", ""], ["2", "", ""]]);
         assert_eq!(t.groups(), 1);
         assert_eq!(t.group_list()[0].1, 2);
+    }
+
+    #[test]
+    fn small_ints() {
+        assert_eq!(small_int(b"0"), Some(0));
+        assert_eq!(small_int(b"11865"), Some(11865));
+        assert_eq!(small_int(b"9999999"), Some(9_999_999));
+        for bad in [
+            &b""[..],
+            b"011865",
+            b"00",
+            b"+1",
+            b"-1",
+            b"1.0",
+            b"12345678",
+            b"1a",
+        ] {
+            assert_eq!(small_int(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn dense_path_keeps_byte_keys_apart_and_agrees_with_merge() {
+        let p = plan(Some("id"), &["count", "sum(speed)"]);
+        let ids = [
+            "11865", "011865", "11865.0", "0", "00", "5000000", "1048575", "1048576", "", "x",
+        ];
+        let mut whole = AggTable::new(&p);
+        let mut a = AggTable::new(&p);
+        let mut b = AggTable::new(&p);
+        for round in 0..3 {
+            for (i, id) in ids.iter().enumerate() {
+                let row = [*id, "", "1"];
+                whole.update(&p, |c| row[c].as_bytes());
+                if (i + round) % 2 == 0 { &mut a } else { &mut b }
+                    .update(&p, |c| row[c].as_bytes());
+            }
+        }
+        assert_eq!(
+            whole.groups(),
+            ids.len(),
+            "byte-distinct keys stay distinct"
+        );
+        a.merge(b);
+        // Keys merged in from `b` are found through the index and then cached.
+        for id in ids {
+            let row = [id, "", "1"];
+            a.update(&p, |c| row[c].as_bytes());
+            whole.update(&p, |c| row[c].as_bytes());
+        }
+        let mut x: Vec<(Vec<u8>, u64)> = a
+            .group_list()
+            .into_iter()
+            .map(|(k, r)| (k.to_vec(), r))
+            .collect();
+        let mut y: Vec<(Vec<u8>, u64)> = whole
+            .group_list()
+            .into_iter()
+            .map(|(k, r)| (k.to_vec(), r))
+            .collect();
+        x.sort();
+        y.sort();
+        assert_eq!(x, y);
+        assert!(x.iter().all(|(_, r)| *r == 4), "{x:?}");
+        assert!(a.dense.len() <= DENSE_MAX);
     }
 }
