@@ -478,25 +478,38 @@ fn shm_entries() -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A child process that is killed when the test ends, even by a failed assertion, so a
+/// stalled scan never outlives its test.
+struct Stalled(std::process::Child);
+
+impl Drop for Stalled {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Starts a scan whose workers all block at chunk 1 (the `stall` fault), writing to `out`,
 /// and returns it once both workers are running, with their pids.
-fn stalled_scan(data: &Path, out: &Path, stderr: Stdio) -> (std::process::Child, Vec<u32>) {
-    let child = fleet()
-        .args([
-            "scan",
-            data.to_str().unwrap(),
-            "--workers",
-            "2",
-            "--chunk-size",
-            "4KiB",
-            "-o",
-            out.to_str().unwrap(),
-        ])
-        .env("FLEET_TEST_FAULT", "stall:1")
-        .stderr(stderr)
-        .spawn()
-        .unwrap();
-    let pid = child.id();
+fn stalled_scan(data: &Path, out: &Path, stderr: Stdio) -> (Stalled, Vec<u32>) {
+    let child = Stalled(
+        fleet()
+            .args([
+                "scan",
+                data.to_str().unwrap(),
+                "--workers",
+                "2",
+                "--chunk-size",
+                "4KiB",
+                "-o",
+                out.to_str().unwrap(),
+            ])
+            .env("FLEET_TEST_FAULT", "stall:1")
+            .stderr(stderr)
+            .spawn()
+            .unwrap(),
+    );
+    let pid = child.0.id();
     eventually("workers to start", || children(pid).len() >= 2);
     (child, children(pid))
 }
@@ -507,6 +520,7 @@ fn kill_9_of_the_coordinator_leaves_no_worker_and_no_shared_memory() {
     let shm_before = shm_entries();
     let out = data.path().join("o.out");
     let (mut child, workers) = stalled_scan(data.path(), &out, Stdio::null());
+    let child = &mut child.0;
     Command::new("kill")
         .args(["-9", &child.id().to_string()])
         .status()
@@ -525,6 +539,7 @@ fn ctrl_c_stops_workers_removes_output_and_exits_130() {
     let data = gps(1, 20_000);
     let out = data.path().join("o.out");
     let (mut child, workers) = stalled_scan(data.path(), &out, Stdio::piped());
+    let child = &mut child.0;
     Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
