@@ -3,6 +3,7 @@
 
 mod agg;
 mod args;
+mod copy;
 mod gen;
 mod input;
 mod progress;
@@ -31,6 +32,9 @@ enum Command {
     Agg(agg::AggArgs),
     /// Write deterministic synthetic data (taxi GPS points or NYC-style trips).
     Gen(gen::GenArgs),
+    /// Copy a directory tree in parallel, faithfully (modes, times, symlinks, hard links) and
+    /// safely (no partial file ever under its real name).
+    Copy(copy::CopyArgs),
 }
 
 /// How a command ended, beyond plain success.
@@ -48,6 +52,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => scan::run(args),
         Command::Agg(args) => agg::run(args),
         Command::Gen(args) => gen::run(args),
+        Command::Copy(args) => copy::run(args),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

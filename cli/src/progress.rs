@@ -19,6 +19,26 @@ pub enum ProgressMode {
     Never,
 }
 
+/// Where progress is drawn, or `None` when it is not to be shown: on a terminal unless
+/// quiet (`auto`), never, or always, even into a file or pipe.
+pub fn draw_target(mode: ProgressMode, quiet: bool) -> Option<ProgressDrawTarget> {
+    let terminal = std::io::stderr().is_terminal();
+    let show = match mode {
+        ProgressMode::Never => false,
+        ProgressMode::Always => true,
+        ProgressMode::Auto => !quiet && terminal,
+    };
+    if !show {
+        return None;
+    }
+    Some(if terminal {
+        ProgressDrawTarget::stderr_with_hz(15)
+    } else {
+        // indicatif hides bars on a non-terminal; `always` means always (e.g. into a log).
+        ProgressDrawTarget::term_like_with_hz(Box::new(PlainStderr), 15)
+    })
+}
+
 pub struct Bars {
     multi: MultiProgress,
     total: ProgressBar,
@@ -28,20 +48,7 @@ pub struct Bars {
 impl Bars {
     /// Bars for `workers` workers, or `None` when progress is not to be shown.
     pub fn new(mode: ProgressMode, quiet: bool, total_bytes: u64, workers: usize) -> Option<Bars> {
-        let show = match mode {
-            ProgressMode::Never => false,
-            ProgressMode::Always => true,
-            ProgressMode::Auto => !quiet && std::io::stderr().is_terminal(),
-        };
-        if !show {
-            return None;
-        }
-        let target = if mode == ProgressMode::Always && !std::io::stderr().is_terminal() {
-            // indicatif hides bars on a non-terminal; `always` means always (e.g. into a log).
-            ProgressDrawTarget::term_like_with_hz(Box::new(PlainStderr), 15)
-        } else {
-            ProgressDrawTarget::stderr_with_hz(15)
-        };
+        let target = draw_target(mode, quiet)?;
         let multi = MultiProgress::with_draw_target(target);
         let worker_style = ProgressStyle::with_template("  worker {prefix:>2} {bytes:>10} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar());

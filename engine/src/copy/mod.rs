@@ -1,0 +1,489 @@
+//! `fleet copy`: a parallel, faithful, interruption-safe copy of one directory tree into another
+//! (as `cp -a SRC/. DST`).
+//!
+//! One thread walks SRC ([`plan`]), creating directories in DST as it goes and feeding a
+//! bounded queue; workers take files and symlinks from it and copy them ([`file`]), each into
+//! a hidden temporary name in its destination folder that is renamed only when complete, so an
+//! interrupted copy never leaves a partial file under a real name. Files of 64 MiB and more
+//! are split into ranges that several workers copy at once into the same pre-sized temporary.
+//! When the queue is drained, hard links are made to their already complete first copies and
+//! directory modes and times are set, deepest first ([`meta`]); `--verify` then hashes both
+//! sides of every copied file ([`verify`]).
+//!
+//! Preserved: contents, permission bits (including setuid/setgid/sticky), access and
+//! modification times (to the nanosecond), symlinks (as links, same target text), hard links
+//! within SRC, empty files and directories, and owner/group only when running as root.
+//! Not preserved: extended attributes, ACLs, file flags, sparseness (holes are written out),
+//! and owner/group when not root. Copies are not fsync'ed (as with `cp`).
+
+mod error;
+mod file;
+mod meta;
+mod plan;
+mod verify;
+
+pub use error::{CopyError, EntryError};
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+/// Test-only knob: copying blocks forever once this many bytes have been copied in total, so
+/// tests can kill a copy that is provably mid-way.
+pub const STALL_ENV: &str = "FLEET_TEST_COPY_STALL_AFTER";
+
+/// Files at least this large are split into ranges copied by several workers at once.
+pub const DEFAULT_SPLIT_THRESHOLD: u64 = 64 << 20;
+/// The size of those ranges.
+pub const DEFAULT_RANGE_SIZE: u64 = 32 << 20;
+
+/// How often the caller's progress callback runs (about 13 times a second).
+const TICK: Duration = Duration::from_millis(75);
+/// Queue depth between the walk and the workers: deep enough that the walk runs well ahead
+/// (so totals and ETA settle early), bounded so a huge tree does not sit in memory.
+const QUEUE: usize = 65_536;
+
+#[derive(Debug, Clone)]
+pub struct CopyOptions {
+    pub workers: usize,
+    /// Copy what symlinks point to instead of the links.
+    pub dereference: bool,
+    /// Replace files that exist in DST (otherwise they are skipped).
+    pub overwrite: bool,
+    /// Skip files whose size and mtime (and with `verify`, content) match; replace others.
+    pub resume: bool,
+    /// Hash source and destination of every copied file afterwards.
+    pub verify: bool,
+    /// Walk and list what would be copied; write nothing.
+    pub dry_run: bool,
+    pub split_threshold: u64,
+    pub range_size: u64,
+    /// See [`STALL_ENV`].
+    pub stall_after: Option<u64>,
+}
+
+impl Default for CopyOptions {
+    fn default() -> Self {
+        CopyOptions {
+            workers: default_workers(),
+            dereference: false,
+            overwrite: false,
+            resume: false,
+            verify: false,
+            dry_run: false,
+            split_threshold: DEFAULT_SPLIT_THRESHOLD,
+            range_size: DEFAULT_RANGE_SIZE,
+            stall_after: None,
+        }
+    }
+}
+
+/// Copying is bound by I/O latency and per-file syscalls (open, create, rename, chmod,
+/// utimens), not by CPU: on SSDs more requests in flight than cores keeps the device queue
+/// full while some threads wait in the kernel, hence twice the cores and never fewer than 4.
+pub fn default_workers() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (2 * cores).max(4)
+}
+
+/// Reads [`STALL_ENV`].
+pub fn stall_after_from_env() -> Result<Option<u64>, CopyError> {
+    match std::env::var(STALL_ENV) {
+        Ok(value) => value
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| CopyError::StallKnob { value }),
+        Err(_) => Ok(None),
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Phase {
+    #[default]
+    Copying,
+    Verifying,
+}
+
+/// A snapshot for progress display, taken by the calling thread ~13 times a second.
+#[derive(Debug, Clone, Default)]
+pub struct CopyProgress {
+    pub phase: Phase,
+    pub bytes_done: u64,
+    /// Grows while the walk is running (see `walk_done`).
+    pub bytes_total: u64,
+    pub files_done: u64,
+    pub files_total: u64,
+    pub walk_done: bool,
+    /// Relative paths being copied right now.
+    pub in_flight: Vec<PathBuf>,
+    /// Failures since the previous snapshot, one line each.
+    pub new_failures: Vec<String>,
+    pub verify_bytes_done: u64,
+    pub verify_bytes_total: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct CopyReport {
+    /// Regular files copied (hard links not included).
+    pub files: u64,
+    pub bytes: u64,
+    /// Directories below DST's root created or updated.
+    pub dirs: u64,
+    pub symlinks: u64,
+    pub hard_links: u64,
+    /// Entries that existed in DST and were left alone (no `--overwrite`).
+    pub skipped_existing: u64,
+    /// Entries that already matched (`--resume`).
+    pub unchanged: u64,
+    pub failures: Vec<EntryError>,
+    /// Copied files whose content differs from the source after copying (`--verify`).
+    pub mismatches: Vec<PathBuf>,
+    pub verified_files: u64,
+    pub verified_bytes: u64,
+    /// `--dry-run`: relative paths that would be copied, in walk order.
+    pub would_copy: Vec<PathBuf>,
+    pub copy_time: Duration,
+    pub verify_time: Duration,
+}
+
+/// What happened to one entry that did not fail.
+pub(crate) enum Done {
+    Copied,
+    Symlink,
+    Skipped,
+    Unchanged,
+}
+
+/// The work the walk hands to workers.
+pub(crate) enum Task {
+    File(PathBuf),
+    Symlink(PathBuf),
+    Range {
+        big: Arc<file::BigFile>,
+        offset: u64,
+        len: u64,
+    },
+}
+
+/// State shared by the walk, the workers and the calling thread.
+pub(crate) struct Copier<'a> {
+    opts: &'a CopyOptions,
+    src_root: PathBuf,
+    dst_root: PathBuf,
+    as_root: bool,
+    bytes_done: AtomicU64,
+    bytes_total: AtomicU64,
+    files_done: AtomicU64,
+    files_total: AtomicU64,
+    walk_done: AtomicBool,
+    symlinks: AtomicU64,
+    skipped: AtomicU64,
+    unchanged: AtomicU64,
+    verify_done: AtomicU64,
+    verify_total: AtomicU64,
+    temp_seq: AtomicU64,
+    /// Set after the first failed FICLONE so later files do not pay for the attempt.
+    no_reflink: AtomicBool,
+    in_flight: Vec<Mutex<Option<PathBuf>>>,
+    /// Large files prepared and not yet complete, and its wake-up for the walk.
+    big_open: Mutex<usize>,
+    big_freed: Condvar,
+    failures: Mutex<Vec<EntryError>>,
+    /// Relative paths of the regular files copied in this run, for `--verify`.
+    copied: Mutex<Vec<PathBuf>>,
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl<'a> Copier<'a> {
+    fn new(opts: &'a CopyOptions, src_root: PathBuf, dst_root: PathBuf) -> Self {
+        Copier {
+            opts,
+            src_root,
+            dst_root,
+            // SAFETY: geteuid has no preconditions and cannot fail.
+            as_root: unsafe { libc::geteuid() } == 0,
+            bytes_done: AtomicU64::new(0),
+            bytes_total: AtomicU64::new(0),
+            files_done: AtomicU64::new(0),
+            files_total: AtomicU64::new(0),
+            walk_done: AtomicBool::new(false),
+            symlinks: AtomicU64::new(0),
+            skipped: AtomicU64::new(0),
+            unchanged: AtomicU64::new(0),
+            verify_done: AtomicU64::new(0),
+            verify_total: AtomicU64::new(0),
+            temp_seq: AtomicU64::new(0),
+            no_reflink: AtomicBool::new(false),
+            in_flight: (0..opts.workers.max(1)).map(|_| Mutex::new(None)).collect(),
+            big_open: Mutex::new(0),
+            big_freed: Condvar::new(),
+            failures: Mutex::new(Vec::new()),
+            copied: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn big_limit(&self) -> usize {
+        2 * self.opts.workers.max(1) + 1
+    }
+
+    pub(crate) fn try_acquire_big(&self) -> bool {
+        let mut open = lock(&self.big_open);
+        if *open < self.big_limit() {
+            *open += 1;
+            return true;
+        }
+        false
+    }
+
+    pub(crate) fn acquire_big(&self) {
+        let mut open = lock(&self.big_open);
+        while *open >= self.big_limit() {
+            open = self
+                .big_freed
+                .wait(open)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        *open += 1;
+    }
+
+    pub(crate) fn release_big(&self) {
+        let mut open = lock(&self.big_open);
+        *open = open.saturating_sub(1);
+        self.big_freed.notify_one();
+    }
+
+    pub(crate) fn fail(&self, err: EntryError) {
+        lock(&self.failures).push(err);
+    }
+
+    /// Counts copied bytes; with the stall knob, parks the thread for good past the limit.
+    pub(crate) fn add_bytes(&self, n: u64) {
+        let total = self.bytes_done.fetch_add(n, Ordering::Relaxed) + n;
+        if self.opts.stall_after.is_some_and(|limit| total >= limit) {
+            loop {
+                std::thread::park();
+            }
+        }
+    }
+
+    pub(crate) fn record(&self, rel: &Path, result: Result<Done, EntryError>) {
+        match result {
+            Ok(Done::Copied) => {
+                self.files_done.fetch_add(1, Ordering::Relaxed);
+                lock(&self.copied).push(rel.to_path_buf());
+            }
+            Ok(Done::Symlink) => {
+                self.symlinks.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(Done::Skipped) => {
+                self.skipped.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(Done::Unchanged) => {
+                self.unchanged.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => self.fail(e),
+        }
+    }
+
+    fn snapshot(&self, phase: Phase, failures_seen: &mut usize) -> CopyProgress {
+        let mut in_flight: Vec<PathBuf> = self
+            .in_flight
+            .iter()
+            .filter_map(|s| lock(s).clone())
+            .collect();
+        in_flight.dedup();
+        let failures = lock(&self.failures);
+        let new_failures = failures[(*failures_seen).min(failures.len())..]
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        *failures_seen = failures.len();
+        drop(failures);
+        let bytes_done = self.bytes_done.load(Ordering::Relaxed);
+        CopyProgress {
+            phase,
+            bytes_done,
+            bytes_total: self.bytes_total.load(Ordering::Relaxed).max(bytes_done),
+            files_done: self.files_done.load(Ordering::Relaxed),
+            files_total: self.files_total.load(Ordering::Relaxed),
+            walk_done: self.walk_done.load(Ordering::Relaxed),
+            in_flight,
+            new_failures,
+            verify_bytes_done: self.verify_done.load(Ordering::Relaxed),
+            verify_bytes_total: self.verify_total.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Copies the contents of `src` into `dst`. Refusals and an uncreatable `dst` are `Err`;
+/// everything that goes wrong with single entries is in the report's `failures`.
+pub fn run_copy(
+    src: &Path,
+    dst: &Path,
+    opts: &CopyOptions,
+    progress: &dyn Fn(&CopyProgress),
+) -> Result<CopyReport, CopyError> {
+    let started = Instant::now();
+    let (src_root, dst_root) = plan::roots(src, dst, opts.dry_run)?;
+    let copier = Copier::new(opts, src_root, dst_root);
+    let mut failures_seen = 0;
+    if opts.dry_run {
+        let mut would_copy = Vec::new();
+        plan::walk(&copier, &|_| true, Some(&mut would_copy));
+        progress(&copier.snapshot(Phase::Copying, &mut failures_seen));
+        return Ok(CopyReport {
+            would_copy,
+            failures: std::mem::take(&mut *lock(&copier.failures)),
+            copy_time: started.elapsed(),
+            ..CopyReport::default()
+        });
+    }
+
+    let (tx, rx) = mpsc::sync_channel::<Task>(QUEUE);
+    let rx = Mutex::new(rx);
+    // The walk takes the only sender: the queue closes when the walk ends.
+    let tx = Mutex::new(Some(tx));
+    let walked = with_ticks(
+        &copier,
+        Phase::Copying,
+        &mut failures_seen,
+        progress,
+        // The walk's thread plus the workers.
+        opts.workers.max(1) + 1,
+        |i| {
+            if i == 0 {
+                let tx = lock(&tx).take();
+                let send = move |task| tx.as_ref().is_some_and(|tx| tx.send(task).is_ok());
+                let walked = plan::walk(&copier, &send, None);
+                copier.walk_done.store(true, Ordering::Relaxed);
+                Some(walked)
+            } else {
+                worker(&copier, &rx, i - 1);
+                None
+            }
+        },
+    );
+    let walked = walked.into_iter().flatten().next().unwrap_or_default();
+
+    let mut hard_links = 0;
+    for (rel, first) in &walked.links {
+        match meta::hard_link(&copier, rel, first) {
+            Ok(Done::Copied) => hard_links += 1,
+            other => copier.record(rel, other),
+        }
+    }
+    for (rel, m) in walked.dirs.iter().rev() {
+        if let Err(e) = meta::apply_to_dir(&copier.dst_root.join(rel), m, copier.as_root) {
+            copier.fail(EntryError::write(copier.dst_root.join(rel), e));
+        }
+    }
+    let copy_time = started.elapsed();
+    progress(&copier.snapshot(Phase::Copying, &mut failures_seen));
+
+    let copied = std::mem::take(&mut *lock(&copier.copied));
+    let mut report = CopyReport {
+        files: copied.len() as u64,
+        bytes: copier.bytes_done.load(Ordering::Relaxed),
+        dirs: walked.dirs.len().saturating_sub(1) as u64,
+        symlinks: copier.symlinks.load(Ordering::Relaxed),
+        hard_links,
+        skipped_existing: copier.skipped.load(Ordering::Relaxed),
+        unchanged: copier.unchanged.load(Ordering::Relaxed),
+        copy_time,
+        ..CopyReport::default()
+    };
+    if opts.verify && !copied.is_empty() {
+        let verify_started = Instant::now();
+        let outcome = verify::verify_all(&copier, &copied, progress, &mut failures_seen);
+        report.mismatches = outcome.mismatches;
+        report.verified_files = outcome.files;
+        report.verified_bytes = outcome.bytes;
+        for e in outcome.errors {
+            copier.fail(e);
+        }
+        report.verify_time = verify_started.elapsed();
+        progress(&copier.snapshot(Phase::Verifying, &mut failures_seen));
+    }
+    report.failures = std::mem::take(&mut *lock(&copier.failures));
+    Ok(report)
+}
+
+/// Runs `work(0..n)` on `n` threads while the calling thread reports progress every [`TICK`],
+/// until all of them are done.
+fn with_ticks<T: Send>(
+    copier: &Copier<'_>,
+    phase: Phase,
+    failures_seen: &mut usize,
+    progress: &dyn Fn(&CopyProgress),
+    n: usize,
+    work: impl Fn(usize) -> T + Sync,
+) -> Vec<T> {
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    std::thread::scope(|s| {
+        // `scope.spawn` panics if the OS refuses a thread, as `std::thread::spawn` and rayon
+        // do: a copy with fewer threads than planned could deadlock the bounded queue.
+        let handles: Vec<_> = (0..n)
+            .map(|i| {
+                let done = done_tx.clone();
+                let work = &work;
+                s.spawn(move || {
+                    let out = work(i);
+                    drop(done);
+                    out
+                })
+            })
+            .collect();
+        drop(done_tx);
+        loop {
+            match done_rx.recv_timeout(TICK) {
+                Err(RecvTimeoutError::Disconnected) => break,
+                Ok(()) | Err(RecvTimeoutError::Timeout) => {
+                    progress(&copier.snapshot(phase, failures_seen))
+                }
+            }
+        }
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
+}
+
+fn worker(copier: &Copier<'_>, rx: &Mutex<Receiver<Task>>, slot: usize) {
+    let slot = &copier.in_flight[slot.min(copier.in_flight.len() - 1)];
+    loop {
+        let task = match lock(rx).recv() {
+            Ok(task) => task,
+            Err(_) => return,
+        };
+        match task {
+            Task::File(rel) => {
+                *lock(slot) = Some(rel.clone());
+                let result = file::copy_file(copier, &rel);
+                copier.record(&rel, result);
+            }
+            Task::Symlink(rel) => {
+                *lock(slot) = Some(rel.clone());
+                let result = meta::copy_symlink(copier, &rel);
+                copier.record(&rel, result);
+            }
+            Task::Range { big, offset, len } => {
+                *lock(slot) = Some(big.rel.clone());
+                file::copy_big_range(copier, &big, offset, len);
+            }
+        }
+        *lock(slot) = None;
+    }
+}
+
+/// Opens a file for reading, naming it in the error.
+pub(crate) fn open_source(path: &Path) -> Result<File, EntryError> {
+    File::open(path).map_err(|e| EntryError::read(path.to_path_buf(), e))
+}
