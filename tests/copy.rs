@@ -464,3 +464,68 @@ fn dry_run_lists_and_copies_nothing() {
     }
     assert!(!dst.exists());
 }
+
+/// Temporary copies the run left behind anywhere under `root`.
+fn temporaries(root: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in fs::read_dir(&dir).unwrap().flatten() {
+            let p = e.path();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(p);
+            } else if e.file_name().to_string_lossy().starts_with(".fleet-copy-") {
+                found.push(p);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn a_full_disk_fails_those_files_only_and_leaves_no_partial_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    let dst = dir.path().join("dst");
+    fs::create_dir_all(src.join("sub")).unwrap();
+    random_file(&src.join("small-1.csv"), 4 << 10, 1);
+    random_file(&src.join("sub/small-2.csv"), 8 << 10, 2);
+    random_file(&src.join("big-1.csv"), 3 << 20, 3);
+    random_file(&src.join("sub/big-2.csv"), 2 << 20, 4);
+    let mut cmd = fleet();
+    cmd.args(["copy", "--quiet", "--workers", "2"])
+        .arg(&src)
+        .arg(&dst);
+    // No file may grow past 1 MiB: writes beyond fail with EFBIG, as they fail with ENOSPC on a
+    // full disk. SIGXFSZ is ignored so the write fails instead of killing the process, and the
+    // ignored disposition survives exec.
+    // SAFETY: pre_exec runs in the forked child before exec; setrlimit and signal are
+    // async-signal-safe and touch only the child.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            let limit = libc::rlimit {
+                rlim_cur: 1 << 20,
+                rlim_max: 1 << 20,
+            };
+            libc::setrlimit(libc::RLIMIT_FSIZE, &limit);
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let o = cmd.output().unwrap();
+    assert!(!o.status.success(), "a failed file must fail the run");
+    let err = stderr(&o);
+    assert!(
+        err.contains("big-1.csv") && err.contains("big-2.csv"),
+        "{err}"
+    );
+    assert!(!err.contains("small-"), "{err}");
+    for small in ["small-1.csv", "sub/small-2.csv"] {
+        assert_eq!(
+            fs::read(src.join(small)).unwrap(),
+            fs::read(dst.join(small)).unwrap()
+        );
+    }
+    assert!(!dst.join("big-1.csv").exists() && !dst.join("sub/big-2.csv").exists());
+    assert_eq!(temporaries(&dst), Vec::<PathBuf>::new());
+}
