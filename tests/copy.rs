@@ -529,3 +529,50 @@ fn a_full_disk_fails_those_files_only_and_leaves_no_partial_file() {
     assert!(!dst.join("big-1.csv").exists() && !dst.join("sub/big-2.csv").exists());
     assert_eq!(temporaries(&dst), Vec::<PathBuf>::new());
 }
+
+#[test]
+fn a_file_that_vanishes_before_its_turn_is_reported_and_the_rest_copied() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, dst, go) = (
+        dir.path().join("src"),
+        dir.path().join("dst"),
+        dir.path().join("go"),
+    );
+    fs::create_dir_all(src.join("zz")).unwrap();
+    fs::create_dir_all(src.join("zzz")).unwrap();
+    random_file(&src.join("a.csv"), 64 << 10, 1);
+    random_file(&src.join("zz/d.csv"), 4 << 10, 2);
+    random_file(&src.join("zzz/e.csv"), 4 << 10, 3);
+    // One worker stalls inside a.csv until `go` exists; the walk goes on.
+    let mut child = KillOnDrop(
+        fleet()
+            .args(["copy", "--quiet", "--workers", "1"])
+            .arg(&src)
+            .arg(&dst)
+            .env("FLEET_TEST_COPY_STALL_AFTER", format!("1:{}", go.display()))
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    // The walk is sorted and depth-first: once it has made DST/zzz, zz/d.csv is queued.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !dst.join("zzz").exists() {
+        assert!(Instant::now() < deadline, "the walk never reached zzz");
+        std::thread::yield_now();
+    }
+    fs::remove_file(src.join("zz/d.csv")).unwrap();
+    File::create(&go).unwrap();
+    let status = child.0.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.0.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert!(!status.success(), "a vanished file makes the run fail");
+    assert!(err.contains("d.csv") && err.contains("vanished"), "{err}");
+    for kept in ["a.csv", "zzz/e.csv"] {
+        assert_eq!(
+            fs::read(src.join(kept)).unwrap(),
+            fs::read(dst.join(kept)).unwrap()
+        );
+    }
+    assert!(!dst.join("zz/d.csv").exists());
+    assert_eq!(temporaries(&dst), Vec::<PathBuf>::new());
+}

@@ -31,9 +31,17 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-/// Test-only knob: copying blocks forever once this many bytes have been copied in total, so
-/// tests can kill a copy that is provably mid-way.
+/// Test-only knob, `BYTES` or `BYTES:PATH`: copying blocks once this many bytes have been
+/// copied in total, for good (so tests can kill a copy that is provably mid-way) or until PATH
+/// exists (so tests can change the source at a known point, e.g. make a queued file vanish).
 pub const STALL_ENV: &str = "FLEET_TEST_COPY_STALL_AFTER";
+
+/// The parsed [`STALL_ENV`] knob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stall {
+    pub after: u64,
+    pub until_exists: Option<PathBuf>,
+}
 
 /// Files at least this large are split into ranges copied by several workers at once.
 pub const DEFAULT_SPLIT_THRESHOLD: u64 = 64 << 20;
@@ -62,7 +70,7 @@ pub struct CopyOptions {
     pub split_threshold: u64,
     pub range_size: u64,
     /// See [`STALL_ENV`].
-    pub stall_after: Option<u64>,
+    pub stall_after: Option<Stall>,
 }
 
 impl Default for CopyOptions {
@@ -90,14 +98,20 @@ pub fn default_workers() -> usize {
 }
 
 /// Reads [`STALL_ENV`].
-pub fn stall_after_from_env() -> Result<Option<u64>, CopyError> {
-    match std::env::var(STALL_ENV) {
-        Ok(value) => value
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| CopyError::StallKnob { value }),
-        Err(_) => Ok(None),
+pub fn stall_after_from_env() -> Result<Option<Stall>, CopyError> {
+    let Ok(value) = std::env::var(STALL_ENV) else {
+        return Ok(None);
+    };
+    let (bytes, until) = match value.split_once(':') {
+        Some((b, p)) => (b, Some(PathBuf::from(p))),
+        None => (value.as_str(), None),
+    };
+    match bytes.trim().parse() {
+        Ok(after) => Ok(Some(Stall {
+            after,
+            until_exists: until,
+        })),
+        Err(_) => Err(CopyError::StallKnob { value }),
     }
 }
 
@@ -263,12 +277,19 @@ impl<'a> Copier<'a> {
         lock(&self.failures).push(err);
     }
 
-    /// Counts copied bytes; with the stall knob, parks the thread for good past the limit.
+    /// Counts copied bytes; with the stall knob, blocks the thread past the limit (for good,
+    /// or until the knob's file exists).
     pub(crate) fn add_bytes(&self, n: u64) {
         let total = self.bytes_done.fetch_add(n, Ordering::Relaxed) + n;
-        if self.opts.stall_after.is_some_and(|limit| total >= limit) {
-            loop {
-                std::thread::park();
+        let Some(stall) = self.opts.stall_after.as_ref().filter(|s| total >= s.after) else {
+            return;
+        };
+        loop {
+            match &stall.until_exists {
+                Some(path) if path.exists() => return,
+                // Test-only: polling is fine for a knob no user sets.
+                Some(_) => std::thread::park_timeout(std::time::Duration::from_millis(5)),
+                None => std::thread::park(),
             }
         }
     }
