@@ -5,30 +5,19 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
+
+mod common;
+
+use common::gps;
 
 fn fleet(args: &[&str], fault: Option<&str>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fleet"));
-    cmd.args(args).env_remove("FLEET_TEST_FAULT");
+    let mut cmd = common::fleet();
+    cmd.args(args);
     if let Some(f) = fault {
         cmd.env("FLEET_TEST_FAULT", f);
     }
     cmd.output().unwrap()
-}
-
-fn gps(files: usize, rows: u64) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    fleet_fixtures::generate(
-        dir.path(),
-        &fleet_fixtures::GenOptions {
-            kind: fleet_fixtures::Kind::Gps,
-            files,
-            rows,
-            seed: 11,
-        },
-    )
-    .unwrap();
-    dir
 }
 
 /// (key -> (count, sum of speed)) over all gps files, keyed by `key(record)`.

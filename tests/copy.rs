@@ -8,18 +8,16 @@ use std::fs::{self, File, FileTimes};
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 
 const STALL_ENV: &str = "FLEET_TEST_COPY_STALL_AFTER";
 const MIB: usize = 1 << 20;
 
-fn fleet() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fleet"));
-    cmd.env_remove(STALL_ENV);
-    cmd
-}
+mod common;
+
+use common::{fleet, stderr, stdout};
 
 fn copy(args: &[&str], src: &Path, dst: &Path) -> Output {
     fleet()
@@ -29,14 +27,6 @@ fn copy(args: &[&str], src: &Path, dst: &Path) -> Output {
         .arg(dst)
         .output()
         .unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 /// Pseudo-random bytes (xorshift64*): incompressible and different for every seed.

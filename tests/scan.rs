@@ -7,38 +7,12 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-fn fleet() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fleet"));
-    cmd.env_remove("FLEET_TEST_FAULT");
-    cmd
-}
+mod common;
+
+use common::{fleet, gps, stderr, stdout};
 
 fn run(args: &[&str]) -> Output {
     fleet().args(args).output().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// A gps dataset (headerless, with fleet.toml) of `files` x `rows`.
-fn gps(files: usize, rows: u64) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    fleet_fixtures::generate(
-        dir.path(),
-        &fleet_fixtures::GenOptions {
-            kind: fleet_fixtures::Kind::Gps,
-            files,
-            rows,
-            seed: 7,
-        },
-    )
-    .unwrap();
-    dir
 }
 
 /// The records of all `*.csv` in `dir` (sorted) whose first field is `id`, as the classic
