@@ -61,3 +61,31 @@ impl<'r, T: Copy> SharedArray<'r, T> {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::region::SharedRegion;
+
+    #[test]
+    fn array_cells_are_read_and_updated_under_the_lock() {
+        let region = SharedRegion::create(1, &[0]).unwrap();
+        let cells: Vec<SharedValue<u64>> =
+            (0..4).map(|i| SharedValue(UnsafeCell::new(i))).collect();
+        let array = SharedArray::new(&cells);
+        let guard = region.lock().unwrap();
+        assert_eq!(array.len(), 4);
+        assert!(array.update(&guard, 2, |v| v + 40));
+        assert!(
+            !array.update(&guard, 4, |v| v + 1),
+            "out of range is refused, not a panic"
+        );
+        assert_eq!(array.get(&guard, 2), Some(42));
+        assert_eq!(array.get(&guard, 4), None);
+        assert_eq!(
+            (0..4).map(|i| array.get(&guard, i).unwrap()).sum::<u64>(),
+            46
+        );
+    }
+}
