@@ -9,7 +9,7 @@ use std::process::Output;
 
 mod common;
 
-use common::gps;
+use common::{csv_files, gps};
 
 fn fleet(args: &[&str], fault: Option<&str>) -> Output {
     let mut cmd = common::fleet();
@@ -25,12 +25,7 @@ fn reference(
     dir: &Path,
     key: impl Fn(&csv::StringRecord) -> String,
 ) -> BTreeMap<String, (u64, i64)> {
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
-        .collect();
-    paths.sort();
+    let paths = csv_files(dir);
     let mut groups = BTreeMap::new();
     for p in paths {
         let mut rdr = csv::ReaderBuilder::new()

@@ -4,12 +4,12 @@
 
 use std::fs;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 mod common;
 
-use common::{fleet, gps, stderr, stdout};
+use common::{csv_files, fleet, gps, stderr, stdout};
 
 fn run(args: &[&str]) -> Output {
     fleet().args(args).output().unwrap()
@@ -18,12 +18,7 @@ fn run(args: &[&str]) -> Output {
 /// The records of all `*.csv` in `dir` (sorted) whose first field is `id`, as the classic
 /// Python script finds them: split on commas, compare the first cell.
 fn python_style_matches(dir: &Path, id: &str) -> String {
-    let mut paths: Vec<PathBuf> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
-        .collect();
-    paths.sort();
+    let paths = csv_files(dir);
     let mut out = String::new();
     for p in paths {
         for line in fs::read_to_string(p).unwrap().lines() {

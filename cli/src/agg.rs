@@ -6,7 +6,7 @@ use crate::sink::{ignore_broken_pipe, Sink};
 use crate::Outcome;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use fleet_engine::agg::{finish, parse_sort, write_csv, write_jsonl, AggPlan, AggRow};
+use fleet_engine::agg::{finish, parse_sort, write_csv, write_jsonl, write_table, AggPlan};
 use fleet_engine::aggregate::{run_agg, AggTask};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -113,50 +113,4 @@ pub fn run(args: AggArgs) -> anyhow::Result<Outcome> {
         }
     }
     Ok(args.input.finish(&ds, &result.report))
-}
-
-/// Columns padded to their widest cell; keys left-aligned, aggregates right-aligned.
-fn write_table(rows: &[AggRow], plan: &AggPlan, out: &mut Vec<u8>) {
-    let header: Vec<&str> = plan
-        .keys
-        .iter()
-        .map(|k| k.text.as_str())
-        .chain(plan.specs.iter().map(|s| s.text.as_str()))
-        .collect();
-    let cells = |row: &AggRow| -> Vec<String> {
-        row.keys
-            .iter()
-            .chain(&row.values)
-            .map(|c| String::from_utf8_lossy(c).into_owned())
-            .collect()
-    };
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(cells(row)) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let nkeys = plan.keys.len();
-    let mut line = |cells: &[String]| {
-        let mut text = String::new();
-        for (i, (cell, &w)) in cells.iter().zip(&widths).enumerate() {
-            if i > 0 {
-                text.push_str("  ");
-            }
-            let pad = " ".repeat(w - cell.chars().count());
-            if i < nkeys {
-                text.push_str(cell);
-                text.push_str(&pad);
-            } else {
-                text.push_str(&pad);
-                text.push_str(cell);
-            }
-        }
-        out.extend_from_slice(text.trim_end().as_bytes());
-        out.push(b'\n');
-    };
-    line(&header.iter().map(|h| h.to_string()).collect::<Vec<_>>());
-    for row in rows {
-        line(&cells(row));
-    }
 }

@@ -2,6 +2,7 @@
 //! its output as text, and generated datasets.
 #![allow(dead_code, clippy::unwrap_used)]
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The binary under test, without any fault or stall knob from the environment.
@@ -34,4 +35,15 @@ pub fn gps(files: usize, rows: u64) -> tempfile::TempDir {
     )
     .unwrap();
     dir
+}
+
+/// The `*.csv` files directly in `dir`, in sorted path order (the order fleet scans them).
+pub fn csv_files(dir: &Path) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+        .collect();
+    paths.sort();
+    paths
 }

@@ -26,7 +26,7 @@ mod spec;
 mod table;
 
 pub use error::AggError;
-pub use output::{finish, write_csv, write_jsonl, AggRow};
+pub use output::{finish, write_csv, write_jsonl, write_table, AggRow};
 pub use spec::{
     parse_agg, parse_group_by, parse_sort, AggFn, AggPlan, AggSpec, GroupKey, KeyFn, Sort, SortKey,
 };

@@ -174,6 +174,47 @@ pub fn write_jsonl(rows: &[AggRow], plan: &AggPlan, out: &mut Vec<u8>) {
     }
 }
 
+/// Columns padded to their widest cell; keys left-aligned, aggregates right-aligned.
+pub fn write_table(rows: &[AggRow], plan: &AggPlan, out: &mut Vec<u8>) {
+    let header: Vec<&str> = header(plan).collect();
+    let cells = |row: &AggRow| -> Vec<String> {
+        row.keys
+            .iter()
+            .chain(&row.values)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect()
+    };
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(cells(row)) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let nkeys = plan.keys.len();
+    let mut line = |cells: &[String]| {
+        let mut text = String::new();
+        for (i, (cell, &w)) in cells.iter().zip(&widths).enumerate() {
+            if i > 0 {
+                text.push_str("  ");
+            }
+            let pad = " ".repeat(w - cell.chars().count());
+            if i < nkeys {
+                text.push_str(cell);
+                text.push_str(&pad);
+            } else {
+                text.push_str(&pad);
+                text.push_str(cell);
+            }
+        }
+        out.extend_from_slice(text.trim_end().as_bytes());
+        out.push(b'\n');
+    };
+    line(&header.iter().map(|h| h.to_string()).collect::<Vec<_>>());
+    for row in rows {
+        line(&cells(row));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
