@@ -67,11 +67,7 @@ pub fn run(args: AggArgs) -> anyhow::Result<Outcome> {
             AggFormat::Csv
         },
     );
-    let task = AggTask {
-        ncols: ds.schema.ncols(),
-        predicates,
-        plan: plan.clone(),
-    };
+    let task = AggTask::new(ds.schema.ncols(), predicates, plan.clone(), &ds.plan);
     let bars = args.input.bars(&ds, &opts);
     let mut on_progress = |p: &fleet_engine::Progress| {
         if let Some(b) = &bars {

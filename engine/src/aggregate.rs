@@ -1,19 +1,34 @@
-//! `agg` as a job: workers aggregate each chunk's passing records into a private
-//! [`AggTable`] and hand it over encoded in their spill file; the coordinator decodes and
-//! merges tables in plan order, and only for chunks whose speculative start was verified, so a
-//! wrongly guessed boundary or a worker that died mid-chunk can never count a record twice.
+//! `agg` as a job. Two paths, chosen per plan by [`AggTask::new`]:
 //!
-//! Why per-chunk tables merged by the coordinator rather than a shared hash table in the
-//! region: a group's state holds variable-size data (min/max texts, distinct sets), which a
-//! fixed region cannot hold without an allocator of its own, and merging in the coordinator
-//! keeps the undo story trivial (an unverified table is simply not merged). Memory is bounded
-//! by the number of groups (one table per chunk in flight plus the merged one), not by rows.
+//! - **Dense, shared** (totals; one key that is a small-range canonical integer column,
+//!   `hour(COL)` or `weekday(COL)`; only count/count(COL)/sum/mean/stddev): the accumulators
+//!   live in the job's shared region as fixed-width cells ([`DenseLayout`]). A worker
+//!   aggregates a chunk privately and folds the touched cells into the shared array under the
+//!   robust lock, inside the chunk's commit (undo-logged, so a death mid-commit rolls back).
+//!   The coordinator subtracts a chunk again if its speculative start proves wrong, and at
+//!   the end reads the array. Records whose key falls outside the array go to the hashed
+//!   path below within the same chunk.
+//! - **Hashed, merged by the coordinator** (any other key or aggregate): a worker hands each
+//!   chunk's private [`AggTable`] over encoded in its spill file; the coordinator decodes and
+//!   merges tables in plan order, and only for chunks whose start was verified, so a wrong
+//!   boundary or a worker that died mid-chunk can never count a record twice.
+//!
+//! Why not a shared hash table in the region for the second path: a group's state may hold
+//! variable-size data (min/max texts, distinct sets) that a fixed region cannot hold without
+//! an allocator of its own, and merging in the coordinator keeps undo trivial (an unverified
+//! table is simply not merged). Memory is bounded by the number of groups (one table per
+//! chunk in flight plus the merged one), not by rows.
+//!
+//! A chunk's result bytes: the dense delta's length (u64 little-endian), the delta, then the
+//! encoded overflow table.
 
-use crate::agg::{AggPlan, AggTable};
+use crate::agg::{AggPlan, AggTable, DenseDelta, DenseLayout, KeyFn};
 use crate::job::{run_job, ChunkTask, Consumer, JobError, JobOptions, Progress, ScanReport};
 use crate::kernel::{filter_chunk, ChunkOutcome, Filter, MatchSink, Scratch};
 use crate::plan::ChunkPlan;
 use crate::predicate::Predicate;
+use crate::record::GeneralRecords;
+use crate::region::Accumulators;
 use std::io;
 use std::ops::Range;
 
@@ -25,11 +40,79 @@ pub struct AggTask {
     /// `--where` tests: only passing records are aggregated.
     pub predicates: Vec<Predicate>,
     pub plan: AggPlan,
+    /// The shared cells, when the plan takes the dense path.
+    pub dense: Option<DenseLayout>,
+}
+
+impl AggTask {
+    /// The task for `plan`, on the dense path when the plan allows it; for an integer key
+    /// column the array covers the key range seen in a sample of `chunks`.
+    pub fn new(
+        ncols: usize,
+        predicates: Vec<Predicate>,
+        plan: AggPlan,
+        chunks: &ChunkPlan,
+    ) -> AggTask {
+        let range = match plan.keys.as_slice() {
+            [k] => match k.func {
+                KeyFn::Column(c) => sample_key_range(chunks, c),
+                _ => None,
+            },
+            _ => None,
+        };
+        let dense = DenseLayout::for_plan(&plan, range);
+        AggTask {
+            ncols,
+            predicates,
+            plan,
+            dense,
+        }
+    }
+}
+
+/// Bytes read at each chunk start to guess an integer key's range.
+const SAMPLE_BYTES: usize = 16 << 10;
+/// Chunk starts sampled at most.
+const SAMPLE_CHUNKS: usize = 512;
+
+/// The smallest and largest canonical small integer in column `column` over a sample of
+/// records at chunk starts, widened by a quarter of the span on each side: only a sizing
+/// hint (keys outside the array are still aggregated exactly, on the hashed path).
+pub fn sample_key_range(chunks: &ChunkPlan, column: usize) -> Option<(usize, usize)> {
+    let step = chunks.chunks.len().div_ceil(SAMPLE_CHUNKS).max(1);
+    let mut lo = usize::MAX;
+    let mut hi = 0usize;
+    for chunk in chunks.chunks.iter().step_by(step) {
+        let file = &chunks.files[chunk.file as usize];
+        let Ok(f) = std::fs::File::open(&file.path) else {
+            continue;
+        };
+        let mut buf = vec![0u8; SAMPLE_BYTES.min((chunk.end - chunk.start) as usize)];
+        let n = std::os::unix::fs::FileExt::read_at(&f, &mut buf, chunk.start).unwrap_or(0);
+        buf.truncate(n);
+        // The last line may be cut short: leave it out.
+        let end = memchr::memrchr(b'\n', &buf).unwrap_or(0);
+        let mut records = GeneralRecords::new(&buf, 0..end, file.delimiter, true);
+        while let Some((_, fields)) = records.next_record() {
+            if column < fields {
+                if let Some(n) = crate::agg::small_int(records.field(column)) {
+                    lo = lo.min(n);
+                    hi = hi.max(n);
+                }
+            }
+        }
+    }
+    if lo > hi {
+        return None;
+    }
+    let pad = (hi - lo) / 4 + 16;
+    Some((lo.saturating_sub(pad), hi.saturating_add(pad)))
 }
 
 struct TableSink<'a> {
     plan: &'a AggPlan,
     table: &'a mut AggTable,
+    dense: Option<(&'a DenseLayout, &'a mut DenseDelta)>,
 }
 
 impl MatchSink for TableSink<'_> {
@@ -39,12 +122,37 @@ impl MatchSink for TableSink<'_> {
 
     #[inline]
     fn matched<'f>(&mut self, _raw: &[u8], field: &dyn Fn(usize) -> &'f [u8]) {
+        if let Some((layout, delta)) = &mut self.dense {
+            if let Some(i) = layout.cell_of(&field) {
+                delta.update(layout, i, &field);
+                return;
+            }
+        }
         self.table.update(self.plan, field);
     }
 
     fn restart(&mut self) {
         *self.table = AggTable::new(self.plan);
+        if let Some((layout, delta)) = &mut self.dense {
+            delta.clear(layout);
+        }
     }
+}
+
+/// Splits a chunk result into the dense delta and the encoded overflow table.
+fn split_result(bytes: &[u8]) -> io::Result<(&[u8], &[u8])> {
+    let bad = || io::Error::other("a chunk's aggregate is corrupt");
+    let len: [u8; 8] = bytes
+        .get(..8)
+        .ok_or_else(bad)?
+        .try_into()
+        .map_err(|_| bad())?;
+    let len = usize::try_from(u64::from_le_bytes(len)).map_err(|_| bad())?;
+    let rest = &bytes[8..];
+    if len > rest.len() {
+        return Err(bad());
+    }
+    Ok(rest.split_at(len))
 }
 
 impl ChunkTask for AggTask {
@@ -62,16 +170,66 @@ impl ChunkTask for AggTask {
             ncols: self.ncols,
             predicates: &self.predicates,
         };
+        // The delta is kept across chunks in the worker's scratch (it may be megabytes).
+        let mut delta = scratch
+            .task_state
+            .take()
+            .and_then(|b| b.downcast::<DenseDelta>().ok())
+            .map(|b| *b)
+            .unwrap_or_default();
         let mut sink = TableSink {
             plan: &self.plan,
             table: &mut table,
+            dense: self.dense.as_ref().map(|l| (l, &mut delta)),
         };
         let outcome = filter_chunk(data, range, at_eof, delimiter, filter, &mut sink, scratch);
         let start = out.len();
+        out.extend_from_slice(&[0; 8]);
+        if let Some(layout) = &self.dense {
+            delta.encode(layout, out);
+        }
+        let dense_len = (out.len() - start - 8) as u64;
+        out[start..start + 8].copy_from_slice(&dense_len.to_le_bytes());
         table.encode(out);
+        scratch.task_state = Some(Box::new(delta));
         ChunkOutcome {
             out_bytes: (out.len() - start) as u64,
             ..outcome
+        }
+    }
+
+    fn shared_words(&self) -> (usize, usize) {
+        match &self.dense {
+            Some(layout) => (layout.words(), layout.undo_words()),
+            None => (0, 0),
+        }
+    }
+
+    fn commit(&self, out: &[u8], acc: &mut Accumulators<'_, '_>) -> io::Result<()> {
+        let Some(layout) = &self.dense else {
+            return Ok(());
+        };
+        let (delta, _) = split_result(out)?;
+        if layout.commit(delta, acc) {
+            Ok(())
+        } else {
+            Err(io::Error::other(
+                "a chunk's aggregate does not fit the shared array",
+            ))
+        }
+    }
+
+    fn uncommit(&self, out: &[u8], acc: &mut Accumulators<'_, '_>) -> io::Result<()> {
+        let Some(layout) = &self.dense else {
+            return Ok(());
+        };
+        let (delta, _) = split_result(out)?;
+        if layout.uncommit(delta, acc) {
+            Ok(())
+        } else {
+            Err(io::Error::other(
+                "a chunk's aggregate does not fit the shared array",
+            ))
         }
     }
 }
@@ -83,7 +241,8 @@ pub struct AggResult {
     pub report: ScanReport,
 }
 
-/// Runs `task` over `plan` on workers and merges the chunks' tables in plan order.
+/// Runs `task` over `plan` on workers: overflow tables merge in plan order in the
+/// coordinator, the shared cells are read once at the end.
 pub fn run_agg(
     plan: ChunkPlan,
     task: AggTask,
@@ -91,9 +250,11 @@ pub fn run_agg(
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<AggResult, JobError> {
     let agg_plan = task.plan.clone();
+    let dense = task.dense.clone();
     let mut total = AggTable::new(&agg_plan);
     let mut merge = |bytes: &[u8]| -> io::Result<()> {
-        let table = AggTable::decode(&agg_plan, bytes).map_err(io::Error::other)?;
+        let (_, table) = split_result(bytes)?;
+        let table = AggTable::decode(&agg_plan, table).map_err(io::Error::other)?;
         total.merge(table);
         Ok(())
     };
@@ -104,6 +265,9 @@ pub fn run_agg(
         Consumer::Whole(&mut merge),
         progress,
     )?;
+    if let Some(layout) = dense {
+        total.merge(layout.table(&agg_plan, &report.accumulators));
+    }
     Ok(AggResult {
         table: total,
         report,

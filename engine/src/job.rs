@@ -13,7 +13,9 @@
 use crate::fault::Fault;
 use crate::kernel::{scan_chunk, ChunkOutcome, ScanSpec, Scratch};
 use crate::plan::ChunkPlan;
-use crate::region::{SharedRegion, Totals, CHUNK_DONE, CHUNK_FAILED, CHUNK_PENDING, CHUNK_RUNNING};
+use crate::region::{
+    Accumulators, SharedRegion, Totals, CHUNK_DONE, CHUNK_FAILED, CHUNK_PENDING, CHUNK_RUNNING,
+};
 use crate::worker::{run_worker, FILE_SHRANK};
 use std::collections::VecDeque;
 use std::fs::File;
@@ -123,6 +125,8 @@ pub struct ScanReport {
     /// The shared totals as the workers committed them (equal to the sums above unless the
     /// scan stopped early): tests use it to prove exactly-once commits.
     pub shared_totals: Totals,
+    /// The region's accumulator words at the end (tasks with shared accumulators only).
+    pub accumulators: Vec<u64>,
     pub elapsed: Duration,
 }
 
@@ -146,6 +150,25 @@ pub trait ChunkTask: Send + Sync {
     /// True when each match in `out` is framed by a u32 length (for `--limit`).
     fn framed(&self) -> bool {
         false
+    }
+
+    /// Words of shared accumulators, and of undo log for one commit, that this task keeps in
+    /// the region (none by default).
+    fn shared_words(&self) -> (usize, usize) {
+        (0, 0)
+    }
+
+    /// Folds a finished chunk's result (`out`, as `run` wrote it) into the shared
+    /// accumulators. The worker calls it under the lock, inside the chunk's commit, so it
+    /// happens exactly once per committed chunk.
+    fn commit(&self, _out: &[u8], _acc: &mut Accumulators<'_, '_>) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// Takes a committed chunk's contribution back out of the accumulators: the coordinator
+    /// found its speculative start wrong and re-runs it.
+    fn uncommit(&self, _out: &[u8], _acc: &mut Accumulators<'_, '_>) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -239,7 +262,9 @@ pub fn run_job(
     // Room for replacements and re-runs beside the regular workers.
     let slots = workers * 2 + 2;
     let starts: Vec<u64> = plan.chunks.iter().map(|c| c.start).collect();
-    let region = SharedRegion::create(slots, &starts).map_err(JobError::Setup)?;
+    let (acc_words, undo_words) = task.shared_words();
+    let region = SharedRegion::create_with(slots, &starts, acc_words, undo_words)
+        .map_err(JobError::Setup)?;
     let spills = (0..slots)
         .map(|_| tempfile::tempfile())
         .collect::<io::Result<Vec<_>>>()
@@ -347,8 +372,12 @@ impl Coordinator {
             w.flush().map_err(JobError::Output)?;
         }
         progress(&self.progress());
-        let guard = self.ctx.region.lock().map_err(JobError::Setup)?;
+        let mut guard = self.ctx.region.lock().map_err(JobError::Setup)?;
         self.report.shared_totals = self.ctx.region.header().totals.get(&guard);
+        let mut acc = self.ctx.region.plain_view(&mut guard);
+        let mut words = vec![0u64; acc.len()];
+        acc.read(0, &mut words);
+        self.report.accumulators = words;
         drop(guard);
         Ok(std::mem::take(&mut self.report))
     }
@@ -385,13 +414,23 @@ impl Coordinator {
             if new_file {
                 self.file_lines = 0;
             }
-            let guard = region.lock().map_err(JobError::Setup)?;
+            let mut guard = region.lock().map_err(JobError::Setup)?;
             let outcome = entry.outcome.get(&guard);
             if entry.start.load(Ordering::Acquire) != true_start {
                 // The speculative start was inside a record: undo its commit and re-run it
                 // from where the previous chunk's last record really began.
                 let header = region.header();
                 header.totals.update(&guard, |t| t.minus(&outcome));
+                if ctx.task.shared_words().0 > 0 {
+                    let spill = &ctx.spills[entry.out_slot.get(&guard) as usize];
+                    let mut bytes = vec![0u8; outcome.out_bytes as usize];
+                    spill
+                        .read_exact_at(&mut bytes, entry.out_offset.get(&guard))
+                        .map_err(JobError::Setup)?;
+                    ctx.task
+                        .uncommit(&bytes, &mut region.plain_view(&mut guard))
+                        .map_err(JobError::Setup)?;
+                }
                 entry.start.store(true_start, Ordering::Release);
                 entry.state.store(CHUNK_PENDING, Ordering::Release);
                 drop(guard);

@@ -69,6 +69,8 @@ pub struct ChunkOutcome {
 #[derive(Debug, Default)]
 pub struct Scratch {
     fields: Vec<Range<usize>>,
+    /// A task's own reusable per-worker state (agg keeps its dense cells here).
+    pub task_state: Option<Box<dyn std::any::Any>>,
 }
 
 /// What happens to each record that passes the filter: formatted output for `scan`, a

@@ -11,15 +11,20 @@
 //! | header | [`RegionHeader`]: lock, commit journal, chunk cursor, stop flag, totals | workers at claim/commit, coordinator | lock (stop: atomic) |
 //! | slots | [`WorkerSlot`] × slots: progress counters, current chunk, spill length | its worker; coordinator reads | atomics; spill length by lock |
 //! | chunks | [`ChunkSlot`] × chunks: state, owner, start, attempts, outcome, output place | worker at claim/commit, coordinator for re-runs | lock (state also atomic for lock-free polling) |
+//! | accumulators | `u64` words laid out by the job's task (agg: one cell per dense group key) | worker at commit, coordinator to undo a wrong start | lock |
+//! | undo log | `u64` words: entries `[first word, length, old words...]` | worker at commit | lock |
 //!
 //! Commit protocol (exactly once, even if a worker dies in the middle): under the lock the
-//! worker writes the journal (chunk + old totals), updates the totals, writes the chunk's
-//! outcome and output place, sets the chunk `DONE`, clears the journal. Whoever next takes the
-//! lock after a death (`EOWNERDEAD`) rolls back a journal whose chunk is not `DONE`.
+//! worker writes the journal (chunk + old totals), updates the totals, folds its chunk into
+//! the accumulators (saving each range's old words to the undo log, and only then bumping the
+//! journal's log length, before changing them), writes the chunk's outcome and output place,
+//! sets the chunk `DONE`, clears the journal. Whoever next takes the lock after a death
+//! (`EOWNERDEAD`) rolls back a journal whose chunk is not `DONE`: old totals, and every logged
+//! range's old words.
 
 use crate::kernel::ChunkOutcome;
 use crate::lock::{LockGuard, RobustMutex};
-use crate::shared::SharedValue;
+use crate::shared::{SharedArray, SharedValue};
 use memmap2::MmapMut;
 use std::fs::File;
 use std::io;
@@ -69,6 +74,8 @@ pub struct Journal {
     pub active: bool,
     pub chunk: u64,
     pub old_totals: Totals,
+    /// Words of the undo log written by this commit.
+    pub undo_len: u64,
 }
 
 #[repr(C, align(64))]
@@ -116,6 +123,10 @@ pub struct SharedRegion {
     chunks: usize,
     slots_at: usize,
     chunks_at: usize,
+    acc_at: usize,
+    acc_words: usize,
+    undo_at: usize,
+    undo_words: usize,
 }
 
 // SAFETY: every field reachable through the region is an atomic, a robust mutex, or a
@@ -130,12 +141,25 @@ fn align64(n: usize) -> usize {
 
 impl SharedRegion {
     /// Creates the region for `slots` worker slots and `chunks` chunks, with `chunk_starts[i]`
-    /// as the initial start of chunk `i`.
+    /// as the initial start of chunk `i`, and no accumulators.
     pub fn create(slots: usize, chunk_starts: &[u64]) -> io::Result<SharedRegion> {
+        SharedRegion::create_with(slots, chunk_starts, 0, 0)
+    }
+
+    /// As [`SharedRegion::create`], plus `acc_words` zeroed accumulator words and an undo log
+    /// of `undo_words` (room for every range one commit may change, plus two words each).
+    pub fn create_with(
+        slots: usize,
+        chunk_starts: &[u64],
+        acc_words: usize,
+        undo_words: usize,
+    ) -> io::Result<SharedRegion> {
         let chunks = chunk_starts.len();
         let slots_at = align64(std::mem::size_of::<RegionHeader>());
         let chunks_at = slots_at + align64(slots * std::mem::size_of::<WorkerSlot>());
-        let len = chunks_at + chunks.max(1) * std::mem::size_of::<ChunkSlot>();
+        let acc_at = chunks_at + align64(chunks.max(1) * std::mem::size_of::<ChunkSlot>());
+        let undo_at = acc_at + align64(acc_words * 8);
+        let len = undo_at + undo_words * 8 + 8;
         // SAFETY: memfd_create with a static NUL-terminated name; the fd is checked below and
         // owned by the File from then on.
         let fd = unsafe { libc::memfd_create(c"fleet-region".as_ptr(), libc::MFD_CLOEXEC) };
@@ -157,6 +181,10 @@ impl SharedRegion {
             chunks,
             slots_at,
             chunks_at,
+            acc_at,
+            acc_words,
+            undo_at,
+            undo_words,
         };
         for k in 0..slots {
             region.slot(k).current.store(NO_CHUNK, Ordering::Relaxed);
@@ -206,23 +234,136 @@ impl SharedRegion {
         }
     }
 
+    /// The task's accumulator words.
+    pub fn accumulators(&self) -> SharedArray<'_, u64> {
+        self.words(self.acc_at, self.acc_words)
+    }
+
+    fn undo_log(&self) -> SharedArray<'_, u64> {
+        self.words(self.undo_at, self.undo_words)
+    }
+
+    fn words(&self, at: usize, len: usize) -> SharedArray<'_, u64> {
+        // SAFETY: `create_with` sized the mapping for `len` words at the 64-byte aligned
+        // offset `at`; SharedValue<u64> is repr(transparent) over UnsafeCell<u64>, all-zero
+        // bytes are valid, and every access goes through SharedArray, which needs the lock.
+        let cells = unsafe {
+            std::slice::from_raw_parts(self.map.as_ptr().add(at) as *const SharedValue<u64>, len)
+        };
+        SharedArray::new(cells)
+    }
+
+    /// A committing worker's view of the accumulators: every change is logged for undo.
+    pub fn commit_view<'r, 'g>(&'r self, guard: &'r mut LockGuard<'g>) -> Accumulators<'r, 'g> {
+        Accumulators {
+            region: self,
+            guard,
+            logged: true,
+        }
+    }
+
+    /// The coordinator's view: changes are not logged (its death ends the job anyway).
+    pub fn plain_view<'r, 'g>(&'r self, guard: &'r mut LockGuard<'g>) -> Accumulators<'r, 'g> {
+        Accumulators {
+            region: self,
+            guard,
+            logged: false,
+        }
+    }
+
+    /// Puts back every range the journal's commit logged, newest first.
+    fn roll_back_accumulators(&self, guard: &mut LockGuard<'_>, undo_len: u64) {
+        let log = self.undo_log();
+        let acc = self.accumulators();
+        let mut entries = Vec::new();
+        let mut at = 0usize;
+        while (at as u64) + 2 <= undo_len {
+            let (Some(first), Some(len)) = (log.get(guard, at), log.get(guard, at + 1)) else {
+                break;
+            };
+            entries.push((at + 2, first as usize, len as usize));
+            at += 2 + len as usize;
+        }
+        for (from, first, len) in entries.into_iter().rev() {
+            let mut old = vec![0u64; len];
+            log.with_mut(guard, from..from + len, |w| old.copy_from_slice(w));
+            acc.with_mut(guard, first..first + len, |w| w.copy_from_slice(&old));
+        }
+    }
+
     /// Takes the lock; if its previous owner died (or, on a thread, panicked) mid-commit, rolls
     /// that commit back first. A commit clears the journal before unlocking, so an active
     /// journal seen on entry always belongs to an interrupted commit.
     pub fn lock(&self) -> io::Result<LockGuard<'_>> {
         let header = self.header();
-        let guard = header.lock.lock()?;
-        {
-            let journal = header.journal.get(&guard);
-            if journal.active {
-                let chunk = self.chunk(journal.chunk as usize);
-                if chunk.state.load(Ordering::Acquire) != CHUNK_DONE {
-                    header.totals.set(&guard, journal.old_totals);
-                }
-                header.journal.set(&guard, Journal::default());
+        let mut guard = header.lock.lock()?;
+        let journal = header.journal.get(&guard);
+        if journal.active {
+            let chunk = self.chunk(journal.chunk as usize);
+            if chunk.state.load(Ordering::Acquire) != CHUNK_DONE {
+                header.totals.set(&guard, journal.old_totals);
+                self.roll_back_accumulators(&mut guard, journal.undo_len);
             }
+            header.journal.set(&guard, Journal::default());
         }
         Ok(guard)
+    }
+}
+
+/// The accumulator words seen through the held lock; a committing worker's view logs the old
+/// value of every range before changing it (see the commit protocol above).
+pub struct Accumulators<'r, 'g> {
+    region: &'r SharedRegion,
+    guard: &'r mut LockGuard<'g>,
+    logged: bool,
+}
+
+impl Accumulators<'_, '_> {
+    pub fn len(&self) -> usize {
+        self.region.acc_words
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.region.acc_words == 0
+    }
+
+    /// Copies words `first..first + out.len()` into `out`; false when out of range.
+    pub fn read(&mut self, first: usize, out: &mut [u64]) -> bool {
+        self.region
+            .accumulators()
+            .with_mut(self.guard, first..first + out.len(), |w| {
+                out.copy_from_slice(w)
+            })
+    }
+
+    /// Changes words `first..first + len` in place with `f`, after logging their old values
+    /// when this view is a commit's. False (and nothing changed) when out of range or when
+    /// the undo log is full, which a task that sized its log correctly never sees.
+    pub fn modify(&mut self, first: usize, len: usize, f: impl FnOnce(&mut [u64])) -> bool {
+        let acc = self.region.accumulators();
+        if first + len > acc.len() {
+            return false;
+        }
+        if self.logged {
+            let header = self.region.header();
+            let mut journal = header.journal.get(self.guard);
+            let at = journal.undo_len as usize;
+            let log = self.region.undo_log();
+            let mut old = vec![0u64; len];
+            acc.with_mut(self.guard, first..first + len, |w| old.copy_from_slice(w));
+            let saved = log.with_mut(self.guard, at..at + 2 + len, |entry| {
+                entry[0] = first as u64;
+                entry[1] = len as u64;
+                entry[2..].copy_from_slice(&old);
+            });
+            if !saved {
+                return false;
+            }
+            // Only a complete entry counts: a death before this line leaves the range unchanged.
+            journal.undo_len = (at + 2 + len) as u64;
+            header.journal.set(self.guard, journal);
+        }
+        acc.with_mut(self.guard, first..first + len, f)
     }
 }
 
@@ -300,6 +441,7 @@ mod tests {
                     active: true,
                     chunk: 0,
                     old_totals: old,
+                    ..Journal::default()
                 },
             );
             header.totals.set(&guard, Totals { records: 99, ..old });

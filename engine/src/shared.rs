@@ -51,6 +51,28 @@ impl<'r, T: Copy> SharedArray<'r, T> {
         self.cells.get(index).map(|c| c.get(guard))
     }
 
+    /// Hands cells `range` to `f` as one mutable slice (for multi-word accumulators). The
+    /// guard is borrowed mutably so no other access to any shared cell can overlap `f`.
+    /// Returns false, without calling `f`, when `range` is out of bounds.
+    pub fn with_mut(
+        &self,
+        _guard: &mut LockGuard<'_>,
+        range: std::ops::Range<usize>,
+        f: impl FnOnce(&mut [T]),
+    ) -> bool {
+        let Some(cells) = self.cells.get(range) else {
+            return false;
+        };
+        // SAFETY: SharedValue<T> is repr(transparent) over UnsafeCell<T>, so the cells are
+        // contiguous Ts; the lock is held and the guard is mutably borrowed for the call, so
+        // no other reference to any cell exists while `f` runs.
+        let slice = unsafe {
+            std::slice::from_raw_parts_mut(UnsafeCell::raw_get(cells.as_ptr().cast()), cells.len())
+        };
+        f(slice);
+        true
+    }
+
     pub fn update(&self, guard: &LockGuard<'_>, index: usize, f: impl FnOnce(T) -> T) -> bool {
         match self.cells.get(index) {
             Some(cell) => {

@@ -77,7 +77,7 @@ pub fn run_worker(ctx: &JobContext, slot: usize, mut first: Option<usize>) -> io
         me.records.fetch_add(outcome.records, Ordering::Relaxed);
         me.matches.fetch_add(outcome.matches, Ordering::Relaxed);
 
-        let guard = region.lock()?;
+        let mut guard = region.lock()?;
         let header = region.header();
         let totals = header.totals.get(&guard);
         header.journal.set(
@@ -86,9 +86,11 @@ pub fn run_worker(ctx: &JobContext, slot: usize, mut first: Option<usize>) -> io
                 active: true,
                 chunk: c as u64,
                 old_totals: totals,
+                undo_len: 0,
             },
         );
         header.totals.set(&guard, totals.plus(&outcome));
+        ctx.task.commit(&out, &mut region.commit_view(&mut guard))?;
         ctx.fault
             .trigger(FaultPoint::Commit, c, attempt, ctx.in_process);
         entry.outcome.set(&guard, outcome);

@@ -11,12 +11,15 @@
 //!   from timestamps) and hashed with `hash.rs`; the per-aggregate states live in `accum.rs`,
 //!   whose sums use the exact fixed-point arithmetic of `exact.rs` (which also explains why
 //!   the output cannot depend on chunking or merge order).
+//! - `dense.rs` is the shared path: totals and small-integer keys (ids, hours, weekdays) as
+//!   fixed-width cells in the job's shared region, committed by workers under the lock.
 //! - `codec.rs` turns a table into bytes and back, for tables that cross process boundaries.
 //! - `output.rs` prints the merged table: [`finish`] orders the rows, [`write_csv`] and
 //!   [`write_jsonl`] format them.
 
 mod accum;
 mod codec;
+mod dense;
 mod error;
 mod exact;
 mod hash;
@@ -25,9 +28,11 @@ mod output;
 mod spec;
 mod table;
 
+pub use dense::{DenseDelta, DenseLayout};
 pub use error::AggError;
 pub use output::{finish, write_csv, write_jsonl, write_table, AggRow};
 pub use spec::{
     parse_agg, parse_group_by, parse_sort, AggFn, AggPlan, AggSpec, GroupKey, KeyFn, Sort, SortKey,
 };
+pub(crate) use table::small_int;
 pub use table::AggTable;

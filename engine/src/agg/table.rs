@@ -22,7 +22,7 @@ const DENSE_MAX: usize = 1 << 20;
 /// the only form where value and bytes determine each other, so the dense index can stand
 /// in for the byte key: `011865` and `11865` are different keys.
 #[inline]
-fn small_int(text: &[u8]) -> Option<usize> {
+pub(crate) fn small_int(text: &[u8]) -> Option<usize> {
     if text.is_empty() || text.len() > 7 || (text[0] == b'0' && text.len() > 1) {
         return None;
     }
@@ -171,7 +171,7 @@ impl AggTable {
         self.new_group(self.scratch.as_slice().into())
     }
 
-    fn new_group(&mut self, key: Box<[u8]>) -> usize {
+    pub(crate) fn new_group(&mut self, key: Box<[u8]>) -> usize {
         let group = self.records.len();
         self.index.insert(key, group);
         self.records.push(0);

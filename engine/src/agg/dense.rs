@@ -1,0 +1,406 @@
+//! The dense shared path of `fleet agg`: totals, and group-by on one key whose values map to a
+//! small range of integers (a canonical integer column such as taxi ids 10000..39999, or
+//! `hour(COL)`, `weekday(COL)`), kept as one fixed-width cell of `u64` words per key value in
+//! the job's shared region: the `Array` of multiprocessing, and for totals a single cell, its
+//! `Value`.
+//!
+//! A worker adds a chunk's records into a private [`DenseDelta`] (an array read, no hashing),
+//! writes the touched cells into its chunk result, and folds them into the shared cells
+//! under the region lock inside the chunk's commit ([`DenseLayout::commit`]), once per chunk.
+//! Records whose key falls outside the range (or is not a canonical integer, or not a
+//! timestamp) go to an ordinary private [`AggTable`] that travels to the coordinator like any
+//! hashed group-by, so any data is aggregated exactly, only faster when it fits.
+//!
+//! Only aggregates whose states are fixed-size and form a group under addition are dense:
+//! `count`, `count(COL)`, `sum`, `mean`, `stddev` (counts and exact 256-bit two's complement
+//! sums). That is what makes a commit undoable: a chunk whose speculative start proves wrong
+//! is taken back out by subtracting the very cells it added ([`DenseLayout::uncommit`]), and a
+//! worker that dies mid-commit is rolled back from the region's undo log. min/max and
+//! distinct have variable-size, non-invertible states, so plans using them take the hashed
+//! path (per-chunk tables merged by the coordinator, see `aggregate.rs`).
+//!
+//! Cell layout (words): `records`, then per spec: count: none; count(COL): n; sum/mean: n,
+//! sum (4 words, little-endian two's complement); stddev: n, sum (4), squares (4). After the
+//! cells, one word per spec: values a numeric aggregate could not read.
+
+use super::accum::{Column, SpreadState, SumState};
+use super::exact::{scaled, Sum256, U256};
+use super::keys::{derive, push_part, WEEKDAYS};
+use super::spec::{AggFn, AggPlan, KeyFn};
+use super::table::{small_int, AggTable};
+
+/// Cap on the shared array, in bytes, so the region (array plus an undo log of the same
+/// size) stays a few tens of MB whatever the key range looks like.
+const MAX_ARRAY_BYTES: usize = 16 << 20;
+
+/// How a record finds its cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DenseKey {
+    /// No group-by: one cell.
+    Total,
+    /// Canonical integers `lo .. lo + cells` of a column.
+    Int {
+        column: usize,
+        lo: usize,
+    },
+    Hour(usize),
+    Weekday(usize),
+}
+
+/// The shape of the shared cells for one plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DenseLayout {
+    key: DenseKey,
+    cells: usize,
+    /// Words per cell.
+    width: usize,
+    /// Per spec: its function and the word offset of its state in a cell.
+    specs: Vec<(AggFn, usize)>,
+}
+
+fn state_words(func: AggFn) -> Option<usize> {
+    match func {
+        AggFn::Count => Some(0),
+        AggFn::CountNonEmpty(_) => Some(1),
+        AggFn::Sum(_) | AggFn::Mean(_) => Some(5),
+        AggFn::Stddev(_) => Some(9),
+        AggFn::Min(_) | AggFn::Max(_) | AggFn::Distinct(_) => None,
+    }
+}
+
+impl DenseLayout {
+    /// The layout for `plan`, or `None` when the plan needs the hashed path. `int_range` is
+    /// the range of integer key values to give cells to (for a column key; see
+    /// `aggregate::sample_key_range`); it is cut to the array's size cap.
+    pub fn for_plan(plan: &AggPlan, int_range: Option<(usize, usize)>) -> Option<DenseLayout> {
+        let mut width = 1;
+        let mut specs = Vec::with_capacity(plan.specs.len());
+        for spec in &plan.specs {
+            let words = state_words(spec.func)?;
+            specs.push((spec.func, width));
+            width += words;
+        }
+        let max_cells = (MAX_ARRAY_BYTES / 8 / width).max(1);
+        let (key, cells) = match plan.keys.as_slice() {
+            [] => (DenseKey::Total, 1),
+            [k] => match k.func {
+                KeyFn::Hour(c) => (DenseKey::Hour(c), 24),
+                KeyFn::Weekday(c) => (DenseKey::Weekday(c), 7),
+                KeyFn::Column(column) => {
+                    let (lo, hi) = int_range?;
+                    let cells = hi.checked_sub(lo)?.checked_add(1)?.min(max_cells);
+                    (DenseKey::Int { column, lo }, cells)
+                }
+                KeyFn::Day(_) | KeyFn::Month(_) => return None,
+            },
+            _ => return None,
+        };
+        Some(DenseLayout {
+            key,
+            cells,
+            width,
+            specs,
+        })
+    }
+
+    /// Accumulator words in the region: the cells, then the malformed counters.
+    pub fn words(&self) -> usize {
+        self.cells * self.width + self.specs.len()
+    }
+
+    /// Undo-log words one commit may need: every word once, plus two per logged range.
+    pub fn undo_words(&self) -> usize {
+        self.words() + 2 * (self.cells + 1)
+    }
+
+    fn globals_at(&self) -> usize {
+        self.cells * self.width
+    }
+
+    /// The record's cell, or `None` when it belongs to the overflow table.
+    #[inline]
+    pub fn cell_of<'f>(&self, field: &impl Fn(usize) -> &'f [u8]) -> Option<usize> {
+        match self.key {
+            DenseKey::Total => Some(0),
+            DenseKey::Int { column, lo } => {
+                let n = small_int(field(column))?;
+                let i = n.checked_sub(lo)?;
+                (i < self.cells).then_some(i)
+            }
+            DenseKey::Hour(c) => {
+                let d = derive(KeyFn::Hour(c), field(c))?;
+                let b = d.as_bytes();
+                Some(usize::from(b[0] - b'0') * 10 + usize::from(b[1] - b'0'))
+            }
+            DenseKey::Weekday(c) => {
+                let d = derive(KeyFn::Weekday(c), field(c))?;
+                WEEKDAYS.iter().position(|w| &w[..] == d.as_bytes())
+            }
+        }
+    }
+
+    /// Cell `i`'s group key text.
+    fn key_text(&self, i: usize) -> Vec<u8> {
+        match self.key {
+            DenseKey::Total => Vec::new(),
+            DenseKey::Int { lo, .. } => (lo + i).to_string().into_bytes(),
+            DenseKey::Hour(_) => format!("{i:02}").into_bytes(),
+            DenseKey::Weekday(_) => WEEKDAYS[i % 7].to_vec(),
+        }
+    }
+
+    /// Folds one encoded delta (as [`DenseDelta::encode`] wrote it) into shared words through
+    /// `modify(first, len, f)`; `negate` takes it back out instead. False when the bytes do
+    /// not fit this layout or `modify` refused.
+    fn apply(
+        &self,
+        bytes: &[u8],
+        negate: bool,
+        mut modify: impl FnMut(usize, usize, &mut dyn FnMut(&mut [u64])) -> bool,
+    ) -> bool {
+        let words: Vec<u64> = bytes
+            .chunks_exact(8)
+            .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()))
+            .collect();
+        if bytes.len() % 8 != 0 || words.len() < self.specs.len() {
+            return false;
+        }
+        let (cells, globals) = words.split_at(words.len() - self.specs.len());
+        if cells.len() % (self.width + 1) != 0 {
+            return false;
+        }
+        for cell in cells.chunks_exact(self.width + 1) {
+            let i = cell[0] as usize;
+            if i >= self.cells {
+                return false;
+            }
+            let ok = modify(i * self.width, self.width, &mut |w| {
+                self.add_cell(w, &cell[1..], negate)
+            });
+            if !ok {
+                return false;
+            }
+        }
+        modify(self.globals_at(), self.specs.len(), &mut |w| {
+            for (a, &b) in w.iter_mut().zip(globals) {
+                *a = if negate {
+                    a.wrapping_sub(b)
+                } else {
+                    a.wrapping_add(b)
+                };
+            }
+        })
+    }
+
+    /// `dst += src` (or `-=`), word by word for counts and with carries across each 4-word
+    /// sum, so sums stay exact 256-bit integers and subtraction undoes addition exactly.
+    fn add_cell(&self, dst: &mut [u64], src: &[u64], negate: bool) {
+        let one = |a: &mut u64, b: u64| {
+            *a = if negate {
+                a.wrapping_sub(b)
+            } else {
+                a.wrapping_add(b)
+            }
+        };
+        one(&mut dst[0], src[0]);
+        for &(func, at) in &self.specs {
+            let words = state_words(func).unwrap_or(0);
+            if words == 0 {
+                continue;
+            }
+            one(&mut dst[at], src[at]);
+            let mut wide = at + 1;
+            while wide < at + words {
+                add_wide(&mut dst[wide..wide + 4], &src[wide..wide + 4], negate);
+                wide += 4;
+            }
+        }
+    }
+
+    /// Builds the table of every non-empty cell of `words` (the region's accumulators).
+    pub fn table(&self, plan: &AggPlan, words: &[u64]) -> AggTable {
+        let mut table = AggTable::new(plan);
+        if words.len() < self.words() {
+            return table;
+        }
+        for i in 0..self.cells {
+            let cell = &words[i * self.width..(i + 1) * self.width];
+            if cell[0] == 0 {
+                continue;
+            }
+            let mut key = Vec::new();
+            if self.key != DenseKey::Total {
+                push_part(&mut key, &self.key_text(i));
+            }
+            let g = table.new_group(key.into_boxed_slice());
+            table.records[g] = cell[0];
+            for (column, &(_, at)) in table.columns.iter_mut().zip(&self.specs) {
+                match column {
+                    Column::NonEmpty(v) => v[g] = cell[at],
+                    Column::Sum(v) => {
+                        v[g] = SumState {
+                            n: cell[at],
+                            sum: sum256(&cell[at + 1..at + 5]),
+                        }
+                    }
+                    Column::Spread(v) => {
+                        v[g] = SpreadState {
+                            n: cell[at],
+                            sum: sum256(&cell[at + 1..at + 5]),
+                            squares: u256(&cell[at + 5..at + 9]),
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for (bad, &n) in table
+            .malformed_values
+            .iter_mut()
+            .zip(&words[self.globals_at()..])
+        {
+            *bad = n;
+        }
+        table
+    }
+}
+
+/// 256-bit two's complement `dst += src` (or `-=`) over little-endian words.
+fn add_wide(dst: &mut [u64], src: &[u64], negate: bool) {
+    let mut carry = 0u64;
+    for (a, &b) in dst.iter_mut().zip(src) {
+        if negate {
+            let (d, b1) = a.overflowing_sub(b);
+            let (d, b2) = d.overflowing_sub(carry);
+            *a = d;
+            carry = u64::from(b1 || b2);
+        } else {
+            let (s, c1) = a.overflowing_add(b);
+            let (s, c2) = s.overflowing_add(carry);
+            *a = s;
+            carry = u64::from(c1 || c2);
+        }
+    }
+}
+
+fn sum256(w: &[u64]) -> Sum256 {
+    Sum256 {
+        lo: u128::from(w[0]) | (u128::from(w[1]) << 64),
+        hi: (u128::from(w[2]) | (u128::from(w[3]) << 64)) as i128,
+    }
+}
+
+fn u256(w: &[u64]) -> U256 {
+    U256 {
+        lo: u128::from(w[0]) | (u128::from(w[1]) << 64),
+        hi: u128::from(w[2]) | (u128::from(w[3]) << 64),
+    }
+}
+
+fn put_wide(w: &mut [u64], lo: u128, hi: u128) {
+    w[0] = lo as u64;
+    w[1] = (lo >> 64) as u64;
+    w[2] = hi as u64;
+    w[3] = (hi >> 64) as u64;
+}
+
+/// A worker's private cells for the chunk in hand, in the shared layout, reused from chunk
+/// to chunk: only touched cells are encoded and then cleared.
+#[derive(Debug, Default)]
+pub struct DenseDelta {
+    words: Vec<u64>,
+    touched: Vec<u32>,
+}
+
+impl DenseDelta {
+    /// Adds one record to cell `i`.
+    #[inline]
+    pub fn update<'f>(
+        &mut self,
+        layout: &DenseLayout,
+        i: usize,
+        field: &impl Fn(usize) -> &'f [u8],
+    ) {
+        if self.words.len() != layout.words() {
+            self.words = vec![0; layout.words()];
+            self.touched.clear();
+        }
+        let base = i * layout.width;
+        if self.words[base] == 0 {
+            self.touched.push(i as u32);
+        }
+        self.words[base] += 1;
+        let globals = layout.globals_at();
+        for (s, &(func, at)) in layout.specs.iter().enumerate() {
+            let value = match func.column() {
+                Some(c) => field(c),
+                None => continue,
+            };
+            if value.is_empty() {
+                continue;
+            }
+            let at = base + at;
+            if let AggFn::CountNonEmpty(_) = func {
+                self.words[at] += 1;
+                continue;
+            }
+            let Some(x) = scaled(value) else {
+                self.words[globals + s] += 1;
+                continue;
+            };
+            self.words[at] += 1;
+            let mut sum = sum256(&self.words[at + 1..at + 5]);
+            sum.add(x);
+            put_wide(&mut self.words[at + 1..at + 5], sum.lo, sum.hi as u128);
+            if let AggFn::Stddev(_) = func {
+                let mut sq = u256(&self.words[at + 5..at + 9]);
+                sq.add_square(x);
+                put_wide(&mut self.words[at + 5..at + 9], sq.lo, sq.hi);
+            }
+        }
+    }
+
+    /// Appends the touched cells (index, then the cell's words) and the malformed counters,
+    /// all little-endian u64, and clears the delta for the next chunk.
+    pub fn encode(&mut self, layout: &DenseLayout, out: &mut Vec<u8>) {
+        if self.words.len() != layout.words() {
+            self.words = vec![0; layout.words()];
+        }
+        self.touched.sort_unstable();
+        for &i in &self.touched {
+            let cell = &mut self.words[i as usize * layout.width..][..layout.width];
+            out.extend_from_slice(&u64::from(i).to_le_bytes());
+            for w in cell.iter_mut() {
+                out.extend_from_slice(&w.to_le_bytes());
+                *w = 0;
+            }
+        }
+        self.touched.clear();
+        for w in &mut self.words[layout.globals_at()..] {
+            out.extend_from_slice(&w.to_le_bytes());
+            *w = 0;
+        }
+    }
+
+    /// Forgets everything since the chunk started.
+    pub fn clear(&mut self, layout: &DenseLayout) {
+        let mut sink = Vec::new();
+        self.encode(layout, &mut sink);
+    }
+}
+
+impl DenseLayout {
+    /// Adds an encoded delta to the shared words (a worker, under the lock, logging for undo).
+    pub fn commit(&self, bytes: &[u8], acc: &mut crate::region::Accumulators<'_, '_>) -> bool {
+        self.apply(bytes, false, |first, len, f| {
+            acc.modify(first, len, |w| f(w))
+        })
+    }
+
+    /// Subtracts an encoded delta that was committed before.
+    pub fn uncommit(&self, bytes: &[u8], acc: &mut crate::region::Accumulators<'_, '_>) -> bool {
+        self.apply(bytes, true, |first, len, f| {
+            acc.modify(first, len, |w| f(w))
+        })
+    }
+}
