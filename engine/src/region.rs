@@ -459,4 +459,38 @@ mod tests {
         );
         assert!(!region.header().journal.get(&guard).active);
     }
+
+    #[test]
+    fn a_death_mid_commit_restores_every_logged_accumulator_range() {
+        let region = SharedRegion::create_with(1, &[0], 6, 6 + 2 * 3).unwrap();
+        {
+            let mut guard = region.lock().unwrap();
+            let mut acc = region.plain_view(&mut guard);
+            assert!(acc.modify(0, 6, |w| w.copy_from_slice(&[1, 2, 3, 4, 5, 6])));
+        }
+        let status = in_child(|| {
+            let mut guard = region.lock().unwrap();
+            let header = region.header();
+            header.journal.set(
+                &guard,
+                Journal {
+                    active: true,
+                    chunk: 0,
+                    ..Journal::default()
+                },
+            );
+            let mut acc = region.commit_view(&mut guard);
+            assert!(acc.modify(0, 2, |w| w[0] += 100));
+            assert!(acc.modify(4, 2, |w| w[1] = 0));
+            assert!(!acc.modify(5, 2, |_| {}), "out of range is refused");
+            std::mem::forget(guard);
+            0
+        });
+        assert!(libc::WIFEXITED(status));
+        let mut guard = region.lock().unwrap();
+        assert!(guard.recovered());
+        let mut words = [0u64; 6];
+        assert!(region.plain_view(&mut guard).read(0, &mut words));
+        assert_eq!(words, [1, 2, 3, 4, 5, 6], "every change rolled back");
+    }
 }
