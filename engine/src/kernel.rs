@@ -12,7 +12,7 @@
 
 use crate::predicate::Predicate;
 use crate::record::{split_quote_free, GeneralRecords, RangeEnd};
-use crate::structure::for_each_line;
+use crate::structure::{for_each_line_split, MAX_SPLIT};
 use memchr::memmem;
 use std::ops::Range;
 
@@ -155,7 +155,14 @@ fn scan_quote_free(
         None => 0,
     };
     let chunk_end = range.end;
-    let lines = for_each_line(data, range, delimiter, |line| {
+    // Without a needle every line is split, so its leading delimiters come from the
+    // structural pass itself; with one, only the rare candidate lines are split by `memchr`.
+    let want = if hits.is_none() && needed <= MAX_SPLIT {
+        needed
+    } else {
+        0
+    };
+    let lines = for_each_line_split(data, range, delimiter, want, |line, at| {
         outcome.records += 1;
         if line.delimiters as usize + 1 != filter.ncols {
             note_malformed(&mut outcome, line.line_no);
@@ -169,7 +176,17 @@ fn scan_quote_free(
                 return;
             }
         }
-        if needed > 0 {
+        if want > 0 {
+            fields.clear();
+            let mut start = line.start;
+            for &d in at {
+                fields.push(start..d);
+                start = d + 1;
+            }
+            if at.len() < want {
+                fields.push(start..line.end);
+            }
+        } else if needed > 0 {
             split_quote_free(data, line.start..line.end, delimiter, fields, needed);
         }
         let field = |i: usize| &data[fields[i].clone()];

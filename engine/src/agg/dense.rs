@@ -304,16 +304,52 @@ fn put_wide(w: &mut [u64], lo: u128, hi: u128) {
     w[3] = (hi >> 64) as u64;
 }
 
+/// Specs a record's parsed values are buffered for (see [`DenseDelta::update`]).
+const PIPELINE_SPECS: usize = 8;
+
+/// One aggregate input of a record, parsed.
+#[derive(Debug, Clone, Copy, Default)]
+enum Parsed {
+    /// Nothing to add (count, or an empty value).
+    #[default]
+    Skip,
+    /// A non-empty value for count(COL).
+    Present,
+    Number(i128),
+    /// Not a number, for a numeric aggregate.
+    Bad,
+}
+
 /// A worker's private cells for the chunk in hand, in the shared layout, reused from chunk
 /// to chunk: only touched cells are encoded and then cleared.
+///
+/// Keys such as taxi ids hit cells at random in an array of megabytes, so each update would
+/// wait on a cache miss. Instead a record's values are parsed and its cell prefetched, and
+/// the update is applied when the next record arrives: the miss overlaps the next record's
+/// work.
 #[derive(Debug, Default)]
 pub struct DenseDelta {
     words: Vec<u64>,
     touched: Vec<u32>,
+    /// Two records' parsed values, filled in turn so nothing is copied: the one not being
+    /// filled is the record still waiting for its cell.
+    pipe: [(usize, [Parsed; PIPELINE_SPECS]); 2],
+    /// The slot the next record fills.
+    next: usize,
+    pending: bool,
 }
 
 impl DenseDelta {
-    /// Adds one record to cell `i`.
+    fn reset(&mut self, layout: &DenseLayout) {
+        if self.words.len() != layout.words() {
+            self.words = vec![0; layout.words()];
+            self.touched.clear();
+            self.pending = false;
+        }
+    }
+
+    /// Adds one record to cell `i` (possibly only when the next record comes, or at
+    /// [`DenseDelta::encode`]).
     #[inline]
     pub fn update<'f>(
         &mut self,
@@ -321,51 +357,65 @@ impl DenseDelta {
         i: usize,
         field: &impl Fn(usize) -> &'f [u8],
     ) {
-        if self.words.len() != layout.words() {
-            self.words = vec![0; layout.words()];
-            self.touched.clear();
-        }
-        let base = i * layout.width;
-        if self.words[base] == 0 {
-            self.touched.push(i as u32);
-        }
-        self.words[base] += 1;
-        let globals = layout.globals_at();
-        for (s, &(func, at)) in layout.specs.iter().enumerate() {
+        self.reset(layout);
+        let parse = |func: AggFn| {
             let value = match func.column() {
                 Some(c) => field(c),
-                None => continue,
+                None => return Parsed::Skip,
             };
             if value.is_empty() {
-                continue;
+                Parsed::Skip
+            } else if let AggFn::CountNonEmpty(_) = func {
+                Parsed::Present
+            } else {
+                match scaled(value) {
+                    Some(x) => Parsed::Number(x),
+                    None => Parsed::Bad,
+                }
             }
-            let at = base + at;
-            if let AggFn::CountNonEmpty(_) = func {
-                self.words[at] += 1;
-                continue;
+        };
+        if layout.specs.len() > PIPELINE_SPECS {
+            count_record(&mut self.words, &mut self.touched, layout, i);
+            for (s, &(func, _)) in layout.specs.iter().enumerate() {
+                apply_one(&mut self.words, layout, i, s, parse(func));
             }
-            let Some(x) = scaled(value) else {
-                self.words[globals + s] += 1;
-                continue;
-            };
-            self.words[at] += 1;
-            let mut sum = sum256(&self.words[at + 1..at + 5]);
-            sum.add(x);
-            put_wide(&mut self.words[at + 1..at + 5], sum.lo, sum.hi as u128);
-            if let AggFn::Stddev(_) = func {
-                let mut sq = u256(&self.words[at + 5..at + 9]);
-                sq.add_square(x);
-                put_wide(&mut self.words[at + 5..at + 9], sq.lo, sq.hi);
-            }
+            return;
+        }
+        let slot = self.next;
+        self.pipe[slot].0 = i;
+        for (value, &(func, _)) in self.pipe[slot].1.iter_mut().zip(&layout.specs) {
+            *value = parse(func);
+        }
+        prefetch(&self.words, i * layout.width, layout.width);
+        if self.pending {
+            self.apply(layout, slot ^ 1);
+        }
+        self.pending = true;
+        self.next = slot ^ 1;
+    }
+
+    /// Applies the record waiting in pipe slot `slot`.
+    #[inline]
+    fn apply(&mut self, layout: &DenseLayout, slot: usize) {
+        let (i, values) = &self.pipe[slot];
+        count_record(&mut self.words, &mut self.touched, layout, *i);
+        for (s, &p) in values.iter().enumerate().take(layout.specs.len()) {
+            apply_one(&mut self.words, layout, *i, s, p);
+        }
+    }
+
+    fn flush(&mut self, layout: &DenseLayout) {
+        if self.pending {
+            self.apply(layout, self.next ^ 1);
+            self.pending = false;
         }
     }
 
     /// Appends the touched cells (index, then the cell's words) and the malformed counters,
     /// all little-endian u64, and clears the delta for the next chunk.
     pub fn encode(&mut self, layout: &DenseLayout, out: &mut Vec<u8>) {
-        if self.words.len() != layout.words() {
-            self.words = vec![0; layout.words()];
-        }
+        self.reset(layout);
+        self.flush(layout);
         self.touched.sort_unstable();
         for &i in &self.touched {
             let cell = &mut self.words[i as usize * layout.width..][..layout.width];
@@ -387,6 +437,55 @@ impl DenseDelta {
         let mut sink = Vec::new();
         self.encode(layout, &mut sink);
     }
+}
+
+fn count_record(words: &mut [u64], touched: &mut Vec<u32>, layout: &DenseLayout, i: usize) {
+    let base = i * layout.width;
+    if words[base] == 0 {
+        touched.push(i as u32);
+    }
+    words[base] += 1;
+}
+
+#[inline]
+fn apply_one(words: &mut [u64], layout: &DenseLayout, i: usize, s: usize, p: Parsed) {
+    let (func, at) = layout.specs[s];
+    let at = i * layout.width + at;
+    match p {
+        Parsed::Skip => {}
+        Parsed::Present => words[at] += 1,
+        Parsed::Bad => words[layout.globals_at() + s] += 1,
+        Parsed::Number(x) => {
+            words[at] += 1;
+            let mut sum = sum256(&words[at + 1..at + 5]);
+            sum.add(x);
+            put_wide(&mut words[at + 1..at + 5], sum.lo, sum.hi as u128);
+            if let AggFn::Stddev(_) = func {
+                let mut sq = u256(&words[at + 5..at + 9]);
+                sq.add_square(x);
+                put_wide(&mut words[at + 5..at + 9], sq.lo, sq.hi);
+            }
+        }
+    }
+}
+
+/// Asks the CPU to start loading `words[at..at + len]` into cache.
+#[inline(always)]
+fn prefetch(words: &[u64], at: usize, len: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        if let (Some(first), Some(last)) = (words.get(at), words.get(at + len - 1)) {
+            // SAFETY: prefetching is only a hint and the addresses are in bounds; SSE is part
+            // of the x86_64 baseline.
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>((first as *const u64).cast());
+                _mm_prefetch::<_MM_HINT_T0>((last as *const u64).cast());
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (words, at, len);
 }
 
 impl DenseLayout {
