@@ -14,6 +14,7 @@
 //!   verifies speculative chunk boundaries, re-runs failed chunks, and streams output in order.
 pub mod agg;
 pub mod aggregate;
+pub mod bench;
 pub mod copy;
 pub mod dataset;
 pub mod descriptor;
