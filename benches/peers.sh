@@ -123,13 +123,13 @@ commands() { # WORKLOAD
         printf 'ripgrep\trg -j%s --no-filename --no-line-number -g %s %s %s > %s\n' "$WORKERS" "'*.csv'" "'^11865,'" "$d" "$out.ripgrep.out"
         printf 'grep\tgrep -h %s%s > %s\n' "'^11865,'" "$f" "$out.grep.out"
         printf 'mawk\tmawk -F, %s%s > %s\n' "'\$1==11865'" "$f" "$out.mawk.out"
-        printf 'xsv\tfor f in%s; do %s search -n -s 1 %s "$f"; done > %s\n' "$f" "$XSV" "'^11865$'" "$out.xsv.out"
+        printf 'xsv\tfor f in%s; do %s search -n -s 1 %s "$f"; done > %s\n' "$f" "$(q "$XSV")" "'^11865$'" "$out.xsv.out"
         ;;
     count)
         printf 'fleet\t%s scan %s --count --where %s --workers %s -q > %s\n' "$fl" "$d" "'speed>100'" "$WORKERS" "$out.fleet.out"
         printf 'mawk\tmawk -F, %s%s > %s\n' "'\$5>100{n++} END{print n+0}'" "$f" "$out.mawk.out"
         printf 'xsv\tfor f in%s; do %s search -n -s 5 %s "$f" | %s count -n; done | mawk %s > %s\n' \
-            "$f" "$XSV" "'$speed_gt_100'" "$XSV" "'{n+=\$1} END{print n+0}'" "$out.xsv.out"
+            "$f" "$(q "$XSV")" "'$speed_gt_100'" "$(q "$XSV")" "'{n+=\$1} END{print n+0}'" "$out.xsv.out"
         ;;
     groupby)
         printf 'fleet\t%s agg %s --group-by id --agg count --agg %s --workers %s -q -o %s\n' "$fl" "$d" "'mean(speed)'" "$WORKERS" "$out.fleet.out"

@@ -208,3 +208,49 @@ fn bad_arguments_fail_in_one_line() {
         assert!(err.contains(needle) && err.lines().count() == 1, "{err}");
     }
 }
+
+#[test]
+fn ctrl_c_stops_and_removes_the_scratch_folder() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let cache = tempfile::tempdir().unwrap();
+    let mut child = fleet()
+        .env("XDG_CACHE_HOME", cache.path())
+        .args([
+            "bench",
+            "--size",
+            "1MiB",
+            "--runs",
+            "100000",
+            "--workloads",
+            "copy",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // "N records" is printed after the handler is installed and before the first timed run,
+    // and 100000 runs cannot be over by the time the signal arrives.
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(err.read_line(&mut line).unwrap() > 0, "ended early: {seen}");
+        seen.push_str(&line);
+        if line.contains(" records") {
+            break;
+        }
+    }
+    // SAFETY: kill(2) on our own child's pid, which has not been waited for yet.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{seen}{rest}");
+    assert!(rest.contains("interrupted"), "{rest}");
+    let left: Vec<_> = std::fs::read_dir(cache.path().join("fleet"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["bench-gps-1MiB"]);
+}

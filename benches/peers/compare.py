@@ -94,6 +94,11 @@ def timings(path):
     return [(tool, statistics.median(ts)) for tool, ts in times.items()]
 
 
+def fmt(x):
+    """Two decimals, or three significant digits below 0.1 (small smoke-test data)."""
+    return f"{x:.2f}" if x >= 0.1 else f"{x:.3g}"
+
+
 def table(nbytes, paths):
     print("| workload | tool | median s | GB/s | time / fleet's |")
     print("|---|---|---:|---:|---:|")
@@ -102,8 +107,8 @@ def table(nbytes, paths):
         rows = timings(path)
         fleet = dict(rows).get("fleet")
         for tool, secs in rows:
-            ratio = f"{secs / fleet:.1f}x" if fleet else "-"
-            print(f"| {workload} | {tool} | {secs:.3f} | {nbytes / secs / 1e9:.2f} | {ratio} |")
+            ratio = f"{fmt(secs / fleet)}x" if fleet else "-"
+            print(f"| {workload} | {tool} | {secs:.3f} | {fmt(nbytes / secs / 1e9)} | {ratio} |")
     return 0
 
 

@@ -219,6 +219,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
             .collect()
     };
     let fleet = std::env::current_exe().context("cannot find the fleet binary itself")?;
+    // Ctrl-C reaches the measured child too (same process group) and it stops cleanly; this
+    // process then notices the flag and returns, so the scratch folder (maybe a copy of
+    // the whole data) is removed instead of left behind.
+    let interrupted = fleet_engine::interrupt::install();
+    let stop = || interrupted.load(std::sync::atomic::Ordering::SeqCst);
     let say = |text: String| {
         if !args.quiet {
             eprintln!("fleet bench: {text}");
@@ -301,7 +306,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
                     peaks: Vec::new(),
                 };
                 for run in 1..=args.runs {
-                    let m = measure(&inv)?;
+                    let measured = measure(&inv);
+                    if stop() {
+                        eprintln!("fleet bench: interrupted; no results");
+                        return Ok(Outcome::Interrupted);
+                    }
+                    let m = measured?;
                     let label = format!("{engine} with {n} worker(s), run {run}");
                     consistency.check(workload.name(), &label, m.digest)?;
                     cell.seconds.push(m.wall.as_secs_f64());
