@@ -38,6 +38,10 @@ fn every_workload_engine_and_worker_count_is_measured() {
     assert!(data["bytes"].as_u64().unwrap() > 1 << 20, "{data}");
     assert!(data["records"].as_u64().unwrap() > 30_000, "{data}");
     assert_eq!(data["files"].as_u64(), Some(4));
+    assert!(
+        json["page_cache"].as_str().unwrap().contains("page cache"),
+        "{json}"
+    );
     let rows = results(&json);
     let mut expected = Vec::new();
     for workload in [

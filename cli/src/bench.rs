@@ -327,9 +327,13 @@ pub fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
             }
         }
     }
+    let page_cache = warm_note(&warmed);
     drop(warmed);
     if args.json {
-        println!("{}", json_report(&data, &cells, args.runs, &fleet)?);
+        println!(
+            "{}",
+            json_report(&data, &cells, args.runs, &fleet, &page_cache)?
+        );
     } else {
         print!("{}", table(&data, &cells));
     }
@@ -558,6 +562,7 @@ fn json_report(
     cells: &[Cell],
     runs: usize,
     fleet: &Path,
+    page_cache: &str,
 ) -> anyhow::Result<String> {
     let results: Vec<serde_json::Value> = cells
         .iter()
@@ -590,6 +595,7 @@ fn json_report(
             "records": data.records,
             "generated": data.generated,
         },
+        "page_cache": page_cache,
         "runs": runs,
         "results": results,
     });
