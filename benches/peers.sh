@@ -14,6 +14,7 @@
 #   WORKLOADS="select count groupby"
 #   FLEET=target/release/fleet   the binary to measure (built with cargo if missing)
 #   SKIP="xsv classic"   tools to leave out (names as in the table)
+#   HYPERFINE=0          time with a date +%s%N loop even if hyperfine is there
 #
 # Missing tools are installed through their ordinary clients: apt-get (hyperfine, ripgrep,
 # mawk), pip into a venv under the cache folder (duckdb, polars), cargo install into the
@@ -56,8 +57,9 @@ else
     DIR=$cache/bench-gps-$SIZE
     if [[ ! -f $DIR/.bench-complete ]]; then
         # fleet bench owns the cached folder: let it generate (one quick run of one workload).
+        note "generating $SIZE of gps data with fleet bench (once)"
         "$FLEET" bench --size "$SIZE" --runs 1 --workers 1 --engines processes \
-            --workloads count-speed >/dev/null
+            --workloads count-speed -q >/dev/null
     fi
 fi
 shopt -s nullglob
@@ -69,8 +71,8 @@ bytes=$(cat "${files[@]}" | wc -c)
 # --- the peers ---------------------------------------------------------------------------
 apt_install ripgrep rg || SKIP+=" ripgrep"
 apt_install mawk mawk || SKIP+=" mawk"
-have_hyperfine=1
-apt_install hyperfine hyperfine || have_hyperfine=0
+have_hyperfine=${HYPERFINE:-1}
+[[ $have_hyperfine == 1 ]] && { apt_install hyperfine hyperfine || have_hyperfine=0; }
 
 PY=python3
 if ! skipped duckdb || ! skipped polars; then
@@ -95,6 +97,7 @@ if [[ -z $XSV ]] && ! skipped xsv; then
     fi
 fi
 
+status=0
 work=$(mktemp -d "$cache/peers-run.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
@@ -120,8 +123,9 @@ commands() { # WORKLOAD
     case $w in
     select)
         printf 'fleet\t%s scan %s --where id=11865 --workers %s -q -o %s\n' "$fl" "$d" "$WORKERS" "$out.fleet.out"
-        printf 'ripgrep\trg -j%s --no-filename --no-line-number -g %s %s %s > %s\n' "$WORKERS" "'*.csv'" "'^11865,'" "$d" "$out.ripgrep.out"
-        printf 'grep\tgrep -h %s%s > %s\n' "'^11865,'" "$f" "$out.grep.out"
+        # Exit status 1 is "no match" for rg and grep, not a failure.
+        printf 'ripgrep\trg -j%s --no-filename --no-line-number -g %s %s %s > %s || [ $? -eq 1 ]\n' "$WORKERS" "'*.csv'" "'^11865,'" "$d" "$out.ripgrep.out"
+        printf 'grep\tgrep -h %s%s > %s || [ $? -eq 1 ]\n' "'^11865,'" "$f" "$out.grep.out"
         printf 'mawk\tmawk -F, %s%s > %s\n' "'\$1==11865'" "$f" "$out.mawk.out"
         printf 'xsv\tfor f in%s; do %s search -n -s 1 %s "$f"; done > %s\n' "$f" "$(q "$XSV")" "'^11865$'" "$out.xsv.out"
         ;;
@@ -142,7 +146,6 @@ commands() { # WORKLOAD
 }
 
 timings=()
-status=0
 for w in $WORKLOADS; do
     names=()
     cmds=()
@@ -155,14 +158,18 @@ for w in $WORKLOADS; do
     if [[ $have_hyperfine == 1 ]]; then
         args=()
         for i in "${!names[@]}"; do args+=(-n "${names[$i]}" "${cmds[$i]}"); done
-        hyperfine --runs "$RUNS" --style basic --export-json "$work/$w.json" "${args[@]}" >&2
+        if ! hyperfine --runs "$RUNS" --style basic --export-json "$work/$w.json" "${args[@]}" >&2; then
+            note "$w: a command failed (see above); no timings for $w"
+            status=1
+            continue
+        fi
         timings+=("$work/$w.json")
     else
         : >"$work/$w.times"
         for i in "${!names[@]}"; do
             for _ in $(seq "$RUNS"); do
                 t0=$(date +%s%N)
-                bash -c "${cmds[$i]}"
+                bash -c "${cmds[$i]}" || { note "$w: ${names[$i]} failed"; status=1; }
                 t1=$(date +%s%N)
                 echo "${names[$i]} $(((t1 - t0) / 1000))e-6" >>"$work/$w.times"
             done
