@@ -244,25 +244,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
         warm_note(&warmed)
     ));
     if !data.generated {
-        let (args, produces) = (
-            vec![
-                "scan".into(),
-                data.dir.clone().into(),
-                "--count".into(),
-                "-q".into(),
-            ],
-            Produces::Stdout,
-        );
-        let counted = measure(&Invocation {
-            program: fleet.clone(),
-            args,
-            produces,
-        })?;
-        let text = String::from_utf8_lossy(&counted.stdout);
-        data.records = text
-            .trim()
-            .parse()
-            .with_context(|| format!("fleet scan --count printed '{}'", text.trim()))?;
+        data.records = count_records(&fleet, &data.dir)?;
     }
     say(format!("{} records", human_count(data.records)));
 
@@ -464,6 +446,19 @@ fn existing_data(dir: &Path) -> anyhow::Result<BenchData> {
         records: 0,
         generated: false,
     })
+}
+
+/// The records of the user's data, as `fleet scan --count` (no filter) sees them.
+fn count_records(fleet: &Path, dir: &Path) -> anyhow::Result<u64> {
+    let counted = measure(&Invocation {
+        program: fleet.to_path_buf(),
+        args: vec!["scan".into(), dir.into(), "--count".into(), "-q".into()],
+        produces: Produces::Stdout,
+    })?;
+    let text = String::from_utf8_lossy(&counted.stdout);
+    text.trim()
+        .parse()
+        .with_context(|| format!("fleet scan --count printed '{}'", text.trim()))
 }
 
 /// A hidden folder for outputs and copies beside the data (same filesystem, so a copy is a
