@@ -3,6 +3,7 @@
 
 mod agg;
 mod args;
+mod bench;
 mod copy;
 mod gen;
 mod input;
@@ -35,6 +36,9 @@ enum Command {
     /// Copy a directory tree in parallel, faithfully (modes, times, symlinks, hard links) and
     /// safely (no partial file ever under its real name).
     Copy(copy::CopyArgs),
+    /// Time scan, agg and copy workloads on generated (or your) data, per engine and worker
+    /// count, with results checked across runs.
+    Bench(bench::BenchArgs),
 }
 
 /// How a command ended, beyond plain success.
@@ -53,6 +57,7 @@ fn main() -> ExitCode {
         Command::Agg(args) => agg::run(args),
         Command::Gen(args) => gen::run(args),
         Command::Copy(args) => copy::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

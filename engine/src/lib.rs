@@ -12,8 +12,11 @@
 //!   [`output`] writes result files atomically; [`interrupt`] turns Ctrl-C into a flag.
 //! - [`job`] is the coordinator: it runs workers ([`worker`]) as forked processes or threads,
 //!   verifies speculative chunk boundaries, re-runs failed chunks, and streams output in order.
+//! - [`bench`](mod@bench) is what `fleet bench` measures with: checked, timed child runs, peak private
+//!   memory of a process tree, timing statistics, page-cache warming.
 pub mod agg;
 pub mod aggregate;
+pub mod bench;
 pub mod copy;
 pub mod dataset;
 pub mod descriptor;

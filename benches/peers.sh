@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# fleet against the tools users would otherwise pick, side by side in one run on the same
+# page-cached data: ripgrep, GNU grep, mawk, DuckDB, Polars, xsv and the classic Python
+# multiprocessing script (benches/peers/classic.py). Checks that every tool gives the same
+# answer, then prints a markdown table of median times, GB/s and each tool's time over fleet's.
+#
+# usage: benches/peers.sh [DIR]
+#   DIR        gps data (headerless id,time,lon,lat,speed,heading,occupied *.csv files);
+#              default: fleet bench's cached folder for SIZE, generated if missing.
+# environment:
+#   RUNS=5               timed runs per tool and workload
+#   WORKERS=2            fleet's workers, ripgrep's -j, DuckDB's and Polars' threads, Pool size
+#   SIZE=2GiB            generated data size when DIR is not given
+#   WORKLOADS="select count groupby"
+#   FLEET=target/release/fleet   the binary to measure (built with cargo if missing)
+#   SKIP="xsv classic"   tools to leave out (names as in the table)
+#   HYPERFINE=0          time with a date +%s%N loop even if hyperfine is there
+#
+# Missing tools are installed through their ordinary clients: apt-get (hyperfine, ripgrep,
+# mawk), pip into a venv under the cache folder (duckdb, polars), cargo install into the
+# cache folder (xsv; skipped with a note if it does not build). Grep and mawk are single
+# threaded by design; xsv search is too (one file at a time).
+set -euo pipefail
+
+RUNS=${RUNS:-5}
+WORKERS=${WORKERS:-2}
+SIZE=${SIZE:-2GiB}
+WORKLOADS=${WORKLOADS:-select count groupby}
+SKIP=${SKIP:-}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(dirname "$here")
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/fleet
+mkdir -p "$cache"
+
+note() { echo "peers: $*" >&2; }
+skipped() { [[ " $SKIP " == *" $1 "* ]]; }
+
+apt_install() { # PACKAGE COMMAND
+    command -v "$2" >/dev/null && return 0
+    note "installing $1 with apt-get"
+    if ! { apt-get install -y -qq "$1" >/dev/null 2>&1 ||
+        { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq "$1" >/dev/null 2>&1; }; }; then
+        note "cannot install $1"
+        return 1
+    fi
+}
+
+# --- the fleet binary and the data -------------------------------------------------------
+FLEET=${FLEET:-$repo/target/release/fleet}
+if [[ ! -x $FLEET ]]; then
+    note "building $FLEET"
+    (cd "$repo" && cargo build --release -p fleet-cli >&2)
+fi
+if [[ $# -ge 1 ]]; then
+    DIR=$(cd "$1" && pwd)
+else
+    DIR=$cache/bench-gps-$SIZE
+    if [[ ! -f $DIR/.bench-complete ]]; then
+        # fleet bench owns the cached folder: let it generate (one quick run of one workload).
+        note "generating $SIZE of gps data with fleet bench (once)"
+        "$FLEET" bench --size "$SIZE" --runs 1 --workers 1 --engines processes \
+            --workloads count-speed -q >/dev/null
+    fi
+fi
+shopt -s nullglob
+files=("$DIR"/*.csv)
+shopt -u nullglob
+[[ ${#files[@]} -gt 0 ]] || { note "no *.csv files in $DIR"; exit 1; }
+bytes=$(cat "${files[@]}" | wc -c)
+
+# --- the peers ---------------------------------------------------------------------------
+apt_install ripgrep rg || SKIP+=" ripgrep"
+apt_install mawk mawk || SKIP+=" mawk"
+have_hyperfine=${HYPERFINE:-1}
+[[ $have_hyperfine == 1 ]] && { apt_install hyperfine hyperfine || have_hyperfine=0; }
+
+PY=python3
+if ! skipped duckdb || ! skipped polars; then
+    if ! python3 -c 'import duckdb, polars' 2>/dev/null; then
+        venv=$cache/peers-venv
+        if ! "$venv/bin/python" -c 'import duckdb, polars' 2>/dev/null; then
+            note "installing duckdb and polars into $venv"
+            python3 -m venv "$venv" && "$venv/bin/pip" install -q duckdb polars >&2 ||
+                { note "cannot install duckdb/polars"; SKIP+=" duckdb polars"; }
+        fi
+        PY=$venv/bin/python
+    fi
+fi
+
+XSV=$(command -v xsv || true)
+if [[ -z $XSV ]] && ! skipped xsv; then
+    XSV=$cache/peers-bin/bin/xsv
+    if [[ ! -x $XSV ]]; then
+        note "building xsv with cargo install (once)"
+        cargo install -q xsv --root "$cache/peers-bin" >&2 ||
+            { note "xsv did not build; skipping it"; SKIP+=" xsv"; }
+    fi
+fi
+
+status=0
+work=$(mktemp -d "$cache/peers-run.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+# --- warm the page cache -----------------------------------------------------------------
+if command -v vmtouch >/dev/null; then
+    vmtouch -tq "${files[@]}"
+    note "data in the page cache (vmtouch -t)"
+else
+    cat "${files[@]}" >/dev/null
+    note "data read once into the page cache (cat > /dev/null)"
+fi
+note "$DIR: ${#files[@]} files, $bytes bytes; $RUNS runs per tool; $WORKERS workers/threads"
+
+# --- the commands: NAME<TAB>COMMAND lines, each writing its answer to $work/W.NAME.out ----
+q() { printf '%q' "$1"; }
+commands() { # WORKLOAD
+    local w=$1 out="$work/$1" d f fl
+    d=$(q "$DIR")
+    fl=$(q "$FLEET")
+    f=""
+    for x in "${files[@]}"; do f+=" $(q "$x")"; done
+    local speed_gt_100='^(10[1-9]|1[1-9][0-9]|[2-9][0-9][0-9]|[1-9][0-9]{3,})$'
+    case $w in
+    select)
+        printf 'fleet\t%s scan %s --where id=11865 --workers %s -q -o %s\n' "$fl" "$d" "$WORKERS" "$out.fleet.out"
+        # Exit status 1 is "no match" for rg and grep, not a failure.
+        printf 'ripgrep\trg -j%s --no-filename --no-line-number -g %s %s %s > %s || [ $? -eq 1 ]\n' "$WORKERS" "'*.csv'" "'^11865,'" "$d" "$out.ripgrep.out"
+        printf 'grep\tgrep -h %s%s > %s || [ $? -eq 1 ]\n' "'^11865,'" "$f" "$out.grep.out"
+        printf 'mawk\tmawk -F, %s%s > %s\n' "'\$1==11865'" "$f" "$out.mawk.out"
+        printf 'xsv\tfor f in%s; do %s search -n -s 1 %s "$f"; done > %s\n' "$f" "$(q "$XSV")" "'^11865$'" "$out.xsv.out"
+        ;;
+    count)
+        printf 'fleet\t%s scan %s --count --where %s --workers %s -q > %s\n' "$fl" "$d" "'speed>100'" "$WORKERS" "$out.fleet.out"
+        printf 'mawk\tmawk -F, %s%s > %s\n' "'\$5>100{n++} END{print n+0}'" "$f" "$out.mawk.out"
+        printf 'xsv\tfor f in%s; do %s search -n -s 5 %s "$f" | %s count -n; done | mawk %s > %s\n' \
+            "$f" "$(q "$XSV")" "'$speed_gt_100'" "$(q "$XSV")" "'{n+=\$1} END{print n+0}'" "$out.xsv.out"
+        ;;
+    groupby)
+        printf 'fleet\t%s agg %s --group-by id --agg count --agg %s --workers %s -q -o %s\n' "$fl" "$d" "'mean(speed)'" "$WORKERS" "$out.fleet.out"
+        printf 'mawk\tmawk -F, %s%s > %s\n' "'{c[\$1]++; s[\$1]+=\$5} END{for(k in c) printf \"%s,%d,%.6f\\n\", k, c[k], s[k]/c[k]}'" "$f" "$out.mawk.out"
+        ;;
+    esac
+    printf 'duckdb\t%s %s duckdb %s %s %s --threads %s\n' "$PY" "$(q "$here/peers/frames.py")" "$w" "$d" "$out.duckdb.out" "$WORKERS"
+    printf 'polars\t%s %s polars %s %s %s --threads %s\n' "$PY" "$(q "$here/peers/frames.py")" "$w" "$d" "$out.polars.out" "$WORKERS"
+    printf 'classic\tpython3 %s %s %s %s --procs %s\n' "$(q "$here/peers/classic.py")" "$w" "$d" "$out.classic.out" "$WORKERS"
+}
+
+timings=()
+for w in $WORKLOADS; do
+    names=()
+    cmds=()
+    while IFS=$'\t' read -r name cmd; do
+        skipped "$name" && continue
+        names+=("$name")
+        cmds+=("$cmd")
+    done < <(commands "$w")
+    note "$w: ${names[*]}"
+    if [[ $have_hyperfine == 1 ]]; then
+        args=()
+        for i in "${!names[@]}"; do args+=(-n "${names[$i]}" "${cmds[$i]}"); done
+        if ! hyperfine --runs "$RUNS" --style basic --export-json "$work/$w.json" "${args[@]}" >&2; then
+            note "$w: a command failed (see above); no timings for $w"
+            status=1
+            continue
+        fi
+        timings+=("$work/$w.json")
+    else
+        : >"$work/$w.times"
+        for i in "${!names[@]}"; do
+            for _ in $(seq "$RUNS"); do
+                t0=$(date +%s%N)
+                bash -c "${cmds[$i]}" || { note "$w: ${names[$i]} failed"; status=1; }
+                t1=$(date +%s%N)
+                echo "${names[$i]} $(((t1 - t0) / 1000))e-6" >>"$work/$w.times"
+            done
+        done
+        timings+=("$work/$w.times")
+    fi
+    outs=()
+    for name in "${names[@]}"; do [[ $name != fleet ]] && outs+=("$work/$w.$name.out"); done
+    python3 "$here/peers/compare.py" check "$w" "$work/$w.fleet.out" "${outs[@]}" || status=1
+done
+
+echo
+echo "Data: $DIR (${#files[@]} files, $bytes bytes), page-cached; $WORKERS workers/threads; median of $RUNS runs."
+echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/{print $2}') GiB RAM."
+echo
+python3 "$here/peers/compare.py" table "$bytes" "${timings[@]}"
+if [[ $status != 0 ]]; then
+    note "SOME TOOLS GAVE A DIFFERENT ANSWER (see above): their times are not comparable"
+fi
+exit $status

@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Checks that every tool of benches/peers.sh gave the same answer, and prints the table.
+
+usage:
+  compare.py check WORKLOAD REFERENCE OUT...   exit 1 unless every OUT equals REFERENCE
+  compare.py table BYTES TIMINGS...            markdown table of medians, GB/s, x fleet
+
+Answers are normalised before comparing, since tools differ in order and number format:
+select  the multiset of lines, sorted (the Python script appends in whatever order its
+        processes finish; ripgrep's threads interleave files);
+count   the one integer;
+groupby rows id,count,mean keyed by id (any header and order); counts exactly, means
+        within 1e-6 (fleet prints 6 decimals, Polars and DuckDB full doubles).
+TIMINGS are hyperfine --export-json files, or text files of "TOOL SECONDS" lines from the
+fallback loop; a file's name is WORKLOAD.json or WORKLOAD.times.
+"""
+
+import json
+import os
+import statistics
+import sys
+
+
+def load(workload, path):
+    with open(path, "rb") as f:
+        data = f.read()
+    if workload == "select":
+        return sorted(data.splitlines())
+    if workload == "count":
+        return int(data.strip())
+    rows = {}
+    for line in data.decode().splitlines():
+        cells = line.strip().split(",")
+        if len(cells) != 3 or not cells[0].strip().isdigit():
+            continue  # a header line
+        rows[int(cells[0])] = (int(cells[1]), float(cells[2]))
+    return rows
+
+
+def differs(workload, want, got):
+    """None if equal, else a short description of the first difference."""
+    if workload == "select":
+        if want == got:
+            return None
+        return f"{len(got)} lines, expected {len(want)}; first difference: " + next(
+            (f"{g!r} vs {w!r}" for w, g in zip(want, got) if w != g),
+            "one is a prefix of the other",
+        )
+    if workload == "count":
+        return None if want == got else f"{got}, expected {want}"
+    if want.keys() != got.keys():
+        missing = sorted(want.keys() - got.keys())[:3]
+        extra = sorted(got.keys() - want.keys())[:3]
+        return f"{len(got)} groups, expected {len(want)} (missing {missing}, extra {extra})"
+    for key, (n, mean) in want.items():
+        gn, gmean = got[key]
+        if gn != n or abs(gmean - mean) > 1e-6:
+            return f"group {key}: {gn},{gmean}, expected {n},{mean}"
+    return None
+
+
+def check(workload, reference, outs):
+    want = load(workload, reference)
+    if workload == "select" and not want:
+        print(f"{workload}: the reference {reference} is empty: nothing to compare", file=sys.stderr)
+        return 1
+    bad = 0
+    for out in outs:
+        try:
+            problem = differs(workload, want, load(workload, out))
+        except (OSError, ValueError) as e:
+            problem = f"unreadable: {e}"
+        if problem:
+            print(f"WRONG ANSWER from {out}: {problem}", file=sys.stderr)
+            bad += 1
+    size = len(want) if workload != "count" else want
+    what = {"select": "lines", "count": "records", "groupby": "groups"}[workload]
+    if bad == 0:
+        print(f"{workload}: all {len(outs) + 1} tools agree ({size} {what})", file=sys.stderr)
+    return 1 if bad else 0
+
+
+def timings(path):
+    """(tool, median seconds) in the order the tools ran."""
+    if path.endswith(".json"):
+        with open(path) as f:
+            results = json.load(f)["results"]
+        return [(r["command"], statistics.median(r["times"])) for r in results]
+    times = {}
+    with open(path) as f:
+        for line in f:
+            tool, secs = line.split()
+            times.setdefault(tool, []).append(float(secs))
+    return [(tool, statistics.median(ts)) for tool, ts in times.items()]
+
+
+def fmt(x):
+    """Two decimals, or three significant digits below 0.1 (small smoke-test data)."""
+    return f"{x:.2f}" if x >= 0.1 else f"{x:.3g}"
+
+
+def table(nbytes, paths):
+    print("| workload | tool | median s | GB/s | time / fleet's |")
+    print("|---|---|---:|---:|---:|")
+    for path in paths:
+        workload = os.path.basename(path).rsplit(".", 1)[0]
+        rows = timings(path)
+        fleet = dict(rows).get("fleet")
+        for tool, secs in rows:
+            ratio = f"{fmt(secs / fleet)}x" if fleet else "-"
+            print(f"| {workload} | {tool} | {secs:.3f} | {fmt(nbytes / secs / 1e9)} | {ratio} |")
+    return 0
+
+
+def main(argv):
+    if len(argv) >= 4 and argv[1] == "check":
+        return check(argv[2], argv[3], argv[4:])
+    if len(argv) >= 3 and argv[1] == "table":
+        return table(int(argv[2]), argv[3:])
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""The peer workloads in DuckDB and Polars, as a user would write them: one query over the
+folder's *.csv files, with the thread count limited to match fleet's workers. The gps files
+have no header; id and speed are read as integers and every other column as text, so a
+selected line is written back exactly as it was read (a DOUBLE would print 114.06122 for
+114.061220) and the check can compare lines byte for byte.
+
+usage: frames.py duckdb|polars select|count|groupby DIR OUT [--threads N]
+Time includes starting Python and importing the library, as for any command a user runs.
+"""
+
+import argparse
+import os
+
+COLUMNS = ["id", "time", "lon", "lat", "speed", "heading", "occupied"]
+INTEGER = {"id", "speed"}
+TAXI = 11865
+
+
+def run_duckdb(workload, pattern, out, threads):
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"SET threads = {threads}")
+    types = ", ".join(
+        f"'{c}': '{'BIGINT' if c in INTEGER else 'VARCHAR'}'" for c in COLUMNS
+    )
+    src = f"read_csv('{pattern}', header = false, delim = ',', quote = '', columns = {{{types}}})"
+    if workload == "select":
+        con.execute(
+            f"COPY (SELECT * FROM {src} WHERE id = {TAXI}) TO '{out}' "
+            "(FORMAT csv, HEADER false, QUOTE '')"
+        )
+    elif workload == "count":
+        (n,) = con.execute(f"SELECT count(*) FROM {src} WHERE speed > 100").fetchone()
+        with open(out, "w") as f:
+            f.write(f"{n}\n")
+    else:
+        con.execute(
+            f"COPY (SELECT id, count(*) AS count, avg(speed) AS mean FROM {src} "
+            f"GROUP BY id ORDER BY id) TO '{out}' (FORMAT csv, HEADER true)"
+        )
+
+
+def run_polars(workload, pattern, out, threads):
+    # The pool size is read once, at import: set it first.
+    os.environ["POLARS_MAX_THREADS"] = str(threads)
+    import polars as pl
+
+    schema = {c: (pl.Int64 if c in INTEGER else pl.String) for c in COLUMNS}
+    lf = pl.scan_csv(pattern, has_header=False, schema=schema, quote_char=None)
+    if workload == "select":
+        lf.filter(pl.col("id") == TAXI).sink_csv(out, include_header=False)
+    elif workload == "count":
+        n = lf.filter(pl.col("speed") > 100).select(pl.len()).collect().item()
+        with open(out, "w") as f:
+            f.write(f"{n}\n")
+    else:
+        (
+            lf.group_by("id")
+            .agg(pl.len().alias("count"), pl.col("speed").mean().alias("mean"))
+            .sort("id")
+            .collect()
+            .write_csv(out)
+        )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("engine", choices=["duckdb", "polars"])
+    parser.add_argument("workload", choices=["select", "count", "groupby"])
+    parser.add_argument("dir")
+    parser.add_argument("out")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    pattern = os.path.join(args.dir, "*.csv")
+    run = run_duckdb if args.engine == "duckdb" else run_polars
+    run(args.workload, pattern, args.out, args.threads)
+
+
+if __name__ == "__main__":
+    main()
