@@ -78,6 +78,7 @@ fn kernels(c: &mut Criterion) {
             ncols: 7,
             predicates: vec![predicate(filter)],
             emit,
+            decode: None,
             framed: false,
         };
         let mut out = Vec::new();

@@ -14,6 +14,7 @@ use crate::job::{run_job, ChunkTask, Consumer, JobError, JobOptions, Progress, S
 use crate::kernel::{filter_chunk, ChunkOutcome, Filter, MatchSink, Scratch};
 use crate::plan::ChunkPlan;
 use crate::predicate::Predicate;
+use crate::stream::{PieceError, Pieces};
 use std::io;
 use std::ops::Range;
 
@@ -73,6 +74,35 @@ impl ChunkTask for AggTask {
             out_bytes: (out.len() - start) as u64,
             ..outcome
         }
+    }
+
+    /// A streamed file is one unit with one table: each piece's table is merged into it
+    /// (a piece's own table may be restarted by the kernel, the unit's must not be).
+    fn run_pieces(
+        &self,
+        pieces: &mut Pieces<'_>,
+        delimiter: u8,
+        out: &mut Vec<u8>,
+        scratch: &mut Scratch,
+        _flush: &mut dyn FnMut(&mut Vec<u8>) -> io::Result<()>,
+    ) -> Result<(), PieceError> {
+        let mut unit = AggTable::new(&self.plan);
+        let filter = Filter {
+            ncols: self.ncols,
+            predicates: &self.predicates,
+        };
+        while let Some((data, range, at_eof)) = pieces.next_piece()? {
+            let mut table = AggTable::new(&self.plan);
+            let mut sink = TableSink {
+                plan: &self.plan,
+                table: &mut table,
+            };
+            let outcome = filter_chunk(data, range, at_eof, delimiter, filter, &mut sink, scratch);
+            pieces.done(&outcome);
+            unit.merge(table);
+        }
+        unit.encode(out);
+        Ok(())
     }
 }
 

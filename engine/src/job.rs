@@ -14,6 +14,7 @@ use crate::fault::Fault;
 use crate::kernel::{scan_chunk, ChunkOutcome, ScanSpec, Scratch};
 use crate::plan::ChunkPlan;
 use crate::region::{SharedRegion, Totals, CHUNK_DONE, CHUNK_FAILED, CHUNK_PENDING, CHUNK_RUNNING};
+use crate::stream::{PieceError, Pieces};
 use crate::worker::{run_worker, FILE_SHRANK};
 use std::collections::VecDeque;
 use std::fs::File;
@@ -71,6 +72,8 @@ pub enum JobError {
         end: u64,
         cause: String,
     },
+    #[error("{}: {message}", .path.display())]
+    BadInput { path: PathBuf, message: String },
     #[error("interrupted")]
     Interrupted,
 }
@@ -112,6 +115,10 @@ pub struct ScanReport {
     pub malformed: u64,
     /// File and 1-based line of the first malformed records.
     pub malformed_examples: Vec<(PathBuf, u64)>,
+    /// Invalid byte sequences in the declared encoding, replaced by U+FFFD in the output.
+    pub invalid: u64,
+    /// File and 1-based line of the records holding the first of them.
+    pub invalid_examples: Vec<(PathBuf, u64)>,
     /// Files that could not be read during the scan (their output is missing or partial).
     pub failed_files: Vec<(PathBuf, String)>,
     /// The scan stopped at `--limit`.
@@ -146,6 +153,25 @@ pub trait ChunkTask: Send + Sync {
     /// True when each match in `out` is framed by a u32 length (for `--limit`).
     fn framed(&self) -> bool {
         false
+    }
+
+    /// Runs over the pieces of a streamed file, one unit of work (see `stream.rs`). `flush`
+    /// moves the output so far to the spill file, so memory stays bounded by a piece. A task
+    /// whose result must be one whole per unit (agg's table) overrides this.
+    fn run_pieces(
+        &self,
+        pieces: &mut Pieces<'_>,
+        delimiter: u8,
+        out: &mut Vec<u8>,
+        scratch: &mut Scratch,
+        flush: &mut dyn FnMut(&mut Vec<u8>) -> io::Result<()>,
+    ) -> Result<(), PieceError> {
+        while let Some((data, range, at_eof)) = pieces.next_piece()? {
+            let outcome = self.run(data, range, at_eof, delimiter, out, scratch);
+            pieces.done(&outcome);
+            flush(out).map_err(PieceError::Spill)?;
+        }
+        Ok(())
     }
 }
 
@@ -369,6 +395,13 @@ impl Coordinator {
             if state == CHUNK_FAILED {
                 let errno = entry.errno.load(Ordering::Relaxed);
                 let path = ctx.plan.files[chunk.file as usize].path.clone();
+                if let Some(message) = crate::compress::bad_data_text(errno) {
+                    // A result without part of the file would look complete: fail the job.
+                    return Err(JobError::BadInput {
+                        path,
+                        message: message.to_string(),
+                    });
+                }
                 self.report.failed_files.push((path, describe_errno(errno)));
                 self.failed_file = Some(chunk.file);
                 self.next += 1;
@@ -428,6 +461,19 @@ impl Coordinator {
                 self.report.malformed_examples.push((file.path.clone(), at));
             }
         }
+        for &line in outcome
+            .invalid_lines
+            .iter()
+            .take(outcome.invalid.min(outcome.invalid_lines.len() as u64) as usize)
+        {
+            let at = (file.path.clone(), file.first_line + self.file_lines + line);
+            if self.report.invalid_examples.len() < MALFORMED_EXAMPLES
+                && self.report.invalid_examples.last() != Some(&at)
+            {
+                self.report.invalid_examples.push(at);
+            }
+        }
+        self.report.invalid += outcome.invalid;
         self.file_lines += outcome.lines;
     }
 
