@@ -2,6 +2,10 @@
 //! chunk's formatted output to its own spill file, and commits the chunk's outcome and done
 //! mark together under the region's lock (once per chunk, never per record).
 //!
+//! A streamed file (compressed, or transcoded to UTF-8) is a single chunk: the worker reads it
+//! through `compress::Source` in pieces (`stream.rs`), appends each piece's output to the spill
+//! file as it goes, and commits the unit like any chunk, once.
+//!
 //! The same loop runs in a forked process and on a rayon thread; only `job.rs` knows which.
 
 use crate::compress::Source;
