@@ -172,6 +172,45 @@ fn compressed_directories_aggregate_like_plain_ones() {
 }
 
 #[test]
+fn headers_of_compressed_files_are_detected_and_checked() {
+    let files: Vec<Vec<u8>> = (0..3)
+        .map(|i| fleet_fixtures::trips_file(4, i, 2000))
+        .collect();
+    let (_root, dirs) = four_dirs(&files, None);
+    let args = |dir: &Path| {
+        ok(&[
+            "scan",
+            s(dir),
+            "-w",
+            "payment_type=2",
+            "--select",
+            "tpep_pickup_datetime,total_amount",
+            "-q",
+        ])
+    };
+    let want = args(&dirs[0]);
+    let text = String::from_utf8(want.clone()).unwrap();
+    assert!(
+        text.starts_with("tpep_pickup_datetime,total_amount\n"),
+        "{text}"
+    );
+    assert!(text.lines().count() > 100);
+    for dir in &dirs[1..] {
+        assert!(args(dir) == want, "{dir:?}");
+    }
+    // A compressed file with another header is refused like a plain one.
+    let other = dirs[3].join("zz.csv.gz");
+    fs::write(&other, gzip(b"a,b\n1,2\n")).unwrap();
+    let o = run(&["scan", s(&dirs[3]), "--count"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("zz.csv.gz: the header differs"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn bad_compressed_data_is_a_one_line_error_and_no_output_file() {
     let data = gps_file_with_plates(3, 0, 30_000, None);
     let dir = tempfile::tempdir().unwrap();
@@ -413,6 +452,49 @@ fn invalid_gbk_is_replaced_counted_and_located() {
         "-q",
     ]);
     assert_eq!(String::from_utf8(got).unwrap(), "速度,车牌\n10,粤B00001\n");
+}
+
+#[test]
+fn big5_and_latin1_inputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, encoding, text, value) in [
+        (
+            "big5",
+            encoding_rs::BIG5,
+            "city,n\n臺北,1\n高雄,2\n臺北,3\n",
+            "臺北",
+        ),
+        (
+            "latin1",
+            encoding_rs::WINDOWS_1252,
+            "city,n\nCafé,1\nZürich,2\nCafé,3\n",
+            "Café",
+        ),
+    ] {
+        let path = tmp.path().join(format!("{name}.csv"));
+        fs::write(&path, encoding.encode(text).0).unwrap();
+        let got = ok(&[
+            "scan",
+            s(&path),
+            "--encoding",
+            name,
+            "-w",
+            &format!("city={value}"),
+            "-q",
+        ]);
+        assert_eq!(
+            String::from_utf8(got).unwrap(),
+            format!("city,n\n{value},1\n{value},3\n"),
+            "{name}"
+        );
+    }
+    let o = run(&["scan", s(tmp.path()), "--encoding", "ebcdic"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("unknown encoding 'ebcdic'"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
