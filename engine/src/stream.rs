@@ -173,3 +173,96 @@ impl<'a> Pieces<'a> {
         self.total
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::kernel::{scan_chunk, Emit, ScanSpec, Scratch};
+
+    fn source(data: &[u8]) -> (tempfile::NamedTempFile, Source) {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), data).unwrap();
+        let source = Source::open(file.path(), None, None).unwrap();
+        (file, source)
+    }
+
+    /// Scans `data` (after `skip` bytes) in pieces of `piece` bytes with the raw emitter.
+    fn scan(data: &[u8], skip: u64, piece: usize) -> (Vec<u8>, ChunkOutcome, usize) {
+        let (_file, src) = source(data);
+        let mut read = 0u64;
+        let mut progress = |n: u64| read += n;
+        let never = || false;
+        let mut pieces = Pieces::new(src, skip, piece, &mut progress, &never);
+        let spec = ScanSpec {
+            ncols: 2,
+            predicates: Vec::new(),
+            emit: Emit::Raw,
+            framed: false,
+            decode: None,
+        };
+        let mut out = Vec::new();
+        let mut scratch = Scratch::default();
+        let mut most = 0;
+        while let Some((data, range, at_eof)) = pieces.next_piece().unwrap() {
+            let o = scan_chunk(data, range, at_eof, b',', &spec, &mut out, &mut scratch);
+            pieces.done(&o);
+            most = most.max(pieces.buf.len());
+        }
+        let total = pieces.finish(1);
+        assert_eq!(read, data.len() as u64, "progress counts every byte read");
+        (out, total, most)
+    }
+
+    #[test]
+    fn records_spanning_pieces_are_found_once_and_memory_stays_bounded() {
+        let mut data = b"h,h\n".to_vec();
+        for i in 0..5000 {
+            match i % 4 {
+                0 => data.extend(format!("{i},\"two\nlines\"\r\n").as_bytes()),
+                1 => data.extend(format!("{i},x\n").as_bytes()),
+                2 => data.extend(format!("{i},y,ragged\n").as_bytes()),
+                _ => data.extend(format!("\"{i}\",\"a \"\"q\"\"\"\n").as_bytes()),
+            }
+        }
+        // The reference: the kernel over the whole data at once, as for a mapped file.
+        let spec = ScanSpec {
+            ncols: 2,
+            predicates: Vec::new(),
+            emit: Emit::Raw,
+            framed: false,
+            decode: None,
+        };
+        let mut whole = Vec::new();
+        let want = scan_chunk(
+            &data,
+            4..data.len(),
+            true,
+            b',',
+            &spec,
+            &mut whole,
+            &mut Scratch::default(),
+        );
+        assert_eq!((want.records, want.malformed), (5000, 1250));
+        for piece in [1, 2, 3, 17, 100, 4096] {
+            let (out, got, most) = scan(&data, 4, piece);
+            assert!(out == whole, "piece {piece}");
+            assert_eq!(got.records, want.records);
+            assert_eq!(got.malformed_lines, want.malformed_lines, "piece {piece}");
+            assert_eq!(got.lines, want.lines);
+            assert!(most <= piece * 4 + 64, "buffer {most} for piece {piece}");
+        }
+    }
+
+    #[test]
+    fn a_record_longer_than_many_pieces_is_read_whole() {
+        let long = "z".repeat(100_000);
+        let data = format!("a,\"{long}\nstill\"\nb,2\n");
+        let (out, got, _) = scan(data.as_bytes(), 0, 10);
+        assert!(out == data.as_bytes());
+        assert_eq!(got.records, 2);
+        // No final newline: the last record still counts.
+        let (out, got, _) = scan(b"a,1\nb,2", 0, 1);
+        assert_eq!((out, got.records), (b"a,1\nb,2\n".to_vec(), 2));
+    }
+}
