@@ -12,7 +12,6 @@
 
 use crate::charset;
 use crate::compress::{content_path, Compression, Source, StreamError};
-
 use crate::descriptor::{self, Descriptor, DescriptorError};
 use crate::discover::{self, DiscoverError, DiscoverOptions, Discovery, Unreadable};
 use crate::plan::{ChunkPlan, PlannedFile};

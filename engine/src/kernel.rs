@@ -6,6 +6,10 @@
 //! equality test, and only candidates are split into fields. Any other chunk takes the full
 //! csv-core parse. Both paths are checked against the `csv` crate in the tests.
 //!
+//! With `ScanSpec::decode` (input in GBK, Big5, ...) each formatted record is decoded to
+//! UTF-8 as it is written; invalid sequences become U+FFFD and are counted and located like
+//! malformed records.
+//!
 //! A record whose field count differs from the schema's is *malformed*: counted, its line
 //! reported (the first few per chunk), and never matched, so a `--where` on a column it lacks
 //! cannot silently misfire.
