@@ -378,6 +378,24 @@ mod tests {
     }
 
     #[test]
+    fn compressed_files_are_taken_beside_plain_ones_and_never_called_binary() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        // gzip headers hold NUL bytes: the content is checked once decompressed instead.
+        put(root, "a.csv.gz", b"\x1f\x8b\x08\x00\x00\x00\x00\x00");
+        put(root, "b.csv", b"x\n");
+        put(root, "c.tsv.ZST", b"\x28\xb5\x2f\xfd\x00");
+        put(root, "d.gz", b"\x1f\x8b");
+        put(root, "e.csv.bz2", b"BZh");
+        let d = run(&[root.to_path_buf()], None).unwrap();
+        assert_eq!(rels(&d, root), ["a.csv.gz", "b.csv", "c.tsv.ZST"]);
+        assert_eq!(d.skipped.not_matching, 2);
+        assert_eq!(d.skipped.binary, 0);
+        let d = run(&[root.to_path_buf()], Some("*.gz")).unwrap();
+        assert_eq!(rels(&d, root), ["a.csv.gz", "d.gz"]);
+    }
+
+    #[test]
     fn walks_nested_dirs_in_sorted_order() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path();

@@ -327,3 +327,45 @@ fn a_worker_dying_inside_a_streamed_unit_leaves_the_result_exact() {
         }
     }
 }
+
+#[test]
+fn a_compressed_tsv_is_tab_delimited_and_its_header_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trips.tsv.gz");
+    std::fs::write(
+        &path,
+        gzip(b"\xef\xbb\xbfcity\tn\nShenzhen\t1\nBeijing\t2\n"),
+    )
+    .unwrap();
+    let ds = dataset::open(&DatasetOptions {
+        paths: vec![path],
+        chunk_size: 4096,
+        ..DatasetOptions::default()
+    })
+    .unwrap();
+    assert!(ds.has_header);
+    assert_eq!(ds.delimiter, b'\t');
+    assert_eq!(ds.schema.ncols(), 2);
+    assert_eq!(ds.schema.display_name(0), "city");
+    let file = &ds.plan.files[0];
+    // BOM (3 bytes) and header line (7 bytes) are skipped in the decompressed content.
+    assert_eq!((file.data_start, file.first_line), (10, 2));
+    let spec = ScanSpec {
+        ncols: 2,
+        predicates: predicates(&["2=2"], 2),
+        emit: Emit::Raw,
+        framed: false,
+        decode: None,
+    };
+    let mut out = Vec::new();
+    let report = run_scan(
+        ds.plan,
+        spec,
+        &opts(EngineKind::Threads, 1),
+        &mut out,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(out, b"Beijing\t2\n");
+    assert_eq!(report.records, 2);
+}
