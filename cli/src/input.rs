@@ -44,7 +44,8 @@ pub enum OutputEncoding {
 
 #[derive(Args)]
 pub struct InputArgs {
-    /// Files or directories (walked recursively; *.csv, *.txt, *.tsv in sorted path order).
+    /// Files or directories (walked recursively; *.csv, *.txt, *.tsv, also .gz/.zst, in sorted
+    /// path order).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
     /// COLUMN OP VALUE with OP one of = != < <= > >=, or COLUMN ~ REGEX; repeatable, all must hold.
