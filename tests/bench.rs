@@ -155,6 +155,7 @@ fn data_folder_of_the_user() {
             files: 2,
             rows: 5_000,
             seed: 7,
+            plates: None,
         },
     )
     .unwrap();

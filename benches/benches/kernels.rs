@@ -120,6 +120,7 @@ fn kernels(c: &mut Criterion) {
             ncols: 7,
             predicates: vec![predicate(filter)],
             emit,
+            decode: None,
             framed: false,
         };
         let mut out = Vec::new();
@@ -161,6 +162,7 @@ fn planning(c: &mut Criterion) {
         predicates: Vec::new(),
         emit: Emit::Nothing,
         framed: false,
+        decode: None,
     };
     let mut scratch = Scratch::default();
     let mut out = Vec::new();

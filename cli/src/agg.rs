@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use fleet_engine::agg::{finish, parse_sort, write_csv, write_jsonl, write_table, AggPlan};
 use fleet_engine::aggregate::{run_agg, AggTask};
+use fleet_engine::charset::decode_into;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -59,6 +60,7 @@ pub fn run(args: AggArgs) -> anyhow::Result<Outcome> {
         None => None,
     };
     let opts = args.input.job_options(None)?;
+    let decode = args.input.output_decode(&ds)?;
     let sink = Sink::open(args.output.as_deref(), &ds)?;
     let format = args.format.unwrap_or(
         if args.output.is_none() && std::io::stdout().is_terminal() {
@@ -84,7 +86,20 @@ pub fn run(args: AggArgs) -> anyhow::Result<Outcome> {
     };
     result.report.elapsed = started.elapsed();
     args.input.check_strict(&result.report)?;
-    let rows = finish(&result.table, &plan, sort.as_ref(), args.top);
+    let mut rows = finish(&result.table, &plan, sort.as_ref(), args.top);
+    if let Some(encoding) = decode {
+        // Keys and min/max texts are the input's bytes: decoded only for printing, so groups
+        // and their order are those of the raw bytes.
+        for row in &mut rows {
+            for text in row.keys.iter_mut().chain(row.values.iter_mut()) {
+                if !text.is_ascii() {
+                    let mut decoded = Vec::new();
+                    decode_into(encoding, text, &mut decoded);
+                    *text = decoded;
+                }
+            }
+        }
+    }
     let mut text = Vec::new();
     match format {
         AggFormat::Csv => write_csv(&rows, &plan, &mut text),

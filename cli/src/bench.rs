@@ -389,6 +389,7 @@ fn generated_data(size: u64, say: &impl Fn(String)) -> anyhow::Result<BenchData>
             files,
             rows,
             seed: SEED,
+            plates: None,
         },
     )
     .with_context(|| format!("cannot write to {}", dir.display()))?;

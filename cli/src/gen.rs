@@ -4,7 +4,7 @@ use crate::args::{human_bytes, human_count};
 use crate::Outcome;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use fleet_fixtures::{GenOptions, Kind};
+use fleet_fixtures::{GenOptions, Kind, PlateText};
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -29,6 +29,10 @@ pub struct GenArgs {
     rows: u64,
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// gps only: add a licence plate column (e.g. 粤B11865) written in this encoding, utf-8
+    /// or gbk, and name the encoding in fleet.toml.
+    #[arg(long, value_name = "ENC")]
+    encoding: Option<String>,
     #[arg(short, long)]
     quiet: bool,
 }
@@ -38,6 +42,20 @@ pub fn run(args: GenArgs) -> anyhow::Result<Outcome> {
         KindArg::Gps => Kind::Gps,
         KindArg::Trips => Kind::Trips,
     };
+    let plates = match args
+        .encoding
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None => None,
+        Some("gbk") => Some(PlateText::Gbk),
+        Some("utf-8" | "utf8") => Some(PlateText::Utf8),
+        Some(other) => anyhow::bail!("--encoding '{other}': fleet gen writes utf-8 or gbk"),
+    };
+    if plates.is_some() && kind != Kind::Gps {
+        anyhow::bail!("--encoding: only --kind gps has a text column to encode");
+    }
     let started = std::time::Instant::now();
     let report = fleet_fixtures::generate(
         &args.outdir,
@@ -46,6 +64,7 @@ pub fn run(args: GenArgs) -> anyhow::Result<Outcome> {
             files: args.files,
             rows: args.rows,
             seed: args.seed,
+            plates,
         },
     )
     .with_context(|| format!("cannot write to {}", args.outdir.display()))?;

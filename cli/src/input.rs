@@ -7,6 +7,7 @@ use crate::progress::{Bars, ProgressMode};
 use crate::Outcome;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
+use fleet_engine::charset::Encoding;
 use fleet_engine::dataset::{self, DatasetOptions};
 use fleet_engine::expr::parse_where;
 use fleet_engine::fault::Fault;
@@ -31,9 +32,20 @@ pub enum Engine {
     Threads,
 }
 
+#[derive(Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum OutputEncoding {
+    /// Records decoded to UTF-8 (invalid sequences become U+FFFD and are reported).
+    #[default]
+    #[value(name = "utf-8")]
+    Utf8,
+    /// The input's bytes exactly as they are.
+    Keep,
+}
+
 #[derive(Args)]
 pub struct InputArgs {
-    /// Files or directories (walked recursively; *.csv, *.txt, *.tsv in sorted path order).
+    /// Files or directories (walked recursively; *.csv, *.txt, *.tsv, also .gz/.zst, in sorted
+    /// path order).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
     /// COLUMN OP VALUE with OP one of = != < <= > >=, or COLUMN ~ REGEX; repeatable, all must hold.
@@ -51,9 +63,20 @@ pub struct InputArgs {
     /// Names for the columns, e.g. id,time,lon,lat,speed,heading,occupied.
     #[arg(long, value_name = "NAMES")]
     pub columns: Option<String>,
-    /// Take files matching this glob in directories instead of *.csv, *.txt, *.tsv.
+    /// Take files matching this glob in directories instead of *.csv, *.txt, *.tsv (each
+    /// also as .gz or .zst).
     #[arg(long, value_name = "PATTERN")]
     pub glob: Option<String>,
+    /// Text encoding of the input: utf-8, gbk, gb2312, gb18030, big5 or latin1 (overrides
+    /// fleet.toml). --where values and column names are given in UTF-8.
+    #[arg(long, value_name = "NAME")]
+    pub encoding: Option<String>,
+    /// Encoding of the output records.
+    #[arg(long, value_enum, default_value_t, value_name = "ENC")]
+    pub output_encoding: OutputEncoding,
+    /// Bytes of decompressed content scanned at a time in a .gz/.zst file [default: 4MiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub piece_size: Option<u64>,
     #[arg(long, value_enum, default_value_t)]
     pub engine: Engine,
     /// Number of workers (default: available cores).
@@ -101,6 +124,8 @@ impl InputArgs {
             columns,
             delimiter: self.delimiter,
             chunk_size: self.chunk_size.unwrap_or(default_chunk),
+            encoding: self.encoding.clone(),
+            piece_size: self.piece_size.unwrap_or(0),
         })?;
         for bad in &ds.discovery.unreadable {
             eprintln!(
@@ -117,9 +142,29 @@ impl InputArgs {
             .iter()
             .map(|text| {
                 let expr = parse_where(text)?;
-                Predicate::compile(&expr, &ds.schema).with_context(|| format!("--where '{text}'"))
+                let p = Predicate::compile(&expr, &ds.schema)
+                    .with_context(|| format!("--where '{text}'"))?;
+                Ok(match ds.scanned_encoding() {
+                    Some(encoding) => p.in_encoding(encoding),
+                    None => p,
+                })
             })
             .collect()
+    }
+
+    /// The encoding to decode output records from, if any (`--output-encoding`).
+    pub fn output_decode(&self, ds: &Dataset) -> anyhow::Result<Option<&'static Encoding>> {
+        if self.output_encoding == OutputEncoding::Utf8 {
+            return Ok(ds.scanned_encoding());
+        }
+        if let (Some(encoding), true) = (ds.encoding, ds.transcoded) {
+            bail!(
+                "--output-encoding keep: with delimiter '{}' the {} input is transcoded to UTF-8 before scanning (that byte can occur inside its characters), so its original bytes are not kept; use a delimiter such as ',' or tab, or UTF-8 output",
+                ds.delimiter.escape_ascii(),
+                encoding.name().to_ascii_lowercase()
+            );
+        }
+        Ok(None)
     }
 
     pub fn job_options(&self, limit: Option<u64>) -> anyhow::Result<JobOptions> {
@@ -222,6 +267,18 @@ fn summary(ds: &Dataset, r: &ScanReport) {
             path.display(),
             line
         );
+    }
+    if r.invalid > 0 {
+        let name = ds
+            .encoding
+            .map_or("utf-8".to_string(), |e| e.name().to_ascii_lowercase());
+        eprintln!(
+            "fleet: {} invalid {name} byte sequence(s) replaced by U+FFFD",
+            human_count(r.invalid)
+        );
+        for (path, line) in &r.invalid_examples {
+            eprintln!("fleet: invalid {name} text at {}:{}", path.display(), line);
+        }
     }
     let s = &ds.discovery.skipped;
     if s.total() > 0 {

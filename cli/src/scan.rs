@@ -5,6 +5,7 @@ use crate::sink::{ignore_broken_pipe, Sink};
 use crate::Outcome;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
+use fleet_engine::charset::{decode_into, encode, Encoding};
 use fleet_engine::expr::parse_column_list;
 use fleet_engine::kernel::{write_csv_field, write_json_string};
 use fleet_engine::{run_scan, Dataset, Emit, JobError, ScanReport, ScanSpec};
@@ -51,6 +52,13 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
         None => None,
     };
     let emit = emit(&args, &ds, selected.as_deref());
+    let decode = args.input.output_decode(&ds)?;
+    if args.format == Format::Jsonl
+        && args.input.output_encoding == crate::input::OutputEncoding::Keep
+        && ds.encoding.is_some()
+    {
+        anyhow::bail!("--output-encoding keep: JSON lines output is always UTF-8");
+    }
     let opts = args.input.job_options(args.limit)?;
     let mut sink = Sink::open(args.output.as_deref(), &ds)?;
     let spec = ScanSpec {
@@ -58,13 +66,14 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
         predicates,
         emit,
         framed: args.limit.is_some() && !args.count,
+        decode,
     };
     let bars = args.input.bars(&ds, &opts);
     let result = (|| -> Result<_, JobError> {
         if args.limit == Some(0) {
             return Ok(None);
         }
-        sink.write_all(&header_line(&args, &ds, selected.as_deref()))
+        sink.write_all(&header_line(&args, &ds, selected.as_deref(), decode))
             .map_err(JobError::Output)?;
         let mut on_progress = |p: &fleet_engine::Progress| {
             if let Some(b) = &bars {
@@ -124,20 +133,37 @@ fn emit(args: &ScanArgs, ds: &Dataset, selected: Option<&[usize]>) -> Emit {
 }
 
 /// The header to print first: the input's own, or the projected names (CSV with a header only).
-fn header_line(args: &ScanArgs, ds: &Dataset, selected: Option<&[usize]>) -> Vec<u8> {
+/// Decoded to UTF-8 when records are (`decode`); names kept in the input's encoding otherwise.
+fn header_line(
+    args: &ScanArgs,
+    ds: &Dataset,
+    selected: Option<&[usize]>,
+    decode: Option<&'static Encoding>,
+) -> Vec<u8> {
     let mut line = Vec::new();
     if !ds.has_header || args.count || args.format != Format::Csv {
         return line;
     }
+    // The names as written: in the input's encoding unless output is decoded (or the
+    // scanned bytes are UTF-8 already).
+    let keep_names = ds.scanned_encoding().filter(|_| decode.is_none());
     match (selected, &ds.header_raw) {
-        (None, Some(raw)) => line.extend_from_slice(raw),
+        (None, Some(raw)) => match decode {
+            Some(encoding) => {
+                decode_into(encoding, raw, &mut line);
+            }
+            None => line.extend_from_slice(raw),
+        },
         (Some(cols), _) => {
             for (i, &c) in cols.iter().enumerate() {
                 if i > 0 {
                     line.push(ds.delimiter);
                 }
                 let name = ds.schema.display_name(c);
-                write_csv_field(&mut line, name.as_bytes(), ds.delimiter, cols.len() == 1);
+                let name = keep_names
+                    .and_then(|e| encode(e, &name))
+                    .unwrap_or_else(|| name.as_bytes().to_vec());
+                write_csv_field(&mut line, &name, ds.delimiter, cols.len() == 1);
             }
             line.push(b'\n');
         }

@@ -29,6 +29,7 @@ use crate::plan::ChunkPlan;
 use crate::predicate::Predicate;
 use crate::record::GeneralRecords;
 use crate::region::Accumulators;
+use crate::stream::{PieceError, Pieces};
 use std::io;
 use std::ops::Range;
 
@@ -84,12 +85,9 @@ pub fn sample_key_range(chunks: &ChunkPlan, column: usize) -> Option<(usize, usi
     let mut hi = 0usize;
     for chunk in chunks.chunks.iter().step_by(step) {
         let file = &chunks.files[chunk.file as usize];
-        let Ok(f) = std::fs::File::open(&file.path) else {
+        let Some(buf) = sample_at(file, chunk) else {
             continue;
         };
-        let mut buf = vec![0u8; SAMPLE_BYTES.min((chunk.end - chunk.start) as usize)];
-        let n = std::os::unix::fs::FileExt::read_at(&f, &mut buf, chunk.start).unwrap_or(0);
-        buf.truncate(n);
         // The last line may be cut short: leave it out.
         let end = memchr::memrchr(b'\n', &buf).unwrap_or(0);
         let mut records = GeneralRecords::new(&buf, 0..end, file.delimiter, true);
@@ -107,6 +105,24 @@ pub fn sample_key_range(chunks: &ChunkPlan, column: usize) -> Option<(usize, usi
     }
     let pad = (hi - lo) / 4 + 16;
     Some((lo.saturating_sub(pad), hi.saturating_add(pad)))
+}
+
+/// Up to `SAMPLE_BYTES` of content at the chunk's start (from the start of the decompressed
+/// or transcoded content for a streamed file), or `None` when unreadable.
+fn sample_at(file: &crate::plan::PlannedFile, chunk: &crate::plan::Chunk) -> Option<Vec<u8>> {
+    if file.streamed() {
+        let mut source =
+            crate::compress::Source::open(&file.path, file.compression, file.transcode).ok()?;
+        let (buf, _) = source
+            .prefix(file.data_start as usize + SAMPLE_BYTES)
+            .ok()?;
+        return Some(buf.get(file.data_start as usize..)?.to_vec());
+    }
+    let f = std::fs::File::open(&file.path).ok()?;
+    let mut buf = vec![0u8; SAMPLE_BYTES.min((chunk.end - chunk.start) as usize)];
+    let n = std::os::unix::fs::FileExt::read_at(&f, &mut buf, chunk.start).ok()?;
+    buf.truncate(n);
+    Some(buf)
 }
 
 struct TableSink<'a> {
@@ -231,6 +247,46 @@ impl ChunkTask for AggTask {
                 "a chunk's aggregate does not fit the shared array",
             ))
         }
+    }
+
+    /// A streamed file is one unit with one result: each piece's tables are added into it
+    /// (a piece's own tables may be restarted by the kernel, the unit's must not be).
+    fn run_pieces(
+        &self,
+        pieces: &mut Pieces<'_>,
+        delimiter: u8,
+        out: &mut Vec<u8>,
+        scratch: &mut Scratch,
+        _flush: &mut dyn FnMut(&mut Vec<u8>) -> io::Result<()>,
+    ) -> Result<(), PieceError> {
+        let mut unit = AggTable::new(&self.plan);
+        let mut unit_cells = self.dense.as_ref().map(|l| vec![0u64; l.words()]);
+        let mut piece_out = Vec::new();
+        while let Some((data, range, at_eof)) = pieces.next_piece()? {
+            piece_out.clear();
+            let outcome = self.run(data, range, at_eof, delimiter, &mut piece_out, scratch);
+            pieces.done(&outcome);
+            let (delta, table) = split_result(&piece_out).map_err(PieceError::Spill)?;
+            if let (Some(layout), Some(cells)) = (&self.dense, &mut unit_cells) {
+                if !layout.add_encoded(delta, cells) {
+                    return Err(PieceError::Spill(io::Error::other(
+                        "a piece's aggregate does not fit the shared array",
+                    )));
+                }
+            }
+            let table = AggTable::decode(&self.plan, table)
+                .map_err(|e| PieceError::Spill(io::Error::other(e)))?;
+            unit.merge(table);
+        }
+        let start = out.len();
+        out.extend_from_slice(&[0; 8]);
+        if let (Some(layout), Some(cells)) = (&self.dense, &unit_cells) {
+            layout.encode_words(cells, out);
+        }
+        let dense_len = (out.len() - start - 8) as u64;
+        out[start..start + 8].copy_from_slice(&dense_len.to_le_bytes());
+        unit.encode(out);
+        Ok(())
     }
 }
 

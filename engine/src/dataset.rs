@@ -4,12 +4,20 @@
 //! delimiter (`.tsv` files default to TAB), whether files have a header line (detected from the
 //! first file's first two records), and the column names (`--columns`, the descriptor's
 //! `columns`, or the header). Every file with a header must carry the same header as the first.
+//!
+//! Also the text encoding (flag > `fleet.toml` > UTF-8) and, per file, whether it is streamed
+//! rather than mapped: compressed files, and files whose delimiter can occur inside the
+//! encoding's characters (transcoded to UTF-8, see `charset.rs`). A streamed file's header is
+//! read from the first bytes of its decompressed (and transcoded) content.
 
+use crate::charset;
+use crate::compress::{content_path, Compression, Source, StreamError};
 use crate::descriptor::{self, Descriptor, DescriptorError};
 use crate::discover::{self, DiscoverError, DiscoverOptions, Discovery, Unreadable};
 use crate::plan::{ChunkPlan, PlannedFile};
 use crate::record::GeneralRecords;
 use crate::schema::{looks_like_header, Schema};
+use encoding_rs::Encoding;
 use memmap2::Mmap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -26,6 +34,10 @@ pub struct DatasetOptions {
     pub columns: Option<Vec<String>>,
     pub delimiter: Option<u8>,
     pub chunk_size: u64,
+    /// `--encoding` label (overrides `fleet.toml`).
+    pub encoding: Option<String>,
+    /// Content bytes per piece of a streamed file (0: the default).
+    pub piece_size: u64,
 }
 
 #[derive(Debug)]
@@ -40,6 +52,18 @@ pub struct Dataset {
     pub discovery: Discovery,
     /// The `fleet.toml` that applied, if any.
     pub descriptor: Option<PathBuf>,
+    /// The input's text encoding; `None` for UTF-8.
+    pub encoding: Option<&'static Encoding>,
+    /// The files are transcoded to UTF-8 before scanning (the delimiter can occur inside
+    /// the encoding's characters), so records and `--where` values are UTF-8 already.
+    pub transcoded: bool,
+}
+
+impl Dataset {
+    /// The encoding of the bytes the kernels see, when it is not UTF-8.
+    pub fn scanned_encoding(&self) -> Option<&'static Encoding> {
+        self.encoding.filter(|_| !self.transcoded)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +92,10 @@ pub enum DatasetError {
     },
     #[error("no input file could be read")]
     NothingReadable,
+    #[error("--encoding: {0}")]
+    Encoding(String),
+    #[error("{}: {message}", .path.display())]
+    BadInput { path: PathBuf, message: String },
 }
 
 /// What the first readable file settles for the whole dataset.
@@ -96,24 +124,53 @@ pub fn open(opts: &DatasetOptions) -> Result<Dataset, DatasetError> {
     let mut plan = ChunkPlan::default();
     let mut first: Option<FirstFile> = None;
     let mut settled: Option<Settled> = None;
+    let encoding = match (&opts.encoding, &desc.encoding) {
+        (Some(label), _) | (None, Some(label)) => {
+            charset::parse_encoding(label).map_err(DatasetError::Encoding)?
+        }
+        (None, None) => None,
+    };
+    let mut transcoded = false;
+    plan.piece_size = opts.piece_size;
     for input in std::mem::take(&mut discovery.files) {
-        let map = match map(&input.path) {
-            Ok(map) => map,
-            Err(e) => {
+        let delimiter = opts
+            .delimiter
+            .or(desc.delimiter_byte())
+            .unwrap_or_else(|| default_delimiter(&content_path(&input.path)));
+        let compression = Compression::from_path(&input.path);
+        let transcode = encoding.filter(|e| charset::inside_characters(e, delimiter));
+        transcoded |= transcode.is_some();
+        let streamed = compression.is_some() || transcode.is_some();
+        let content = if streamed {
+            match stream_prefix(&input.path, compression, transcode, delimiter) {
+                Ok((bytes, complete)) => Content::Prefix(bytes, complete),
+                Err(StreamError::Io(e)) => Content::Unreadable(e.to_string()),
+                Err(e) => {
+                    return Err(DatasetError::BadInput {
+                        path: input.path.clone(),
+                        message: e.to_string(),
+                    })
+                }
+            }
+        } else {
+            match map(&input.path) {
+                Ok(map) => Content::Mapped(map),
+                Err(e) => Content::Unreadable(e.to_string()),
+            }
+        };
+        let (data, at_eof): (&[u8], bool) = match &content {
+            Content::Mapped(map) => (map, true),
+            Content::Prefix(bytes, complete) => (bytes, *complete),
+            Content::Unreadable(reason) => {
                 discovery.unreadable.push(Unreadable {
                     path: input.path.clone(),
-                    reason: e.to_string(),
+                    reason: reason.clone(),
                 });
                 continue;
             }
         };
-        let data: &[u8] = &map;
-        let delimiter = opts
-            .delimiter
-            .or(desc.delimiter_byte())
-            .unwrap_or_else(|| default_delimiter(&input.path));
         let bom = if data.starts_with(BOM) { BOM.len() } else { 0 };
-        let mut records = GeneralRecords::new(data, bom..data.len(), delimiter, true);
+        let mut records = GeneralRecords::new(data, bom..data.len(), delimiter, at_eof);
         let first_record = records.next_record().map(|(rec, n)| {
             let fields: Vec<Vec<u8>> = (0..n).map(|i| records.field(i).to_vec()).collect();
             (rec, fields)
@@ -130,6 +187,7 @@ pub fn open(opts: &DatasetOptions) -> Result<Dataset, DatasetError> {
                 second,
                 data,
                 delimiter,
+                encoding.filter(|_| transcode.is_none()),
             )?);
         }
         let Some(Settled { has_header, .. }) = &settled else {
@@ -162,17 +220,23 @@ pub fn open(opts: &DatasetOptions) -> Result<Dataset, DatasetError> {
             }
         }
         let first_line = 1 + bytecount::count(&data[..data_start], b'\n') as u64;
-        plan.push_file(
-            PlannedFile {
-                path: input.path.clone(),
-                size: data.len() as u64,
-                delimiter,
-                data_start: data_start as u64,
-                first_line,
-            },
-            data,
-            opts.chunk_size,
-        );
+        let file = PlannedFile {
+            path: input.path.clone(),
+            size: data.len() as u64,
+            delimiter,
+            data_start: data_start as u64,
+            first_line,
+            compression,
+            transcode,
+        };
+        if streamed {
+            plan.push_unit(PlannedFile {
+                size: input.size,
+                ..file
+            });
+        } else {
+            plan.push_file(file, data, opts.chunk_size);
+        }
     }
     let Some(Settled {
         has_header,
@@ -191,12 +255,45 @@ pub fn open(opts: &DatasetOptions) -> Result<Dataset, DatasetError> {
         delimiter,
         discovery,
         descriptor: found.map(|(p, _)| p),
+        encoding,
+        transcoded,
     })
+}
+
+/// A file's bytes as far as opening the dataset needs them.
+enum Content {
+    Mapped(Mmap),
+    /// The first bytes of a streamed file's content; true when that is all of it.
+    Prefix(Vec<u8>, bool),
+    Unreadable(String),
+}
+
+/// The first bytes of a streamed file: enough for its first two records (header detection
+/// looks at two), or all of it.
+fn stream_prefix(
+    path: &Path,
+    compression: Option<Compression>,
+    transcode: Option<&'static Encoding>,
+    delimiter: u8,
+) -> Result<(Vec<u8>, bool), StreamError> {
+    const MAX_PREFIX: usize = 64 << 20;
+    let mut want = 64 << 10;
+    loop {
+        let (bytes, complete) = Source::open(path, compression, transcode)?.prefix(want)?;
+        let bom = if bytes.starts_with(BOM) { BOM.len() } else { 0 };
+        let mut records = GeneralRecords::new(&bytes, bom..bytes.len(), delimiter, complete);
+        let two = records.next_record().is_some() && records.next_record().is_some();
+        if complete || two || want >= MAX_PREFIX {
+            return Ok((bytes, complete));
+        }
+        want *= 8;
+    }
 }
 
 type FirstRecord = (crate::record::RawRecord, Vec<Vec<u8>>);
 
 /// Decides header, schema and delimiter from the first readable file.
+#[allow(clippy::too_many_arguments)]
 fn settle(
     opts: &DatasetOptions,
     desc: &Descriptor,
@@ -205,6 +302,7 @@ fn settle(
     second: Option<Vec<Vec<u8>>>,
     data: &[u8],
     delimiter: u8,
+    encoding: Option<&'static Encoding>,
 ) -> Result<Settled, DatasetError> {
     let first_fields: Vec<&[u8]> = first
         .map(|(_, f)| f.iter().map(Vec::as_slice).collect())
@@ -222,7 +320,7 @@ fn settle(
             Some(
                 first_fields
                     .iter()
-                    .map(|f| String::from_utf8_lossy(f).into_owned())
+                    .map(|f| decode_name(encoding, f))
                     .collect(),
             ),
             "the header".to_string(),
@@ -267,6 +365,18 @@ fn settle(
         header_raw,
         delimiter,
     })
+}
+
+/// A header name as text: decoded from the input's encoding (invalid sequences replaced).
+fn decode_name(encoding: Option<&'static Encoding>, field: &[u8]) -> String {
+    match encoding {
+        Some(e) => {
+            let mut out = Vec::new();
+            charset::decode_into(e, field, &mut out);
+            String::from_utf8_lossy(&out).into_owned()
+        }
+        None => String::from_utf8_lossy(field).into_owned(),
+    }
 }
 
 fn default_delimiter(path: &Path) -> u8 {

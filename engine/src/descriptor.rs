@@ -36,8 +36,8 @@ pub enum DescriptorError {
     },
     #[error("invalid delimiter in {}: {message}", .path.display())]
     Delimiter { path: PathBuf, message: String },
-    #[error("encoding '{encoding}' in {} is not supported yet (utf-8 only)", .path.display())]
-    Encoding { path: PathBuf, encoding: String },
+    #[error("invalid encoding in {}: {message}", .path.display())]
+    Encoding { path: PathBuf, message: String },
     #[error("invalid columns in {}: {message}", .path.display())]
     Columns { path: PathBuf, message: String },
     #[error("conflicting dataset descriptors {} and {}: the inputs must share one {FILE_NAME} (or pass the settings as flags)", .first.display(), .second.display())]
@@ -77,13 +77,12 @@ impl Descriptor {
             })?;
         }
         if let Some(encoding) = &self.encoding {
-            let known = ["utf-8", "utf8", "ascii"];
-            if !known.iter().any(|k| k.eq_ignore_ascii_case(encoding)) {
-                return Err(DescriptorError::Encoding {
+            crate::charset::parse_encoding(encoding).map_err(|message| {
+                DescriptorError::Encoding {
                     path: path.to_path_buf(),
-                    encoding: crate::expr::one_line(encoding),
-                });
-            }
+                    message,
+                }
+            })?;
         }
         if let Some(columns) = &self.columns {
             let columns_err = |message: String| DescriptorError::Columns {
@@ -290,16 +289,18 @@ mod tests {
     #[test]
     fn unsupported_encoding() {
         let tmp = tempfile::tempdir().unwrap();
-        let p = write(tmp.path(), "encoding = \"gbk\"\n");
+        let p = write(tmp.path(), "encoding = \"ebcdic\"\n");
         let e = Descriptor::load(&p).unwrap_err();
         assert_eq!(
             e.to_string(),
             format!(
-                "encoding 'gbk' in {} is not supported yet (utf-8 only)",
+                "invalid encoding in {}: unknown encoding 'ebcdic' (supported: utf-8, gbk, gb2312, gb18030, big5, latin1)",
                 p.display()
             )
         );
-        for ok in ["utf8", "ASCII", "Utf-8"] {
+        for ok in [
+            "utf8", "ASCII", "Utf-8", "gbk", "GB2312", "gb18030", "big5", "latin1",
+        ] {
             let p = write(tmp.path(), &format!("encoding = \"{ok}\""));
             assert!(Descriptor::load(&p).is_ok(), "{ok}");
         }

@@ -20,7 +20,9 @@ use crate::descriptor;
 /// How much of a file is looked at for a NUL byte before deciding it is binary.
 const SNIFF_LEN: usize = 8 * 1024;
 
+/// The default patterns as shown; each also takes its compressed form (`*.csv.gz`, `*.csv.zst`).
 const DEFAULT_PATTERNS: &[&str] = &["*.csv", "*.txt", "*.tsv"];
+const COMPRESSED_SUFFIXES: &[&str] = &["", ".gz", ".zst", ".zstd"];
 
 #[derive(Debug, Clone, Default)]
 pub struct DiscoverOptions {
@@ -125,8 +127,12 @@ struct Matcher {
 
 impl Matcher {
     fn new(glob: Option<&str>) -> Result<Matcher, DiscoverError> {
+        let defaults: Vec<String> = DEFAULT_PATTERNS
+            .iter()
+            .flat_map(|p| COMPRESSED_SUFFIXES.iter().map(move |s| format!("{p}{s}")))
+            .collect();
         let (patterns, by_path): (Vec<&str>, bool) = match glob {
-            None => (DEFAULT_PATTERNS.to_vec(), false),
+            None => (defaults.iter().map(String::as_str).collect(), false),
             Some(g) => {
                 let g = g.strip_prefix("./").unwrap_or(g);
                 (vec![g], g.contains('/'))
@@ -152,7 +158,10 @@ impl Matcher {
         Ok(Matcher {
             set,
             by_path,
-            shown: patterns.join("|"),
+            shown: match glob {
+                None => DEFAULT_PATTERNS.join("|"),
+                Some(_) => patterns.join("|"),
+            },
         })
     }
 
@@ -174,6 +183,10 @@ enum Sniff {
 }
 
 fn sniff(path: &Path) -> io::Result<Sniff> {
+    // Compressed data holds NUL bytes; its content is checked when it is decompressed.
+    if crate::compress::Compression::from_path(path).is_some() {
+        return Ok(Sniff::Text);
+    }
     let mut file = fs::File::open(path)?;
     let mut buf = [0u8; SNIFF_LEN];
     let mut filled = 0;
@@ -362,6 +375,24 @@ mod tests {
                 glob: glob.map(String::from),
             },
         )
+    }
+
+    #[test]
+    fn compressed_files_are_taken_beside_plain_ones_and_never_called_binary() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        // gzip headers hold NUL bytes: the content is checked once decompressed instead.
+        put(root, "a.csv.gz", b"\x1f\x8b\x08\x00\x00\x00\x00\x00");
+        put(root, "b.csv", b"x\n");
+        put(root, "c.tsv.ZST", b"\x28\xb5\x2f\xfd\x00");
+        put(root, "d.gz", b"\x1f\x8b");
+        put(root, "e.csv.bz2", b"BZh");
+        let d = run(&[root.to_path_buf()], None).unwrap();
+        assert_eq!(rels(&d, root), ["a.csv.gz", "b.csv", "c.tsv.ZST"]);
+        assert_eq!(d.skipped.not_matching, 2);
+        assert_eq!(d.skipped.binary, 0);
+        let d = run(&[root.to_path_buf()], Some("*.gz")).unwrap();
+        assert_eq!(rels(&d, root), ["a.csv.gz", "d.gz"]);
     }
 
     #[test]

@@ -16,6 +16,7 @@ use crate::plan::ChunkPlan;
 use crate::region::{
     Accumulators, SharedRegion, Totals, CHUNK_DONE, CHUNK_FAILED, CHUNK_PENDING, CHUNK_RUNNING,
 };
+use crate::stream::{PieceError, Pieces};
 use crate::worker::{run_worker, FILE_SHRANK};
 use std::collections::VecDeque;
 use std::fs::File;
@@ -73,6 +74,8 @@ pub enum JobError {
         end: u64,
         cause: String,
     },
+    #[error("{}: {message}", .path.display())]
+    BadInput { path: PathBuf, message: String },
     #[error("interrupted")]
     Interrupted,
 }
@@ -114,6 +117,10 @@ pub struct ScanReport {
     pub malformed: u64,
     /// File and 1-based line of the first malformed records.
     pub malformed_examples: Vec<(PathBuf, u64)>,
+    /// Invalid byte sequences in the declared encoding, replaced by U+FFFD in the output.
+    pub invalid: u64,
+    /// File and 1-based line of the records holding the first of them.
+    pub invalid_examples: Vec<(PathBuf, u64)>,
     /// Files that could not be read during the scan (their output is missing or partial).
     pub failed_files: Vec<(PathBuf, String)>,
     /// The scan stopped at `--limit`.
@@ -168,6 +175,25 @@ pub trait ChunkTask: Send + Sync {
     /// Takes a committed chunk's contribution back out of the accumulators: the coordinator
     /// found its speculative start wrong and re-runs it.
     fn uncommit(&self, _out: &[u8], _acc: &mut Accumulators<'_, '_>) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// Runs over the pieces of a streamed file, one unit of work (see `stream.rs`). `flush`
+    /// moves the output so far to the spill file, so memory stays bounded by a piece. A task
+    /// whose result must be one whole per unit (agg's table) overrides this.
+    fn run_pieces(
+        &self,
+        pieces: &mut Pieces<'_>,
+        delimiter: u8,
+        out: &mut Vec<u8>,
+        scratch: &mut Scratch,
+        flush: &mut dyn FnMut(&mut Vec<u8>) -> io::Result<()>,
+    ) -> Result<(), PieceError> {
+        while let Some((data, range, at_eof)) = pieces.next_piece()? {
+            let outcome = self.run(data, range, at_eof, delimiter, out, scratch);
+            pieces.done(&outcome);
+            flush(out).map_err(PieceError::Spill)?;
+        }
         Ok(())
     }
 }
@@ -398,6 +424,13 @@ impl Coordinator {
             if state == CHUNK_FAILED {
                 let errno = entry.errno.load(Ordering::Relaxed);
                 let path = ctx.plan.files[chunk.file as usize].path.clone();
+                if let Some(message) = crate::compress::bad_data_text(errno) {
+                    // A result without part of the file would look complete: fail the job.
+                    return Err(JobError::BadInput {
+                        path,
+                        message: message.to_string(),
+                    });
+                }
                 self.report.failed_files.push((path, describe_errno(errno)));
                 self.failed_file = Some(chunk.file);
                 self.next += 1;
@@ -467,6 +500,19 @@ impl Coordinator {
                 self.report.malformed_examples.push((file.path.clone(), at));
             }
         }
+        for &line in outcome
+            .invalid_lines
+            .iter()
+            .take(outcome.invalid.min(outcome.invalid_lines.len() as u64) as usize)
+        {
+            let at = (file.path.clone(), file.first_line + self.file_lines + line);
+            if self.report.invalid_examples.len() < MALFORMED_EXAMPLES
+                && self.report.invalid_examples.last() != Some(&at)
+            {
+                self.report.invalid_examples.push(at);
+            }
+        }
+        self.report.invalid += outcome.invalid;
         self.file_lines += outcome.lines;
     }
 

@@ -6,6 +6,10 @@
 //! equality test, and only candidates are split into fields. Any other chunk takes the full
 //! csv-core parse. Both paths are checked against the `csv` crate in the tests.
 //!
+//! With `ScanSpec::decode` (input in GBK, Big5, ...) each formatted record is decoded to
+//! UTF-8 as it is written; invalid sequences become U+FFFD and are counted and located like
+//! malformed records.
+//!
 //! A record whose field count differs from the schema's is *malformed*: counted, its line
 //! reported (the first few per chunk), and never matched, so a `--where` on a column it lacks
 //! cannot silently misfire.
@@ -47,6 +51,9 @@ pub struct ScanSpec {
     /// Prefix each emitted record with its length (u32 LE), so the coordinator can stop the
     /// output exactly at `--limit` inside a chunk.
     pub framed: bool,
+    /// The input's encoding when output is decoded to UTF-8 (see [`crate::charset`]); `None`
+    /// writes the bytes as they are.
+    pub decode: Option<&'static encoding_rs::Encoding>,
 }
 
 /// The result of scanning one chunk, all of it additive across chunks.
@@ -63,6 +70,10 @@ pub struct ChunkOutcome {
     pub malformed_lines: [u64; REPORTED_MALFORMED],
     /// Bytes appended to the output buffer.
     pub out_bytes: u64,
+    /// Invalid byte sequences (in the declared encoding) replaced by U+FFFD in the output.
+    pub invalid: u64,
+    /// Line offsets, as for `malformed_lines`, of the records holding the first of them.
+    pub invalid_lines: [u64; REPORTED_MALFORMED],
 }
 
 /// Reusable per-worker buffers, so the per-record loop never allocates.
@@ -89,6 +100,11 @@ struct Formatter<'a> {
     spec: &'a ScanSpec,
     out: &'a mut Vec<u8>,
     start: usize,
+    /// The chunk's data, to locate records whose text had invalid sequences.
+    data: &'a [u8],
+    invalid: u64,
+    /// Offsets in `data` of the records holding the first invalid sequences.
+    invalid_at: [usize; REPORTED_MALFORMED],
 }
 
 impl MatchSink for Formatter<'_> {
@@ -103,11 +119,18 @@ impl MatchSink for Formatter<'_> {
 
     #[inline]
     fn matched<'f>(&mut self, raw: &[u8], field: &dyn Fn(usize) -> &'f [u8]) {
-        emit(self.spec, raw, field, self.out);
+        let invalid = emit(self.spec, raw, field, self.out);
+        for _ in 0..invalid {
+            if let Some(slot) = self.invalid_at.get_mut(self.invalid as usize) {
+                *slot = raw.as_ptr() as usize - self.data.as_ptr() as usize;
+            }
+            self.invalid += 1;
+        }
     }
 
     fn restart(&mut self) {
         self.out.truncate(self.start);
+        self.invalid = 0;
     }
 }
 
@@ -226,10 +249,32 @@ pub fn scan_chunk(
         ncols: spec.ncols,
         predicates: &spec.predicates,
     };
-    let mut sink = Formatter { spec, out, start };
+    let mut sink = Formatter {
+        spec,
+        out,
+        start,
+        data,
+        invalid: 0,
+        invalid_at: [0; REPORTED_MALFORMED],
+    };
+    let first = range.start;
     let outcome = filter_chunk(data, range, at_eof, delimiter, filter, &mut sink, scratch);
+    let mut invalid_lines = [0; REPORTED_MALFORMED];
+    let mut counter = LineCounter {
+        pos: first,
+        lines: 0,
+    };
+    for (slot, &at) in invalid_lines
+        .iter_mut()
+        .zip(&sink.invalid_at)
+        .take(sink.invalid.min(REPORTED_MALFORMED as u64) as usize)
+    {
+        *slot = counter.line_at(data, at);
+    }
     ChunkOutcome {
         out_bytes: (sink.out.len() - start) as u64,
+        invalid: sink.invalid,
+        invalid_lines,
         ..outcome
     }
 }
@@ -306,21 +351,44 @@ fn note_malformed(outcome: &mut ChunkOutcome, line: u64) {
     outcome.malformed += 1;
 }
 
+/// Formats one record into `out`; returns the invalid sequences replaced while decoding it.
 #[inline]
-fn emit<'f>(spec: &ScanSpec, raw: &[u8], field: &dyn Fn(usize) -> &'f [u8], out: &mut Vec<u8>) {
+fn emit<'f>(
+    spec: &ScanSpec,
+    raw: &[u8],
+    field: &dyn Fn(usize) -> &'f [u8],
+    out: &mut Vec<u8>,
+) -> u64 {
+    let at = out.len();
     if spec.framed {
-        let at = out.len();
         out.extend_from_slice(&[0; 4]);
-        format_record(&spec.emit, raw, field, out);
+    }
+    let body = out.len();
+    let mut invalid = format_record(&spec.emit, spec.decode, raw, field, out);
+    if let (Some(encoding), Emit::Raw | Emit::Csv { .. }) = (spec.decode, &spec.emit) {
+        // CSV quoting only adds ASCII, which every supported encoding shares with UTF-8, so
+        // the formatted record decodes as a whole.
+        if !out[body..].is_ascii() {
+            let text = out.split_off(body);
+            invalid += crate::charset::decode_into(encoding, &text, out);
+        }
+    }
+    if spec.framed {
         let len = (out.len() - at - 4) as u32;
         out[at..at + 4].copy_from_slice(&len.to_le_bytes());
-    } else {
-        format_record(&spec.emit, raw, field, out);
     }
+    invalid
 }
 
 #[inline]
-fn format_record<'f>(how: &Emit, raw: &[u8], field: &dyn Fn(usize) -> &'f [u8], out: &mut Vec<u8>) {
+fn format_record<'f>(
+    how: &Emit,
+    decode: Option<&'static encoding_rs::Encoding>,
+    raw: &[u8],
+    field: &dyn Fn(usize) -> &'f [u8],
+    out: &mut Vec<u8>,
+) -> u64 {
+    let mut invalid = 0;
     match how {
         Emit::Nothing => {}
         Emit::Raw => {
@@ -346,11 +414,19 @@ fn format_record<'f>(how: &Emit, raw: &[u8], field: &dyn Fn(usize) -> &'f [u8], 
                 }
                 out.extend_from_slice(key.as_bytes());
                 out.push(b':');
-                write_json_string(out, field(c));
+                match decode {
+                    Some(encoding) if !field(c).is_ascii() => {
+                        let mut text = Vec::new();
+                        invalid += crate::charset::decode_into(encoding, field(c), &mut text);
+                        write_json_string(out, &text);
+                    }
+                    _ => write_json_string(out, field(c)),
+                }
             }
             out.extend_from_slice(b"}\n");
         }
     }
+    invalid
 }
 
 /// Writes one field with the quoting the `csv` crate's writer would use: quoted when it holds

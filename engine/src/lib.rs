@@ -4,7 +4,9 @@
 //! - [`discover`] finds the input files, [`descriptor`] reads a dataset's `fleet.toml`,
 //!   [`schema`] settles header and column names, [`expr`] parses `--where` text and
 //!   [`predicate`] compiles it against the schema ([`number`] holds the exact decimal compare).
-//! - [`plan`] splits each file into chunks at guessed record boundaries ([`ChunkPlan`]).
+//! - [`plan`] splits each file into chunks at guessed record boundaries ([`ChunkPlan`]);
+//!   a compressed (or transcoded, see [`charset`]) file is one unit instead, read through
+//!   [`compress`] and scanned in pieces by [`stream`].
 //! - [`kernel`] scans one chunk: filter, count, format matching records into a byte sink.
 //! - [`region`] is the one shared-memory mapping that coordinator and workers share; [`lock`]
 //!   is the robust process-shared mutex on it and [`shared`] the typed accumulators.
@@ -17,6 +19,8 @@
 pub mod agg;
 pub mod aggregate;
 pub mod bench;
+pub mod charset;
+pub mod compress;
 pub mod copy;
 pub mod dataset;
 pub mod descriptor;
@@ -35,6 +39,7 @@ pub mod record;
 pub mod region;
 pub mod schema;
 pub mod shared;
+pub mod stream;
 pub mod structure;
 pub mod worker;
 

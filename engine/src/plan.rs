@@ -8,6 +8,7 @@
 //! chunk's start was wrong, and the coordinator re-runs that next chunk from the true record
 //! start before its result is used (see `job.rs`). Data without quoted newlines never pays.
 
+use crate::compress::Compression;
 use memchr::memchr;
 use std::path::PathBuf;
 
@@ -15,12 +16,26 @@ use std::path::PathBuf;
 #[derive(Debug, Clone)]
 pub struct PlannedFile {
     pub path: PathBuf,
+    /// Bytes on disk (compressed bytes for a compressed file).
     pub size: u64,
     pub delimiter: u8,
-    /// First byte after the BOM and the header record, if any.
+    /// First byte after the BOM and the header record, if any (in the decompressed and
+    /// transcoded content for a streamed file).
     pub data_start: u64,
     /// 1-based line number of the line at `data_start`.
     pub first_line: u64,
+    /// Set for `.gz`/`.zst` files: the file is one unit, streamed (see `stream.rs`).
+    pub compression: Option<Compression>,
+    /// Set when the content is decoded to UTF-8 before scanning (the file is then one
+    /// streamed unit too); see `charset.rs`.
+    pub transcode: Option<&'static encoding_rs::Encoding>,
+}
+
+impl PlannedFile {
+    /// Whether the file is read through a stream as one unit rather than mapped and split.
+    pub fn streamed(&self) -> bool {
+        self.compression.is_some() || self.transcode.is_some()
+    }
 }
 
 /// A byte range of one file whose start is a guessed record boundary.
@@ -36,6 +51,8 @@ pub struct Chunk {
 pub struct ChunkPlan {
     pub files: Vec<PlannedFile>,
     pub chunks: Vec<Chunk>,
+    /// Content bytes per piece when a streamed file is scanned (0: the chunk size default).
+    pub piece_size: u64,
 }
 
 impl ChunkPlan {
@@ -53,6 +70,17 @@ impl ChunkPlan {
                 end: range.1 as u64,
             });
         }
+        self.files.push(file);
+    }
+
+    /// Adds a streamed file as one chunk covering its bytes on disk: it cannot be split, and
+    /// progress counts the bytes read from disk.
+    pub fn push_unit(&mut self, file: PlannedFile) {
+        self.chunks.push(Chunk {
+            file: self.files.len() as u32,
+            start: 0,
+            end: file.size,
+        });
         self.files.push(file);
     }
 }

@@ -5,6 +5,14 @@
 //! record (and may use [`Predicate::needle`] to skip whole stretches of data that cannot
 //! match). The rule: when both the value and the field are plain decimals
 //! ([`crate::number`]) they compare numerically and exactly; otherwise as raw bytes.
+//!
+//! Input in another encoding ([`Predicate::in_encoding`]): values are given in UTF-8 and must
+//! match the decoded text. `=` and `!=` compare the field's raw bytes with the value encoded
+//! once into the input's encoding (exact, since the encodings map text to bytes one to one,
+//! and it keeps the `memmem` pre-filter). Ordering and `~` need text: a non-ASCII field is
+//! decoded and compared with the UTF-8 value (ASCII reads the same in every supported
+//! encoding, so ASCII fields are compared as they are). A value with a character the
+//! encoding cannot represent is compared as decoded text too (it can only match `!=`).
 
 use std::cmp::Ordering;
 
@@ -29,6 +37,12 @@ pub struct Predicate {
     value: Vec<u8>,
     number: Option<OwnedDecimal>,
     regex: Option<Regex>,
+    /// The value as given (UTF-8), for comparisons on decoded text.
+    text: Vec<u8>,
+    /// The input's encoding, when fields are decoded before some comparisons.
+    decode: Option<&'static encoding_rs::Encoding>,
+    /// Compare decoded text with `text` rather than raw bytes with `value`.
+    on_text: bool,
 }
 
 impl Predicate {
@@ -50,10 +64,24 @@ impl Predicate {
         Ok(Predicate {
             column,
             op: expr.op,
+            text: value.clone(),
             value,
             number,
             regex,
+            decode: None,
+            on_text: false,
         })
+    }
+
+    /// The same test on input in `encoding` (see the module docs).
+    pub fn in_encoding(mut self, encoding: &'static encoding_rs::Encoding) -> Predicate {
+        self.decode = Some(encoding);
+        let text = String::from_utf8_lossy(&self.text).into_owned();
+        match (self.op, crate::charset::encode(encoding, &text)) {
+            (Op::Eq | Op::Ne, Some(bytes)) => self.value = bytes,
+            _ => self.on_text = true,
+        }
+        self
     }
 
     /// 0-based index of the field this predicate tests.
@@ -70,15 +98,28 @@ impl Predicate {
     /// otherwise compare the raw bytes lexicographically. `=` and `!=` follow the same rule.
     #[inline]
     pub fn matches(&self, field: &[u8]) -> bool {
+        if self.on_text {
+            if let Some(encoding) = self.decode.filter(|_| !field.is_ascii()) {
+                let mut text = Vec::with_capacity(field.len() * 3 / 2);
+                crate::charset::decode_into(encoding, field, &mut text);
+                return self.test(&text, &self.text);
+            }
+            return self.test(field, &self.text);
+        }
+        self.test(field, &self.value)
+    }
+
+    #[inline]
+    fn test(&self, field: &[u8], value: &[u8]) -> bool {
         if let Some(re) = &self.regex {
             return re.is_match(field);
         }
         let ordering = match &self.number {
-            Some(value) => match Decimal::parse(field) {
-                Some(f) => f.cmp(&value.as_decimal()),
-                None => field.cmp(&self.value[..]),
+            Some(number) => match Decimal::parse(field) {
+                Some(f) => f.cmp(&number.as_decimal()),
+                None => field.cmp(value),
             },
-            None => field.cmp(&self.value[..]),
+            None => field.cmp(value),
         };
         match self.op {
             Op::Eq => ordering == Ordering::Equal,
@@ -100,7 +141,7 @@ impl Predicate {
     /// Also None when the needle would contain `"`: inside a quoted CSV field that byte is
     /// written doubled, so the raw data of a matching record need not contain the needle.
     pub fn needle(&self) -> Option<&[u8]> {
-        if self.op != Op::Eq {
+        if self.op != Op::Eq || self.on_text {
             return None;
         }
         let needle: &[u8] = match &self.number {
@@ -125,7 +166,7 @@ impl Predicate {
 
     /// The predicate as the user would read it, e.g. `id = 11865` or `time >= "2015-02-01 08:00:00"`.
     pub fn describe(&self, schema: &Schema) -> String {
-        let value = String::from_utf8_lossy(&self.value);
+        let value = String::from_utf8_lossy(&self.text);
         let needs_quotes = value.is_empty()
             || value.chars().any(char::is_whitespace)
             || value.starts_with(['<', '>', '=', '!', '~', '"', '\'']);

@@ -2,12 +2,19 @@
 //! chunk's formatted output to its own spill file, and commits the chunk's outcome and done
 //! mark together under the region's lock (once per chunk, never per record).
 //!
+//! A streamed file (compressed, or transcoded to UTF-8) is a single chunk: the worker reads it
+//! through `compress::Source` in pieces (`stream.rs`), appends each piece's output to the spill
+//! file as it goes, and commits the unit like any chunk, once.
+//!
 //! The same loop runs in a forked process and on a rayon thread; only `job.rs` knows which.
 
+use crate::compress::Source;
 use crate::fault::{Fault, FaultPoint};
 use crate::job::JobContext;
-use crate::kernel::Scratch;
+use crate::kernel::{ChunkOutcome, Scratch};
+use crate::plan::PlannedFile;
 use crate::region::{Journal, CHUNK_DONE, CHUNK_FAILED, CHUNK_PENDING, CHUNK_RUNNING, NO_CHUNK};
+use crate::stream::{PieceError, Pieces};
 use memmap2::{Advice, Mmap};
 use std::fs::File;
 use std::io;
@@ -33,49 +40,66 @@ pub fn run_worker(ctx: &JobContext, slot: usize, mut first: Option<usize>) -> io
         let chunk = ctx.plan.chunks[c];
         let entry = region.chunk(c);
         let file = &ctx.plan.files[chunk.file as usize];
-        if mapped.as_ref().map(|m| m.0) != Some(chunk.file) {
-            mapped = None;
-            match map_file(&file.path) {
-                Ok(map) => mapped = Some((chunk.file, map)),
-                Err(e) => {
-                    fail(ctx, slot, c, e.raw_os_error().unwrap_or(libc::EIO))?;
+        let attempt = entry.attempts.load(Ordering::Acquire);
+        let (outcome, out_len) = if file.streamed() {
+            ctx.fault
+                .trigger(FaultPoint::Scan, c, attempt, ctx.in_process);
+            ctx.fault
+                .trigger(FaultPoint::Stall, c, attempt, ctx.in_process);
+            match scan_stream(ctx, slot, file, &mut out, &mut scratch, spill_len) {
+                Ok(outcome) => (outcome, outcome.out_bytes),
+                Err(PieceError::Stopped) => return Ok(()),
+                Err(PieceError::Spill(e)) => return Err(e),
+                Err(PieceError::Stream(e)) => {
+                    fail(ctx, slot, c, e.errno())?;
                     continue;
                 }
             }
-        }
-        let Some((_, map)) = mapped.as_ref() else {
-            continue;
+        } else {
+            if mapped.as_ref().map(|m| m.0) != Some(chunk.file) {
+                mapped = None;
+                match map_file(&file.path) {
+                    Ok(map) => mapped = Some((chunk.file, map)),
+                    Err(e) => {
+                        fail(ctx, slot, c, e.raw_os_error().unwrap_or(libc::EIO))?;
+                        continue;
+                    }
+                }
+            }
+            let Some((_, map)) = mapped.as_ref() else {
+                continue;
+            };
+            if (map.len() as u64) < chunk.end {
+                fail(ctx, slot, c, FILE_SHRANK)?;
+                continue;
+            }
+            let start = entry.start.load(Ordering::Acquire);
+            let _ = map.advise_range(
+                Advice::WillNeed,
+                start as usize,
+                (chunk.end - start) as usize,
+            );
+            ctx.fault
+                .trigger(FaultPoint::Scan, c, attempt, ctx.in_process);
+            ctx.fault
+                .trigger(FaultPoint::Stall, c, attempt, ctx.in_process);
+            out.clear();
+            let outcome = ctx.task.run(
+                map,
+                start as usize..chunk.end as usize,
+                chunk.end == file.size,
+                file.delimiter,
+                &mut out,
+                &mut scratch,
+            );
+            if !out.is_empty() {
+                ctx.spills[slot].write_all_at(&out, spill_len)?;
+            }
+            me.bytes.fetch_add(chunk.end - start, Ordering::Relaxed);
+            me.records.fetch_add(outcome.records, Ordering::Relaxed);
+            me.matches.fetch_add(outcome.matches, Ordering::Relaxed);
+            (outcome, out.len() as u64)
         };
-        if (map.len() as u64) < chunk.end {
-            fail(ctx, slot, c, FILE_SHRANK)?;
-            continue;
-        }
-        let start = entry.start.load(Ordering::Acquire);
-        let _ = map.advise_range(
-            Advice::WillNeed,
-            start as usize,
-            (chunk.end - start) as usize,
-        );
-        let attempt = entry.attempts.load(Ordering::Acquire);
-        ctx.fault
-            .trigger(FaultPoint::Scan, c, attempt, ctx.in_process);
-        ctx.fault
-            .trigger(FaultPoint::Stall, c, attempt, ctx.in_process);
-        out.clear();
-        let outcome = ctx.task.run(
-            map,
-            start as usize..chunk.end as usize,
-            chunk.end == file.size,
-            file.delimiter,
-            &mut out,
-            &mut scratch,
-        );
-        if !out.is_empty() {
-            ctx.spills[slot].write_all_at(&out, spill_len)?;
-        }
-        me.bytes.fetch_add(chunk.end - start, Ordering::Relaxed);
-        me.records.fetch_add(outcome.records, Ordering::Relaxed);
-        me.matches.fetch_add(outcome.matches, Ordering::Relaxed);
 
         let mut guard = region.lock()?;
         let header = region.header();
@@ -96,7 +120,7 @@ pub fn run_worker(ctx: &JobContext, slot: usize, mut first: Option<usize>) -> io
         entry.outcome.set(&guard, outcome);
         entry.out_slot.set(&guard, slot as u32);
         entry.out_offset.set(&guard, spill_len);
-        spill_len += out.len() as u64;
+        spill_len += out_len;
         me.spill_len.set(&guard, spill_len);
         entry.state.store(CHUNK_DONE, Ordering::Release);
         header.journal.set(&guard, Journal::default());
@@ -105,6 +129,59 @@ pub fn run_worker(ctx: &JobContext, slot: usize, mut first: Option<usize>) -> io
         ctx.notify();
     }
     Ok(())
+}
+
+/// Default content bytes per piece of a streamed file.
+const PIECE_SIZE: usize = 4 << 20;
+
+/// Scans a streamed file (compressed or transcoded) as one unit: pieces of its content go
+/// through the task's kernel, output reaches the spill file (at `spill_at`) piece by piece,
+/// and progress counts the bytes read from disk.
+fn scan_stream(
+    ctx: &JobContext,
+    slot: usize,
+    file: &PlannedFile,
+    out: &mut Vec<u8>,
+    scratch: &mut Scratch,
+    spill_at: u64,
+) -> Result<ChunkOutcome, PieceError> {
+    let source = Source::open(&file.path, file.compression, file.transcode)?;
+    let me = ctx.region.slot(slot);
+    let mut progress = |n: u64| {
+        me.bytes.fetch_add(n, Ordering::Relaxed);
+    };
+    let stopped = || ctx.region.header().stop.load(Ordering::Acquire) != 0;
+    let piece_size = match ctx.plan.piece_size {
+        0 => PIECE_SIZE,
+        n => n.min(usize::MAX as u64) as usize,
+    };
+    let mut pieces = Pieces::new(source, file.data_start, piece_size, &mut progress, &stopped);
+    let spill = &ctx.spills[slot];
+    let mut written = 0u64;
+    let mut flush = |out: &mut Vec<u8>| -> io::Result<()> {
+        if !out.is_empty() {
+            spill.write_all_at(out, spill_at + written)?;
+            written += out.len() as u64;
+            out.clear();
+        }
+        Ok(())
+    };
+    out.clear();
+    ctx.task
+        .run_pieces(&mut pieces, file.delimiter, out, scratch, &mut flush)?;
+    flush(out).map_err(PieceError::Spill)?;
+    if ctx.task.shared_words().0 > 0 {
+        // The commit folds the unit's whole result into the shared accumulators.
+        out.resize(written as usize, 0);
+        spill
+            .read_exact_at(out, spill_at)
+            .map_err(PieceError::Spill)?;
+    }
+    let mut outcome = pieces.finish(file.first_line);
+    outcome.out_bytes = written;
+    me.records.fetch_add(outcome.records, Ordering::Relaxed);
+    me.matches.fetch_add(outcome.matches, Ordering::Relaxed);
+    Ok(outcome)
 }
 
 /// Takes the assigned chunk if it still waits, else the next fresh one.

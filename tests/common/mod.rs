@@ -31,6 +31,7 @@ pub fn gps(files: usize, rows: u64) -> tempfile::TempDir {
             files,
             rows,
             seed: 7,
+            plates: None,
         },
     )
     .unwrap();

@@ -496,6 +496,36 @@ impl DenseLayout {
         })
     }
 
+    /// Adds an encoded delta into a private array of this layout's words (a streamed file
+    /// sums its pieces this way before its one commit).
+    pub fn add_encoded(&self, bytes: &[u8], words: &mut [u64]) -> bool {
+        self.apply(bytes, false, |first, len, f| {
+            match words.get_mut(first..first + len) {
+                Some(w) => {
+                    f(w);
+                    true
+                }
+                None => false,
+            }
+        })
+    }
+
+    /// Encodes a whole array of this layout's words as [`DenseDelta::encode`] would.
+    pub fn encode_words(&self, words: &[u64], out: &mut Vec<u8>) {
+        for i in 0..self.cells {
+            let cell = &words[i * self.width..(i + 1) * self.width];
+            if cell[0] != 0 {
+                out.extend_from_slice(&(i as u64).to_le_bytes());
+                for w in cell {
+                    out.extend_from_slice(&w.to_le_bytes());
+                }
+            }
+        }
+        for w in &words[self.globals_at()..self.words()] {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+    }
+
     /// Subtracts an encoded delta that was committed before.
     pub fn uncommit(&self, bytes: &[u8], acc: &mut crate::region::Accumulators<'_, '_>) -> bool {
         self.apply(bytes, true, |first, len, f| {

@@ -146,6 +146,7 @@ pub fn run_engine(
         ncols: ds.schema.ncols(),
         predicates: preds,
         emit,
+        decode: None,
         framed: opts.limit.is_some(),
     };
     let mut out = Vec::new();
