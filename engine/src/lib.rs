@@ -12,8 +12,12 @@
 //!   [`output`] writes result files atomically; [`interrupt`] turns Ctrl-C into a flag.
 //! - [`job`] is the coordinator: it runs workers ([`worker`]) as forked processes or threads,
 //!   verifies speculative chunk boundaries, re-runs failed chunks, and streams output in order.
+//! - [`columnar`] (feature `columnar`) turns CSV text (a scan's result, an agg table, or input
+//!   files for `fleet convert`) into Arrow IPC or Parquet files with exactly inferred types.
 pub mod agg;
 pub mod aggregate;
+#[cfg(feature = "columnar")]
+pub mod columnar;
 pub mod copy;
 pub mod dataset;
 pub mod descriptor;
