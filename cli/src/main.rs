@@ -3,6 +3,9 @@
 
 mod agg;
 mod args;
+mod columnar;
+#[cfg(feature = "columnar")]
+mod convert;
 mod copy;
 mod gen;
 mod input;
@@ -35,6 +38,10 @@ enum Command {
     /// Copy a directory tree in parallel, faithfully (modes, times, symlinks, hard links) and
     /// safely (no partial file ever under its real name).
     Copy(copy::CopyArgs),
+    /// Convert CSV files to Parquet or Arrow files with typed columns, one output per input,
+    /// in parallel.
+    #[cfg(feature = "columnar")]
+    Convert(convert::ConvertArgs),
 }
 
 /// How a command ended, beyond plain success.
@@ -53,6 +60,8 @@ fn main() -> ExitCode {
         Command::Agg(args) => agg::run(args),
         Command::Gen(args) => gen::run(args),
         Command::Copy(args) => copy::run(args),
+        #[cfg(feature = "columnar")]
+        Command::Convert(args) => convert::run(args),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

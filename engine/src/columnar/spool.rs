@@ -27,11 +27,13 @@ impl Spool {
         })
     }
 
-    /// Converts what was written (CSV records, no header) into `out` as `names` columns.
+    /// Converts what was written (comma-separated CSV, starting with a header line when
+    /// `header`) into `out` as `names` columns.
     pub fn write_table<W: Write + Send>(
         self,
         names: &[String],
         overrides: &[Option<ColumnType>],
+        header: bool,
         format: ColumnarFormat,
         out: W,
         what: &str,
@@ -46,7 +48,7 @@ impl Spool {
             .len();
         if len == 0 {
             return write_table(
-                CsvText::result(&[], false),
+                CsvText::result(&[], header),
                 names,
                 overrides,
                 format,
@@ -60,7 +62,7 @@ impl Spool {
             .map_err(|e| ColumnarError::io("cannot map the temporary result", e))?;
         let _ = map.advise(memmap2::Advice::Sequential);
         write_table(
-            CsvText::result(&map, false),
+            CsvText::result(&map, header),
             names,
             overrides,
             format,
