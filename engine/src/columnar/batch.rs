@@ -2,7 +2,7 @@
 //! a [`RecordBatch`] when full. The builders are reused, so a conversion allocates per batch
 //! at most, never per value.
 
-use super::infer::{parse_float, parse_int, parse_timestamp};
+use super::infer::{parse_float_loose, parse_int_loose, parse_timestamp};
 use super::{ColumnType, OutputColumn, BATCH_BYTES, BATCH_ROWS};
 use arrow_array::builder::{
     Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
@@ -99,8 +99,10 @@ impl BatchBuilder {
             let bad = || Unparsable { column: i };
             match builder {
                 _ if value.is_empty() => append_null(builder),
-                ColumnBuilder::Int(b) => b.append_value(parse_int(value).ok_or_else(bad)?),
-                ColumnBuilder::Float(b) => b.append_value(parse_float(value).ok_or_else(bad)?),
+                ColumnBuilder::Int(b) => b.append_value(parse_int_loose(value).ok_or_else(bad)?),
+                ColumnBuilder::Float(b) => {
+                    b.append_value(parse_float_loose(value).ok_or_else(bad)?)
+                }
                 ColumnBuilder::Micros(b) => b.append_value(
                     parse_timestamp(value)
                         .and_then(|t| t.in_unit(TimeUnit::Microsecond))

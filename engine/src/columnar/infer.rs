@@ -7,6 +7,11 @@
 //! is lost. `007`, `+5`, `-0` and ` 5` are not Int64 (a zip code keeps its leading zero),
 //! `inf`, `NaN` and `1e999` are not Float64, and a timestamp must be a real date and time.
 //! An empty field is null in every type and says nothing about the column's type.
+//!
+//! A type the user forces with `--schema` accepts more ([`parse_int_loose`],
+//! [`parse_float_loose`]: `007` becomes 7 because that was asked for). Every text the strict
+//! grammars accept, the loose ones accept with the same value, so the writer parses loosely
+//! in both cases.
 
 use super::ColumnType;
 use arrow_schema::TimeUnit;
@@ -52,6 +57,17 @@ pub fn parse_int(text: &[u8]) -> Option<i64> {
         return None;
     }
     std::str::from_utf8(text).ok()?.parse().ok()
+}
+
+/// What `--schema COL:int64` accepts: anything Rust reads as an i64 (`007`, `+5`).
+pub fn parse_int_loose(text: &[u8]) -> Option<i64> {
+    std::str::from_utf8(text).ok()?.parse().ok()
+}
+
+/// What `--schema COL:float64` accepts: anything Rust reads as a finite f64 (`+1.5`, `007`).
+pub fn parse_float_loose(text: &[u8]) -> Option<f64> {
+    let value: f64 = std::str::from_utf8(text).ok()?.parse().ok()?;
+    value.is_finite().then_some(value)
 }
 
 /// A finite decimal number: optional `-`, an integer part without leading zeros (`0.5`, not
@@ -246,24 +262,19 @@ impl ColumnGuess {
         }
     }
 
-    /// Whether every value seen can be written as `ty` (for `--schema`).
-    pub fn allows(&self, ty: ColumnType) -> bool {
-        self.non_null == 0
-            || match ty {
-                ColumnType::Int64 => self.int,
-                ColumnType::Float64 => self.float,
-                ColumnType::Timestamp => self.timestamp_us || self.timestamp_ns,
-                ColumnType::Utf8 => true,
-            }
+    /// Whether one time unit holds every value seen exactly (for `--schema COL:timestamp`,
+    /// whose values were each checked with [`value_fits`]).
+    pub fn has_time_unit(&self) -> bool {
+        self.non_null == 0 || self.timestamp_us || self.timestamp_ns
     }
 }
 
-/// Whether one value can be written as `ty` (to point at the first one that cannot).
+/// Whether one value can be written as `ty` when the user forces that type.
 pub fn value_fits(value: &[u8], ty: ColumnType) -> bool {
     value.is_empty()
         || match ty {
-            ColumnType::Int64 => parse_int(value).is_some(),
-            ColumnType::Float64 => parse_float(value).is_some(),
+            ColumnType::Int64 => parse_int_loose(value).is_some(),
+            ColumnType::Float64 => parse_float_loose(value).is_some(),
             ColumnType::Timestamp => parse_timestamp(value).is_some_and(|t| {
                 t.in_unit(TimeUnit::Nanosecond).is_some()
                     || t.in_unit(TimeUnit::Microsecond).is_some()
@@ -274,6 +285,7 @@ pub fn value_fits(value: &[u8], ty: ColumnType) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -418,9 +430,42 @@ mod tests {
         let mut empty = guess(&[""]);
         empty.merge(&guess(&["7"]));
         assert_eq!(empty.column_type(), ColumnType::Int64);
-        assert!(guess(&["1.5"]).allows(ColumnType::Float64));
-        assert!(!guess(&["1.5"]).allows(ColumnType::Int64));
-        assert!(guess(&[""]).allows(ColumnType::Timestamp));
+        assert!(guess(&[""]).has_time_unit());
+        assert!(!guess(&["2500-01-01 00:00:00.1", "2000-01-01 00:00:00.1234567"]).has_time_unit());
         assert!(guess(&["a"]).settled());
+    }
+
+    #[test]
+    fn forced_types_read_what_rust_reads() {
+        assert_eq!(parse_int_loose(b"007"), Some(7));
+        assert_eq!(parse_int_loose(b"+5"), Some(5));
+        assert_eq!(parse_int_loose(b" 5"), None);
+        assert_eq!(parse_float_loose(b"007.50"), Some(7.5));
+        assert_eq!(parse_float_loose(b"inf"), None);
+        assert_eq!(parse_float_loose(b"NaN"), None);
+        assert!(value_fits(b"00", ColumnType::Int64));
+        assert!(!value_fits(b"1.5", ColumnType::Int64));
+        assert!(value_fits(b"", ColumnType::Timestamp));
+        assert!(!value_fits(b"2024-01-01", ColumnType::Timestamp));
+    }
+
+    proptest::proptest! {
+        /// Inference is exact: a value typed Int64 writes back as its own text, and the
+        /// loose reading (what the writer uses) gives the same value.
+        #[test]
+        fn strict_ints_round_trip(text in "-?[0-9]{1,20}|[-+ 0-9a]{0,4}") {
+            if let Some(v) = parse_int(text.as_bytes()) {
+                proptest::prop_assert_eq!(v.to_string(), text.clone());
+                proptest::prop_assert_eq!(parse_int_loose(text.as_bytes()), Some(v));
+            }
+        }
+
+        #[test]
+        fn strict_floats_read_as_rust_reads_them(text in "-?[0-9]{0,3}(\\.[0-9]{0,3})?([eE][-+]?[0-9]{1,3})?") {
+            if let Some(v) = parse_float(text.as_bytes()) {
+                proptest::prop_assert_eq!(parse_float_loose(text.as_bytes()), Some(v));
+                proptest::prop_assert_eq!(text.parse::<f64>().ok(), Some(v));
+            }
+        }
     }
 }

@@ -161,10 +161,7 @@ pub fn infer_text(
     let mut guesses = vec![ColumnGuess::default(); ncols];
     let mut records = Records::new(text, ncols);
     let mut rows = 0u64;
-    loop {
-        let Some((record, line, seen)) = records.next()? else {
-            break;
-        };
+    while let Some((record, line, seen)) = records.next()? {
         for (i, (value, guess)) in record.iter().zip(guesses.iter_mut()).enumerate() {
             if !guess.settled() {
                 guess.observe(value);
@@ -206,11 +203,11 @@ pub fn decide_columns(
         .enumerate()
         .map(|(i, (name, guess))| {
             let ty = match overrides.get(i).copied().flatten() {
-                Some(ty) if !guess.allows(ty) => {
+                Some(ColumnType::Timestamp) if !guess.has_time_unit() => {
                     // Every value fits on its own (checked in pass 1), but no one unit holds
                     // them all: microseconds are too coarse for some, nanoseconds too short.
                     return Err(ColumnarError::SchemaArg {
-                        text: format!("{name}:{ty}"),
+                        text: format!("{name}:timestamp"),
                         message: "no one time unit holds every value exactly (some have more \
                                   than 6 fraction digits, some are outside 1677..2262); use utf8"
                             .to_string(),
@@ -243,10 +240,7 @@ pub fn write_text<W: Write + Send>(
     let mut records = Records::new(text, columns.len());
     let mut rows = 0u64;
     let mut ticked = 0u64;
-    loop {
-        let Some((record, _, _)) = records.next()? else {
-            break;
-        };
+    while let Some((record, _, _)) = records.next()? {
         batch
             .append(|i| record.get(i).unwrap_or_default())
             .map_err(|bad| ColumnarError::Format {
