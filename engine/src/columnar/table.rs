@@ -404,4 +404,45 @@ mod tests {
             "--schema n:int64: \"2.5\" at record 2 of the result does not parse as int64"
         );
     }
+
+    fn arrow_batch_rows(file: Vec<u8>) -> Vec<usize> {
+        let reader =
+            arrow_ipc::reader::FileReader::try_new(std::io::Cursor::new(file), None).unwrap();
+        reader.map(|b| b.unwrap().num_rows()).collect()
+    }
+
+    #[test]
+    fn output_is_streamed_in_bounded_batches() {
+        let rows = 2 * super::super::BATCH_ROWS + 1000;
+        let mut data = Vec::new();
+        for i in 0..rows {
+            data.extend_from_slice(format!("{i},{}.5\n", i % 7).as_bytes());
+        }
+        let (file, report) = write_table(
+            CsvText::result(&data, false),
+            &names(&["n", "x"]),
+            &[],
+            ColumnarFormat::Arrow,
+            Vec::new(),
+            "test",
+        )
+        .unwrap();
+        assert_eq!(report.rows, rows as u64);
+        let batches = arrow_batch_rows(file);
+        assert_eq!(batches, vec![65536, 65536, 1000]);
+
+        // Wide rows: cut by bytes, long before the row limit.
+        let wide = "w".repeat(1 << 20);
+        let data: Vec<u8> = (0..20).flat_map(|_| format!("{wide}\n").into_bytes()).collect();
+        let (file, _) = write_table(
+            CsvText::result(&data, false),
+            &names(&["w"]),
+            &[],
+            ColumnarFormat::Arrow,
+            Vec::new(),
+            "test",
+        )
+        .unwrap();
+        assert_eq!(arrow_batch_rows(file), vec![16, 4]);
+    }
 }
