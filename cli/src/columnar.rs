@@ -48,7 +48,9 @@ mod enabled {
     use crate::args::human_count;
     use crate::sink::open_output_file;
     use anyhow::Context;
-    use fleet_engine::columnar::{parse_schema_arg, ColumnType, ColumnarFormat, Spool};
+    use fleet_engine::columnar::{
+        parse_schema_arg, ColumnType, ColumnarError, ColumnarFormat, Spool, TableSpec,
+    };
     use fleet_engine::output::AtomicOutput;
     use fleet_engine::Dataset;
     use std::io::{self, Write};
@@ -103,14 +105,23 @@ mod enabled {
 
         /// Writes the column file from everything written so far and gives it its name.
         pub fn finish(self) -> anyhow::Result<()> {
-            let (out, report) = self.spool.write_table(
-                &self.names,
-                &self.overrides,
+            let spec = TableSpec {
+                names: &self.names,
+                overrides: &self.overrides,
+                format: self.format,
+            };
+            let written = self.spool.write_table(
+                spec,
                 self.header,
-                self.format,
                 self.out,
                 &self.what,
-            )?;
+                Some(fleet_engine::interrupt::install()),
+            );
+            let (out, report) = match written {
+                Ok(done) => done,
+                Err(ColumnarError::Interrupted) => return Err(crate::Interrupted.into()),
+                Err(e) => return Err(e.into()),
+            };
             out.commit().context("cannot finish the output file")?;
             if !self.quiet && report.replaced > 0 {
                 eprintln!(

@@ -53,6 +53,18 @@ pub enum Outcome {
     Interrupted,
 }
 
+/// Ctrl-C after the job, while its output was being finished: exit 130, no output file.
+#[derive(Debug)]
+pub struct Interrupted;
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted; no output file was written")
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -67,6 +79,10 @@ fn main() -> ExitCode {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Partial) => ExitCode::from(1),
         Ok(Outcome::Interrupted) => ExitCode::from(130),
+        Err(err) if err.is::<Interrupted>() => {
+            eprintln!("fleet: {err}");
+            ExitCode::from(130)
+        }
         Err(err) => {
             eprintln!("fleet: error: {}", one_line(&err));
             ExitCode::from(1)

@@ -2,12 +2,13 @@
 //! the output (see the module comment of `columnar` for why), mapped once complete so both
 //! passes read it without copies.
 
-use super::table::{write_table, CsvText, TableReport};
-use super::{ColumnType, ColumnarError, ColumnarFormat};
+use super::table::{write_table, CsvText, TableReport, TableSpec};
+use super::ColumnarError;
 use memmap2::Mmap;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub struct Spool {
     writer: BufWriter<File>,
@@ -28,16 +29,20 @@ impl Spool {
     }
 
     /// Converts what was written (comma-separated CSV, starting with a header line when
-    /// `header`) into `out` as `names` columns.
+    /// `header`) into `out` as `spec` says; stops with [`ColumnarError::Interrupted`]
+    /// when `interrupt` is set.
     pub fn write_table<W: Write + Send>(
         self,
-        names: &[String],
-        overrides: &[Option<ColumnType>],
+        spec: TableSpec<'_>,
         header: bool,
-        format: ColumnarFormat,
         out: W,
         what: &str,
+        interrupt: Option<&AtomicBool>,
     ) -> Result<(W, TableReport), ColumnarError> {
+        let mut tick = |_, _| match interrupt {
+            Some(flag) if flag.load(Ordering::Relaxed) => Err(ColumnarError::Interrupted),
+            _ => Ok(()),
+        };
         let file = self
             .writer
             .into_inner()
@@ -47,28 +52,14 @@ impl Spool {
             .map_err(|e| ColumnarError::io("cannot read the temporary result", e))?
             .len();
         if len == 0 {
-            return write_table(
-                CsvText::result(&[], header),
-                names,
-                overrides,
-                format,
-                out,
-                what,
-            );
+            return write_table(CsvText::result(&[], header), spec, out, what, &mut tick);
         }
         // SAFETY: the file is unnamed and private to this process, and nothing writes to it
         // any more (the writer was consumed above): the mapping cannot change underneath.
         let map = unsafe { Mmap::map(&file) }
             .map_err(|e| ColumnarError::io("cannot map the temporary result", e))?;
         let _ = map.advise(memmap2::Advice::Sequential);
-        write_table(
-            CsvText::result(&map, header),
-            names,
-            overrides,
-            format,
-            out,
-            what,
-        )
+        write_table(CsvText::result(&map, header), spec, out, what, &mut tick)
     }
 }
 

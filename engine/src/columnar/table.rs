@@ -277,18 +277,26 @@ pub fn write_text<W: Write + Send>(
     ))
 }
 
-/// Both passes over one text: infer, apply `overrides`, write.
+/// What a column file is to hold: the columns' names, `--schema` types (one entry per
+/// column, `None` to infer) and the format.
+#[derive(Debug, Clone, Copy)]
+pub struct TableSpec<'a> {
+    pub names: &'a [String],
+    pub overrides: &'a [Option<ColumnType>],
+    pub format: ColumnarFormat,
+}
+
+/// Both passes over one text: infer, apply the overrides, write. `tick` is called during both.
 pub fn write_table<W: Write + Send>(
     text: CsvText<'_>,
-    names: &[String],
-    overrides: &[Option<ColumnType>],
-    format: ColumnarFormat,
+    spec: TableSpec<'_>,
     out: W,
     what: &str,
+    tick: Tick<'_>,
 ) -> Result<(W, TableReport), ColumnarError> {
-    let inferred = infer_text(text, names, overrides, &mut |_, _| Ok(()))?;
-    let columns = decide_columns(names, &inferred.guesses, overrides)?;
-    write_text(text, &columns, format, out, what, &mut |_, _| Ok(()))
+    let inferred = infer_text(text, spec.names, spec.overrides, tick)?;
+    let columns = decide_columns(spec.names, &inferred.guesses, spec.overrides)?;
+    write_text(text, &columns, spec.format, out, what, tick)
 }
 
 /// Parses `--schema col:type,...` against the output's column names (a name, matched as
@@ -420,11 +428,14 @@ mod tests {
         }
         let (file, report) = write_table(
             CsvText::result(&data, false),
-            &names(&["n", "x"]),
-            &[],
-            ColumnarFormat::Arrow,
+            TableSpec {
+                names: &names(&["n", "x"]),
+                overrides: &[],
+                format: ColumnarFormat::Arrow,
+            },
             Vec::new(),
             "test",
+            &mut |_, _| Ok(()),
         )
         .unwrap();
         assert_eq!(report.rows, rows as u64);
@@ -433,14 +444,19 @@ mod tests {
 
         // Wide rows: cut by bytes, long before the row limit.
         let wide = "w".repeat(1 << 20);
-        let data: Vec<u8> = (0..20).flat_map(|_| format!("{wide}\n").into_bytes()).collect();
+        let data: Vec<u8> = (0..20)
+            .flat_map(|_| format!("{wide}\n").into_bytes())
+            .collect();
         let (file, _) = write_table(
             CsvText::result(&data, false),
-            &names(&["w"]),
-            &[],
-            ColumnarFormat::Arrow,
+            TableSpec {
+                names: &names(&["w"]),
+                overrides: &[],
+                format: ColumnarFormat::Arrow,
+            },
             Vec::new(),
             "test",
+            &mut |_, _| Ok(()),
         )
         .unwrap();
         assert_eq!(arrow_batch_rows(file), vec![16, 4]);
