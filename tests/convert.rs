@@ -262,6 +262,26 @@ fn inference_follows_every_value() {
         );
         assert_same_table(&batches, &records);
     }
+    // A projection: the selected columns, in the selected order, with their own types.
+    let csv = ok(&["scan", input, "-q", "--select", "q,n,t"]).stdout;
+    let file = dir.path().join("sel.parquet");
+    ok(&[
+        "scan",
+        input,
+        "-q",
+        "--select",
+        "q,n,t",
+        "--format",
+        "parquet",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    let (fields, batches) = read_parquet(&file);
+    assert_eq!(
+        names_and_types(&fields),
+        owned(&[("q", "Utf8"), ("n", "Int64"), ("t", "Timestamp(µs)")])
+    );
+    assert_same_table(&batches, &csv_records(&csv, true));
 }
 
 #[test]
@@ -437,6 +457,50 @@ fn empty_result_is_a_file_with_columns_and_no_rows() {
 }
 
 #[test]
+fn limit_and_invalid_utf8() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("bytes.csv");
+    std::fs::write(&input, b"name,n\nok,1\nbad\xff,2\nz,3\n").unwrap();
+    let input = input.to_str().unwrap();
+    let file = dir.path().join("b.arrow");
+    let o = ok(&[
+        "scan",
+        input,
+        "--format",
+        "arrow",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        stderr(&o).contains("1 text value(s) were not valid UTF-8"),
+        "{}",
+        stderr(&o)
+    );
+    let (_, batches) = read_arrow(&file);
+    assert_same_table(
+        &batches,
+        &[
+            vec!["ok".into(), "1".into()],
+            vec!["bad\u{fffd}".into(), "2".into()],
+            vec!["z".into(), "3".into()],
+        ],
+    );
+    ok(&[
+        "scan",
+        input,
+        "-q",
+        "--limit",
+        "2",
+        "--format",
+        "arrow",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    let (_, batches) = read_arrow(&file);
+    assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 2);
+}
+
+#[test]
 fn column_formats_need_an_output_file() {
     let data = gps(1, 100);
     let dir = data.path().to_str().unwrap();
@@ -499,6 +563,11 @@ fn convert_keeps_relative_paths_and_one_schema_for_all_files() {
         "2015/03/deep/c.csv",
         "k,v,when\n\"q,uoted\",5.5,2015-03-01 00:00:00.5\n",
     );
+    put(
+        src.path(),
+        "2015/04/d.tsv",
+        "k\tv\twhen\nt,ab\t6\t2015-04-01 00:00:00\n",
+    );
     put(src.path(), "2015/notes.md", "not a csv\n");
     let out = tempfile::tempdir().unwrap();
     let out_dir = out.path().join("pq");
@@ -511,7 +580,7 @@ fn convert_keeps_relative_paths_and_one_schema_for_all_files() {
         "2",
     ]);
     let err = stderr(&o);
-    assert!(err.contains("converted 3 files"), "{err}");
+    assert!(err.contains("converted 4 files"), "{err}");
     assert!(
         err.contains("columns: k utf8, v float64, when timestamp"),
         "{err}"
@@ -520,17 +589,34 @@ fn convert_keeps_relative_paths_and_one_schema_for_all_files() {
     written.sort();
     assert_eq!(
         written,
-        ["2015/02/b.parquet", "2015/03/deep/c.parquet", "a.parquet"]
+        [
+            "2015/02/b.parquet",
+            "2015/03/deep/c.parquet",
+            "2015/04/d.parquet",
+            "a.parquet"
+        ]
     );
-    for rel in ["a", "2015/02/b", "2015/03/deep/c"] {
-        let input = std::fs::read(src.path().join(format!("{rel}.csv"))).unwrap();
+    for (rel, ext, delimiter) in [
+        ("a", "csv", b','),
+        ("2015/02/b", "csv", b','),
+        ("2015/03/deep/c", "csv", b','),
+        ("2015/04/d", "tsv", b'\t'),
+    ] {
+        let input = std::fs::read(src.path().join(format!("{rel}.{ext}"))).unwrap();
         let (fields, batches) = read_parquet(&out_dir.join(format!("{rel}.parquet")));
         assert_eq!(
             names_and_types(&fields),
             owned(&[("k", "Utf8"), ("v", "Float64"), ("when", "Timestamp(µs)")]),
             "{rel}"
         );
-        assert_same_table(&batches, &csv_records(&input, true));
+        let records: Vec<Vec<String>> = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .from_reader(input.as_slice())
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_string).collect())
+            .collect();
+        assert!(!records.is_empty());
+        assert_same_table(&batches, &records);
     }
     // Arrow too; a file named itself lands by its name.
     let arrow_dir = out.path().join("ipc");
