@@ -100,7 +100,7 @@ pub fn run(args: AggArgs) -> anyhow::Result<Outcome> {
                 names,
                 args.schema.as_deref(),
                 true,
-                args.input.quiet,
+                &args.input,
             )?))
         }
         _ => Sink::open(args.output.as_deref(), &ds)?,

@@ -46,6 +46,8 @@ pub use disabled::ColumnarSink;
 mod enabled {
     use super::ColumnarKind;
     use crate::args::human_count;
+    use crate::input::InputArgs;
+    use crate::progress::{draw_target, ProgressMode};
     use crate::sink::open_output_file;
     use anyhow::Context;
     use fleet_engine::columnar::{
@@ -53,8 +55,10 @@ mod enabled {
     };
     use fleet_engine::output::AtomicOutput;
     use fleet_engine::Dataset;
+    use indicatif::{ProgressBar, ProgressStyle};
     use std::io::{self, Write};
     use std::path::Path;
+    use std::sync::atomic::Ordering;
 
     pub struct ColumnarSink {
         spool: Spool,
@@ -65,6 +69,7 @@ mod enabled {
         overrides: Vec<Option<ColumnType>>,
         header: bool,
         quiet: bool,
+        progress: ProgressMode,
     }
 
     impl ColumnarSink {
@@ -78,7 +83,7 @@ mod enabled {
             names: Vec<String>,
             schema: Option<&str>,
             header: bool,
-            quiet: bool,
+            input: &InputArgs,
         ) -> anyhow::Result<ColumnarSink> {
             let overrides = match schema {
                 Some(text) => parse_schema_arg(text, &names)?,
@@ -99,7 +104,8 @@ mod enabled {
                 names,
                 overrides,
                 header,
-                quiet,
+                quiet: input.quiet,
+                progress: input.progress,
             })
         }
 
@@ -110,13 +116,35 @@ mod enabled {
                 overrides: &self.overrides,
                 format: self.format,
             };
-            let written = self.spool.write_table(
-                spec,
-                self.header,
-                self.out,
-                &self.what,
-                Some(fleet_engine::interrupt::install()),
-            );
+            // Both passes read the spooled text: one bar over twice its size.
+            let bar = draw_target(self.progress, self.quiet).map(|target| {
+                let style = ProgressStyle::with_template(
+                    "{bar:30.cyan/blue} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} \
+                     {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
+                let bar = ProgressBar::with_draw_target(Some(2 * self.spool.len()), target)
+                    .with_style(style);
+                bar.set_message(format!("writing {}", self.what));
+                bar
+            });
+            let interrupt = fleet_engine::interrupt::install();
+            let mut tick = |bytes, _| {
+                if let Some(bar) = &bar {
+                    bar.inc(bytes);
+                }
+                if interrupt.load(Ordering::Relaxed) {
+                    return Err(ColumnarError::Interrupted);
+                }
+                Ok(())
+            };
+            let written =
+                self.spool
+                    .write_table(spec, self.header, self.out, &self.what, &mut tick);
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
             let (out, report) = match written {
                 Ok(done) => done,
                 Err(ColumnarError::Interrupted) => return Err(crate::Interrupted.into()),
@@ -152,6 +180,7 @@ mod enabled {
 #[cfg(not(feature = "columnar"))]
 mod disabled {
     use super::ColumnarKind;
+    use crate::input::InputArgs;
     use fleet_engine::Dataset;
     use std::io::{self, Write};
     use std::path::Path;
@@ -167,7 +196,7 @@ mod disabled {
             _names: Vec<String>,
             _schema: Option<&str>,
             _header: bool,
-            _quiet: bool,
+            _input: &InputArgs,
         ) -> anyhow::Result<ColumnarSink> {
             anyhow::bail!(
                 "--format {}: this fleet was built without Arrow/Parquet support (cargo feature \

@@ -15,6 +15,7 @@ use fleet_engine::columnar::{
 use fleet_engine::DatasetOptions;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 const AFTER_HELP: &str = "\
 Every input file becomes one file under OUT_DIR at the same relative path (relative to the \
@@ -105,8 +106,13 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
         interrupt: Some(fleet_engine::interrupt::install()),
     };
     let bar = new_bar(args.progress, args.quiet);
+    let writing = AtomicBool::new(false);
     let on_progress = |p: &ConvertProgress| {
         if let Some(bar) = &bar {
+            // The second pass starts the bar afresh, rate and ETA included.
+            if p.phase == ConvertPhase::Writing && !writing.swap(true, Ordering::Relaxed) {
+                bar.reset();
+            }
             update(bar, p);
         }
     };

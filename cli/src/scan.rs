@@ -98,7 +98,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
                 names,
                 args.schema.as_deref(),
                 false,
-                args.input.quiet,
+                &args.input,
             )?))
         }
         _ => Sink::open(args.output.as_deref(), &ds)?,

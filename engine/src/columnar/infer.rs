@@ -209,10 +209,10 @@ impl ColumnGuess {
             return;
         }
         self.non_null += 1;
-        if self.int {
-            self.int = parse_int(value).is_some();
-        }
-        if self.float {
+        let is_int = self.int && parse_int(value).is_some();
+        self.int = is_int;
+        // Every canonical integer is also a finite decimal: no second parse for int columns.
+        if self.float && !is_int {
             self.float = parse_float(value).is_some();
         }
         if self.timestamp_ns || self.timestamp_us {
@@ -457,6 +457,8 @@ mod tests {
             if let Some(v) = parse_int(text.as_bytes()) {
                 proptest::prop_assert_eq!(v.to_string(), text.clone());
                 proptest::prop_assert_eq!(parse_int_loose(text.as_bytes()), Some(v));
+                // `observe` relies on it: an Int64 value needs no Float64 check.
+                proptest::prop_assert!(parse_float(text.as_bytes()).is_some());
             }
         }
 

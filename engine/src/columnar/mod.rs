@@ -43,7 +43,7 @@ pub use infer::{parse_float, parse_int, parse_timestamp, ColumnGuess, Timestamp}
 pub use spool::Spool;
 pub use table::{
     decide_columns, infer_text, parse_schema_arg, write_table, write_text, CsvText, Inferred,
-    OutputColumn, TableReport, TableSpec,
+    OutputColumn, TableReport, TableSpec, Tick,
 };
 
 use std::fmt;
