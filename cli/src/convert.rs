@@ -74,6 +74,12 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
     if args.workers == Some(0) {
         bail!("--workers must be at least 1");
     }
+    if args.output.exists() && !args.output.is_dir() {
+        bail!(
+            "--output {} exists and is not a directory",
+            args.output.display()
+        );
+    }
     let ds = open_dataset(DatasetOptions {
         paths: args.paths.clone(),
         glob: args.glob.clone(),
