@@ -379,3 +379,87 @@ fn text_of<'a>(file: &'a PlannedFile, data: &'a [u8]) -> CsvText<'a> {
         first_line: file.first_line,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::dataset::{self, DatasetOptions};
+
+    static STOP: AtomicBool = AtomicBool::new(true);
+
+    fn dataset(dir: &Path) -> crate::Dataset {
+        dataset::open(&DatasetOptions {
+            paths: vec![dir.to_path_buf()],
+            chunk_size: u64::MAX,
+            ..DatasetOptions::default()
+        })
+        .unwrap()
+    }
+
+    fn options(ds: &crate::Dataset, interrupt: Option<&'static AtomicBool>) -> ConvertOptions {
+        let names: Vec<String> = (0..ds.schema.ncols())
+            .map(|c| ds.schema.display_name(c))
+            .collect();
+        ConvertOptions {
+            format: ColumnarFormat::Parquet,
+            overrides: vec![None; names.len()],
+            names,
+            workers: 2,
+            strict: false,
+            interrupt,
+        }
+    }
+
+    #[test]
+    fn interrupted_conversion_leaves_no_output() {
+        let src = tempfile::tempdir().unwrap();
+        for name in ["a.csv", "b.csv"] {
+            std::fs::write(src.path().join(name), "x,y\n1,2\n3,4\n").unwrap();
+        }
+        let out = tempfile::tempdir().unwrap();
+        let ds = dataset(src.path());
+        let files = plan_outputs(
+            &ds.plan.files,
+            &[src.path().to_path_buf()],
+            out.path(),
+            ColumnarFormat::Parquet,
+        )
+        .unwrap();
+        let result = convert_files(&files, &options(&ds, Some(&STOP)), &|_| {});
+        assert!(matches!(result, Err(ColumnarError::Interrupted)));
+        assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_written_is_reported_and_the_others_are_converted() {
+        let src = tempfile::tempdir().unwrap();
+        std::fs::create_dir(src.path().join("sub")).unwrap();
+        std::fs::write(src.path().join("a.csv"), "x,y\n1,2\n").unwrap();
+        std::fs::write(src.path().join("sub/b.csv"), "x,y\n3,4.5\n").unwrap();
+        let out = tempfile::tempdir().unwrap();
+        // `sub` exists in the output as a file: sub/b.parquet cannot be created.
+        std::fs::write(out.path().join("sub"), "in the way").unwrap();
+        let ds = dataset(src.path());
+        let files = plan_outputs(
+            &ds.plan.files,
+            &[src.path().to_path_buf()],
+            out.path(),
+            ColumnarFormat::Parquet,
+        )
+        .unwrap();
+        let report = convert_files(&files, &options(&ds, None), &|_| {}).unwrap();
+        assert_eq!(report.converted.len(), 1);
+        assert_eq!(report.converted[0].output, out.path().join("a.parquet"));
+        assert_eq!(report.converted[0].rows, 1);
+        assert_eq!(report.failed.len(), 1);
+        assert_eq!(report.failed[0].0, src.path().join("sub/b.csv"));
+        assert!(
+            report.failed[0].1.contains("cannot create"),
+            "{:?}",
+            report.failed
+        );
+        // The schema is the whole dataset's, the failed file's values included.
+        assert_eq!(report.columns[1].ty, ColumnType::Float64);
+    }
+}
