@@ -1,10 +1,11 @@
 //! `fleet agg`: counts, sums, means, min/max, stddev and distinct counts over the same inputs
 //! as `scan`, grouped by columns or time buckets of a timestamp column, in one pass.
 
+use crate::columnar::{require_output, ColumnarKind, ColumnarSink};
 use crate::input::{job_error, InputArgs, AGG_CHUNK};
 use crate::sink::{ignore_broken_pipe, Sink};
 use crate::Outcome;
-use anyhow::Context;
+use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use fleet_engine::agg::{finish, parse_sort, write_csv, write_jsonl, write_table, AggPlan};
 use fleet_engine::aggregate::{run_agg, AggTask};
@@ -18,6 +19,20 @@ pub enum AggFormat {
     Jsonl,
     /// Columns aligned for reading (the default when stdout is a terminal).
     Table,
+    /// Arrow IPC file with typed columns (needs -o).
+    Arrow,
+    /// Parquet file with typed columns, zstd-compressed (needs -o).
+    Parquet,
+}
+
+impl AggFormat {
+    fn columnar(self) -> Option<ColumnarKind> {
+        match self {
+            AggFormat::Arrow => Some(ColumnarKind::Arrow),
+            AggFormat::Parquet => Some(ColumnarKind::Parquet),
+            AggFormat::Csv | AggFormat::Jsonl | AggFormat::Table => None,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -43,10 +58,20 @@ pub struct AggArgs {
     /// Output format (default: table on a terminal, csv otherwise).
     #[arg(long, value_enum)]
     format: Option<AggFormat>,
+    /// Column types for --format arrow|parquet, e.g. count:float64 (int64, float64,
+    /// timestamp, utf8); other columns are inferred from every value written.
+    #[arg(long, value_name = "COL:TYPE,...")]
+    schema: Option<String>,
 }
 
 pub fn run(args: AggArgs) -> anyhow::Result<Outcome> {
     let started = std::time::Instant::now();
+    let columnar = args.format.and_then(AggFormat::columnar);
+    if let Some(kind) = columnar {
+        require_output(kind, args.output.as_deref())?;
+    } else if args.schema.is_some() {
+        bail!("--schema applies to --format arrow or parquet only");
+    }
     let ds = args.input.open(AGG_CHUNK)?;
     let predicates = args.input.predicates(&ds)?;
     let specs: Vec<&str> = if args.aggs.is_empty() {
@@ -61,7 +86,27 @@ pub fn run(args: AggArgs) -> anyhow::Result<Outcome> {
     };
     let opts = args.input.job_options(None)?;
     let decode = args.input.output_decode(&ds)?;
-    let sink = Sink::open(args.output.as_deref(), &ds)?;
+    let sink = match (columnar, &args.output) {
+        (Some(kind), Some(path)) => {
+            let names = plan
+                .keys
+                .iter()
+                .map(|k| k.text.clone())
+                .chain(plan.specs.iter().map(|s| s.text.clone()))
+                .collect();
+            // The CSV text below starts with its header line.
+            Sink::Columns(Box::new(ColumnarSink::open(
+                kind,
+                path,
+                &ds,
+                names,
+                args.schema.as_deref(),
+                true,
+                &args.input,
+            )?))
+        }
+        _ => Sink::open(args.output.as_deref(), &ds)?,
+    };
     let format = args.format.unwrap_or(
         if args.output.is_none() && std::io::stdout().is_terminal() {
             AggFormat::Table
@@ -102,7 +147,9 @@ pub fn run(args: AggArgs) -> anyhow::Result<Outcome> {
     }
     let mut text = Vec::new();
     match format {
-        AggFormat::Csv => write_csv(&rows, &plan, &mut text),
+        AggFormat::Csv | AggFormat::Arrow | AggFormat::Parquet => {
+            write_csv(&rows, &plan, &mut text)
+        }
         AggFormat::Jsonl => write_jsonl(&rows, &plan, &mut text),
         AggFormat::Table => write_table(&rows, &plan, &mut text),
     }

@@ -99,42 +99,16 @@ impl InputArgs {
     /// Discovers, reads headers, plans with `--chunk-size` or `default_chunk`; warns about
     /// unreadable files.
     pub fn open(&self, default_chunk: u64) -> anyhow::Result<Dataset> {
-        let columns: Option<Vec<String>> = self
-            .columns
-            .as_ref()
-            .map(|text| text.split(',').map(|c| c.trim().to_string()).collect());
-        if columns
-            .as_ref()
-            .is_some_and(|c| c.iter().any(String::is_empty))
-        {
-            bail!(
-                "--columns '{}' has an empty name",
-                self.columns.clone().unwrap_or_default()
-            );
-        }
-        let header = match (self.header, self.no_header) {
-            (true, _) => Some(true),
-            (_, true) => Some(false),
-            _ => None,
-        };
-        let ds = dataset::open(&DatasetOptions {
+        open_dataset(DatasetOptions {
             paths: self.paths.clone(),
             glob: self.glob.clone(),
-            header,
-            columns,
+            header: header_flag(self.header, self.no_header),
+            columns: column_names(self.columns.as_deref())?,
             delimiter: self.delimiter,
             chunk_size: self.chunk_size.unwrap_or(default_chunk),
             encoding: self.encoding.clone(),
             piece_size: self.piece_size.unwrap_or(0),
-        })?;
-        for bad in &ds.discovery.unreadable {
-            eprintln!(
-                "fleet: warning: cannot read {}: {}",
-                bad.path.display(),
-                bad.reason
-            );
-        }
-        Ok(ds)
+        })
     }
 
     pub fn predicates(&self, ds: &Dataset) -> anyhow::Result<Vec<Predicate>> {
@@ -229,6 +203,40 @@ impl InputArgs {
         );
         Outcome::Partial
     }
+}
+
+/// `--header` / `--no-header` as a setting: `None` leaves it to fleet.toml or detection.
+pub fn header_flag(header: bool, no_header: bool) -> Option<bool> {
+    match (header, no_header) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    }
+}
+
+/// `--columns a,b,c` as names; an empty name is an error.
+pub fn column_names(text: Option<&str>) -> anyhow::Result<Option<Vec<String>>> {
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    let names: Vec<String> = text.split(',').map(|c| c.trim().to_string()).collect();
+    if names.iter().any(String::is_empty) {
+        bail!("--columns '{text}' has an empty name");
+    }
+    Ok(Some(names))
+}
+
+/// Discovers, reads headers and plans; warns about unreadable files.
+pub fn open_dataset(opts: DatasetOptions) -> anyhow::Result<Dataset> {
+    let ds = dataset::open(&opts)?;
+    for bad in &ds.discovery.unreadable {
+        eprintln!(
+            "fleet: warning: cannot read {}: {}",
+            bad.path.display(),
+            bad.reason
+        );
+    }
+    Ok(ds)
 }
 
 /// How a job error ends the command: quietly for a closed pipe, 130 for Ctrl-C.

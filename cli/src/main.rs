@@ -4,6 +4,9 @@
 mod agg;
 mod args;
 mod bench;
+mod columnar;
+#[cfg(feature = "columnar")]
+mod convert;
 mod copy;
 mod gen;
 mod input;
@@ -39,6 +42,10 @@ enum Command {
     /// Time scan, agg and copy workloads on generated (or your) data, per engine and worker
     /// count, with results checked across runs.
     Bench(bench::BenchArgs),
+    /// Convert CSV files to Parquet or Arrow files with typed columns, one output per input,
+    /// in parallel.
+    #[cfg(feature = "columnar")]
+    Convert(convert::ConvertArgs),
 }
 
 /// How a command ended, beyond plain success.
@@ -50,6 +57,18 @@ pub enum Outcome {
     Interrupted,
 }
 
+/// Ctrl-C after the job, while its output was being finished: exit 130, no output file.
+#[derive(Debug)]
+pub struct Interrupted;
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted; no output file was written")
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -58,11 +77,17 @@ fn main() -> ExitCode {
         Command::Gen(args) => gen::run(args),
         Command::Copy(args) => copy::run(args),
         Command::Bench(args) => bench::run(args),
+        #[cfg(feature = "columnar")]
+        Command::Convert(args) => convert::run(args),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Partial) => ExitCode::from(1),
         Ok(Outcome::Interrupted) => ExitCode::from(130),
+        Err(err) if err.is::<Interrupted>() => {
+            eprintln!("fleet: {err}");
+            ExitCode::from(130)
+        }
         Err(err) => {
             eprintln!("fleet: error: {}", one_line(&err));
             ExitCode::from(1)

@@ -1,9 +1,10 @@
 //! `fleet scan`: every record matching all `--where` tests, exact, in file order.
 
+use crate::columnar::{require_output, ColumnarKind, ColumnarSink};
 use crate::input::{job_error, InputArgs, SCAN_CHUNK};
 use crate::sink::{ignore_broken_pipe, Sink};
 use crate::Outcome;
-use anyhow::Context;
+use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use fleet_engine::charset::{decode_into, encode, Encoding};
 use fleet_engine::expr::parse_column_list;
@@ -17,6 +18,20 @@ pub enum Format {
     #[default]
     Csv,
     Jsonl,
+    /// Arrow IPC file with typed columns (needs -o).
+    Arrow,
+    /// Parquet file with typed columns, zstd-compressed (needs -o).
+    Parquet,
+}
+
+impl Format {
+    fn columnar(self) -> Option<ColumnarKind> {
+        match self {
+            Format::Arrow => Some(ColumnarKind::Arrow),
+            Format::Parquet => Some(ColumnarKind::Parquet),
+            Format::Csv | Format::Jsonl => None,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -37,10 +52,26 @@ pub struct ScanArgs {
     output: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
+    /// Column types for --format arrow|parquet, e.g. id:utf8,speed:float64 (int64, float64,
+    /// timestamp, utf8); other columns are inferred from every value written.
+    #[arg(long, value_name = "COL:TYPE,...")]
+    schema: Option<String>,
 }
 
 pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
     let started = std::time::Instant::now();
+    let columnar = args.format.columnar();
+    if let Some(kind) = columnar {
+        require_output(kind, args.output.as_deref())?;
+        if args.count {
+            bail!(
+                "--count prints a number; it cannot be written as --format {}",
+                kind.name()
+            );
+        }
+    } else if args.schema.is_some() {
+        bail!("--schema applies to --format arrow or parquet only");
+    }
     let ds = args.input.open(SCAN_CHUNK)?;
     let predicates = args.input.predicates(&ds)?;
     let selected = match &args.select {
@@ -60,7 +91,26 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
         anyhow::bail!("--output-encoding keep: JSON lines output is always UTF-8");
     }
     let opts = args.input.job_options(args.limit)?;
-    let mut sink = Sink::open(args.output.as_deref(), &ds)?;
+    let mut sink = match (columnar, &args.output) {
+        (Some(kind), Some(path)) => {
+            let names = match selected.as_deref() {
+                Some(cols) => cols.iter().map(|&c| ds.schema.display_name(c)).collect(),
+                None => (0..ds.schema.ncols())
+                    .map(|c| ds.schema.display_name(c))
+                    .collect(),
+            };
+            Sink::Columns(Box::new(ColumnarSink::open(
+                kind,
+                path,
+                &ds,
+                names,
+                args.schema.as_deref(),
+                false,
+                &args.input,
+            )?))
+        }
+        _ => Sink::open(args.output.as_deref(), &ds)?,
+    };
     let spec = ScanSpec {
         ncols: ds.schema.ncols(),
         predicates,
@@ -113,6 +163,12 @@ fn emit(args: &ScanArgs, ds: &Dataset, selected: Option<&[usize]>) -> Emit {
     match (args.count, args.format, selected) {
         (true, _, _) => Emit::Nothing,
         (false, Format::Csv, None) => Emit::Raw,
+        // Column files are made from normalised CSV: comma-separated, every field re-quoted
+        // as the `csv` crate reads it back, whatever each input file's delimiter.
+        (false, Format::Arrow | Format::Parquet, cols) => Emit::Csv {
+            columns: cols.map_or_else(|| (0..ds.schema.ncols()).collect(), <[usize]>::to_vec),
+            delimiter: b',',
+        },
         (false, Format::Csv, Some(cols)) => Emit::Csv {
             columns: cols.to_vec(),
             delimiter: ds.delimiter,

@@ -1,6 +1,7 @@
 //! Where a command's results go: stdout, or a file that gets its name only when complete
-//! (never one of the inputs).
+//! (never one of the inputs), or a column file made from the CSV text when complete.
 
+use crate::columnar::ColumnarSink;
 use anyhow::{bail, Context};
 use fleet_engine::output::{clobbers_input, AtomicOutput};
 use fleet_engine::Dataset;
@@ -10,6 +11,7 @@ use std::path::Path;
 pub enum Sink {
     Stdout(io::BufWriter<io::StdoutLock<'static>>),
     File(AtomicOutput),
+    Columns(Box<ColumnarSink>),
 }
 
 impl Sink {
@@ -21,17 +23,7 @@ impl Sink {
                 io::stdout().lock(),
             )));
         };
-        let inputs = ds.plan.files.iter().map(|f| f.path.as_path());
-        if let Some(input) = clobbers_input(path, inputs) {
-            bail!(
-                "--output {} is one of the inputs ({}); refusing to overwrite it",
-                path.display(),
-                input.display()
-            );
-        }
-        let file = AtomicOutput::create(path)
-            .with_context(|| format!("cannot create {}", path.display()))?;
-        Ok(Sink::File(file))
+        Ok(Sink::File(open_output_file(path, ds)?))
     }
 
     /// Flushes stdout (a closed pipe is fine) or gives the file its real name.
@@ -39,9 +31,23 @@ impl Sink {
         match self {
             Sink::Stdout(mut out) => out.flush().or_else(ignore_broken_pipe)?,
             Sink::File(out) => out.commit().context("cannot finish the output file")?,
+            Sink::Columns(out) => out.finish()?,
         }
         Ok(())
     }
+}
+
+/// `-o FILE`, refused when it is one of the dataset's files.
+pub fn open_output_file(path: &Path, ds: &Dataset) -> anyhow::Result<AtomicOutput> {
+    let inputs = ds.plan.files.iter().map(|f| f.path.as_path());
+    if let Some(input) = clobbers_input(path, inputs) {
+        bail!(
+            "--output {} is one of the inputs ({}); refusing to overwrite it",
+            path.display(),
+            input.display()
+        );
+    }
+    AtomicOutput::create(path).with_context(|| format!("cannot create {}", path.display()))
 }
 
 pub fn ignore_broken_pipe(e: io::Error) -> io::Result<()> {
@@ -57,6 +63,7 @@ impl Write for Sink {
         match self {
             Sink::Stdout(out) => out.write(buf),
             Sink::File(out) => out.write(buf),
+            Sink::Columns(out) => out.write(buf),
         }
     }
 
@@ -64,6 +71,7 @@ impl Write for Sink {
         match self {
             Sink::Stdout(out) => out.write_all(buf),
             Sink::File(out) => out.write_all(buf),
+            Sink::Columns(out) => out.write_all(buf),
         }
     }
 
@@ -71,6 +79,7 @@ impl Write for Sink {
         match self {
             Sink::Stdout(out) => out.flush(),
             Sink::File(out) => out.flush(),
+            Sink::Columns(out) => out.flush(),
         }
     }
 }

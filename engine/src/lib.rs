@@ -16,10 +16,14 @@
 //!   verifies speculative chunk boundaries, re-runs failed chunks, and streams output in order.
 //! - [`bench`](mod@bench) is what `fleet bench` measures with: checked, timed child runs, peak private
 //!   memory of a process tree, timing statistics, page-cache warming.
+//! - [`columnar`] (feature `columnar`) turns CSV text (a scan's result, an agg table, or input
+//!   files for `fleet convert`) into Arrow IPC or Parquet files with exactly inferred types.
 pub mod agg;
 pub mod aggregate;
 pub mod bench;
 pub mod charset;
+#[cfg(feature = "columnar")]
+pub mod columnar;
 pub mod compress;
 pub mod copy;
 pub mod dataset;

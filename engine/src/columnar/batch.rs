@@ -1,0 +1,163 @@
+//! One record batch being filled from CSV records: a typed Arrow builder per column, cut into
+//! a [`RecordBatch`] when full. The builders are reused, so a conversion allocates per batch
+//! at most, never per value.
+
+use super::infer::{parse_float_loose, parse_int_loose, parse_timestamp};
+use super::{ColumnType, OutputColumn, BATCH_BYTES, BATCH_ROWS};
+use arrow_array::builder::{
+    Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+    TimestampNanosecondBuilder,
+};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef, TimeUnit};
+use std::sync::Arc;
+
+enum ColumnBuilder {
+    Int(Int64Builder),
+    Float(Float64Builder),
+    Micros(TimestampMicrosecondBuilder),
+    Nanos(TimestampNanosecondBuilder),
+    Text(StringBuilder),
+}
+
+/// The Arrow schema of the output: every column nullable (an empty field is null).
+pub fn arrow_schema(columns: &[OutputColumn]) -> SchemaRef {
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|c| Field::new(&c.name, data_type(c), true))
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
+fn data_type(c: &OutputColumn) -> DataType {
+    match c.ty {
+        ColumnType::Int64 => DataType::Int64,
+        ColumnType::Float64 => DataType::Float64,
+        ColumnType::Timestamp => DataType::Timestamp(c.unit, None),
+        ColumnType::Utf8 => DataType::Utf8,
+    }
+}
+
+/// A value that the first pass accepted and the second did not: only possible if the text
+/// changed between the passes.
+#[derive(Debug)]
+pub struct Unparsable {
+    pub column: usize,
+}
+
+pub struct BatchBuilder {
+    schema: SchemaRef,
+    columns: Vec<ColumnBuilder>,
+    rows: usize,
+    bytes: usize,
+    /// Utf8 values that were not valid UTF-8 (written with U+FFFD replacements).
+    pub replaced: u64,
+}
+
+impl BatchBuilder {
+    pub fn new(columns: &[OutputColumn]) -> BatchBuilder {
+        let builders = columns
+            .iter()
+            .map(|c| match (c.ty, c.unit) {
+                (ColumnType::Int64, _) => ColumnBuilder::Int(Int64Builder::new()),
+                (ColumnType::Float64, _) => ColumnBuilder::Float(Float64Builder::new()),
+                (ColumnType::Timestamp, TimeUnit::Nanosecond) => {
+                    ColumnBuilder::Nanos(TimestampNanosecondBuilder::new())
+                }
+                (ColumnType::Timestamp, _) => {
+                    ColumnBuilder::Micros(TimestampMicrosecondBuilder::new())
+                }
+                (ColumnType::Utf8, _) => ColumnBuilder::Text(StringBuilder::new()),
+            })
+            .collect();
+        BatchBuilder {
+            schema: arrow_schema(columns),
+            columns: builders,
+            rows: 0,
+            bytes: 0,
+            replaced: 0,
+        }
+    }
+
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.rows >= BATCH_ROWS || self.bytes >= BATCH_BYTES
+    }
+
+    /// Appends one record; `field(i)` is its i-th field, one per column.
+    pub fn append<'r>(&mut self, field: impl Fn(usize) -> &'r [u8]) -> Result<(), Unparsable> {
+        for (i, builder) in self.columns.iter_mut().enumerate() {
+            let value = field(i);
+            self.bytes += value.len();
+            let bad = || Unparsable { column: i };
+            match builder {
+                _ if value.is_empty() => append_null(builder),
+                ColumnBuilder::Int(b) => b.append_value(parse_int_loose(value).ok_or_else(bad)?),
+                ColumnBuilder::Float(b) => {
+                    b.append_value(parse_float_loose(value).ok_or_else(bad)?)
+                }
+                ColumnBuilder::Micros(b) => b.append_value(
+                    parse_timestamp(value)
+                        .and_then(|t| t.in_unit(TimeUnit::Microsecond))
+                        .ok_or_else(bad)?,
+                ),
+                ColumnBuilder::Nanos(b) => b.append_value(
+                    parse_timestamp(value)
+                        .and_then(|t| t.in_unit(TimeUnit::Nanosecond))
+                        .ok_or_else(bad)?,
+                ),
+                ColumnBuilder::Text(b) => match std::str::from_utf8(value) {
+                    Ok(text) => b.append_value(text),
+                    Err(_) => {
+                        self.replaced += 1;
+                        b.append_value(String::from_utf8_lossy(value));
+                    }
+                },
+            }
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// The rows appended since the last call, as one batch; the builders start afresh.
+    pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
+        let arrays: Vec<ArrayRef> = self
+            .columns
+            .iter_mut()
+            .map(|b| -> ArrayRef {
+                match b {
+                    ColumnBuilder::Int(b) => Arc::new(b.finish()),
+                    ColumnBuilder::Float(b) => Arc::new(b.finish()),
+                    ColumnBuilder::Micros(b) => Arc::new(b.finish()),
+                    ColumnBuilder::Nanos(b) => Arc::new(b.finish()),
+                    ColumnBuilder::Text(b) => Arc::new(b.finish()),
+                }
+            })
+            .collect();
+        let rows = std::mem::take(&mut self.rows);
+        self.bytes = 0;
+        if arrays.is_empty() {
+            // A batch without columns still has a row count.
+            let opts = arrow_array::RecordBatchOptions::new().with_row_count(Some(rows));
+            return RecordBatch::try_new_with_options(self.schema.clone(), arrays, &opts);
+        }
+        RecordBatch::try_new(self.schema.clone(), arrays)
+    }
+}
+
+fn append_null(builder: &mut ColumnBuilder) {
+    match builder {
+        ColumnBuilder::Int(b) => b.append_null(),
+        ColumnBuilder::Float(b) => b.append_null(),
+        ColumnBuilder::Micros(b) => b.append_null(),
+        ColumnBuilder::Nanos(b) => b.append_null(),
+        ColumnBuilder::Text(b) => b.append_null(),
+    }
+}
