@@ -127,6 +127,30 @@ pub fn wait_until(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
 /// A spawned child killed when the test ends, even by a failed assertion.
 pub struct KillOnDrop(pub std::process::Child);
 
+impl KillOnDrop {
+    /// Waits for the child and collects its piped stdout and stderr (as `wait_with_output`).
+    pub fn wait_output(&mut self) -> Output {
+        use std::io::Read;
+        let out = self.0.stdout.take().map(|mut pipe| {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                pipe.read_to_end(&mut buf).unwrap();
+                buf
+            })
+        });
+        let mut stderr = Vec::new();
+        if let Some(mut pipe) = self.0.stderr.take() {
+            pipe.read_to_end(&mut stderr).unwrap();
+        }
+        let status = self.0.wait().unwrap();
+        Output {
+            status,
+            stdout: out.map(|t| t.join().unwrap()).unwrap_or_default(),
+            stderr,
+        }
+    }
+}
+
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
         let _ = self.0.kill();
