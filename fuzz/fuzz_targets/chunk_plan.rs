@@ -8,24 +8,31 @@ use fleet_engine::plan::{ChunkPlan, PlannedFile};
 use fleet_engine::{run_scan, EngineKind, JobOptions, ScanSpec};
 use libfuzzer_sys::fuzz_target;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 #[path = "reference.rs"]
 mod reference;
 
-/// One file, rewritten for every input (in /dev/shm when there is one: no disk traffic).
-fn scratch_file() -> &'static PathBuf {
-    static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    &DIR.get_or_init(|| {
-        let dir = tempfile::Builder::new()
+/// A fresh file for every input (in /dev/shm when there is one: no disk traffic). Never
+/// rewritten in place: the thread engine's workers may outlive `run_scan` by a moment (see
+/// the note below) and still have the previous file mapped; truncating it would SIGBUS them.
+fn scratch_file() -> PathBuf {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    let dir = DIR.get_or_init(|| {
+        // The thread engine's workers can outlive `run_scan` and notify a coordinator whose
+        // pipe is closed: a Rust `main` ignores SIGPIPE, libFuzzer's does not.
+        // SAFETY: setting a signal disposition to SIG_IGN has no preconditions.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+        tempfile::Builder::new()
             .prefix("fleet-fuzz")
             .tempdir_in("/dev/shm")
             .or_else(|_| tempfile::tempdir())
-            .expect("temp dir");
-        let path = dir.path().join("input.csv");
-        (dir, path)
-    })
-    .1
+            .expect("temp dir")
+    });
+    let n = COUNT.fetch_add(1, Ordering::Relaxed);
+    dir.path().join(format!("input-{n}.csv"))
 }
 
 fuzz_target!(|input: &[u8]| {
@@ -42,7 +49,7 @@ fuzz_target!(|input: &[u8]| {
     let emit = reference::emit(*mode, ncols);
     let want = reference::expected(data, &preds, &emit);
     let path = scratch_file();
-    std::fs::write(path, data).expect("write the input");
+    std::fs::write(&path, data).expect("write the input");
     let data_start = if data.starts_with(reference::BOM) {
         reference::BOM.len() as u64
     } else {
@@ -73,6 +80,8 @@ fuzz_target!(|input: &[u8]| {
     };
     let mut out = Vec::new();
     let report = run_scan(plan, spec, &opts, &mut out, &mut |_| {}).expect("the scan runs");
+    // Unlinking is safe while a lingering worker still has the file mapped.
+    std::fs::remove_file(&path).expect("remove the input");
     assert_eq!(report.records, want.records, "records");
     assert_eq!(report.malformed, want.malformed, "malformed");
     assert_eq!(report.matches, want.matches, "matches");
