@@ -43,8 +43,10 @@ pub fn filter(choice: u8, ncols: usize) -> Vec<Predicate> {
         return Vec::new();
     }
     let schema = Schema::new(None, ncols);
-    vec![Predicate::compile(&parse_where(text).expect("filter parses"), &schema)
-        .expect("filter compiles")]
+    vec![
+        Predicate::compile(&parse_where(text).expect("filter parses"), &schema)
+            .expect("filter compiles"),
+    ]
 }
 
 /// Raw records (byte-identical) or every column re-quoted as CSV.
