@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The conformance oracle: Python's own `csv` module reads each file named on the command line
-and prints one JSON line per file: {"path": P, "records": [[field, ...], ...]} or
+(after an optional `--delimiter C`) and prints one JSON line per file: {"path": P, "records": [[field, ...], ...]} or
 {"path": P, "error": MESSAGE} when `csv.reader` rejects it.
 
 Everything is Python's defaults (the "excel" dialect: `,` delimiter, `"` quote, doubled `""`
@@ -25,16 +25,20 @@ def shown(field):
     return field.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def read(path):
+def read(path, delimiter):
     with open(path, newline="", encoding="utf-8-sig", errors="surrogateescape") as f:
-        return [[shown(x) for x in row] for row in csv.reader(f)]
+        return [[shown(x) for x in row] for row in csv.reader(f, delimiter=delimiter)]
 
 
 def main():
     out = sys.stdout
-    for path in sys.argv[1:]:
+    args = sys.argv[1:]
+    delimiter = ","
+    if args[:1] == ["--delimiter"]:
+        delimiter, args = args[1], args[2:]
+    for path in args:
         try:
-            doc = {"path": path, "records": read(path)}
+            doc = {"path": path, "records": read(path, delimiter)}
         except csv.Error as e:
             doc = {"path": path, "error": str(e)}
         out.write(json.dumps(doc, ensure_ascii=True))
