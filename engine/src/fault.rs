@@ -79,3 +79,18 @@ impl Fault {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pause_fires_once_at_its_chunk() {
+        let f = Fault::parse("pause:3").expect("parses");
+        assert!(f.fires(FaultPoint::Pause, 3, 0));
+        assert!(!f.fires(FaultPoint::Pause, 3, 1), "re-runs are not paused");
+        assert!(!f.fires(FaultPoint::Pause, 4, 0));
+        assert!(!f.fires(FaultPoint::Stall, 3, 0));
+        assert!(Fault::parse("pause").is_err());
+    }
+}
