@@ -4,6 +4,10 @@
 //! or `scan-always` (every attempt: the job must fail cleanly, naming the chunk). `stall:N`
 //! makes every worker block forever when it reaches any chunk from N on, so tests can kill or
 //! interrupt a job whose workers are provably all alive mid-scan, without guessing at timing.
+//! `pause:N` makes the worker that reaches chunk N on its first attempt stop itself with
+//! SIGSTOP, after mapping the file and before reading the chunk: a test sees the stopped
+//! process in /proc, acts on it (kills it with a real signal, truncates its file), and
+//! releases it with SIGCONT. Re-runs of chunk N are not paused.
 
 use std::fmt;
 
@@ -14,6 +18,7 @@ pub enum FaultPoint {
     Scan,
     Commit,
     Stall,
+    Pause,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -28,7 +33,7 @@ impl fmt::Display for BadFault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{ENV}={:?} is not scan:N, commit:N, scan-always:N or stall:N",
+            "{ENV}={:?} is not scan:N, commit:N, scan-always:N, stall:N or pause:N",
             self.0
         )
     }
@@ -58,6 +63,7 @@ impl Fault {
             "scan-always" => (FaultPoint::Scan, true),
             "commit" => (FaultPoint::Commit, false),
             "stall" => (FaultPoint::Stall, true),
+            "pause" => (FaultPoint::Pause, false),
             _ => return Err(bad()),
         };
         Ok(Fault {
@@ -71,5 +77,20 @@ impl Fault {
             Some((p, c, always)) => p == point && c == chunk && (always || attempt == 0),
             None => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pause_fires_once_at_its_chunk() {
+        let f = Fault::parse("pause:3").expect("parses");
+        assert!(f.fires(FaultPoint::Pause, 3, 0));
+        assert!(!f.fires(FaultPoint::Pause, 3, 1), "re-runs are not paused");
+        assert!(!f.fires(FaultPoint::Pause, 4, 0));
+        assert!(!f.fires(FaultPoint::Stall, 3, 0));
+        assert!(Fault::parse("pause").is_err());
     }
 }

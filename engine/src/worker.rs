@@ -46,6 +46,8 @@ pub fn run_worker(ctx: &JobContext, slot: usize, mut first: Option<usize>) -> io
                 .trigger(FaultPoint::Scan, c, attempt, ctx.in_process);
             ctx.fault
                 .trigger(FaultPoint::Stall, c, attempt, ctx.in_process);
+            ctx.fault
+                .trigger(FaultPoint::Pause, c, attempt, ctx.in_process);
             match scan_stream(ctx, slot, file, &mut out, &mut scratch, spill_len) {
                 Ok(outcome) => (outcome, outcome.out_bytes),
                 Err(PieceError::Stopped) => return Ok(()),
@@ -83,6 +85,8 @@ pub fn run_worker(ctx: &JobContext, slot: usize, mut first: Option<usize>) -> io
                 .trigger(FaultPoint::Scan, c, attempt, ctx.in_process);
             ctx.fault
                 .trigger(FaultPoint::Stall, c, attempt, ctx.in_process);
+            ctx.fault
+                .trigger(FaultPoint::Pause, c, attempt, ctx.in_process);
             out.clear();
             let outcome = ctx.task.run(
                 map,
@@ -256,6 +260,12 @@ impl Fault {
                 loop {
                     std::thread::park();
                 }
+            }
+            if point == FaultPoint::Pause {
+                // SAFETY: raise has no preconditions; SIGSTOP stops this process (a worker, or
+                // the whole job for the thread engine) until the test sends SIGCONT.
+                unsafe { libc::raise(libc::SIGSTOP) };
+                return;
             }
             if in_process {
                 std::process::abort();
