@@ -164,6 +164,9 @@ fn assert_failed_cleanly(o: &Output, out: &Path) {
         .filter(|l| l.starts_with("fleet: error"))
         .collect();
     assert_eq!(errors.len(), 1, "{err}");
+    // The cause is named (the output, or fleet's temporary results), and no input is blamed.
+    assert!(errors[0].contains("File too large"), "{err}");
+    assert!(!errors[0].contains("could not be scanned"), "{err}");
     assert!(!out.exists(), "a torn output file");
     assert_no_temp_files(out.parent().unwrap());
 }

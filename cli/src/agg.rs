@@ -127,7 +127,7 @@ pub fn run(args: AggArgs) -> anyhow::Result<Outcome> {
     }
     let mut result = match result {
         Ok(r) => r,
-        Err(e) => return job_error(e),
+        Err(e) => return job_error(e, args.output.as_deref()),
     };
     result.report.elapsed = started.elapsed();
     args.input.check_strict(&result.report)?;
@@ -154,7 +154,12 @@ pub fn run(args: AggArgs) -> anyhow::Result<Outcome> {
         AggFormat::Table => write_table(&rows, &plan, &mut text),
     }
     let mut sink = sink;
-    sink.write_all(&text).or_else(ignore_broken_pipe)?;
+    sink.write_all(&text)
+        .or_else(ignore_broken_pipe)
+        .with_context(|| match &args.output {
+            Some(path) => format!("cannot write {}", path.display()),
+            None => "cannot write stdout".to_string(),
+        })?;
     sink.finish()?;
     if !args.input.quiet {
         for (what, n) in result

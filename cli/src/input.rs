@@ -240,8 +240,12 @@ pub fn open_dataset(opts: DatasetOptions) -> anyhow::Result<Dataset> {
 }
 
 /// How a job error ends the command: quietly for a closed pipe, 130 for Ctrl-C.
-pub fn job_error(e: JobError) -> anyhow::Result<Outcome> {
+pub fn job_error(e: JobError, output: Option<&std::path::Path>) -> anyhow::Result<Outcome> {
     match e {
+        JobError::Output(err) if err.kind() != std::io::ErrorKind::BrokenPipe => {
+            let name = output.map_or("stdout".into(), |p| p.display().to_string());
+            Err(anyhow::anyhow!("cannot write {name}: {err}"))
+        }
         e if e.is_broken_pipe() => Ok(Outcome::Ok),
         JobError::Interrupted => {
             eprintln!("fleet: interrupted; no output file was written");

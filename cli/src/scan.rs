@@ -142,7 +142,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
     }
     let report = match result {
         Ok(r) => r,
-        Err(e) => return job_error(e),
+        Err(e) => return job_error(e, args.output.as_deref()),
     };
     let mut report = report.unwrap_or_else(|| ScanReport {
         files: ds.plan.files.len(),

@@ -67,6 +67,8 @@ pub enum JobError {
     Setup(io::Error),
     #[error("cannot write the output: {0}")]
     Output(io::Error),
+    #[error("cannot write temporary results (in {dir}): {0}", dir = std::env::temp_dir().display())]
+    Spill(io::Error),
     #[error("{path}: bytes {start}..{end} could not be scanned: {cause} (failed twice; the result would be incomplete)")]
     WorkerFailed {
         path: PathBuf,
@@ -233,6 +235,10 @@ pub struct JobContext {
     pub fault: Fault,
     pub in_process: bool,
     notify_write: OwnedFd,
+    /// The coordinator's end of the pipe. It lives here, not in the coordinator, so that a
+    /// worker thread still finishing its chunk after the job returned never writes to a pipe
+    /// without a reader (SIGPIPE kills a host program that does not ignore it).
+    notify_read: OwnedFd,
     /// Thread engine only: each slot's exit (see `SLOT_*`).
     thread_exit: Vec<AtomicU32>,
 }
@@ -304,6 +310,7 @@ pub fn run_job(
         fault: opts.fault,
         in_process: opts.engine == EngineKind::Processes,
         notify_write,
+        notify_read,
         thread_exit: (0..slots).map(|_| AtomicU32::new(SLOT_OK)).collect(),
     });
     let pool = match opts.engine {
@@ -328,7 +335,6 @@ pub fn run_job(
         prev_end: None,
         file_lines: 0,
         failed_file: None,
-        notify_read,
         started,
         workers,
     };
@@ -357,7 +363,6 @@ struct Coordinator {
     file_lines: u64,
     /// The file whose remaining chunks are skipped because it failed.
     failed_file: Option<u32>,
-    notify_read: OwnedFd,
     started: Instant,
     workers: usize,
 }
@@ -652,6 +657,10 @@ impl Coordinator {
     ) -> Result<(), JobError> {
         let ctx = Arc::clone(&self.ctx);
         let region = &ctx.region;
+        let errno = region.header().spill_errno.load(Ordering::Acquire);
+        if errno != 0 {
+            return Err(JobError::Spill(io::Error::from_raw_os_error(errno)));
+        }
         let guard = region.lock().map_err(JobError::Setup)?;
         let cursor = region.header().cursor.get(&guard) as usize;
         let mut lost = Vec::new();
@@ -721,7 +730,7 @@ impl Coordinator {
     /// Sleeps until a worker commits or the timeout passes (to notice deaths and redraw).
     fn wait(&self, timeout: Duration) {
         let mut fds = [libc::pollfd {
-            fd: self.notify_read.as_raw_fd(),
+            fd: self.ctx.notify_read.as_raw_fd(),
             events: libc::POLLIN,
             revents: 0,
         }];
@@ -732,7 +741,7 @@ impl Coordinator {
             // SAFETY: reads into a local buffer of the given size from our own non-blocking fd.
             while unsafe {
                 libc::read(
-                    self.notify_read.as_raw_fd(),
+                    self.ctx.notify_read.as_raw_fd(),
                     drain.as_mut_ptr().cast(),
                     drain.len(),
                 )

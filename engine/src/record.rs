@@ -5,6 +5,9 @@
 //!   each record's raw byte range (without preceding empty lines, with its terminator) so
 //!   matching records can be written out byte-identical to the input.
 //! - [`split_quote_free`]: fields of a line known to hold no quote (see `structure.rs`).
+//! - [`quoted_record_ends`]: whether a record that entered `data[range]` inside a quoted field
+//!   ends there, so a chunk in the middle of a huge record can be skipped without re-parsing
+//!   the record from its start.
 
 use csv_core::{ReadRecordResult, Reader, ReaderBuilder};
 use std::ops::Range;
@@ -205,5 +208,63 @@ impl<'a> GeneralRecords<'a> {
     fn grow_ends(&mut self) {
         let n = self.ends.len().max(64) * 2;
         self.ends.resize(n, 0);
+    }
+}
+
+/// For a range that starts just after a `\n` inside a quoted field of a record that began
+/// earlier (the only way a record can cross a chunk's planned start): true when that record
+/// ends inside the range (or the range ends the file). Only the quote state is followed; no
+/// field is kept, so a chunk deep inside a record megabytes long costs one pass over itself,
+/// not over the whole record.
+pub fn quoted_record_ends(data: &[u8], range: Range<usize>, delimiter: u8, at_eof: bool) -> bool {
+    let mut reader = ReaderBuilder::new().delimiter(delimiter).build();
+    let mut out = [0u8; 4096];
+    let mut ends = [0usize; 64];
+    // An opening quote puts the parser where it is after a newline inside a quoted field.
+    let (res, _, _, _) = reader.read_record(b"\"", &mut out, &mut ends);
+    debug_assert_eq!(res, ReadRecordResult::InputEmpty);
+    let mut input = &data[range];
+    loop {
+        let (res, nin, _, _) = reader.read_record(input, &mut out, &mut ends);
+        input = &input[nin..];
+        match res {
+            ReadRecordResult::Record => return true,
+            // The fields are not wanted: let the buffers be overwritten.
+            ReadRecordResult::OutputFull | ReadRecordResult::OutputEndsFull => continue,
+            // All input consumed without the record ending.
+            ReadRecordResult::InputEmpty | ReadRecordResult::End => return at_eof,
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_open_in_a_quote_is_followed_to_its_end() {
+        // The range starts inside a quoted field (after `"a\n` of some earlier record).
+        let data = b"x\nmore text, still quoted\n\"\" escaped\nend\",2\nnext,1\n";
+        let from = 2;
+        assert!(quoted_record_ends(data, from..data.len(), b',', false));
+        let close = data.iter().position(|&b| b == b'2').unwrap();
+        assert!(!quoted_record_ends(data, from..close - 3, b',', false));
+        assert!(
+            quoted_record_ends(data, from..close - 3, b',', true),
+            "EOF ends it"
+        );
+        let no_close = b"x\nstill open\n\"\" only escapes\n";
+        assert!(!quoted_record_ends(
+            no_close,
+            2..no_close.len(),
+            b',',
+            false
+        ));
+        // A big field overflows the parser's output buffers: still followed.
+        let mut big = b"x\n".to_vec();
+        big.extend(std::iter::repeat_n(b'z', 100_000));
+        big.extend_from_slice(b"\",1\n");
+        assert!(quoted_record_ends(&big, 2..big.len(), b',', false));
     }
 }

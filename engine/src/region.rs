@@ -87,6 +87,9 @@ pub struct RegionHeader {
     pub totals: SharedValue<Totals>,
     /// Set by the coordinator to make workers stop claiming (limit reached, error, Ctrl-C).
     pub stop: AtomicU32,
+    /// Set by a worker that could not write its spill file (e.g. the temporary folder's disk
+    /// is full): the errno, so the job reports that rather than blaming the input.
+    pub spill_errno: AtomicI32,
 }
 
 #[repr(C, align(64))]

@@ -13,6 +13,7 @@ use crate::fault::{Fault, FaultPoint};
 use crate::job::JobContext;
 use crate::kernel::{ChunkOutcome, Scratch};
 use crate::plan::PlannedFile;
+use crate::record::quoted_record_ends;
 use crate::region::{Journal, CHUNK_DONE, CHUNK_FAILED, CHUNK_PENDING, CHUNK_RUNNING, NO_CHUNK};
 use crate::stream::{PieceError, Pieces};
 use memmap2::{Advice, Mmap};
@@ -88,16 +89,44 @@ pub fn run_worker(ctx: &JobContext, slot: usize, mut first: Option<usize>) -> io
             ctx.fault
                 .trigger(FaultPoint::Pause, c, attempt, ctx.in_process);
             out.clear();
-            let outcome = ctx.task.run(
-                map,
-                start as usize..chunk.end as usize,
-                chunk.end == file.size,
-                file.delimiter,
-                &mut out,
-                &mut scratch,
-            );
+            let at_eof = chunk.end == file.size;
+            // A record that began before this chunk and does not end in it: no record starts
+            // here, and parsing it again from its start would make a stray quote early in a
+            // big file cost a pass over the rest of the file per chunk.
+            let inside_one_record = start < chunk.start
+                && !quoted_record_ends(
+                    map,
+                    chunk.start as usize..chunk.end as usize,
+                    file.delimiter,
+                    at_eof,
+                );
+            let outcome = if inside_one_record {
+                let empty = ctx.task.run(
+                    map,
+                    start as usize..start as usize,
+                    false,
+                    file.delimiter,
+                    &mut out,
+                    &mut scratch,
+                );
+                ChunkOutcome {
+                    partial: Some(start),
+                    ..empty
+                }
+            } else {
+                ctx.task.run(
+                    map,
+                    start as usize..chunk.end as usize,
+                    at_eof,
+                    file.delimiter,
+                    &mut out,
+                    &mut scratch,
+                )
+            };
             if !out.is_empty() {
-                ctx.spills[slot].write_all_at(&out, spill_len)?;
+                ctx.spills[slot]
+                    .write_all_at(&out, spill_len)
+                    .map_err(|e| spill_failed(ctx, e))?;
             }
             me.bytes.fetch_add(chunk.end - start, Ordering::Relaxed);
             me.records.fetch_add(outcome.records, Ordering::Relaxed);
@@ -164,7 +193,9 @@ fn scan_stream(
     let mut written = 0u64;
     let mut flush = |out: &mut Vec<u8>| -> io::Result<()> {
         if !out.is_empty() {
-            spill.write_all_at(out, spill_at + written)?;
+            spill
+                .write_all_at(out, spill_at + written)
+                .map_err(|e| spill_failed(ctx, e))?;
             written += out.len() as u64;
             out.clear();
         }
@@ -186,6 +217,16 @@ fn scan_stream(
     me.records.fetch_add(outcome.records, Ordering::Relaxed);
     me.matches.fetch_add(outcome.matches, Ordering::Relaxed);
     Ok(outcome)
+}
+
+/// Notes a failed spill write for the coordinator (see `RegionHeader::spill_errno`).
+fn spill_failed(ctx: &JobContext, e: io::Error) -> io::Error {
+    let errno = e.raw_os_error().unwrap_or(libc::EIO);
+    ctx.region
+        .header()
+        .spill_errno
+        .store(errno, Ordering::Release);
+    e
 }
 
 /// Takes the assigned chunk if it still waits, else the next fresh one.
