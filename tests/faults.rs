@@ -261,3 +261,52 @@ fn is_zombie(pid: u32) -> bool {
         .map(|s| s[s.rfind(')').unwrap() + 2..].starts_with('Z'))
         .unwrap_or(true)
 }
+
+/// The process state letter of `pid` (from `/proc/PID/stat`).
+fn state_of(pid: u32) -> Option<char> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit(')').next()?.trim_start().chars().next()
+}
+
+#[test]
+fn the_thread_engine_names_a_file_truncated_before_its_chunk_instead_of_dying_of_sigbus() {
+    let data = gps(2, 30_000);
+    let files = csv_files(data.path());
+    let second = fs::read(&files[1]).unwrap();
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = out_dir.path().join("result.csv");
+    // One worker thread: `pause:10` stops the whole process just before chunk 10.
+    let mut child = KillOnDrop(
+        fleet()
+            .args(["scan", "--engine", "threads", "--workers", "1"])
+            .args(["--chunk-size", "64KiB", "-o"])
+            .arg(&out)
+            .arg(data.path())
+            .env("FLEET_TEST_FAULT", "pause:10")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let pid = child.0.id();
+    wait_until("the job to pause", 60, || state_of(pid) == Some('T'));
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&files[0])
+        .unwrap()
+        .set_len(300_000)
+        .unwrap();
+    signal(pid, "-CONT");
+    let o = child.wait_output();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "not killed by SIGBUS: {err}");
+    let name = files[0].to_str().unwrap();
+    assert!(
+        err.lines()
+            .any(|l| l.contains(name) && l.contains("shrank while it was being scanned")),
+        "{err}"
+    );
+    assert!(err.contains("the result is partial"), "{err}");
+    let written = fs::read(&out).unwrap();
+    assert!(written.ends_with(&second), "the second file is whole");
+}

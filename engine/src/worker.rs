@@ -34,7 +34,7 @@ pub fn run_worker(ctx: &JobContext, slot: usize, mut first: Option<usize>) -> io
         let guard = region.lock()?;
         me.spill_len.get(&guard)
     };
-    let mut mapped: Option<(u32, Mmap)> = None;
+    let mut mapped: Option<(u32, Mmap, File)> = None;
     let mut out = Vec::new();
     let mut scratch = Scratch::default();
     while let Some(c) = claim(ctx, slot, first.take())? {
@@ -62,14 +62,14 @@ pub fn run_worker(ctx: &JobContext, slot: usize, mut first: Option<usize>) -> io
             if mapped.as_ref().map(|m| m.0) != Some(chunk.file) {
                 mapped = None;
                 match map_file(&file.path) {
-                    Ok(map) => mapped = Some((chunk.file, map)),
+                    Ok((map, f)) => mapped = Some((chunk.file, map, f)),
                     Err(e) => {
                         fail(ctx, slot, c, e.raw_os_error().unwrap_or(libc::EIO))?;
                         continue;
                     }
                 }
             }
-            let Some((_, map)) = mapped.as_ref() else {
+            let Some((_, map, mapped_file)) = mapped.as_ref() else {
                 continue;
             };
             if (map.len() as u64) < chunk.end {
@@ -88,6 +88,14 @@ pub fn run_worker(ctx: &JobContext, slot: usize, mut first: Option<usize>) -> io
                 .trigger(FaultPoint::Stall, c, attempt, ctx.in_process);
             ctx.fault
                 .trigger(FaultPoint::Pause, c, attempt, ctx.in_process);
+            // A file cut short since planning would raise SIGBUS on the missing pages, which
+            // only the process engine survives: check right before touching them. (A cut
+            // during the scan itself still ends a process worker, whose chunk is re-run and
+            // then reported, and the thread engine's whole process.)
+            if mapped_file.metadata().map_or(true, |m| m.len() < chunk.end) {
+                fail(ctx, slot, c, FILE_SHRANK)?;
+                continue;
+            }
             out.clear();
             let at_eof = chunk.end == file.size;
             // A record that began before this chunk and does not end in it: no record starts
@@ -282,14 +290,14 @@ fn fail(ctx: &JobContext, slot: usize, c: usize, errno: i32) -> io::Result<()> {
     Ok(())
 }
 
-fn map_file(path: &std::path::Path) -> io::Result<Mmap> {
+fn map_file(path: &std::path::Path) -> io::Result<(Mmap, File)> {
     let file = File::open(path)?;
     // SAFETY: the map is read-only. If another process truncates the file while it is mapped,
     // reads past the new end raise SIGBUS: the process engine turns that into a failed worker
     // whose chunk is re-run and then reported with its cause (the file changed under us).
     let map = unsafe { Mmap::map(&file)? };
     let _ = map.advise(Advice::Sequential);
-    Ok(map)
+    Ok((map, file))
 }
 
 impl Fault {
