@@ -90,17 +90,25 @@ fn a_worker_killed_by_sigkill_at_a_random_chunk_leaves_the_result_exact() {
     }
 }
 
-#[test]
-fn a_file_truncated_during_the_scan_is_named_and_the_result_marked_partial() {
+/// A scan of two gps files with `--chunk-size 64KiB -o` and `extra` arguments, paused by
+/// `pause:10` (chunk 10 lies in the first file), whose first file is cut to 300,000 bytes
+/// while paused; `paused` finds the stopped process to continue. Checks that the job ends
+/// with exit 1, names the cut file and says the result is partial; returns the output file's
+/// bytes and the files' original contents.
+fn scan_cut_while_paused(
+    extra: &[&str],
+    paused: impl FnOnce(u32) -> u32,
+) -> (Vec<u8>, Vec<Vec<u8>>) {
     let data = gps(2, 30_000);
     let files = csv_files(data.path());
     let originals: Vec<Vec<u8>> = files.iter().map(|p| fs::read(p).unwrap()).collect();
     let out_dir = tempfile::tempdir().unwrap();
     let out = out_dir.path().join("result.csv");
-    // Chunk 10 of 64 KiB is in the first file; the file is cut well before it.
     let mut child = KillOnDrop(
         fleet()
-            .args(["scan", "--chunk-size", "64KiB", "--workers", "2", "-o"])
+            .args(["scan", "--chunk-size", "64KiB"])
+            .args(extra)
+            .arg("-o")
             .arg(&out)
             .arg(data.path())
             .env("FLEET_TEST_FAULT", "pause:10")
@@ -109,19 +117,17 @@ fn a_file_truncated_during_the_scan_is_named_and_the_result_marked_partial() {
             .spawn()
             .unwrap(),
     );
-    let pid = child.0.id();
-    let paused = paused_worker(pid);
-    let cut = 300_000;
+    let stopped = paused(child.0.id());
     fs::OpenOptions::new()
         .write(true)
         .open(&files[0])
         .unwrap()
-        .set_len(cut)
+        .set_len(300_000)
         .unwrap();
-    signal(paused, "-CONT");
+    signal(stopped, "-CONT");
     let o = child.wait_output();
     let err = stderr(&o);
-    // The coordinator survives to say what happened: an exit code, not a signal.
+    // The coordinator survives to say what happened: an exit code, not a signal (SIGBUS).
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(!err.contains("panicked"), "{err}");
     let name = files[0].to_str().unwrap();
@@ -131,10 +137,20 @@ fn a_file_truncated_during_the_scan_is_named_and_the_result_marked_partial() {
         "{err}"
     );
     assert!(err.contains("the result is partial"), "{err}");
+    assert_no_temp_files(out_dir.path());
+    (fs::read(&out).unwrap(), originals)
+}
+
+#[test]
+fn a_file_truncated_during_the_scan_is_named_and_the_result_marked_partial() {
+    let mut pid = 0;
+    let (written, originals) = scan_cut_while_paused(&["--workers", "2"], |p| {
+        pid = p;
+        paused_worker(p)
+    });
     // What was written is whole records: a line-aligned prefix of the cut file as it was (the
     // chunks before the paused one may have been scanned before the cut, never the complete
     // file), then every record of the intact second file.
-    let written = fs::read(&out).unwrap();
     assert!(written.ends_with(&originals[1]), "the second file is whole");
     let prefix = &written[..written.len() - originals[1].len()];
     // Chunks 0..9 each end at the first newline past 64 KiB (lines are < 100 bytes).
@@ -143,7 +159,6 @@ fn a_file_truncated_during_the_scan_is_named_and_the_result_marked_partial() {
         prefix.is_empty() || prefix.ends_with(b"\n"),
         "a torn record"
     );
-    assert_no_temp_files(out_dir.path());
     assert!(children_states(pid).is_empty());
 }
 
@@ -270,43 +285,11 @@ fn state_of(pid: u32) -> Option<char> {
 
 #[test]
 fn the_thread_engine_names_a_file_truncated_before_its_chunk_instead_of_dying_of_sigbus() {
-    let data = gps(2, 30_000);
-    let files = csv_files(data.path());
-    let second = fs::read(&files[1]).unwrap();
-    let out_dir = tempfile::tempdir().unwrap();
-    let out = out_dir.path().join("result.csv");
     // One worker thread: `pause:10` stops the whole process just before chunk 10.
-    let mut child = KillOnDrop(
-        fleet()
-            .args(["scan", "--engine", "threads", "--workers", "1"])
-            .args(["--chunk-size", "64KiB", "-o"])
-            .arg(&out)
-            .arg(data.path())
-            .env("FLEET_TEST_FAULT", "pause:10")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let pid = child.0.id();
-    wait_until("the job to pause", 60, || state_of(pid) == Some('T'));
-    fs::OpenOptions::new()
-        .write(true)
-        .open(&files[0])
-        .unwrap()
-        .set_len(300_000)
-        .unwrap();
-    signal(pid, "-CONT");
-    let o = child.wait_output();
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(1), "not killed by SIGBUS: {err}");
-    let name = files[0].to_str().unwrap();
-    assert!(
-        err.lines()
-            .any(|l| l.contains(name) && l.contains("shrank while it was being scanned")),
-        "{err}"
-    );
-    assert!(err.contains("the result is partial"), "{err}");
-    let written = fs::read(&out).unwrap();
-    assert!(written.ends_with(&second), "the second file is whole");
+    let (written, originals) =
+        scan_cut_while_paused(&["--engine", "threads", "--workers", "1"], |pid| {
+            wait_until("the job to pause", 60, || state_of(pid) == Some('T'));
+            pid
+        });
+    assert!(written.ends_with(&originals[1]), "the second file is whole");
 }

@@ -171,6 +171,75 @@ fn split_result(bytes: &[u8]) -> io::Result<(&[u8], &[u8])> {
     Ok(rest.split_at(len))
 }
 
+impl AggTask {
+    /// Aggregates the records of `data[range]` into `table` and `delta` (dense plans).
+    #[allow(clippy::too_many_arguments)]
+    fn aggregate(
+        &self,
+        data: &[u8],
+        range: Range<usize>,
+        at_eof: bool,
+        delimiter: u8,
+        table: &mut AggTable,
+        delta: &mut DenseDelta,
+        scratch: &mut Scratch,
+    ) -> ChunkOutcome {
+        let filter = Filter {
+            ncols: self.ncols,
+            predicates: &self.predicates,
+        };
+        if let Some(layout) = &self.dense {
+            delta.prepare(layout);
+        }
+        let mut sink = TableSink {
+            plan: &self.plan,
+            table,
+            dense: self.dense.as_ref().map(|l| (l, delta)),
+        };
+        filter_chunk(data, range, at_eof, delimiter, filter, &mut sink, scratch)
+    }
+
+    /// Appends a result as `split_result` reads it: `dense` writes the delta, then the table.
+    fn frame(out: &mut Vec<u8>, dense: impl FnOnce(&mut Vec<u8>), table: &AggTable) {
+        let start = out.len();
+        out.extend_from_slice(&[0; 8]);
+        dense(out);
+        let dense_len = (out.len() - start - 8) as u64;
+        out[start..start + 8].copy_from_slice(&dense_len.to_le_bytes());
+        table.encode(out);
+    }
+
+    /// Adds (or, with `negate`, takes back) a committed result's delta in the shared cells.
+    fn fold(&self, out: &[u8], acc: &mut Accumulators<'_, '_>, negate: bool) -> io::Result<()> {
+        let Some(layout) = &self.dense else {
+            return Ok(());
+        };
+        let (delta, _) = split_result(out)?;
+        let fits = if negate {
+            layout.uncommit(delta, acc)
+        } else {
+            layout.commit(delta, acc)
+        };
+        if fits {
+            Ok(())
+        } else {
+            Err(io::Error::other(
+                "a chunk's aggregate does not fit the shared array",
+            ))
+        }
+    }
+}
+
+/// The worker's dense delta, kept across chunks in its scratch (it may be megabytes).
+fn take_delta(scratch: &mut Scratch) -> DenseDelta {
+    scratch
+        .task_state
+        .take()
+        .and_then(|b| b.downcast::<DenseDelta>().ok())
+        .map(|b| *b)
+        .unwrap_or_default()
+}
+
 impl ChunkTask for AggTask {
     fn run(
         &self,
@@ -182,31 +251,20 @@ impl ChunkTask for AggTask {
         scratch: &mut Scratch,
     ) -> ChunkOutcome {
         let mut table = AggTable::new(&self.plan);
-        let filter = Filter {
-            ncols: self.ncols,
-            predicates: &self.predicates,
-        };
-        // The delta is kept across chunks in the worker's scratch (it may be megabytes).
-        let mut delta = scratch
-            .task_state
-            .take()
-            .and_then(|b| b.downcast::<DenseDelta>().ok())
-            .map(|b| *b)
-            .unwrap_or_default();
-        let mut sink = TableSink {
-            plan: &self.plan,
-            table: &mut table,
-            dense: self.dense.as_ref().map(|l| (l, &mut delta)),
-        };
-        let outcome = filter_chunk(data, range, at_eof, delimiter, filter, &mut sink, scratch);
+        let mut delta = take_delta(scratch);
+        let outcome = self.aggregate(
+            data, range, at_eof, delimiter, &mut table, &mut delta, scratch,
+        );
         let start = out.len();
-        out.extend_from_slice(&[0; 8]);
-        if let Some(layout) = &self.dense {
-            delta.encode(layout, out);
-        }
-        let dense_len = (out.len() - start - 8) as u64;
-        out[start..start + 8].copy_from_slice(&dense_len.to_le_bytes());
-        table.encode(out);
+        Self::frame(
+            out,
+            |out| {
+                if let Some(layout) = &self.dense {
+                    delta.encode(layout, out);
+                }
+            },
+            &table,
+        );
         scratch.task_state = Some(Box::new(delta));
         ChunkOutcome {
             out_bytes: (out.len() - start) as u64,
@@ -222,35 +280,15 @@ impl ChunkTask for AggTask {
     }
 
     fn commit(&self, out: &[u8], acc: &mut Accumulators<'_, '_>) -> io::Result<()> {
-        let Some(layout) = &self.dense else {
-            return Ok(());
-        };
-        let (delta, _) = split_result(out)?;
-        if layout.commit(delta, acc) {
-            Ok(())
-        } else {
-            Err(io::Error::other(
-                "a chunk's aggregate does not fit the shared array",
-            ))
-        }
+        self.fold(out, acc, false)
     }
 
     fn uncommit(&self, out: &[u8], acc: &mut Accumulators<'_, '_>) -> io::Result<()> {
-        let Some(layout) = &self.dense else {
-            return Ok(());
-        };
-        let (delta, _) = split_result(out)?;
-        if layout.uncommit(delta, acc) {
-            Ok(())
-        } else {
-            Err(io::Error::other(
-                "a chunk's aggregate does not fit the shared array",
-            ))
-        }
+        self.fold(out, acc, true)
     }
 
-    /// A streamed file is one unit with one result: each piece's tables are added into it
-    /// (a piece's own tables may be restarted by the kernel, the unit's must not be).
+    /// A streamed file is one unit with one result: each piece is aggregated privately (the
+    /// kernel may restart a piece) and then added into the unit's table and cells.
     fn run_pieces(
         &self,
         pieces: &mut Pieces<'_>,
@@ -261,31 +299,28 @@ impl ChunkTask for AggTask {
     ) -> Result<(), PieceError> {
         let mut unit = AggTable::new(&self.plan);
         let mut unit_cells = self.dense.as_ref().map(|l| vec![0u64; l.words()]);
-        let mut piece_out = Vec::new();
+        let mut delta = take_delta(scratch);
         while let Some((data, range, at_eof)) = pieces.next_piece()? {
-            piece_out.clear();
-            let outcome = self.run(data, range, at_eof, delimiter, &mut piece_out, scratch);
+            let mut table = AggTable::new(&self.plan);
+            let outcome = self.aggregate(
+                data, range, at_eof, delimiter, &mut table, &mut delta, scratch,
+            );
             pieces.done(&outcome);
-            let (delta, table) = split_result(&piece_out).map_err(PieceError::Spill)?;
             if let (Some(layout), Some(cells)) = (&self.dense, &mut unit_cells) {
-                if !layout.add_encoded(delta, cells) {
-                    return Err(PieceError::Spill(io::Error::other(
-                        "a piece's aggregate does not fit the shared array",
-                    )));
-                }
+                delta.drain_into(layout, cells);
             }
-            let table = AggTable::decode(&self.plan, table)
-                .map_err(|e| PieceError::Spill(io::Error::other(e)))?;
             unit.merge(table);
         }
-        let start = out.len();
-        out.extend_from_slice(&[0; 8]);
-        if let (Some(layout), Some(cells)) = (&self.dense, &unit_cells) {
-            layout.encode_words(cells, out);
-        }
-        let dense_len = (out.len() - start - 8) as u64;
-        out[start..start + 8].copy_from_slice(&dense_len.to_le_bytes());
-        unit.encode(out);
+        scratch.task_state = Some(Box::new(delta));
+        Self::frame(
+            out,
+            |out| {
+                if let (Some(layout), Some(cells)) = (&self.dense, &unit_cells) {
+                    layout.encode_words(cells, out);
+                }
+            },
+            &unit,
+        );
         Ok(())
     }
 }

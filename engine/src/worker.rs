@@ -42,13 +42,10 @@ pub fn run_worker(ctx: &JobContext, slot: usize, mut first: Option<usize>) -> io
         let entry = region.chunk(c);
         let file = &ctx.plan.files[chunk.file as usize];
         let attempt = entry.attempts.load(Ordering::Acquire);
+        for point in [FaultPoint::Scan, FaultPoint::Stall, FaultPoint::Pause] {
+            ctx.fault.trigger(point, c, attempt, ctx.in_process);
+        }
         let (outcome, out_len) = if file.streamed() {
-            ctx.fault
-                .trigger(FaultPoint::Scan, c, attempt, ctx.in_process);
-            ctx.fault
-                .trigger(FaultPoint::Stall, c, attempt, ctx.in_process);
-            ctx.fault
-                .trigger(FaultPoint::Pause, c, attempt, ctx.in_process);
             match scan_stream(ctx, slot, file, &mut out, &mut scratch, spill_len) {
                 Ok(outcome) => (outcome, outcome.out_bytes),
                 Err(PieceError::Stopped) => return Ok(()),
@@ -72,7 +69,14 @@ pub fn run_worker(ctx: &JobContext, slot: usize, mut first: Option<usize>) -> io
             let Some((_, map, mapped_file)) = mapped.as_ref() else {
                 continue;
             };
-            if (map.len() as u64) < chunk.end {
+            // A file cut short since it was planned (or mapped) would raise SIGBUS on the
+            // missing pages, which only the process engine survives: check the mapping and
+            // the file right before touching them. (A cut during the scan itself still ends
+            // a process worker, whose chunk is re-run and then reported, and the thread
+            // engine's whole process.)
+            if (map.len() as u64) < chunk.end
+                || mapped_file.metadata().map_or(true, |m| m.len() < chunk.end)
+            {
                 fail(ctx, slot, c, FILE_SHRANK)?;
                 continue;
             }
@@ -82,20 +86,6 @@ pub fn run_worker(ctx: &JobContext, slot: usize, mut first: Option<usize>) -> io
                 start as usize,
                 (chunk.end - start) as usize,
             );
-            ctx.fault
-                .trigger(FaultPoint::Scan, c, attempt, ctx.in_process);
-            ctx.fault
-                .trigger(FaultPoint::Stall, c, attempt, ctx.in_process);
-            ctx.fault
-                .trigger(FaultPoint::Pause, c, attempt, ctx.in_process);
-            // A file cut short since planning would raise SIGBUS on the missing pages, which
-            // only the process engine survives: check right before touching them. (A cut
-            // during the scan itself still ends a process worker, whose chunk is re-run and
-            // then reported, and the thread engine's whole process.)
-            if mapped_file.metadata().map_or(true, |m| m.len() < chunk.end) {
-                fail(ctx, slot, c, FILE_SHRANK)?;
-                continue;
-            }
             out.clear();
             let at_eof = chunk.end == file.size;
             // A record that began before this chunk and does not end in it: no record starts

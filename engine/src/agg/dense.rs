@@ -340,7 +340,8 @@ pub struct DenseDelta {
 }
 
 impl DenseDelta {
-    fn reset(&mut self, layout: &DenseLayout) {
+    /// Sizes the delta for `layout`; called once per chunk, before any `update`.
+    pub fn prepare(&mut self, layout: &DenseLayout) {
         if self.words.len() != layout.words() {
             self.words = vec![0; layout.words()];
             self.touched.clear();
@@ -357,7 +358,7 @@ impl DenseDelta {
         i: usize,
         field: &impl Fn(usize) -> &'f [u8],
     ) {
-        self.reset(layout);
+        debug_assert_eq!(self.words.len(), layout.words(), "prepare() first");
         let parse = |func: AggFn| {
             let value = match func.column() {
                 Some(c) => field(c),
@@ -414,7 +415,7 @@ impl DenseDelta {
     /// Appends the touched cells (index, then the cell's words) and the malformed counters,
     /// all little-endian u64, and clears the delta for the next chunk.
     pub fn encode(&mut self, layout: &DenseLayout, out: &mut Vec<u8>) {
-        self.reset(layout);
+        self.prepare(layout);
         self.flush(layout);
         self.touched.sort_unstable();
         for &i in &self.touched {
@@ -429,6 +430,27 @@ impl DenseDelta {
         for w in &mut self.words[layout.globals_at()..] {
             out.extend_from_slice(&w.to_le_bytes());
             *w = 0;
+        }
+    }
+
+    /// Adds the touched cells and malformed counters into `words` (an array of this layout,
+    /// e.g. a streamed file's total over its pieces) and clears the delta.
+    pub fn drain_into(&mut self, layout: &DenseLayout, words: &mut [u64]) {
+        self.prepare(layout);
+        self.flush(layout);
+        for &i in &self.touched {
+            let cell = i as usize * layout.width..(i as usize + 1) * layout.width;
+            layout.add_cell(&mut words[cell.clone()], &self.words[cell.clone()], false);
+            self.words[cell].fill(0);
+        }
+        self.touched.clear();
+        let globals = layout.globals_at()..layout.words();
+        for (a, b) in words[globals.clone()]
+            .iter_mut()
+            .zip(&mut self.words[globals])
+        {
+            *a = a.wrapping_add(*b);
+            *b = 0;
         }
     }
 
@@ -493,20 +515,6 @@ impl DenseLayout {
     pub fn commit(&self, bytes: &[u8], acc: &mut crate::region::Accumulators<'_, '_>) -> bool {
         self.apply(bytes, false, |first, len, f| {
             acc.modify(first, len, |w| f(w))
-        })
-    }
-
-    /// Adds an encoded delta into a private array of this layout's words (a streamed file
-    /// sums its pieces this way before its one commit).
-    pub fn add_encoded(&self, bytes: &[u8], words: &mut [u64]) -> bool {
-        self.apply(bytes, false, |first, len, f| {
-            match words.get_mut(first..first + len) {
-                Some(w) => {
-                    f(w);
-                    true
-                }
-                None => false,
-            }
         })
     }
 
