@@ -337,7 +337,7 @@ fn cache_root() -> anyhow::Result<PathBuf> {
 /// `2GiB`, `2MiB`, `1536KiB` or a byte count: the exact size, for a folder name.
 fn size_label(bytes: u64) -> String {
     for (unit, name) in [(GIB, "GiB"), (MIB, "MiB"), (KIB, "KiB")] {
-        if bytes % unit == 0 {
+        if bytes.is_multiple_of(unit) {
             return format!("{}{name}", bytes / unit);
         }
     }

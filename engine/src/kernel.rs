@@ -14,6 +14,7 @@
 //! reported (the first few per chunk), and never matched, so a `--where` on a column it lacks
 //! cannot silently misfire.
 
+use crate::candidate::{for_each_flagged_line, Probe};
 use crate::predicate::Predicate;
 use crate::record::{split_quote_free, GeneralRecords, RangeEnd};
 use crate::structure::{for_each_line_split, MAX_SPLIT};
@@ -162,6 +163,16 @@ fn scan_quote_free(
 ) -> Option<ChunkOutcome> {
     let mut outcome = ChunkOutcome::default();
     let needed = filter.fields_needed().max(sink.fields_needed());
+    if let Some(probe) = filter
+        .predicates
+        .iter()
+        .find_map(Predicate::needle)
+        .and_then(Probe::new)
+    {
+        return scan_flagged(
+            data, range, delimiter, filter, &probe, needed, sink, scratch,
+        );
+    }
     let fields = &mut scratch.fields;
     let finder = filter
         .predicates
@@ -229,6 +240,61 @@ fn scan_quote_free(
     })
     .ok()?;
     outcome.lines = lines;
+    Some(outcome)
+}
+
+/// The fast path of a selective scan: one fused pass ([`crate::candidate`]) counts every
+/// line's fields and flags the lines that hold the needle of an equality test; only those are
+/// split and tested. Returns `None` when the range is not quote-free.
+#[allow(clippy::too_many_arguments)]
+fn scan_flagged(
+    data: &[u8],
+    range: Range<usize>,
+    delimiter: u8,
+    filter: Filter<'_>,
+    probe: &Probe,
+    needed: usize,
+    sink: &mut impl MatchSink,
+    scratch: &mut Scratch,
+) -> Option<ChunkOutcome> {
+    let mut outcome = ChunkOutcome::default();
+    let fields = &mut scratch.fields;
+    let chunk_end = range.end;
+    let mut lines = LineCounter {
+        pos: range.start,
+        lines: 0,
+    };
+    let expected = u32::try_from(filter.ncols.saturating_sub(1)).unwrap_or(u32::MAX);
+    let counts = for_each_flagged_line(data, range, delimiter, expected, probe, |line| {
+        if !line.well_formed {
+            // Line numbers cost a count of the bytes before: only for the reported few.
+            let line_no = if (outcome.malformed as usize) < REPORTED_MALFORMED {
+                lines.line_at(data, line.start)
+            } else {
+                0
+            };
+            note_malformed(&mut outcome, line_no);
+            return;
+        }
+        split_quote_free(data, line.start..line.end, delimiter, fields, needed);
+        let field = |i: usize| &data[fields[i].clone()];
+        if filter
+            .predicates
+            .iter()
+            .all(|p| p.matches(field(p.column())))
+        {
+            outcome.matches += 1;
+            let raw_end = if line.end < chunk_end {
+                line.end + 1
+            } else {
+                line.end
+            };
+            sink.matched(&data[line.start..raw_end], &field);
+        }
+    })
+    .ok()?;
+    outcome.records = counts.records;
+    outcome.lines = counts.newlines;
     Some(outcome)
 }
 

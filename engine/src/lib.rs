@@ -21,6 +21,7 @@
 pub mod agg;
 pub mod aggregate;
 pub mod bench;
+pub mod candidate;
 pub mod charset;
 #[cfg(feature = "columnar")]
 pub mod columnar;

@@ -162,7 +162,7 @@ impl DenseLayout {
             .chunks_exact(8)
             .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()))
             .collect();
-        if bytes.len() % 8 != 0 || words.len() < self.specs.len() {
+        if !bytes.len().is_multiple_of(8) || words.len() < self.specs.len() {
             return false;
         }
         let (cells, globals) = words.split_at(words.len() - self.specs.len());

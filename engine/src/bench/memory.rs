@@ -151,7 +151,7 @@ impl PeakSampler {
             let mut pids = vec![root];
             let mut n = 0u64;
             while !flag.load(Ordering::Acquire) {
-                if n % rescan_every == 0 {
+                if n.is_multiple_of(rescan_every) {
                     pids = tree(root);
                 }
                 n += 1;

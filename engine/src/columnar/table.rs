@@ -178,7 +178,7 @@ pub fn infer_text(
             }
         }
         rows += 1;
-        if rows % super::BATCH_ROWS as u64 == 0 {
+        if rows.is_multiple_of(super::BATCH_ROWS as u64) {
             tick(records.consumed_since(), super::BATCH_ROWS as u64)?;
         }
     }

@@ -1,0 +1,509 @@
+//! The selective scan's single pass over quote-free data: the structural pass of
+//! [`crate::structure`] fused with a search for an equality test's needle, so a
+//! `--where id=11865` reads each byte once instead of twice (a `memmem` pass, then the line pass).
+//!
+//! For every 64-byte block it computes, with a handful of vector compares, the masks of
+//! newlines, delimiters, quotes/CRs, and *candidates*: positions where up to four probe bytes of
+//! the needle (first, last and two between) sit at their offsets. Every line's delimiters are
+//! counted against the schema, but the caller only hears of the rare lines that are malformed or
+//! hold a candidate; it splits and tests those. Candidates are a superset of the needle's
+//! occurrences, so no matching line is missed: the caller's predicate is the real test.
+//!
+//! Hand-written for the same reason as [`crate::structure`]: it is the innermost loop of the
+//! most common query, and this is where fleet has to keep up with ripgrep's `memmem`.
+//! AVX-512BW or AVX2 is chosen at run time, with a portable fallback (also the test oracle).
+
+use crate::structure::NotQuoteFree;
+use std::ops::Range;
+
+/// Up to four bytes of a needle and where they sit in it. With fewer distinct positions the
+/// last probe is repeated, so the vector code always runs four compares and never branches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Probe {
+    offsets: [usize; 4],
+    bytes: [u8; 4],
+    /// The needle's length: a candidate starting at `i` reads up to `i + span - 1`.
+    span: usize,
+}
+
+impl Probe {
+    /// `None` for a needle that cannot take this pass: empty, or holding a newline (a
+    /// candidate must lie inside one line).
+    pub fn new(needle: &[u8]) -> Option<Probe> {
+        let len = needle.len();
+        if len == 0 || needle.contains(&b'\n') {
+            return None;
+        }
+        let last = len - 1;
+        let offsets = [0, last / 3, (2 * last) / 3, last];
+        Some(Probe {
+            offsets,
+            bytes: offsets.map(|o| needle[o]),
+            span: len,
+        })
+    }
+}
+
+/// What the pass counted over the whole range.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// `\n` bytes in the range.
+    pub newlines: u64,
+    /// Non-empty lines, the last one included even without a `\n`.
+    pub records: u64,
+}
+
+/// A line the caller must look at: `start..end` excludes the `\n`; `well_formed` means it has
+/// exactly the expected number of delimiters (so it holds a candidate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flagged {
+    pub start: usize,
+    pub end: usize,
+    pub well_formed: bool,
+}
+
+/// Walks `data[range]` (quote-free and CR-free, else `NotQuoteFree` as soon as one is seen;
+/// lines already reported must then be discarded), checking that every non-empty line has
+/// `delimiters` delimiters, and calls `on_line` for each line that does not, and for each line
+/// that does and holds a candidate for `probe`, in order.
+pub fn for_each_flagged_line(
+    data: &[u8],
+    range: Range<usize>,
+    delimiter: u8,
+    delimiters: u32,
+    probe: &Probe,
+    on_line: impl FnMut(Flagged),
+) -> Result<Counts, NotQuoteFree> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if wide::avx512_available() {
+            // SAFETY: the CPU has AVX-512F and AVX-512BW (checked above).
+            return unsafe { wide::pass512(data, range, delimiter, delimiters, probe, on_line) };
+        }
+        if wide::avx2_available() {
+            // SAFETY: the CPU has AVX2, BMI1 and POPCNT (checked above).
+            return unsafe { wide::pass256(data, range, delimiter, delimiters, probe, on_line) };
+        }
+    }
+    pass_with(
+        data,
+        range,
+        delimiter,
+        delimiters,
+        probe,
+        on_line,
+        |_, _, _, _| unreachable!("no vector blocks without SIMD"),
+        0,
+    )
+}
+
+/// Masks of the 64-byte block at `bytes[at..]`: (newlines, delimiters, quotes or CRs,
+/// candidates). Candidate bit `j` needs every probe byte at `at + j + offset`, which may lie
+/// past the block; a probe past the end of `bytes` fails. Portable, for tails and as the oracle.
+pub fn scalar_masks(bytes: &[u8], at: usize, delimiter: u8, probe: &Probe) -> (u64, u64, u64, u64) {
+    let (mut nl, mut dl, mut bad, mut cand) = (0u64, 0u64, 0u64, 0u64);
+    let block = &bytes[at..(at + 64).min(bytes.len())];
+    for (j, &b) in block.iter().enumerate() {
+        nl |= ((b == b'\n') as u64) << j;
+        dl |= ((b == delimiter) as u64) << j;
+        bad |= ((b == b'"' || b == b'\r') as u64) << j;
+        let hit = probe
+            .offsets
+            .iter()
+            .zip(probe.bytes)
+            .all(|(&o, want)| bytes.get(at + j + o) == Some(&want));
+        cand |= (hit as u64) << j;
+    }
+    (nl, dl, bad, cand)
+}
+
+/// The pass, generic over the vector masks so that it is compiled inside each
+/// `target_feature` function. `masks(bytes, at, delimiter, probe)` computes the block at `at`
+/// for the first `vector_blocks` blocks, whose loads (probes included) stay inside `bytes`;
+/// the rest use [`scalar_masks`].
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn pass_with(
+    data: &[u8],
+    range: Range<usize>,
+    delimiter: u8,
+    delimiters: u32,
+    probe: &Probe,
+    mut on_line: impl FnMut(Flagged),
+    masks: impl Fn(&[u8], usize, u8, &Probe) -> (u64, u64, u64, u64),
+    vector_blocks: usize,
+) -> Result<Counts, NotQuoteFree> {
+    let bytes = &data[range.clone()];
+    let base = range.start;
+    let mut line_start = 0usize;
+    // Delimiters seen so far in the current line, and whether it holds a candidate.
+    let mut seen = 0u32;
+    let mut pending = false;
+    let mut counts = Counts::default();
+    // Whether the byte before the block is a newline (the range starts a line).
+    let mut after_newline = 1u64;
+    let blocks = bytes.len().div_ceil(64);
+    for b in 0..blocks {
+        let at = b * 64;
+        let (mut nl, mut dl, bad, mut cand) = if b < vector_blocks {
+            masks(bytes, at, delimiter, probe)
+        } else {
+            scalar_masks(bytes, at, delimiter, probe)
+        };
+        let empty = nl & ((nl << 1) | after_newline);
+        after_newline = nl >> 63;
+        counts.newlines += nl.count_ones() as u64;
+        if bad | cand | empty == 0 && !pending {
+            // The common block: no candidate, no empty line. Check every count without
+            // branching on it; only a block with a wrong count is walked again below.
+            let (mut n, mut d, mut count, mut wrong) = (nl, dl, seen, 0u32);
+            while n != 0 {
+                let through = n ^ (n - 1);
+                wrong |= (count + (d & through).count_ones()) ^ delimiters;
+                count = 0;
+                d &= !through;
+                n &= n - 1;
+            }
+            if wrong == 0 {
+                if nl != 0 {
+                    line_start = at + 64 - nl.leading_zeros() as usize;
+                    counts.records += nl.count_ones() as u64;
+                }
+                seen = count + d.count_ones();
+                continue;
+            }
+        }
+        if bad != 0 {
+            return Err(NotQuoteFree);
+        }
+        while nl != 0 {
+            let bit = nl.trailing_zeros();
+            let below = (1u64 << bit) - 1;
+            let count = seen + (dl & below).count_ones();
+            let flagged = pending || cand & below != 0;
+            let end = at + bit as usize;
+            if end > line_start {
+                counts.records += 1;
+                let well_formed = count == delimiters;
+                if flagged || !well_formed {
+                    on_line(Flagged {
+                        start: base + line_start,
+                        end: base + end,
+                        well_formed,
+                    });
+                }
+            }
+            line_start = end + 1;
+            seen = 0;
+            pending = false;
+            dl &= !below;
+            cand &= !below;
+            nl &= nl - 1;
+        }
+        seen += dl.count_ones();
+        pending |= cand != 0;
+    }
+    if line_start < bytes.len() {
+        counts.records += 1;
+        let well_formed = seen == delimiters;
+        if pending || !well_formed {
+            on_line(Flagged {
+                start: base + line_start,
+                end: base + bytes.len(),
+                well_formed,
+            });
+        }
+    }
+    Ok(counts)
+}
+
+/// How many leading 64-byte blocks of a `len`-byte range can be read by vector loads, whose
+/// probes reach `span - 1` bytes past the block.
+fn vector_blocks(len: usize, probe: &Probe) -> usize {
+    len.saturating_sub(probe.span - 1) / 64
+}
+
+#[cfg(target_arch = "x86_64")]
+mod wide {
+    use super::{pass_with, vector_blocks, Counts, Flagged, NotQuoteFree, Probe};
+    use std::arch::x86_64::*;
+    use std::ops::Range;
+
+    pub fn avx512_available() -> bool {
+        // The standard library caches the CPUID answers.
+        is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw")
+    }
+
+    pub fn avx2_available() -> bool {
+        is_x86_feature_detected!("avx2")
+            && is_x86_feature_detected!("bmi1")
+            && is_x86_feature_detected!("popcnt")
+    }
+
+    /// # Safety
+    /// The CPU must support AVX-512F and AVX-512BW.
+    #[target_feature(enable = "avx512f,avx512bw,bmi1,popcnt")]
+    pub unsafe fn pass512(
+        data: &[u8],
+        range: Range<usize>,
+        delimiter: u8,
+        delimiters: u32,
+        probe: &Probe,
+        on_line: impl FnMut(Flagged),
+    ) -> Result<Counts, NotQuoteFree> {
+        let vector = vector_blocks(range.len(), probe);
+        let masks = |bytes: &[u8], at: usize, delimiter: u8, probe: &Probe| {
+            // SAFETY: `at < vector * 64`, so `at + 64 + span - 1 <= bytes.len()`: every load,
+            // probes included, is in bounds; the CPU has AVX-512BW (this function's contract).
+            unsafe {
+                let ptr = bytes.as_ptr().add(at);
+                let v = _mm512_loadu_si512(ptr as *const __m512i);
+                let nl = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\n' as i8));
+                let dl = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(delimiter as i8));
+                let bad = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'"' as i8))
+                    | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\r' as i8));
+                let mut cand = u64::MAX;
+                for k in 0..4 {
+                    let p = _mm512_loadu_si512(ptr.add(probe.offsets[k]) as *const __m512i);
+                    cand &= _mm512_cmpeq_epi8_mask(p, _mm512_set1_epi8(probe.bytes[k] as i8));
+                }
+                (nl, dl, bad, cand)
+            }
+        };
+        pass_with(
+            data, range, delimiter, delimiters, probe, on_line, masks, vector,
+        )
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2, BMI1 and POPCNT.
+    #[target_feature(enable = "avx2,bmi1,popcnt")]
+    pub unsafe fn pass256(
+        data: &[u8],
+        range: Range<usize>,
+        delimiter: u8,
+        delimiters: u32,
+        probe: &Probe,
+        on_line: impl FnMut(Flagged),
+    ) -> Result<Counts, NotQuoteFree> {
+        let vector = vector_blocks(range.len(), probe);
+        let masks = |bytes: &[u8], at: usize, delimiter: u8, probe: &Probe| {
+            // SAFETY: as in `pass512`: every load is in bounds, and the CPU has AVX2.
+            unsafe {
+                let ptr = bytes.as_ptr().add(at);
+                let eq = |offset: usize, byte: u8| {
+                    let b = _mm256_set1_epi8(byte as i8);
+                    let lo = _mm256_loadu_si256(ptr.add(offset) as *const __m256i);
+                    let hi = _mm256_loadu_si256(ptr.add(offset + 32) as *const __m256i);
+                    (_mm256_cmpeq_epi8(lo, b), _mm256_cmpeq_epi8(hi, b))
+                };
+                let mask = |(lo, hi): (__m256i, __m256i)| {
+                    (_mm256_movemask_epi8(lo) as u32 as u64)
+                        | ((_mm256_movemask_epi8(hi) as u32 as u64) << 32)
+                };
+                let or = |(a, b): (__m256i, __m256i), (c, d): (__m256i, __m256i)| {
+                    (_mm256_or_si256(a, c), _mm256_or_si256(b, d))
+                };
+                let and = |(a, b): (__m256i, __m256i), (c, d): (__m256i, __m256i)| {
+                    (_mm256_and_si256(a, c), _mm256_and_si256(b, d))
+                };
+                let nl = mask(eq(0, b'\n'));
+                let dl = mask(eq(0, delimiter));
+                let bad = mask(or(eq(0, b'"'), eq(0, b'\r')));
+                let mut cand = eq(probe.offsets[0], probe.bytes[0]);
+                for k in 1..4 {
+                    cand = and(cand, eq(probe.offsets[k], probe.bytes[k]));
+                }
+                (nl, dl, bad, mask(cand))
+            }
+        };
+        pass_with(
+            data, range, delimiter, delimiters, probe, on_line, masks, vector,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Every line, by the obvious method: (start, end, delimiters, holds the needle).
+    fn naive(bytes: &[u8], delimiter: u8, needle: &[u8]) -> Option<Vec<(usize, usize, u32, bool)>> {
+        if bytes.iter().any(|&b| b == b'"' || b == b'\r') {
+            return None;
+        }
+        let mut lines = Vec::new();
+        let mut start = 0;
+        for piece in bytes.split(|&b| b == b'\n') {
+            let end = start + piece.len();
+            if !piece.is_empty() {
+                let d = piece.iter().filter(|&&c| c == delimiter).count() as u32;
+                let has = piece.windows(needle.len()).any(|w| w == needle);
+                lines.push((start, end, d, has));
+            }
+            start = end + 1;
+        }
+        Some(lines)
+    }
+
+    fn check(
+        data: &[u8],
+        offset: usize,
+        needle: &[u8],
+        delimiters: u32,
+    ) -> Result<(), TestCaseError> {
+        let probe = Probe::new(needle).expect("needle without newline");
+        let bytes = &data[offset..];
+        let mut got = Vec::new();
+        let result =
+            for_each_flagged_line(data, offset..data.len(), b',', delimiters, &probe, |f| {
+                got.push(f)
+            });
+        match naive(bytes, b',', needle) {
+            None => prop_assert_eq!(result, Err(NotQuoteFree)),
+            Some(lines) => {
+                let counts = result.expect("quote-free");
+                prop_assert_eq!(counts.records, lines.len() as u64);
+                prop_assert_eq!(
+                    counts.newlines,
+                    bytes.iter().filter(|&&b| b == b'\n').count() as u64
+                );
+                // Flagged lines are exactly the malformed ones plus a superset of the
+                // well-formed ones holding the needle, and nothing else.
+                let mut flagged = got.iter();
+                for (start, end, d, has) in lines {
+                    let well_formed = d == delimiters;
+                    let next = got.iter().find(|f| f.start == start + offset).copied();
+                    if !well_formed || has {
+                        prop_assert_eq!(
+                            next,
+                            Some(Flagged {
+                                start: start + offset,
+                                end: end + offset,
+                                well_formed
+                            })
+                        );
+                    }
+                    if let Some(f) = next {
+                        prop_assert_eq!(flagged.next(), Some(&f), "flagged out of order");
+                    }
+                }
+                prop_assert_eq!(flagged.next(), None);
+            }
+        }
+        #[cfg(target_arch = "x86_64")]
+        if wide::avx2_available() {
+            // The dispatcher picks AVX-512 where it exists: hold the AVX2 pass to the same.
+            let mut narrow = Vec::new();
+            // SAFETY: the CPU has AVX2 (checked).
+            let again = unsafe {
+                wide::pass256(data, offset..data.len(), b',', delimiters, &probe, |f| {
+                    narrow.push(f)
+                })
+            };
+            prop_assert_eq!(again, result);
+            if result.is_ok() {
+                prop_assert_eq!(narrow, got);
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn flags_every_malformed_line_and_every_line_holding_the_needle(
+            data in proptest::collection::vec(prop_oneof![
+                6 => Just(b'1'), 3 => Just(b'8'), 2 => Just(b'6'), 2 => Just(b'5'),
+                3 => Just(b','), 2 => Just(b'\n'), 1 => Just(b'a'),
+            ], 0..600),
+            offset in 0usize..70,
+            needle in prop_oneof![
+                Just(&b"11865"[..]), Just(&b"1"[..]), Just(&b"18"[..]), Just(&b"1,5"[..]),
+                Just(&b"186511865186"[..]),
+            ],
+            delimiters in 0u32..4,
+        ) {
+            let offset = offset.min(data.len());
+            check(&data, offset, needle, delimiters)?;
+        }
+
+        #[test]
+        fn a_candidate_flags_its_line_however_far_the_line_runs_on(
+            lines in proptest::collection::vec(
+                (0usize..150, any::<bool>(), 0usize..150, 0usize..3), 1..12),
+            offset in 0usize..70,
+        ) {
+            // Long lines of filler with the needle now and then: a candidate in one block
+            // whose line ends blocks later.
+            let mut data = Vec::new();
+            for (before, needle, after, commas) in lines {
+                data.extend(std::iter::repeat_n(b'7', before));
+                if needle {
+                    data.extend_from_slice(b"11865");
+                }
+                data.extend(std::iter::repeat_n(b'7', after));
+                data.extend(std::iter::repeat_n(b',', commas));
+                data.push(b'\n');
+            }
+            let offset = offset.min(data.len());
+            let start = data[..offset].iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+            check(&data, start, b"11865", 1)?;
+        }
+
+        #[test]
+        fn a_quote_or_cr_anywhere_stops_the_pass(
+            mut data in proptest::collection::vec(prop_oneof![Just(b'1'), Just(b','), Just(b'\n')], 1..300),
+            at in any::<prop::sample::Index>(),
+            bad in prop_oneof![Just(b'"'), Just(b'\r')],
+        ) {
+            let i = at.index(data.len());
+            data[i] = bad;
+            check(&data, 0, b"11", 1)?;
+        }
+    }
+
+    #[test]
+    fn the_vector_masks_equal_the_scalar_masks() {
+        let mut data = Vec::new();
+        for i in 0..4000u32 {
+            data.extend_from_slice(format!("{},{}\n", i * 7919 % 20011, i % 13).as_bytes());
+        }
+        let probe = Probe::new(b"119").expect("a plain needle");
+        let mut scalar = Vec::new();
+        let want = pass_with(
+            &data,
+            0..data.len(),
+            b',',
+            1,
+            &probe,
+            |f| scalar.push(f),
+            |_, _, _, _| unreachable!(),
+            0,
+        );
+        assert!(
+            scalar.len() > 10,
+            "the data must hold candidates: {}",
+            scalar.len()
+        );
+        #[cfg(target_arch = "x86_64")]
+        {
+            if wide::avx512_available() {
+                let mut vector = Vec::new();
+                // SAFETY: the CPU has AVX-512 (checked).
+                let got = unsafe {
+                    wide::pass512(&data, 0..data.len(), b',', 1, &probe, |f| vector.push(f))
+                };
+                assert_eq!((got, &vector), (want, &scalar));
+            }
+            if wide::avx2_available() {
+                let mut vector = Vec::new();
+                // SAFETY: the CPU has AVX2 (checked).
+                let got = unsafe {
+                    wide::pass256(&data, 0..data.len(), b',', 1, &probe, |f| vector.push(f))
+                };
+                assert_eq!((got, &vector), (want, &scalar));
+            }
+        }
+    }
+}
