@@ -85,6 +85,19 @@ pub fn for_each_flagged_line(
             return unsafe { wide::pass256(data, range, delimiter, delimiters, probe, on_line) };
         }
     }
+    pass_portable(data, range, delimiter, delimiters, probe, on_line)
+}
+
+/// The pass without SIMD: every block by [`scalar_masks`]. The fallback, and the oracle the
+/// vector passes are tested against.
+fn pass_portable(
+    data: &[u8],
+    range: Range<usize>,
+    delimiter: u8,
+    delimiters: u32,
+    probe: &Probe,
+    on_line: impl FnMut(Flagged),
+) -> Result<Counts, NotQuoteFree> {
     pass_with(
         data,
         range,
@@ -93,6 +106,7 @@ pub fn for_each_flagged_line(
         probe,
         on_line,
         |_, _, _, _| unreachable!("no vector blocks without SIMD"),
+        |nl, dl, seen| check_by_popcount(nl, dl, seen, delimiters),
         0,
     )
 }
@@ -117,10 +131,24 @@ pub fn scalar_masks(bytes: &[u8], at: usize, delimiter: u8, probe: &Probe) -> (u
     (nl, dl, bad, cand)
 }
 
+/// Where the pass stands between blocks.
+#[derive(Debug, Clone, Copy)]
+struct State {
+    counts: Counts,
+    /// Start (relative to the range) of the line being read.
+    line_start: usize,
+    /// Delimiters seen so far in that line, and whether it holds a candidate.
+    seen: u32,
+    pending: bool,
+    /// 1 when the byte before the next block is a newline (the range starts a line).
+    after_newline: u64,
+}
+
 /// The pass, generic over the vector masks so that it is compiled inside each
 /// `target_feature` function. `masks(bytes, at, delimiter, probe)` computes the block at `at`
 /// for the first `vector_blocks` blocks, whose loads (probes included) stay inside `bytes`;
-/// the rest use [`scalar_masks`].
+/// the rest use [`scalar_masks`]. Runs of ordinary blocks go through [`plain_blocks`]; a block
+/// with a candidate, an empty or malformed line, or a quote is walked line by line here.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn pass_with(
@@ -131,90 +159,169 @@ fn pass_with(
     probe: &Probe,
     mut on_line: impl FnMut(Flagged),
     masks: impl Fn(&[u8], usize, u8, &Probe) -> (u64, u64, u64, u64),
+    check: impl Fn(u64, u64, u32) -> (bool, u32),
     vector_blocks: usize,
 ) -> Result<Counts, NotQuoteFree> {
     let bytes = &data[range.clone()];
     let base = range.start;
-    let mut line_start = 0usize;
-    // Delimiters seen so far in the current line, and whether it holds a candidate.
-    let mut seen = 0u32;
-    let mut pending = false;
-    let mut counts = Counts::default();
-    // Whether the byte before the block is a newline (the range starts a line).
-    let mut after_newline = 1u64;
+    let mut st = State {
+        counts: Counts::default(),
+        line_start: 0,
+        seen: 0,
+        pending: false,
+        after_newline: 1,
+    };
     let blocks = bytes.len().div_ceil(64);
-    for b in 0..blocks {
+    let mut b = 0;
+    loop {
+        if !st.pending {
+            b = plain_blocks(
+                bytes,
+                b,
+                vector_blocks,
+                delimiter,
+                probe,
+                &masks,
+                &check,
+                &mut st,
+            );
+        }
+        if b >= blocks {
+            break;
+        }
         let at = b * 64;
         let (mut nl, mut dl, bad, mut cand) = if b < vector_blocks {
             masks(bytes, at, delimiter, probe)
         } else {
             scalar_masks(bytes, at, delimiter, probe)
         };
-        let empty = nl & ((nl << 1) | after_newline);
-        after_newline = nl >> 63;
-        counts.newlines += nl.count_ones() as u64;
-        if bad | cand | empty == 0 && !pending {
-            // The common block: no candidate, no empty line. Check every count without
-            // branching on it; only a block with a wrong count is walked again below.
-            let (mut n, mut d, mut count, mut wrong) = (nl, dl, seen, 0u32);
-            while n != 0 {
-                let through = n ^ (n - 1);
-                wrong |= (count + (d & through).count_ones()) ^ delimiters;
-                count = 0;
-                d &= !through;
-                n &= n - 1;
-            }
-            if wrong == 0 {
-                if nl != 0 {
-                    line_start = at + 64 - nl.leading_zeros() as usize;
-                    counts.records += nl.count_ones() as u64;
-                }
-                seen = count + d.count_ones();
-                continue;
-            }
-        }
         if bad != 0 {
             return Err(NotQuoteFree);
         }
+        st.after_newline = nl >> 63;
+        st.counts.newlines += nl.count_ones() as u64;
         while nl != 0 {
             let bit = nl.trailing_zeros();
             let below = (1u64 << bit) - 1;
-            let count = seen + (dl & below).count_ones();
-            let flagged = pending || cand & below != 0;
+            let count = st.seen + (dl & below).count_ones();
+            let flagged = st.pending || cand & below != 0;
             let end = at + bit as usize;
-            if end > line_start {
-                counts.records += 1;
+            if end > st.line_start {
+                st.counts.records += 1;
                 let well_formed = count == delimiters;
                 if flagged || !well_formed {
                     on_line(Flagged {
-                        start: base + line_start,
+                        start: base + st.line_start,
                         end: base + end,
                         well_formed,
                     });
                 }
             }
-            line_start = end + 1;
-            seen = 0;
-            pending = false;
+            st.line_start = end + 1;
+            st.seen = 0;
+            st.pending = false;
             dl &= !below;
             cand &= !below;
             nl &= nl - 1;
         }
-        seen += dl.count_ones();
-        pending |= cand != 0;
+        st.seen += dl.count_ones();
+        st.pending |= cand != 0;
+        b += 1;
     }
-    if line_start < bytes.len() {
-        counts.records += 1;
-        let well_formed = seen == delimiters;
-        if pending || !well_formed {
+    if st.line_start < bytes.len() {
+        st.counts.records += 1;
+        let well_formed = st.seen == delimiters;
+        if st.pending || !well_formed {
             on_line(Flagged {
-                start: base + line_start,
+                start: base + st.line_start,
                 end: base + bytes.len(),
                 well_formed,
             });
         }
     }
-    Ok(counts)
+    Ok(st.counts)
+}
+
+/// Runs the blocks from `b` on, up to `vector_blocks`, while each is ordinary: no quote, no
+/// candidate, no empty line, and every line ending in it has the right count; returns the first
+/// block that is not (left for the caller, `st` as before it). A tight loop with no call, so
+/// that its state lives in registers: this is where nearly all the bytes go.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn plain_blocks(
+    bytes: &[u8],
+    mut b: usize,
+    vector_blocks: usize,
+    delimiter: u8,
+    probe: &Probe,
+    masks: &impl Fn(&[u8], usize, u8, &Probe) -> (u64, u64, u64, u64),
+    check: &impl Fn(u64, u64, u32) -> (bool, u32),
+    st: &mut State,
+) -> usize {
+    let (mut seen, mut after_newline, mut line_start) = (st.seen, st.after_newline, st.line_start);
+    let (mut newlines, mut records) = (st.counts.newlines, st.counts.records);
+    while b < vector_blocks {
+        let at = b * 64;
+        let (nl, dl, bad, cand) = masks(bytes, at, delimiter, probe);
+        let empty = nl & ((nl << 1) | after_newline);
+        if bad | cand | empty != 0 {
+            break;
+        }
+        let (right, next_seen) = check(nl, dl, seen);
+        if !right {
+            break;
+        }
+        seen = next_seen;
+        if nl != 0 {
+            line_start = at + 64 - nl.leading_zeros() as usize;
+        }
+        after_newline = nl >> 63;
+        newlines += nl.count_ones() as u64;
+        records += nl.count_ones() as u64;
+        b += 1;
+    }
+    *st = State {
+        counts: Counts { newlines, records },
+        line_start,
+        seen,
+        pending: false,
+        after_newline,
+    };
+    b
+}
+
+/// Checks the lines ending in a block of newlines `nl` and delimiters `dl`, given `seen`
+/// delimiters already in the line running into it: whether each has `delimiters` of them, and
+/// how many the line running out of the block has so far. By popcounts: the first two lines
+/// without a branch (how many newlines a block holds is random, and a mispredicted loop costs
+/// more than the check), any further ones in a loop.
+#[inline(always)]
+fn check_by_popcount(nl: u64, dl: u64, seen: u32, delimiters: u32) -> (bool, u32) {
+    let first = nl ^ nl.wrapping_sub(1);
+    let mut wrong = ((seen + (dl & first).count_ones()) ^ delimiters) * (nl != 0) as u32;
+    let rest = nl & nl.wrapping_sub(1);
+    let second = rest ^ rest.wrapping_sub(1);
+    let mut d = dl & !first;
+    wrong |= ((d & second).count_ones() ^ delimiters) * (rest != 0) as u32;
+    d &= !second;
+    let mut n = rest & rest.wrapping_sub(1);
+    while n != 0 {
+        let through = n ^ (n - 1);
+        wrong |= (d & through).count_ones() ^ delimiters;
+        d &= !through;
+        n &= n - 1;
+    }
+    let last = u64::MAX.checked_shr(nl.leading_zeros()).unwrap_or(0);
+    let next = (dl & !last).count_ones() + if nl == 0 { seen } else { 0 };
+    (wrong == 0, next)
+}
+
+/// Newline bits at every `delimiters + 1`-th event, for `wide::pass512`'s check.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+fn event_pattern(delimiters: u32) -> u64 {
+    (0..64)
+        .step_by(delimiters as usize + 1)
+        .fold(0, |p, i| p | 1u64 << i)
 }
 
 /// How many leading 64-byte blocks of a `len`-byte range can be read by vector loads, whose
@@ -225,13 +332,18 @@ fn vector_blocks(len: usize, probe: &Probe) -> usize {
 
 #[cfg(target_arch = "x86_64")]
 mod wide {
-    use super::{pass_with, vector_blocks, Counts, Flagged, NotQuoteFree, Probe};
+    use super::{
+        check_by_popcount, event_pattern, pass_with, vector_blocks, Counts, Flagged, NotQuoteFree,
+        Probe,
+    };
     use std::arch::x86_64::*;
     use std::ops::Range;
 
     pub fn avx512_available() -> bool {
         // The standard library caches the CPUID answers.
-        is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw")
+        is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512bw")
+            && is_x86_feature_detected!("bmi2")
     }
 
     pub fn avx2_available() -> bool {
@@ -241,8 +353,8 @@ mod wide {
     }
 
     /// # Safety
-    /// The CPU must support AVX-512F and AVX-512BW.
-    #[target_feature(enable = "avx512f,avx512bw,bmi1,popcnt")]
+    /// The CPU must support AVX-512F, AVX-512BW and BMI2.
+    #[target_feature(enable = "avx512f,avx512bw,bmi1,bmi2,popcnt")]
     pub unsafe fn pass512(
         data: &[u8],
         range: Range<usize>,
@@ -262,16 +374,46 @@ mod wide {
                 let dl = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(delimiter as i8));
                 let bad = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'"' as i8))
                     | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\r' as i8));
-                let mut cand = u64::MAX;
-                for k in 0..4 {
+                // XOR each probe with its byte, OR the four, then one test for zero bytes:
+                // four compares ANDed into a mask would be a chain of dependent masked
+                // compares, several times slower.
+                let differ = |k: usize| {
                     let p = _mm512_loadu_si512(ptr.add(probe.offsets[k]) as *const __m512i);
-                    cand &= _mm512_cmpeq_epi8_mask(p, _mm512_set1_epi8(probe.bytes[k] as i8));
-                }
+                    _mm512_xor_si512(p, _mm512_set1_epi8(probe.bytes[k] as i8))
+                };
+                let any = _mm512_or_si512(
+                    _mm512_or_si512(differ(0), differ(1)),
+                    _mm512_or_si512(differ(2), differ(3)),
+                );
+                let cand = _mm512_testn_epi8_mask(any, any);
                 (nl, dl, bad, cand)
             }
         };
+        if delimiters == 0 {
+            // One field per line: the event check below needs delimiters between newlines.
+            let check = |nl, dl, seen| check_by_popcount(nl, dl, seen, delimiters);
+            return pass_with(
+                data, range, delimiter, delimiters, probe, on_line, masks, check, vector,
+            );
+        }
+        // The block's newlines and delimiters in order, as one bit string (`pext`: 1 for a
+        // newline): the lines are well formed when its newlines sit exactly every
+        // `delimiters + 1` events, the first after `delimiters - seen` of them. A fixed number
+        // of instructions however many lines end in the block, where popcounts need some per
+        // line. (`pext` is fast on every CPU with AVX-512; it is microcode on older AMD.)
+        let pattern = event_pattern(delimiters);
+        let check = |nl: u64, dl: u64, seen: u32| {
+            let events = nl | dl;
+            let m = events.count_ones();
+            let e = _pext_u64(nl, events);
+            let first = e.trailing_zeros();
+            let top = 64 - e.leading_zeros();
+            let expect = _bzhi_u64(pattern.wrapping_shl(first), top);
+            let right = e == expect && (e == 0 || first + seen == delimiters);
+            (right, if e == 0 { seen + m } else { m - top })
+        };
         pass_with(
-            data, range, delimiter, delimiters, probe, on_line, masks, vector,
+            data, range, delimiter, delimiters, probe, on_line, masks, check, vector,
         )
     }
 
@@ -317,8 +459,9 @@ mod wide {
                 (nl, dl, bad, mask(cand))
             }
         };
+        let check = |nl, dl, seen| check_by_popcount(nl, dl, seen, delimiters);
         pass_with(
-            data, range, delimiter, delimiters, probe, on_line, masks, vector,
+            data, range, delimiter, delimiters, probe, on_line, masks, check, vector,
         )
     }
 }
@@ -471,16 +614,7 @@ mod tests {
         }
         let probe = Probe::new(b"119").expect("a plain needle");
         let mut scalar = Vec::new();
-        let want = pass_with(
-            &data,
-            0..data.len(),
-            b',',
-            1,
-            &probe,
-            |f| scalar.push(f),
-            |_, _, _, _| unreachable!(),
-            0,
-        );
+        let want = pass_portable(&data, 0..data.len(), b',', 1, &probe, |f| scalar.push(f));
         assert!(
             scalar.len() > 10,
             "the data must hold candidates: {}",
