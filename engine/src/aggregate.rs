@@ -137,7 +137,7 @@ impl MatchSink for TableSink<'_> {
     }
 
     #[inline]
-    fn matched<'f>(&mut self, _raw: &[u8], field: &dyn Fn(usize) -> &'f [u8]) {
+    fn matched<'f>(&mut self, _raw: &[u8], field: &impl Fn(usize) -> &'f [u8]) {
         if let Some((layout, delta)) = &mut self.dense {
             if let Some(i) = layout.cell_of(&field) {
                 delta.update(layout, i, &field);
@@ -189,7 +189,7 @@ impl AggTask {
             predicates: &self.predicates,
         };
         if let Some(layout) = &self.dense {
-            delta.prepare(layout);
+            delta.prepare(layout, range.len());
         }
         let mut sink = TableSink {
             plan: &self.plan,

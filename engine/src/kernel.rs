@@ -91,7 +91,7 @@ pub trait MatchSink {
     /// Fields (0-based count) that `matched` reads, so the fast path splits no further.
     fn fields_needed(&self) -> usize;
     /// A well-formed record that passed every predicate; `raw` includes its terminator.
-    fn matched<'f>(&mut self, raw: &[u8], field: &dyn Fn(usize) -> &'f [u8]);
+    fn matched<'f>(&mut self, raw: &[u8], field: &impl Fn(usize) -> &'f [u8]);
     /// Forgets everything since the chunk started: the fast path gave up half-way.
     fn restart(&mut self);
 }
@@ -119,7 +119,7 @@ impl MatchSink for Formatter<'_> {
     }
 
     #[inline]
-    fn matched<'f>(&mut self, raw: &[u8], field: &dyn Fn(usize) -> &'f [u8]) {
+    fn matched<'f>(&mut self, raw: &[u8], field: &impl Fn(usize) -> &'f [u8]) {
         let invalid = emit(self.spec, raw, field, self.out);
         for _ in 0..invalid {
             if let Some(slot) = self.invalid_at.get_mut(self.invalid as usize) {
@@ -210,37 +210,49 @@ fn scan_quote_free(
                 return;
             }
         }
+        let raw_end = if line.end < chunk_end {
+            line.end + 1
+        } else {
+            line.end
+        };
+        let raw = &data[line.start..raw_end];
         if want > 0 {
-            fields.clear();
-            let mut start = line.start;
-            for &d in at {
-                fields.push(start..d);
-                start = d + 1;
-            }
-            if at.len() < want {
-                fields.push(start..line.end);
-            }
-        } else if needed > 0 {
-            split_quote_free(data, line.start..line.end, delimiter, fields, needed);
-        }
-        let field = |i: usize| &data[fields[i].clone()];
-        if filter
-            .predicates
-            .iter()
-            .all(|p| p.matches(field(p.column())))
-        {
-            outcome.matches += 1;
-            let raw_end = if line.end < chunk_end {
-                line.end + 1
-            } else {
-                line.end
+            // Fields straight from the structural pass's delimiter positions.
+            let field = |i: usize| {
+                let start = if i == 0 { line.start } else { at[i - 1] + 1 };
+                &data[start..at.get(i).copied().unwrap_or(line.end)]
             };
-            sink.matched(&data[line.start..raw_end], &field);
+            filter_record(filter, sink, &mut outcome, raw, &field);
+        } else {
+            if needed > 0 {
+                split_quote_free(data, line.start..line.end, delimiter, fields, needed);
+            }
+            let field = |i: usize| &data[fields[i].clone()];
+            filter_record(filter, sink, &mut outcome, raw, &field);
         }
     })
     .ok()?;
     outcome.lines = lines;
     Some(outcome)
+}
+
+/// Tests a well-formed record against every predicate and hands it to `sink` if it passes.
+#[inline(always)]
+fn filter_record<'f>(
+    filter: Filter<'_>,
+    sink: &mut impl MatchSink,
+    outcome: &mut ChunkOutcome,
+    raw: &[u8],
+    field: &impl Fn(usize) -> &'f [u8],
+) {
+    if filter
+        .predicates
+        .iter()
+        .all(|p| p.matches(field(p.column())))
+    {
+        outcome.matches += 1;
+        sink.matched(raw, field);
+    }
 }
 
 /// The fast path of a selective scan: one fused pass ([`crate::candidate`]) counts every

@@ -330,6 +330,9 @@ enum Parsed {
 #[derive(Debug, Default)]
 pub struct DenseDelta {
     words: Vec<u64>,
+    /// Narrow cells (see [`Narrow`]), when the chunk and the plan allow them.
+    narrow: Vec<u64>,
+    shape: Option<Narrow>,
     touched: Vec<u32>,
     /// Two records' parsed values, filled in turn so nothing is copied: the one not being
     /// filled is the record still waiting for its cell.
@@ -339,14 +342,113 @@ pub struct DenseDelta {
     pending: bool,
 }
 
+/// The private cells a worker updates per record, narrower than the shared layout: `u32`
+/// counters packed two to a word and one `i64` sum per summed spec, instead of `u64` counters
+/// and 256-bit sums. For `count` plus `mean(speed)` a cell is 16 bytes instead of 48, so the
+/// cells of some 45,000 taxi ids stay in a 1 MiB L2 cache instead of missing it on every
+/// record, and an update is one add instead of a carry chain. They are folded into the wide
+/// cells when the chunk is encoded. Exactness is kept by construction: a chunk of under 2^32
+/// bytes has under 2^32 records, so no counter can wrap, and a value or sum that leaves `i64`
+/// goes to the wide cell's sum directly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Narrow {
+    /// Words per narrow cell.
+    width: usize,
+    /// Per spec: its counter's lane (lane 0 counts records; lane `l` is bits `32 * (l % 2)`
+    /// of word `l / 2`), or `NONE`.
+    lanes: [u8; PIPELINE_SPECS],
+    /// Per spec: the word of its `i64` sum, or `NONE`.
+    sums: [u8; PIPELINE_SPECS],
+}
+
+const NONE: u8 = u8::MAX;
+
+impl Narrow {
+    /// The narrow shape for `layout`, if every spec has one (not stddev, whose squares need
+    /// the wide cell) and there are few enough specs for the pipeline.
+    fn for_layout(layout: &DenseLayout) -> Option<Narrow> {
+        if layout.specs.len() > PIPELINE_SPECS {
+            return None;
+        }
+        let mut lanes = [NONE; PIPELINE_SPECS];
+        let mut sums = [NONE; PIPELINE_SPECS];
+        let mut lane = 1u8;
+        for (s, &(func, _)) in layout.specs.iter().enumerate() {
+            match func {
+                AggFn::Count => {}
+                AggFn::CountNonEmpty(_) | AggFn::Sum(_) | AggFn::Mean(_) => {
+                    lanes[s] = lane;
+                    lane += 1;
+                }
+                _ => return None,
+            }
+        }
+        let count_words = usize::from(lane).div_ceil(2);
+        let mut width = count_words;
+        for (s, &(func, _)) in layout.specs.iter().enumerate() {
+            if let AggFn::Sum(_) | AggFn::Mean(_) = func {
+                sums[s] = width as u8;
+                width += 1;
+            }
+        }
+        Some(Narrow { width, lanes, sums })
+    }
+}
+
+/// Adds one to counter `lane` of a narrow cell.
+#[inline(always)]
+fn bump(cell: &mut [u64], lane: u8) {
+    cell[usize::from(lane / 2)] += 1u64 << (32 * u32::from(lane % 2));
+}
+
+/// Counter `lane` of a narrow cell.
+#[inline(always)]
+fn lane(cell: &[u64], lane: u8) -> u64 {
+    (cell[usize::from(lane / 2)] >> (32 * u32::from(lane % 2))) & u64::from(u32::MAX)
+}
+
 impl DenseDelta {
-    /// Sizes the delta for `layout`; called once per chunk, before any `update`.
-    pub fn prepare(&mut self, layout: &DenseLayout) {
+    /// Sizes the delta for `layout` and a chunk of `bytes` bytes; called once per chunk (or
+    /// streamed piece), before any `update`, when the delta is empty.
+    pub fn prepare(&mut self, layout: &DenseLayout, bytes: usize) {
+        self.size(layout);
+        self.shape = Narrow::for_layout(layout).filter(|_| bytes < 1 << 32);
+        if let Some(shape) = self.shape {
+            let len = layout.cells * shape.width;
+            if self.narrow.len() != len {
+                self.narrow = vec![0; len];
+            }
+        }
+    }
+
+    fn size(&mut self, layout: &DenseLayout) {
         if self.words.len() != layout.words() {
             self.words = vec![0; layout.words()];
             self.touched.clear();
             self.pending = false;
+            self.shape = None;
         }
+    }
+
+    /// Adds narrow cell `i` into its wide cell and zeroes it.
+    fn fold(&mut self, layout: &DenseLayout, i: usize) {
+        let Some(shape) = self.shape else {
+            return;
+        };
+        let cell = &mut self.narrow[i * shape.width..(i + 1) * shape.width];
+        let wide = &mut self.words[i * layout.width..(i + 1) * layout.width];
+        wide[0] += lane(cell, 0);
+        for (s, &(_, at)) in layout.specs.iter().enumerate() {
+            if shape.lanes[s] != NONE {
+                wide[at] += lane(cell, shape.lanes[s]);
+            }
+            if shape.sums[s] != NONE {
+                let mut sum = sum256(&wide[at + 1..at + 5]);
+                sum.add(i128::from(cell[usize::from(shape.sums[s])] as i64));
+                put_wide(&mut wide[at + 1..at + 5], sum.lo, sum.hi as u128);
+            }
+        }
+        cell.fill(0);
     }
 
     /// Adds one record to cell `i` (possibly only when the next record comes, or at
@@ -387,7 +489,10 @@ impl DenseDelta {
         for (value, &(func, _)) in self.pipe[slot].1.iter_mut().zip(&layout.specs) {
             *value = parse(func);
         }
-        prefetch(&self.words, i * layout.width, layout.width);
+        match self.shape {
+            Some(shape) => prefetch(&self.narrow, i * shape.width, shape.width),
+            None => prefetch(&self.words, i * layout.width, layout.width),
+        }
         if self.pending {
             self.apply(layout, slot ^ 1);
         }
@@ -399,6 +504,38 @@ impl DenseDelta {
     #[inline]
     fn apply(&mut self, layout: &DenseLayout, slot: usize) {
         let (i, values) = &self.pipe[slot];
+        if let Some(shape) = self.shape {
+            let cell = &mut self.narrow[i * shape.width..(i + 1) * shape.width];
+            if lane(cell, 0) == 0 {
+                self.touched.push(*i as u32);
+            }
+            bump(cell, 0);
+            for (s, &p) in values.iter().enumerate().take(layout.specs.len()) {
+                match p {
+                    Parsed::Skip => {}
+                    Parsed::Present => bump(cell, shape.lanes[s]),
+                    Parsed::Bad => self.words[layout.globals_at() + s] += 1,
+                    Parsed::Number(x) => {
+                        bump(cell, shape.lanes[s]);
+                        let sum = &mut cell[usize::from(shape.sums[s])];
+                        match i64::try_from(x)
+                            .ok()
+                            .and_then(|x| (*sum as i64).checked_add(x))
+                        {
+                            Some(total) => *sum = total as u64,
+                            None => {
+                                // Out of i64's reach: straight into the wide sum.
+                                let at = i * layout.width + layout.specs[s].1;
+                                let mut wide = sum256(&self.words[at + 1..at + 5]);
+                                wide.add(x);
+                                put_wide(&mut self.words[at + 1..at + 5], wide.lo, wide.hi as u128);
+                            }
+                        }
+                    }
+                }
+            }
+            return;
+        }
         count_record(&mut self.words, &mut self.touched, layout, *i);
         for (s, &p) in values.iter().enumerate().take(layout.specs.len()) {
             apply_one(&mut self.words, layout, *i, s, p);
@@ -415,9 +552,12 @@ impl DenseDelta {
     /// Appends the touched cells (index, then the cell's words) and the malformed counters,
     /// all little-endian u64, and clears the delta for the next chunk.
     pub fn encode(&mut self, layout: &DenseLayout, out: &mut Vec<u8>) {
-        self.prepare(layout);
+        self.size(layout);
         self.flush(layout);
         self.touched.sort_unstable();
+        for k in 0..self.touched.len() {
+            self.fold(layout, self.touched[k] as usize);
+        }
         for &i in &self.touched {
             let cell = &mut self.words[i as usize * layout.width..][..layout.width];
             out.extend_from_slice(&u64::from(i).to_le_bytes());
@@ -436,8 +576,11 @@ impl DenseDelta {
     /// Adds the touched cells and malformed counters into `words` (an array of this layout,
     /// e.g. a streamed file's total over its pieces) and clears the delta.
     pub fn drain_into(&mut self, layout: &DenseLayout, words: &mut [u64]) {
-        self.prepare(layout);
+        self.size(layout);
         self.flush(layout);
+        for k in 0..self.touched.len() {
+            self.fold(layout, self.touched[k] as usize);
+        }
         for &i in &self.touched {
             let cell = i as usize * layout.width..(i as usize + 1) * layout.width;
             layout.add_cell(&mut words[cell.clone()], &self.words[cell.clone()], false);
@@ -539,5 +682,57 @@ impl DenseLayout {
         self.apply(bytes, true, |first, len, f| {
             acc.modify(first, len, |w| f(w))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::Schema;
+
+    /// Runs the same records through a delta with narrow cells and one without: the encoded
+    /// deltas must be the same bytes, with sums that leave `i64` on the way (one value alone,
+    /// and two that only overflow together), negative and fractional values, bad and empty
+    /// ones, and a second chunk in the same deltas to show the cells were cleared.
+    #[test]
+    fn narrow_cells_encode_exactly_like_wide_ones() {
+        let schema = Schema::new(None, 3);
+        let aggs = ["count", "sum(2)", "mean(3)", "count(3)"];
+        let plan = AggPlan::parse(Some("1"), &aggs, &schema).expect("plan");
+        let layout = DenseLayout::for_plan(&plan, Some((100, 140))).expect("a dense plan");
+        let values: [&[u8]; 8] = [
+            b"5",
+            b"9223372036",
+            b"-9223372036.854775808",
+            b"4611686018.5",
+            b"",
+            b"x",
+            b"0.000000001",
+            b"99999999999999",
+        ];
+        let mut narrow = DenseDelta::default();
+        let mut wide = DenseDelta::default();
+        for round in 0..2 {
+            narrow.prepare(&layout, 1000);
+            wide.prepare(&layout, 1 << 32);
+            assert!(narrow.shape.is_some() && wide.shape.is_none());
+            for k in 0..5000usize {
+                let key = (100 + (k * 7 + round) % 41).to_string();
+                let fields: [&[u8]; 3] = [
+                    key.as_bytes(),
+                    values[k % values.len()],
+                    values[(k * 3 + round) % values.len()],
+                ];
+                let field = |i: usize| fields[i];
+                let i = layout.cell_of(&field).expect("the key is in range");
+                narrow.update(&layout, i, &field);
+                wide.update(&layout, i, &field);
+            }
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            narrow.encode(&layout, &mut a);
+            wide.encode(&layout, &mut b);
+            assert!(a.len() > 41 * 8, "every cell was touched");
+            assert!(a == b, "round {round}: narrow and wide deltas differ");
+        }
     }
 }
