@@ -102,9 +102,16 @@ work=$(mktemp -d "$cache/peers-run.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 # --- warm the page cache -----------------------------------------------------------------
+prepare=()
 if command -v vmtouch >/dev/null; then
+    # Evict, then read once in order: the page cache then holds the files as after a fresh
+    # sequential read (on Linux 6.x, in large folios, which mappings map with few faults),
+    # whatever state earlier runs left. Every timed run then re-touches them (a no-op when
+    # they are still cached), so a tool timed minutes later is not paying for evictions.
+    vmtouch -eq "${files[@]}"
     vmtouch -tq "${files[@]}"
-    note "data in the page cache (vmtouch -t)"
+    prepare=(--prepare "vmtouch -tq $(printf '%q ' "${files[@]}")")
+    note "data in the page cache (vmtouch -e, then -t; and -t before every run)"
 else
     cat "${files[@]}" >/dev/null
     note "data read once into the page cache (cat > /dev/null)"
@@ -158,7 +165,7 @@ for w in $WORKLOADS; do
     if [[ $have_hyperfine == 1 ]]; then
         args=()
         for i in "${!names[@]}"; do args+=(-n "${names[$i]}" "${cmds[$i]}"); done
-        if ! hyperfine --runs "$RUNS" --style basic --export-json "$work/$w.json" "${args[@]}" >&2; then
+        if ! hyperfine --runs "$RUNS" --style basic "${prepare[@]}" --export-json "$work/$w.json" "${args[@]}" >&2; then
             note "$w: a command failed (see above); no timings for $w"
             status=1
             continue
