@@ -106,7 +106,7 @@ fn pass_portable(
         probe,
         on_line,
         |_, _, _, _| unreachable!("no vector blocks without SIMD"),
-        |nl, dl, seen| check_by_popcount(nl, dl, seen, delimiters),
+        |_, b, _| b,
         0,
     )
 }
@@ -147,8 +147,9 @@ struct State {
 /// The pass, generic over the vector masks so that it is compiled inside each
 /// `target_feature` function. `masks(bytes, at, delimiter, probe)` computes the block at `at`
 /// for the first `vector_blocks` blocks, whose loads (probes included) stay inside `bytes`;
-/// the rest use [`scalar_masks`]. Runs of ordinary blocks go through [`plain_blocks`]; a block
-/// with a candidate, an empty or malformed line, or a quote is walked line by line here.
+/// the rest use [`scalar_masks`]. Runs of ordinary blocks go through `plain(bytes, b, state)`
+/// (a [`plain_blocks`] loop, returning where it stopped); a block with a candidate, an empty
+/// or malformed line, or a quote is walked line by line here.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn pass_with(
@@ -159,7 +160,7 @@ fn pass_with(
     probe: &Probe,
     mut on_line: impl FnMut(Flagged),
     masks: impl Fn(&[u8], usize, u8, &Probe) -> (u64, u64, u64, u64),
-    check: impl Fn(u64, u64, u32) -> (bool, u32),
+    plain: impl Fn(&[u8], usize, &mut State) -> usize,
     vector_blocks: usize,
 ) -> Result<Counts, NotQuoteFree> {
     let bytes = &data[range.clone()];
@@ -175,16 +176,7 @@ fn pass_with(
     let mut b = 0;
     loop {
         if !st.pending {
-            b = plain_blocks(
-                bytes,
-                b,
-                vector_blocks,
-                delimiter,
-                probe,
-                &masks,
-                &check,
-                &mut st,
-            );
+            b = plain(bytes, b, &mut st);
         }
         if b >= blocks {
             break;
@@ -244,11 +236,13 @@ fn pass_with(
 
 /// Runs the blocks from `b` on, up to `vector_blocks`, while each is ordinary: no quote, no
 /// candidate, no empty line, and every line ending in it has the right count; returns the first
-/// block that is not (left for the caller, `st` as before it). A tight loop with no call, so
-/// that its state lives in registers: this is where nearly all the bytes go.
+/// block that is not (left for the caller, `st` as before it). A tight loop with no call that
+/// carries only the delimiter count and a line count, so it runs from registers: this is where
+/// nearly all the bytes go. Where the last line started is found once, on the way out.
+/// `FIND_EMPTY`: look for empty lines here, for a `check` that would not notice them.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn plain_blocks(
+fn plain_blocks<const FIND_EMPTY: bool>(
     bytes: &[u8],
     mut b: usize,
     vector_blocks: usize,
@@ -258,13 +252,16 @@ fn plain_blocks(
     check: &impl Fn(u64, u64, u32) -> (bool, u32),
     st: &mut State,
 ) -> usize {
-    let (mut seen, mut after_newline, mut line_start) = (st.seen, st.after_newline, st.line_start);
-    let (mut newlines, mut records) = (st.counts.newlines, st.counts.records);
+    let first = b;
+    let (mut seen, mut after_newline) = (st.seen, st.after_newline);
+    let mut lines = 0u64;
     while b < vector_blocks {
-        let at = b * 64;
-        let (nl, dl, bad, cand) = masks(bytes, at, delimiter, probe);
-        let empty = nl & ((nl << 1) | after_newline);
-        if bad | cand | empty != 0 {
+        let (nl, dl, bad, cand) = masks(bytes, b * 64, delimiter, probe);
+        let mut stop = bad | cand;
+        if FIND_EMPTY {
+            stop |= nl & ((nl << 1) | after_newline);
+        }
+        if stop != 0 {
             break;
         }
         let (right, next_seen) = check(nl, dl, seen);
@@ -272,21 +269,20 @@ fn plain_blocks(
             break;
         }
         seen = next_seen;
-        if nl != 0 {
-            line_start = at + 64 - nl.leading_zeros() as usize;
-        }
         after_newline = nl >> 63;
-        newlines += nl.count_ones() as u64;
-        records += nl.count_ones() as u64;
+        lines += nl.count_ones() as u64;
         b += 1;
     }
-    *st = State {
-        counts: Counts { newlines, records },
-        line_start,
-        seen,
-        pending: false,
-        after_newline,
-    };
+    if b > first {
+        let done = &bytes[first * 64..b * 64];
+        if lines > 0 {
+            st.line_start = first * 64 + memchr::memrchr(b'\n', done).map_or(0, |p| p + 1);
+        }
+        st.counts.newlines += lines;
+        st.counts.records += lines;
+        st.seen = seen;
+        st.after_newline = u64::from(done.last() == Some(&b'\n'));
+    }
     b
 }
 
@@ -333,8 +329,8 @@ fn vector_blocks(len: usize, probe: &Probe) -> usize {
 #[cfg(target_arch = "x86_64")]
 mod wide {
     use super::{
-        check_by_popcount, event_pattern, pass_with, vector_blocks, Counts, Flagged, NotQuoteFree,
-        Probe,
+        check_by_popcount, event_pattern, pass_with, plain_blocks, vector_blocks, Counts, Flagged,
+        NotQuoteFree, Probe, State,
     };
     use std::arch::x86_64::*;
     use std::ops::Range;
@@ -364,43 +360,89 @@ mod wide {
         on_line: impl FnMut(Flagged),
     ) -> Result<Counts, NotQuoteFree> {
         let vector = vector_blocks(range.len(), probe);
-        let masks = |bytes: &[u8], at: usize, delimiter: u8, probe: &Probe| {
-            // SAFETY: `at < vector * 64`, so `at + 64 + span - 1 <= bytes.len()`: every load,
-            // probes included, is in bounds; the CPU has AVX-512BW (this function's contract).
-            unsafe {
-                let ptr = bytes.as_ptr().add(at);
-                let v = _mm512_loadu_si512(ptr as *const __m512i);
-                let nl = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\n' as i8));
-                let dl = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(delimiter as i8));
-                let bad = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'"' as i8))
-                    | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\r' as i8));
-                // XOR each probe with its byte, OR the four, then one test for zero bytes:
-                // four compares ANDed into a mask would be a chain of dependent masked
-                // compares, several times slower.
-                let differ = |k: usize| {
-                    let p = _mm512_loadu_si512(ptr.add(probe.offsets[k]) as *const __m512i);
-                    _mm512_xor_si512(p, _mm512_set1_epi8(probe.bytes[k] as i8))
-                };
-                let any = _mm512_or_si512(
-                    _mm512_or_si512(differ(0), differ(1)),
-                    _mm512_or_si512(differ(2), differ(3)),
-                );
-                let cand = _mm512_testn_epi8_mask(any, any);
-                (nl, dl, bad, cand)
-            }
+        // SAFETY (both closures): blocks below `vector` keep every load in bounds, and the
+        // CPU has this function's features.
+        let masks = |bytes: &[u8], at, delimiter, probe: &Probe| unsafe {
+            masks512(bytes, at, delimiter, probe)
+        };
+        let plain = |bytes: &[u8], b, st: &mut State| unsafe {
+            plain512(bytes, b, vector, delimiter, delimiters, probe, st)
+        };
+        pass_with(
+            data, range, delimiter, delimiters, probe, on_line, masks, plain, vector,
+        )
+    }
+
+    /// Masks of the block at `bytes[at..]` (see `scalar_masks`).
+    ///
+    /// # Safety
+    /// `at + 64 + probe.span - 1 <= bytes.len()`, and the CPU supports AVX-512BW.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    #[inline]
+    unsafe fn masks512(
+        bytes: &[u8],
+        at: usize,
+        delimiter: u8,
+        probe: &Probe,
+    ) -> (u64, u64, u64, u64) {
+        // SAFETY: every load is in bounds (the caller's contract); unaligned loads are allowed.
+        unsafe {
+            let ptr = bytes.as_ptr().add(at);
+            let v = _mm512_loadu_si512(ptr as *const __m512i);
+            let eq = |b: u8| _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b as i8));
+            // XOR each probe with its byte, OR the four, then one test for zero bytes: four
+            // compares ANDed into a mask would be a chain of dependent masked compares.
+            let differ = |k: usize| {
+                let p = _mm512_loadu_si512(ptr.add(probe.offsets[k]) as *const __m512i);
+                _mm512_xor_si512(p, _mm512_set1_epi8(probe.bytes[k] as i8))
+            };
+            let any = _mm512_or_si512(
+                _mm512_or_si512(differ(0), differ(1)),
+                _mm512_or_si512(differ(2), differ(3)),
+            );
+            (
+                eq(b'\n'),
+                eq(delimiter),
+                eq(b'"') | eq(b'\r'),
+                _mm512_testn_epi8_mask(any, any),
+            )
+        }
+    }
+
+    /// [`plain_blocks`] compiled for AVX-512, and never inlined: the loop's constants (the
+    /// broadcast bytes, the probe offsets) then stay in registers, where in the caller,
+    /// across its calls for flagged lines, they would be spilled and reloaded every block.
+    ///
+    /// # Safety
+    /// `vector` blocks of `bytes` are readable with the probes, and the CPU supports
+    /// AVX-512F, AVX-512BW and BMI2.
+    #[target_feature(enable = "avx512f,avx512bw,bmi1,bmi2,popcnt")]
+    #[inline(never)]
+    unsafe fn plain512(
+        bytes: &[u8],
+        b: usize,
+        vector: usize,
+        delimiter: u8,
+        delimiters: u32,
+        probe: &Probe,
+        st: &mut State,
+    ) -> usize {
+        // SAFETY: blocks below `vector` are in bounds (this function's contract).
+        let masks = |bytes: &[u8], at, delimiter, probe: &Probe| unsafe {
+            masks512(bytes, at, delimiter, probe)
         };
         if delimiters == 0 {
             // One field per line: the event check below needs delimiters between newlines.
             let check = |nl, dl, seen| check_by_popcount(nl, dl, seen, delimiters);
-            return pass_with(
-                data, range, delimiter, delimiters, probe, on_line, masks, check, vector,
-            );
+            return plain_blocks::<true>(bytes, b, vector, delimiter, probe, &masks, &check, st);
         }
         // The block's newlines and delimiters in order, as one bit string (`pext`: 1 for a
         // newline): the lines are well formed when its newlines sit exactly every
         // `delimiters + 1` events, the first after `delimiters - seen` of them. A fixed number
         // of instructions however many lines end in the block, where popcounts need some per
         // line. (`pext` is fast on every CPU with AVX-512; it is microcode on older AMD.)
+        // An empty line shows as two newline events in a row, off the pattern, so the check
+        // finds those too.
         let pattern = event_pattern(delimiters);
         let check = |nl: u64, dl: u64, seen: u32| {
             let events = nl | dl;
@@ -412,9 +454,7 @@ mod wide {
             let right = e == expect && (e == 0 || first + seen == delimiters);
             (right, if e == 0 { seen + m } else { m - top })
         };
-        pass_with(
-            data, range, delimiter, delimiters, probe, on_line, masks, check, vector,
-        )
+        plain_blocks::<false>(bytes, b, vector, delimiter, probe, &masks, &check, st)
     }
 
     /// # Safety
@@ -429,40 +469,81 @@ mod wide {
         on_line: impl FnMut(Flagged),
     ) -> Result<Counts, NotQuoteFree> {
         let vector = vector_blocks(range.len(), probe);
-        let masks = |bytes: &[u8], at: usize, delimiter: u8, probe: &Probe| {
-            // SAFETY: as in `pass512`: every load is in bounds, and the CPU has AVX2.
-            unsafe {
-                let ptr = bytes.as_ptr().add(at);
-                let eq = |offset: usize, byte: u8| {
-                    let b = _mm256_set1_epi8(byte as i8);
-                    let lo = _mm256_loadu_si256(ptr.add(offset) as *const __m256i);
-                    let hi = _mm256_loadu_si256(ptr.add(offset + 32) as *const __m256i);
-                    (_mm256_cmpeq_epi8(lo, b), _mm256_cmpeq_epi8(hi, b))
-                };
-                let mask = |(lo, hi): (__m256i, __m256i)| {
-                    (_mm256_movemask_epi8(lo) as u32 as u64)
-                        | ((_mm256_movemask_epi8(hi) as u32 as u64) << 32)
-                };
-                let or = |(a, b): (__m256i, __m256i), (c, d): (__m256i, __m256i)| {
-                    (_mm256_or_si256(a, c), _mm256_or_si256(b, d))
-                };
-                let and = |(a, b): (__m256i, __m256i), (c, d): (__m256i, __m256i)| {
-                    (_mm256_and_si256(a, c), _mm256_and_si256(b, d))
-                };
-                let nl = mask(eq(0, b'\n'));
-                let dl = mask(eq(0, delimiter));
-                let bad = mask(or(eq(0, b'"'), eq(0, b'\r')));
-                let mut cand = eq(probe.offsets[0], probe.bytes[0]);
-                for k in 1..4 {
-                    cand = and(cand, eq(probe.offsets[k], probe.bytes[k]));
-                }
-                (nl, dl, bad, mask(cand))
+        // SAFETY (both closures): as in `pass512`, for AVX2.
+        let masks = |bytes: &[u8], at, delimiter, probe: &Probe| unsafe {
+            masks256(bytes, at, delimiter, probe)
+        };
+        let plain = |bytes: &[u8], b, st: &mut State| unsafe {
+            plain256(bytes, b, vector, delimiter, delimiters, probe, st)
+        };
+        pass_with(
+            data, range, delimiter, delimiters, probe, on_line, masks, plain, vector,
+        )
+    }
+
+    /// As [`masks512`], for AVX2.
+    ///
+    /// # Safety
+    /// As for [`masks512`], and the CPU supports AVX2.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn masks256(
+        bytes: &[u8],
+        at: usize,
+        delimiter: u8,
+        probe: &Probe,
+    ) -> (u64, u64, u64, u64) {
+        // SAFETY: every load is in bounds (the caller's contract); unaligned loads are allowed.
+        unsafe {
+            let ptr = bytes.as_ptr().add(at);
+            let eq = |offset: usize, byte: u8| {
+                let b = _mm256_set1_epi8(byte as i8);
+                let lo = _mm256_loadu_si256(ptr.add(offset) as *const __m256i);
+                let hi = _mm256_loadu_si256(ptr.add(offset + 32) as *const __m256i);
+                (_mm256_cmpeq_epi8(lo, b), _mm256_cmpeq_epi8(hi, b))
+            };
+            let mask = |(lo, hi): (__m256i, __m256i)| {
+                (_mm256_movemask_epi8(lo) as u32 as u64)
+                    | ((_mm256_movemask_epi8(hi) as u32 as u64) << 32)
+            };
+            let or = |(a, b): (__m256i, __m256i), (c, d): (__m256i, __m256i)| {
+                (_mm256_or_si256(a, c), _mm256_or_si256(b, d))
+            };
+            let and = |(a, b): (__m256i, __m256i), (c, d): (__m256i, __m256i)| {
+                (_mm256_and_si256(a, c), _mm256_and_si256(b, d))
+            };
+            let nl = mask(eq(0, b'\n'));
+            let dl = mask(eq(0, delimiter));
+            let bad = mask(or(eq(0, b'"'), eq(0, b'\r')));
+            let mut cand = eq(probe.offsets[0], probe.bytes[0]);
+            for k in 1..4 {
+                cand = and(cand, eq(probe.offsets[k], probe.bytes[k]));
             }
+            (nl, dl, bad, mask(cand))
+        }
+    }
+
+    /// [`plain_blocks`] compiled for AVX2 (see [`plain512`]).
+    ///
+    /// # Safety
+    /// As for [`plain512`], and the CPU supports AVX2, BMI1 and POPCNT.
+    #[target_feature(enable = "avx2,bmi1,popcnt")]
+    #[inline(never)]
+    unsafe fn plain256(
+        bytes: &[u8],
+        b: usize,
+        vector: usize,
+        delimiter: u8,
+        delimiters: u32,
+        probe: &Probe,
+        st: &mut State,
+    ) -> usize {
+        // SAFETY: blocks below `vector` are in bounds (this function's contract).
+        let masks = |bytes: &[u8], at, delimiter, probe: &Probe| unsafe {
+            masks256(bytes, at, delimiter, probe)
         };
         let check = |nl, dl, seen| check_by_popcount(nl, dl, seen, delimiters);
-        pass_with(
-            data, range, delimiter, delimiters, probe, on_line, masks, check, vector,
-        )
+        plain_blocks::<true>(bytes, b, vector, delimiter, probe, &masks, &check, st)
     }
 }
 

@@ -110,6 +110,10 @@ pub fn for_each_line_split(
     let want = want.min(MAX_SPLIT);
     #[cfg(target_arch = "x86_64")]
     {
+        if avx512::available() {
+            // SAFETY: the CPU has every feature `avx512::lines` is compiled for (checked above).
+            return unsafe { avx512::lines(data, range, delimiter, want, on_line) };
+        }
         if avx2::available() {
             // SAFETY: the CPU has every feature `avx2::lines` is compiled for (checked above).
             return unsafe { avx2::lines(data, range, delimiter, want, on_line) };
@@ -254,6 +258,55 @@ mod avx2 {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::{lines_with, scalar_masks, Line, NotQuoteFree};
+    use std::arch::x86_64::*;
+    use std::ops::Range;
+
+    pub fn available() -> bool {
+        is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512bw")
+            && is_x86_feature_detected!("bmi1")
+            && is_x86_feature_detected!("popcnt")
+    }
+
+    /// # Safety
+    /// The CPU must support AVX-512F, AVX-512BW, BMI1 and POPCNT.
+    #[target_feature(enable = "avx512f,avx512bw,bmi1,popcnt")]
+    pub unsafe fn lines(
+        data: &[u8],
+        range: Range<usize>,
+        delimiter: u8,
+        want: usize,
+        on_line: impl FnMut(Line, &[usize]),
+    ) -> Result<u64, NotQuoteFree> {
+        lines_with(data, range, delimiter, want, on_line, |block, delimiter| {
+            if block.len() == 64 {
+                // SAFETY: 64 readable bytes; this function runs only where AVX-512BW exists.
+                unsafe { masks(block.as_ptr(), delimiter) }
+            } else {
+                scalar_masks(block, delimiter)
+            }
+        })
+    }
+
+    /// One 64-byte load and four compares straight into bit masks.
+    ///
+    /// # Safety
+    /// `ptr` must point to 64 readable bytes and the CPU must support AVX-512BW.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    #[inline]
+    pub unsafe fn masks(ptr: *const u8, delimiter: u8) -> (u64, u64, u64) {
+        // SAFETY: the caller guarantees 64 readable bytes; unaligned loads are allowed.
+        unsafe {
+            let v = _mm512_loadu_si512(ptr as *const __m512i);
+            let eq = |b: u8| _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b as i8));
+            (eq(b'\n'), eq(delimiter), eq(b'"') | eq(b'\r'))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,6 +382,12 @@ mod tests {
                 // SAFETY: 64 bytes, and the CPU has AVX2 (checked).
                 let got = unsafe { avx2::masks(block.as_ptr(), b',') };
                 prop_assert_eq!(got, scalar_masks(&block, b','));
+            }
+            #[cfg(target_arch = "x86_64")]
+            if avx512::available() {
+                // SAFETY: 64 bytes, and the CPU has AVX-512BW (checked).
+                let got = unsafe { avx512::masks(block.as_ptr(), b'|') };
+                prop_assert_eq!(got, scalar_masks(&block, b'|'));
             }
         }
 
