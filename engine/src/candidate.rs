@@ -77,7 +77,7 @@ pub fn for_each_flagged_line(
     #[cfg(target_arch = "x86_64")]
     {
         if wide::avx512_available() {
-            // SAFETY: the CPU has AVX-512F and AVX-512BW (checked above).
+            // SAFETY: the CPU has AVX-512F, AVX-512BW and BMI2 (checked above).
             return unsafe { wide::pass512(data, range, delimiter, delimiters, probe, on_line) };
         }
         if wide::avx2_available() {
@@ -360,13 +360,15 @@ mod wide {
         on_line: impl FnMut(Flagged),
     ) -> Result<Counts, NotQuoteFree> {
         let vector = vector_blocks(range.len(), probe);
-        // SAFETY (both closures): blocks below `vector` keep every load in bounds, and the
-        // CPU has this function's features.
-        let masks = |bytes: &[u8], at, delimiter, probe: &Probe| unsafe {
-            masks512(bytes, at, delimiter, probe)
+        let masks = |bytes: &[u8], at, delimiter, probe: &Probe| {
+            // SAFETY: blocks below `vector` keep every load in bounds, and the CPU has
+            // this function's features (its contract).
+            unsafe { masks512(bytes, at, delimiter, probe) }
         };
-        let plain = |bytes: &[u8], b, st: &mut State| unsafe {
-            plain512(bytes, b, vector, delimiter, delimiters, probe, st)
+        let plain = |bytes: &[u8], b, st: &mut State| {
+            // SAFETY: blocks below `vector` keep every load in bounds, and the CPU has
+            // this function's features (its contract).
+            unsafe { plain512(bytes, b, vector, delimiter, delimiters, probe, st) }
         };
         pass_with(
             data, range, delimiter, delimiters, probe, on_line, masks, plain, vector,
@@ -427,9 +429,10 @@ mod wide {
         probe: &Probe,
         st: &mut State,
     ) -> usize {
-        // SAFETY: blocks below `vector` are in bounds (this function's contract).
-        let masks = |bytes: &[u8], at, delimiter, probe: &Probe| unsafe {
-            masks512(bytes, at, delimiter, probe)
+        let masks = |bytes: &[u8], at, delimiter, probe: &Probe| {
+            // SAFETY: blocks below `vector` keep every load in bounds, and the CPU has
+            // this function's features (its contract).
+            unsafe { masks512(bytes, at, delimiter, probe) }
         };
         if delimiters == 0 {
             // One field per line: the event check below needs delimiters between newlines.
@@ -469,12 +472,15 @@ mod wide {
         on_line: impl FnMut(Flagged),
     ) -> Result<Counts, NotQuoteFree> {
         let vector = vector_blocks(range.len(), probe);
-        // SAFETY (both closures): as in `pass512`, for AVX2.
-        let masks = |bytes: &[u8], at, delimiter, probe: &Probe| unsafe {
-            masks256(bytes, at, delimiter, probe)
+        let masks = |bytes: &[u8], at, delimiter, probe: &Probe| {
+            // SAFETY: blocks below `vector` keep every load in bounds, and the CPU has
+            // this function's features (its contract).
+            unsafe { masks256(bytes, at, delimiter, probe) }
         };
-        let plain = |bytes: &[u8], b, st: &mut State| unsafe {
-            plain256(bytes, b, vector, delimiter, delimiters, probe, st)
+        let plain = |bytes: &[u8], b, st: &mut State| {
+            // SAFETY: blocks below `vector` keep every load in bounds, and the CPU has
+            // this function's features (its contract).
+            unsafe { plain256(bytes, b, vector, delimiter, delimiters, probe, st) }
         };
         pass_with(
             data, range, delimiter, delimiters, probe, on_line, masks, plain, vector,
@@ -538,9 +544,10 @@ mod wide {
         probe: &Probe,
         st: &mut State,
     ) -> usize {
-        // SAFETY: blocks below `vector` are in bounds (this function's contract).
-        let masks = |bytes: &[u8], at, delimiter, probe: &Probe| unsafe {
-            masks256(bytes, at, delimiter, probe)
+        let masks = |bytes: &[u8], at, delimiter, probe: &Probe| {
+            // SAFETY: blocks below `vector` keep every load in bounds, and the CPU has
+            // this function's features (its contract).
+            unsafe { masks256(bytes, at, delimiter, probe) }
         };
         let check = |nl, dl, seen| check_by_popcount(nl, dl, seen, delimiters);
         plain_blocks::<true>(bytes, b, vector, delimiter, probe, &masks, &check, st)

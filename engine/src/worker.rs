@@ -81,11 +81,13 @@ pub fn run_worker(ctx: &JobContext, slot: usize, mut first: Option<usize>) -> io
                 continue;
             }
             let start = entry.start.load(Ordering::Acquire);
-            let _ = map.advise_range(
-                Advice::WillNeed,
-                start as usize,
-                (chunk.end - start) as usize,
-            );
+            if !cached(map, start as usize) {
+                let _ = map.advise_range(
+                    Advice::WillNeed,
+                    start as usize,
+                    (chunk.end - start) as usize,
+                );
+            }
             out.clear();
             let at_eof = chunk.end == file.size;
             // A record that began before this chunk and does not end in it: no record starts
@@ -278,6 +280,24 @@ fn fail(ctx: &JobContext, slot: usize, c: usize, errno: i32) -> io::Result<()> {
     drop(guard);
     ctx.notify();
     Ok(())
+}
+
+/// Whether the page holding `map[at]` is in the page cache. A chunk whose first page is
+/// cached is taken to be warm and not read ahead (`WILLNEED`): on warm data that hint costs a
+/// page-cache lookup per 4 KiB page, a tenth of a selective scan's time, for nothing. Pages
+/// evicted further on are still read ahead as they fault, by the map's `Sequential` advice.
+fn cached(map: &Mmap, at: usize) -> bool {
+    if at >= map.len() {
+        return false;
+    }
+    // SAFETY: sysconf has no preconditions.
+    let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+    let addr = (map.as_ptr() as usize + at) & !(page - 1);
+    let mut resident = 0u8;
+    // SAFETY: `addr` is page-aligned and inside the mapping (which starts on a page boundary
+    // and holds `at`); mincore reads no memory, it only writes one byte per page to `resident`.
+    let r = unsafe { libc::mincore(addr as *mut libc::c_void, 1, &mut resident) };
+    r == 0 && resident & 1 == 1
 }
 
 fn map_file(path: &std::path::Path) -> io::Result<(Mmap, File)> {
