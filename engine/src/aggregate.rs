@@ -137,10 +137,10 @@ impl MatchSink for TableSink<'_> {
     }
 
     #[inline]
-    fn matched<'f>(&mut self, _raw: &[u8], field: &impl Fn(usize) -> &'f [u8]) {
+    fn matched<'f>(&mut self, raw: &[u8], field: &impl Fn(usize) -> &'f [u8]) {
         if let Some((layout, delta)) = &mut self.dense {
-            if let Some(i) = layout.cell_of(&field) {
-                delta.update(layout, i, &field);
+            if let Some(i) = layout.cell_of(raw, &field) {
+                delta.update(layout, i, raw, &field);
                 return;
             }
         }

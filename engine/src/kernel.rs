@@ -17,7 +17,7 @@
 use crate::candidate::{for_each_flagged_line, Probe};
 use crate::predicate::Predicate;
 use crate::record::{split_quote_free, GeneralRecords, RangeEnd};
-use crate::structure::{for_each_line_split, MAX_SPLIT};
+use crate::structure::{for_each_line, for_each_line_split, Line, MAX_SPLIT};
 use memchr::memmem;
 use std::ops::Range;
 
@@ -173,64 +173,76 @@ fn scan_quote_free(
             data, range, delimiter, filter, &probe, needed, sink, scratch,
         );
     }
-    let fields = &mut scratch.fields;
-    let finder = filter
-        .predicates
-        .iter()
-        .find_map(Predicate::needle)
-        .map(memmem::Finder::new);
-    let base = range.start;
-    let mut hits = finder
-        .as_ref()
-        .map(|f| f.find_iter(&data[range.clone()]).map(move |h| h + base));
-    // Without a needle every line is a candidate.
-    let mut next_hit = match &mut hits {
-        Some(h) => h.next().unwrap_or(usize::MAX),
-        None => 0,
-    };
     let chunk_end = range.end;
-    // Without a needle every line is split, so its leading delimiters come from the
-    // structural pass itself; with one, only the rare candidate lines are split by `memchr`.
-    let want = if hits.is_none() && needed <= MAX_SPLIT {
-        needed
-    } else {
-        0
-    };
-    let lines = for_each_line_split(data, range, delimiter, want, |line, at| {
-        outcome.records += 1;
-        if line.delimiters as usize + 1 != filter.ncols {
-            note_malformed(&mut outcome, line.line_no);
-            return;
-        }
-        if let Some(h) = &mut hits {
-            while next_hit < line.start {
-                next_hit = h.next().unwrap_or(usize::MAX);
-            }
-            if next_hit >= line.end {
-                return;
-            }
-        }
+    // The line with its `\n` (when it has one inside the range).
+    let raw_of = |line: &Line| {
         let raw_end = if line.end < chunk_end {
             line.end + 1
         } else {
             line.end
         };
-        let raw = &data[line.start..raw_end];
-        if want > 0 {
-            // Fields straight from the structural pass's delimiter positions.
-            let field = |i: usize| {
-                let start = if i == 0 { line.start } else { at[i - 1] + 1 };
-                &data[start..at.get(i).copied().unwrap_or(line.end)]
-            };
-            filter_record(filter, sink, &mut outcome, raw, &field);
-        } else {
+        &data[line.start..raw_end]
+    };
+    let lines = if needed <= MAX_SPLIT && !filter.predicates.iter().any(|p| p.needle().is_some()) {
+        // Every line is split, so its leading delimiters come from the structural pass itself.
+        // (Two separate passes keep each closure small enough to be inlined into the pass.)
+        for_each_line_split(
+            data,
+            range,
+            delimiter,
+            needed,
+            #[inline(always)]
+            |line, at| {
+                outcome.records += 1;
+                if line.delimiters as usize + 1 != filter.ncols {
+                    note_malformed(&mut outcome, line.line_no);
+                    return;
+                }
+                let field = |i: usize| {
+                    let start = if i == 0 { line.start } else { at[i - 1] + 1 };
+                    &data[start..at.get(i).copied().unwrap_or(line.end)]
+                };
+                filter_record(filter, sink, &mut outcome, raw_of(&line), &field);
+            },
+        )
+    } else {
+        // With a needle only the rare lines holding it are split, by `memchr`.
+        let fields = &mut scratch.fields;
+        let base = range.start;
+        let finder = filter
+            .predicates
+            .iter()
+            .find_map(Predicate::needle)
+            .map(memmem::Finder::new);
+        let mut hits = finder
+            .as_ref()
+            .map(|f| f.find_iter(&data[range.clone()]).map(move |h| h + base));
+        // Without a needle every line is a candidate.
+        let mut next_hit = match &mut hits {
+            Some(h) => h.next().unwrap_or(usize::MAX),
+            None => 0,
+        };
+        for_each_line(data, range, delimiter, |line| {
+            outcome.records += 1;
+            if line.delimiters as usize + 1 != filter.ncols {
+                note_malformed(&mut outcome, line.line_no);
+                return;
+            }
+            if let Some(h) = &mut hits {
+                while next_hit < line.start {
+                    next_hit = h.next().unwrap_or(usize::MAX);
+                }
+                if next_hit >= line.end {
+                    return;
+                }
+            }
             if needed > 0 {
                 split_quote_free(data, line.start..line.end, delimiter, fields, needed);
             }
             let field = |i: usize| &data[fields[i].clone()];
-            filter_record(filter, sink, &mut outcome, raw, &field);
-        }
-    })
+            filter_record(filter, sink, &mut outcome, raw_of(&line), &field);
+        })
+    }
     .ok()?;
     outcome.lines = lines;
     Some(outcome)

@@ -18,6 +18,8 @@
 //!   memory of a process tree, timing statistics, page-cache warming.
 //! - [`columnar`] (feature `columnar`) turns CSV text (a scan's result, an agg table, or input
 //!   files for `fleet convert`) into Arrow IPC or Parquet files with exactly inferred types.
+//! - [`structure`] and [`candidate`] are the quote-free passes a chunk's bytes go through;
+//!   [`digits`] reads the short integers aggregation parses in every record.
 pub mod agg;
 pub mod aggregate;
 pub mod bench;
@@ -29,6 +31,7 @@ pub mod compress;
 pub mod copy;
 pub mod dataset;
 pub mod descriptor;
+pub mod digits;
 pub mod discover;
 pub mod expr;
 pub mod fault;

@@ -24,10 +24,10 @@
 //! cells, one word per spec: values a numeric aggregate could not read.
 
 use super::accum::{Column, SpreadState, SumState};
-use super::exact::{scaled, Sum256, U256};
+use super::exact::{scaled, scaled_in, Sum256, POW10, SCALE_DIGITS, U256};
 use super::keys::{derive, push_part, WEEKDAYS};
 use super::spec::{AggFn, AggPlan, KeyFn};
-use super::table::{small_int, AggTable};
+use super::table::{small_int_in, AggTable};
 
 /// Cap on the shared array, in bytes, so the region (array plus an undo log of the same
 /// size) stays a few tens of MB whatever the key range looks like.
@@ -119,11 +119,12 @@ impl DenseLayout {
 
     /// The record's cell, or `None` when it belongs to the overflow table.
     #[inline]
-    pub fn cell_of<'f>(&self, field: &impl Fn(usize) -> &'f [u8]) -> Option<usize> {
+    /// `line` is the record's line, which the fields usually lie in (see [`crate::digits`]).
+    pub fn cell_of<'f>(&self, line: &[u8], field: &impl Fn(usize) -> &'f [u8]) -> Option<usize> {
         match self.key {
             DenseKey::Total => Some(0),
             DenseKey::Int { column, lo } => {
-                let n = small_int(field(column))?;
+                let n = small_int_in(line, field(column))?;
                 let i = n.checked_sub(lo)?;
                 (i < self.cells).then_some(i)
             }
@@ -359,6 +360,19 @@ struct Narrow {
     lanes: [u8; PIPELINE_SPECS],
     /// Per spec: the word of its `i64` sum, or `NONE`.
     sums: [u8; PIPELINE_SPECS],
+    /// The specs that read a column, in order, for the per-record loop.
+    ops: [NarrowOp; PIPELINE_SPECS],
+    n_ops: usize,
+}
+
+/// What a record does to a narrow cell for one spec that reads a column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct NarrowOp {
+    column: usize,
+    spec: usize,
+    lane: u8,
+    /// The sum's word, or `NONE` for `count(COL)`.
+    sum: u8,
 }
 
 const NONE: u8 = u8::MAX;
@@ -391,8 +405,62 @@ impl Narrow {
                 width += 1;
             }
         }
-        Some(Narrow { width, lanes, sums })
+        let mut ops = [NarrowOp::default(); PIPELINE_SPECS];
+        let mut n_ops = 0;
+        for (s, &(func, _)) in layout.specs.iter().enumerate() {
+            if let Some(column) = func.column() {
+                ops[n_ops] = NarrowOp {
+                    column,
+                    spec: s,
+                    lane: lanes[s],
+                    sum: sums[s],
+                };
+                n_ops += 1;
+            }
+        }
+        Some(Narrow {
+            width,
+            lanes,
+            sums,
+            ops,
+            n_ops,
+        })
     }
+}
+
+/// [`DenseDelta::update`]'s narrow step for a value that is not a short integer.
+#[inline(never)]
+fn add_narrow_slow(
+    narrow: &mut [u64],
+    words: &mut [u64],
+    layout: &DenseLayout,
+    shape: &Narrow,
+    i: usize,
+    op: &NarrowOp,
+    value: &[u8],
+) {
+    let Some(x) = scaled(value) else {
+        words[layout.globals_at() + op.spec] += 1;
+        return;
+    };
+    let cell = &mut narrow[i * shape.width..(i + 1) * shape.width];
+    bump(cell, op.lane);
+    let sum = &mut cell[usize::from(op.sum)];
+    match i64::try_from(x)
+        .ok()
+        .and_then(|x| (*sum as i64).checked_add(x))
+    {
+        Some(total) => *sum = total as u64,
+        None => add_wide_sum(words, layout, i, op.spec, x),
+    }
+}
+
+/// Adds `x` to spec `spec`'s wide sum in cell `i`: for a value or sum out of `i64`'s reach.
+fn add_wide_sum(words: &mut [u64], layout: &DenseLayout, i: usize, spec: usize, x: i128) {
+    let at = i * layout.width + layout.specs[spec].1;
+    let mut wide = sum256(&words[at + 1..at + 5]);
+    wide.add(x);
+    put_wide(&mut words[at + 1..at + 5], wide.lo, wide.hi as u128);
 }
 
 /// Adds one to counter `lane` of a narrow cell.
@@ -458,6 +526,7 @@ impl DenseDelta {
         &mut self,
         layout: &DenseLayout,
         i: usize,
+        line: &[u8],
         field: &impl Fn(usize) -> &'f [u8],
     ) {
         debug_assert_eq!(self.words.len(), layout.words(), "prepare() first");
@@ -471,12 +540,54 @@ impl DenseDelta {
             } else if let AggFn::CountNonEmpty(_) = func {
                 Parsed::Present
             } else {
-                match scaled(value) {
+                match scaled_in(line, value) {
                     Some(x) => Parsed::Number(x),
                     None => Parsed::Bad,
                 }
             }
         };
+        if let Some(shape) = &self.shape {
+            // Narrow cells sit in the L2 cache: a prefetch now covers its latency while the
+            // values are parsed, and going straight to the cell saves storing and reloading
+            // them through the pipe.
+            let at = i * shape.width;
+            prefetch(&self.narrow, at, shape.width);
+            for op in &shape.ops[..shape.n_ops] {
+                let value = field(op.column);
+                if value.is_empty() {
+                    continue;
+                }
+                if op.sum != NONE {
+                    let Some(v) = crate::digits::short_digits(line, value) else {
+                        // Anything but a short integer: the general parse, out of line.
+                        add_narrow_slow(
+                            &mut self.narrow,
+                            &mut self.words,
+                            layout,
+                            shape,
+                            i,
+                            op,
+                            value,
+                        );
+                        continue;
+                    };
+                    // v < 10^8, so the scaled value is below 2^63.
+                    let x = (v * POW10[SCALE_DIGITS]) as i64;
+                    let sum = &mut self.narrow[at + usize::from(op.sum)];
+                    match (*sum as i64).checked_add(x) {
+                        Some(total) => *sum = total as u64,
+                        None => add_wide_sum(&mut self.words, layout, i, op.spec, i128::from(x)),
+                    }
+                }
+                bump(&mut self.narrow[at..], op.lane);
+            }
+            let cell = &mut self.narrow[at..at + shape.width];
+            if lane(cell, 0) == 0 {
+                self.touched.push(i as u32);
+            }
+            bump(cell, 0);
+            return;
+        }
         if layout.specs.len() > PIPELINE_SPECS {
             count_record(&mut self.words, &mut self.touched, layout, i);
             for (s, &(func, _)) in layout.specs.iter().enumerate() {
@@ -489,10 +600,7 @@ impl DenseDelta {
         for (value, &(func, _)) in self.pipe[slot].1.iter_mut().zip(&layout.specs) {
             *value = parse(func);
         }
-        match self.shape {
-            Some(shape) => prefetch(&self.narrow, i * shape.width, shape.width),
-            None => prefetch(&self.words, i * layout.width, layout.width),
-        }
+        prefetch(&self.words, i * layout.width, layout.width);
         if self.pending {
             self.apply(layout, slot ^ 1);
         }
@@ -503,42 +611,10 @@ impl DenseDelta {
     /// Applies the record waiting in pipe slot `slot`.
     #[inline]
     fn apply(&mut self, layout: &DenseLayout, slot: usize) {
-        let (i, values) = &self.pipe[slot];
-        if let Some(shape) = self.shape {
-            let cell = &mut self.narrow[i * shape.width..(i + 1) * shape.width];
-            if lane(cell, 0) == 0 {
-                self.touched.push(*i as u32);
-            }
-            bump(cell, 0);
-            for (s, &p) in values.iter().enumerate().take(layout.specs.len()) {
-                match p {
-                    Parsed::Skip => {}
-                    Parsed::Present => bump(cell, shape.lanes[s]),
-                    Parsed::Bad => self.words[layout.globals_at() + s] += 1,
-                    Parsed::Number(x) => {
-                        bump(cell, shape.lanes[s]);
-                        let sum = &mut cell[usize::from(shape.sums[s])];
-                        match i64::try_from(x)
-                            .ok()
-                            .and_then(|x| (*sum as i64).checked_add(x))
-                        {
-                            Some(total) => *sum = total as u64,
-                            None => {
-                                // Out of i64's reach: straight into the wide sum.
-                                let at = i * layout.width + layout.specs[s].1;
-                                let mut wide = sum256(&self.words[at + 1..at + 5]);
-                                wide.add(x);
-                                put_wide(&mut self.words[at + 1..at + 5], wide.lo, wide.hi as u128);
-                            }
-                        }
-                    }
-                }
-            }
-            return;
-        }
-        count_record(&mut self.words, &mut self.touched, layout, *i);
+        let (i, values) = self.pipe[slot];
+        count_record(&mut self.words, &mut self.touched, layout, i);
         for (s, &p) in values.iter().enumerate().take(layout.specs.len()) {
-            apply_one(&mut self.words, layout, *i, s, p);
+            apply_one(&mut self.words, layout, i, s, p);
         }
     }
 
@@ -718,15 +794,28 @@ mod tests {
             assert!(narrow.shape.is_some() && wide.shape.is_none());
             for k in 0..5000usize {
                 let key = (100 + (k * 7 + round) % 41).to_string();
-                let fields: [&[u8]; 3] = [
+                let parts = [
                     key.as_bytes(),
                     values[k % values.len()],
                     values[(k * 3 + round) % values.len()],
                 ];
+                // The fields as slices of their line (the kernel's quote-free case, read a word
+                // at a time) or of a copy apart from it (the full parser's case).
+                let line = parts.join(&b',');
+                let mut fields: [&[u8]; 3] = [&[]; 3];
+                let mut at = 0;
+                for (f, part) in fields.iter_mut().zip(parts) {
+                    *f = if k % 2 == 0 {
+                        &line[at..at + part.len()]
+                    } else {
+                        part
+                    };
+                    at += part.len() + 1;
+                }
                 let field = |i: usize| fields[i];
-                let i = layout.cell_of(&field).expect("the key is in range");
-                narrow.update(&layout, i, &field);
-                wide.update(&layout, i, &field);
+                let i = layout.cell_of(&line, &field).expect("the key is in range");
+                narrow.update(&layout, i, &line, &field);
+                wide.update(&layout, i, &line, &field);
             }
             let (mut a, mut b) = (Vec::new(), Vec::new());
             narrow.encode(&layout, &mut a);

@@ -26,7 +26,7 @@ pub(crate) const MAX_INT_DIGITS: usize = 19;
 /// Fraction digits printed for mean and stddev.
 pub(crate) const OUT_DIGITS: usize = 6;
 
-const POW10: [u64; SCALE_DIGITS + 1] = {
+pub(crate) const POW10: [u64; SCALE_DIGITS + 1] = {
     let mut t = [1u64; SCALE_DIGITS + 1];
     let mut i = 1;
     while i < t.len() {
@@ -47,6 +47,16 @@ pub(crate) fn scaled(text: &[u8]) -> Option<i128> {
         return Some(i128::from(v * POW10[SCALE_DIGITS]));
     }
     scaled_decimal(text)
+}
+
+/// [`scaled`] of a field inside `line` (the record's line), reading a short integer eight
+/// bytes at a time ([`crate::digits`]).
+#[inline(always)]
+pub(crate) fn scaled_in(line: &[u8], text: &[u8]) -> Option<i128> {
+    match crate::digits::short_digits(line, text) {
+        Some(v) => Some(i128::from(v * POW10[SCALE_DIGITS])),
+        None => scaled(text),
+    }
 }
 
 /// [`scaled`] for any decimal.

@@ -18,6 +18,16 @@ use super::spec::{AggPlan, GroupKey, KeyFn};
 /// about a million (taxi ids are 10000..39999).
 const DENSE_MAX: usize = 1 << 20;
 
+/// [`small_int`] of a field inside `line` (the record's line), read eight bytes at a time
+/// ([`crate::digits`]).
+#[inline(always)]
+pub(crate) fn small_int_in(line: &[u8], text: &[u8]) -> Option<usize> {
+    if text.len() > 7 || (text.len() > 1 && text[0] == b'0') {
+        return None;
+    }
+    usize::try_from(crate::digits::short_digits(line, text)?).ok()
+}
+
 /// The value of a key in canonical integer form (ASCII digits, no sign, no leading zero),
 /// the only form where value and bytes determine each other, so the dense index can stand
 /// in for the byte key: `011865` and `11865` are different keys.
