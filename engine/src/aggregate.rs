@@ -357,7 +357,11 @@ pub fn run_agg(
         progress,
     )?;
     if let Some(layout) = dense {
-        total.merge(layout.table(&agg_plan, &report.accumulators));
+        // The dense table is usually the big one: fold the overflow into it rather than the
+        // other way round, which also keeps its groups in key order for the final sort.
+        let mut table = layout.table(&agg_plan, &report.accumulators);
+        table.merge(total);
+        total = table;
     }
     Ok(AggResult {
         table: total,
