@@ -24,7 +24,14 @@ pub struct AtomicOutput {
     dest: PathBuf,
     pending: Pending,
     writer: io::BufWriter<File>,
+    /// Bytes handed to the writer, and how far writeback has been started (see `written`).
+    passed: u64,
+    flushing_from: u64,
 }
+
+/// Writeback of the output is started every this many bytes, so the `fsync` at commit finds
+/// little left to write: a 400 MB output otherwise waits about 0.2 s there, after the scan.
+const WRITEBACK_STEP: u64 = 32 << 20;
 
 impl AtomicOutput {
     pub fn create(dest: &Path) -> io::Result<AtomicOutput> {
@@ -48,7 +55,34 @@ impl AtomicOutput {
             dest: dest.to_path_buf(),
             pending,
             writer: io::BufWriter::with_capacity(1 << 20, file),
+            passed: 0,
+            flushing_from: 0,
         })
+    }
+
+    /// Notes `n` more bytes written and, past each [`WRITEBACK_STEP`], asks the kernel to
+    /// start writing back what the file holds so far (without waiting for it).
+    fn written(&mut self, n: usize) {
+        self.passed += n as u64;
+        // The writer's buffer may still hold up to its capacity; those bytes wait for later.
+        let in_file = self
+            .passed
+            .saturating_sub(self.writer.buffer().len() as u64);
+        if in_file >= self.flushing_from + WRITEBACK_STEP {
+            let fd = self.writer.get_ref().as_raw_fd();
+            let (from, len) = (self.flushing_from, in_file - self.flushing_from);
+            // SAFETY: sync_file_range on our own descriptor only starts writeback of a range
+            // of it; failure (e.g. an unsupported filesystem) just leaves it to the fsync.
+            unsafe {
+                libc::sync_file_range(
+                    fd,
+                    from as libc::off64_t,
+                    len as libc::off64_t,
+                    libc::SYNC_FILE_RANGE_WRITE,
+                );
+            }
+            self.flushing_from = in_file;
+        }
     }
 
     /// Flushes, syncs and gives the file its real name.
@@ -75,11 +109,15 @@ impl AtomicOutput {
 
 impl Write for AtomicOutput {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.writer.write(buf)
+        let n = self.writer.write(buf)?;
+        self.written(n);
+        Ok(n)
     }
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.writer.write_all(buf)
+        self.writer.write_all(buf)?;
+        self.written(buf.len());
+        Ok(())
     }
 
     fn flush(&mut self) -> io::Result<()> {
