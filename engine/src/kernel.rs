@@ -163,27 +163,15 @@ fn scan_quote_free(
 ) -> Option<ChunkOutcome> {
     let mut outcome = ChunkOutcome::default();
     let needed = filter.fields_needed().max(sink.fields_needed());
-    if let Some(probe) = filter
-        .predicates
-        .iter()
-        .find_map(Predicate::needle)
-        .and_then(Probe::new)
-    {
+    let needle = filter.predicates.iter().find_map(Predicate::needle);
+    if let Some(probe) = needle.and_then(Probe::new) {
         return scan_flagged(
             data, range, delimiter, filter, &probe, needed, sink, scratch,
         );
     }
     let chunk_end = range.end;
-    // The line with its `\n` (when it has one inside the range).
-    let raw_of = |line: &Line| {
-        let raw_end = if line.end < chunk_end {
-            line.end + 1
-        } else {
-            line.end
-        };
-        &data[line.start..raw_end]
-    };
-    let lines = if needed <= MAX_SPLIT && !filter.predicates.iter().any(|p| p.needle().is_some()) {
+    let raw_of = |line: &Line| with_newline(data, line.start..line.end, chunk_end);
+    let lines = if needed <= MAX_SPLIT && needle.is_none() {
         // Every line is split, so its leading delimiters come from the structural pass itself.
         // (Two separate passes keep each closure small enough to be inlined into the pass.)
         for_each_line_split(
@@ -209,11 +197,7 @@ fn scan_quote_free(
         // With a needle only the rare lines holding it are split, by `memchr`.
         let fields = &mut scratch.fields;
         let base = range.start;
-        let finder = filter
-            .predicates
-            .iter()
-            .find_map(Predicate::needle)
-            .map(memmem::Finder::new);
+        let finder = needle.map(memmem::Finder::new);
         let mut hits = finder
             .as_ref()
             .map(|f| f.find_iter(&data[range.clone()]).map(move |h| h + base));
@@ -246,6 +230,17 @@ fn scan_quote_free(
     .ok()?;
     outcome.lines = lines;
     Some(outcome)
+}
+
+/// The bytes of the line `data[content]` with its `\n`, when that is inside the chunk.
+#[inline(always)]
+fn with_newline(data: &[u8], content: Range<usize>, chunk_end: usize) -> &[u8] {
+    let end = if content.end < chunk_end {
+        content.end + 1
+    } else {
+        content.end
+    };
+    &data[content.start..end]
 }
 
 /// Tests a well-formed record against every predicate and hands it to `sink` if it passes.
@@ -302,19 +297,8 @@ fn scan_flagged(
         }
         split_quote_free(data, line.start..line.end, delimiter, fields, needed);
         let field = |i: usize| &data[fields[i].clone()];
-        if filter
-            .predicates
-            .iter()
-            .all(|p| p.matches(field(p.column())))
-        {
-            outcome.matches += 1;
-            let raw_end = if line.end < chunk_end {
-                line.end + 1
-            } else {
-                line.end
-            };
-            sink.matched(&data[line.start..raw_end], &field);
-        }
+        let raw = with_newline(data, line.start..line.end, chunk_end);
+        filter_record(filter, sink, &mut outcome, raw, &field);
     })
     .ok()?;
     outcome.records = counts.records;

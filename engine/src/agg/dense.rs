@@ -355,12 +355,7 @@ pub struct DenseDelta {
 struct Narrow {
     /// Words per narrow cell.
     width: usize,
-    /// Per spec: its counter's lane (lane 0 counts records; lane `l` is bits `32 * (l % 2)`
-    /// of word `l / 2`), or `NONE`.
-    lanes: [u8; PIPELINE_SPECS],
-    /// Per spec: the word of its `i64` sum, or `NONE`.
-    sums: [u8; PIPELINE_SPECS],
-    /// The specs that read a column, in order, for the per-record loop.
+    /// The specs that read a column, in order (plain `count` is lane 0 of every cell).
     ops: [NarrowOp; PIPELINE_SPECS],
     n_ops: usize,
 }
@@ -370,8 +365,10 @@ struct Narrow {
 struct NarrowOp {
     column: usize,
     spec: usize,
+    /// Its counter's lane (lane 0 counts records; lane `l` is bits `32 * (l % 2)` of word
+    /// `l / 2`).
     lane: u8,
-    /// The sum's word, or `NONE` for `count(COL)`.
+    /// The word of its `i64` sum, or `NONE` for `count(COL)`.
     sum: u8,
 }
 
@@ -384,47 +381,31 @@ impl Narrow {
         if layout.specs.len() > PIPELINE_SPECS {
             return None;
         }
-        let mut lanes = [NONE; PIPELINE_SPECS];
-        let mut sums = [NONE; PIPELINE_SPECS];
-        let mut lane = 1u8;
+        let mut ops = [NarrowOp::default(); PIPELINE_SPECS];
+        let mut n_ops = 0;
         for (s, &(func, _)) in layout.specs.iter().enumerate() {
             match func {
                 AggFn::Count => {}
-                AggFn::CountNonEmpty(_) | AggFn::Sum(_) | AggFn::Mean(_) => {
-                    lanes[s] = lane;
-                    lane += 1;
+                AggFn::CountNonEmpty(column) | AggFn::Sum(column) | AggFn::Mean(column) => {
+                    let summed = !matches!(func, AggFn::CountNonEmpty(_));
+                    ops[n_ops] = NarrowOp {
+                        column,
+                        spec: s,
+                        lane: n_ops as u8 + 1,
+                        sum: if summed { 0 } else { NONE },
+                    };
+                    n_ops += 1;
                 }
                 _ => return None,
             }
         }
-        let count_words = usize::from(lane).div_ceil(2);
-        let mut width = count_words;
-        for (s, &(func, _)) in layout.specs.iter().enumerate() {
-            if let AggFn::Sum(_) | AggFn::Mean(_) = func {
-                sums[s] = width as u8;
-                width += 1;
-            }
+        // Counter words first (lanes 0..=n_ops, two to a word), then one word per sum.
+        let mut width = (n_ops + 1).div_ceil(2);
+        for op in ops[..n_ops].iter_mut().filter(|op| op.sum != NONE) {
+            op.sum = width as u8;
+            width += 1;
         }
-        let mut ops = [NarrowOp::default(); PIPELINE_SPECS];
-        let mut n_ops = 0;
-        for (s, &(func, _)) in layout.specs.iter().enumerate() {
-            if let Some(column) = func.column() {
-                ops[n_ops] = NarrowOp {
-                    column,
-                    spec: s,
-                    lane: lanes[s],
-                    sum: sums[s],
-                };
-                n_ops += 1;
-            }
-        }
-        Some(Narrow {
-            width,
-            lanes,
-            sums,
-            ops,
-            n_ops,
-        })
+        Some(Narrow { width, ops, n_ops })
     }
 }
 
@@ -445,17 +426,22 @@ fn add_narrow_slow(
     };
     let cell = &mut narrow[i * shape.width..(i + 1) * shape.width];
     bump(cell, op.lane);
-    let sum = &mut cell[usize::from(op.sum)];
+    add_sum(&mut cell[usize::from(op.sum)], words, layout, i, op.spec, x);
+}
+
+/// Adds `x` to a narrow cell's `i64` sum, or, for a value or total out of `i64`'s reach, to
+/// spec `spec`'s wide sum in cell `i`.
+#[inline(always)]
+fn add_sum(sum: &mut u64, words: &mut [u64], layout: &DenseLayout, i: usize, spec: usize, x: i128) {
     match i64::try_from(x)
         .ok()
         .and_then(|x| (*sum as i64).checked_add(x))
     {
         Some(total) => *sum = total as u64,
-        None => add_wide_sum(words, layout, i, op.spec, x),
+        None => add_wide_sum(words, layout, i, spec, x),
     }
 }
 
-/// Adds `x` to spec `spec`'s wide sum in cell `i`: for a value or sum out of `i64`'s reach.
 fn add_wide_sum(words: &mut [u64], layout: &DenseLayout, i: usize, spec: usize, x: i128) {
     let at = i * layout.width + layout.specs[spec].1;
     let mut wide = sum256(&words[at + 1..at + 5]);
@@ -506,13 +492,12 @@ impl DenseDelta {
         let cell = &mut self.narrow[i * shape.width..(i + 1) * shape.width];
         let wide = &mut self.words[i * layout.width..(i + 1) * layout.width];
         wide[0] += lane(cell, 0);
-        for (s, &(_, at)) in layout.specs.iter().enumerate() {
-            if shape.lanes[s] != NONE {
-                wide[at] += lane(cell, shape.lanes[s]);
-            }
-            if shape.sums[s] != NONE {
+        for op in &shape.ops[..shape.n_ops] {
+            let at = layout.specs[op.spec].1;
+            wide[at] += lane(cell, op.lane);
+            if op.sum != NONE {
                 let mut sum = sum256(&wide[at + 1..at + 5]);
-                sum.add(i128::from(cell[usize::from(shape.sums[s])] as i64));
+                sum.add(i128::from(cell[usize::from(op.sum)] as i64));
                 put_wide(&mut wide[at + 1..at + 5], sum.lo, sum.hi as u128);
             }
         }
@@ -571,13 +556,9 @@ impl DenseDelta {
                         );
                         continue;
                     };
-                    // v < 10^8, so the scaled value is below 2^63.
-                    let x = (v * POW10[SCALE_DIGITS]) as i64;
+                    let x = i128::from(v * POW10[SCALE_DIGITS]);
                     let sum = &mut self.narrow[at + usize::from(op.sum)];
-                    match (*sum as i64).checked_add(x) {
-                        Some(total) => *sum = total as u64,
-                        None => add_wide_sum(&mut self.words, layout, i, op.spec, i128::from(x)),
-                    }
+                    add_sum(sum, &mut self.words, layout, i, op.spec, x);
                 }
                 bump(&mut self.narrow[at..], op.lane);
             }

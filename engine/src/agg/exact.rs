@@ -40,22 +40,17 @@ pub(crate) const POW10: [u64; SCALE_DIGITS + 1] = {
 /// than [`MAX_INT_DIGITS`] integer digits. Extra fraction digits round half-to-even.
 #[inline(always)]
 pub(crate) fn scaled(text: &[u8]) -> Option<i128> {
-    // The commonest field by far, a short unsigned integer (speeds, counts, ids): no need
-    // for the general grammar. Nine digits times 10^9 still fit a u64.
-    if (1..=9).contains(&text.len()) && text.iter().all(u8::is_ascii_digit) {
-        let v = text.iter().fold(0u64, |v, &b| v * 10 + u64::from(b - b'0'));
-        return Some(i128::from(v * POW10[SCALE_DIGITS]));
-    }
-    scaled_decimal(text)
+    scaled_in(text, text)
 }
 
-/// [`scaled`] of a field inside `line` (the record's line), reading a short integer eight
-/// bytes at a time ([`crate::digits`]).
+/// [`scaled`] of a field inside `line` (the record's line). The commonest field by far, a
+/// short unsigned integer (speeds, counts, ids), is read eight bytes at a time
+/// ([`crate::digits`]) without the general grammar.
 #[inline(always)]
 pub(crate) fn scaled_in(line: &[u8], text: &[u8]) -> Option<i128> {
     match crate::digits::short_digits(line, text) {
         Some(v) => Some(i128::from(v * POW10[SCALE_DIGITS])),
-        None => scaled(text),
+        None => scaled_decimal(text),
     }
 }
 

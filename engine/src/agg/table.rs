@@ -18,6 +18,14 @@ use super::spec::{AggPlan, GroupKey, KeyFn};
 /// about a million (taxi ids are 10000..39999).
 const DENSE_MAX: usize = 1 << 20;
 
+/// The value of a key in canonical integer form (ASCII digits, no sign, no leading zero),
+/// the only form where value and bytes determine each other, so the dense index can stand
+/// in for the byte key: `011865` and `11865` are different keys.
+#[inline]
+pub(crate) fn small_int(text: &[u8]) -> Option<usize> {
+    small_int_in(text, text)
+}
+
 /// [`small_int`] of a field inside `line` (the record's line), read eight bytes at a time
 /// ([`crate::digits`]).
 #[inline(always)]
@@ -26,24 +34,6 @@ pub(crate) fn small_int_in(line: &[u8], text: &[u8]) -> Option<usize> {
         return None;
     }
     usize::try_from(crate::digits::short_digits(line, text)?).ok()
-}
-
-/// The value of a key in canonical integer form (ASCII digits, no sign, no leading zero),
-/// the only form where value and bytes determine each other, so the dense index can stand
-/// in for the byte key: `011865` and `11865` are different keys.
-#[inline]
-pub(crate) fn small_int(text: &[u8]) -> Option<usize> {
-    if text.is_empty() || text.len() > 7 || (text[0] == b'0' && text.len() > 1) {
-        return None;
-    }
-    let mut n = 0usize;
-    for &b in text {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        n = n * 10 + usize::from(b - b'0');
-    }
-    Some(n)
 }
 
 #[derive(Debug)]
