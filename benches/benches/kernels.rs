@@ -10,15 +10,16 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use fleet_engine::agg::{AggPlan, AggTable};
-use fleet_engine::candidate::{for_each_flagged_line, Probe};
-use fleet_engine::expr::parse_where;
-use fleet_engine::kernel::{scan_chunk, Scratch};
-use fleet_engine::predicate::Predicate;
-use fleet_engine::record::{split_quote_free, GeneralRecords};
-use fleet_engine::region::SharedRegion;
-use fleet_engine::schema::Schema;
-use fleet_engine::structure::for_each_line;
-use fleet_engine::{plan, Emit, ScanSpec};
+use fleet_engine::input::plan;
+use fleet_engine::input::schema::Schema;
+use fleet_engine::query::expr::parse_where;
+use fleet_engine::query::predicate::Predicate;
+use fleet_engine::scan::kernel::{scan_chunk, Scratch};
+use fleet_engine::scan::record::{split_quote_free, GeneralRecords};
+use fleet_engine::shm::region::SharedRegion;
+use fleet_engine::simd::candidate::{for_each_flagged_line, Probe};
+use fleet_engine::simd::structure::for_each_line;
+use fleet_engine::{Emit, ScanSpec};
 use fleet_fixtures::{tricky_csv, TrickyOptions};
 use memchr::memmem;
 use std::ops::Range;

@@ -1,1 +1,12 @@
-//! Benchmarks live in benches/benches.
+//! What `fleet bench` needs beyond running commands: statistics of repeated timings
+//! ([`stats`]), the peak private memory of a process tree ([`memory`]), page-cache warming
+//! ([`warm`]), and one measured, result-checked run of a command ([`measure`](mod@measure)). The
+//! workloads themselves and the data they run on are the CLI's (cli/src/bench.rs): they are
+//! `fleet` command lines.
+
+pub mod measure;
+pub mod memory;
+pub mod stats;
+pub mod warm;
+
+pub use measure::{measure, BenchError, Consistency, Invocation, Measured, Produces};

@@ -7,9 +7,9 @@ use crate::sink::{ignore_broken_pipe, Sink};
 use crate::Outcome;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
+use fleet_engine::agg::task::{run_agg, AggTask};
 use fleet_engine::agg::{finish, parse_sort, write_csv, write_jsonl, write_table, AggPlan};
-use fleet_engine::aggregate::{run_agg, AggTask};
-use fleet_engine::charset::decode_into;
+use fleet_engine::input::charset::decode_into;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 

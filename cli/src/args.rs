@@ -30,7 +30,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 }
 
 pub fn parse_delimiter(text: &str) -> Result<u8, String> {
-    fleet_engine::descriptor::parse_delimiter(text)
+    fleet_engine::input::descriptor::parse_delimiter(text)
 }
 
 /// Formats a byte count for people: 1.5 GiB.

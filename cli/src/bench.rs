@@ -5,18 +5,18 @@
 //! generated (once: it is cached) and put in the page cache; every run's result is checked
 //! against the first run of the same workload (any engine, any worker count) and the
 //! benchmark fails if one differs. The timing, memory sampling and checking are
-//! `fleet_engine::bench`; this module owns the workloads, the cached data and the report.
+//! `fleet_benches`; this module owns the workloads, the cached data and the report.
 
 use crate::args::{human_bytes, human_count, parse_size};
 use crate::input::Engine;
 use crate::Outcome;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use fleet_engine::bench::measure::tree_digest;
-use fleet_engine::bench::stats::Summary;
-use fleet_engine::bench::warm::{warm, Warmed};
-use fleet_engine::bench::{measure, Consistency, Invocation, Produces};
-use fleet_engine::dataset::{self, DatasetOptions};
+use fleet_benches::measure::tree_digest;
+use fleet_benches::stats::Summary;
+use fleet_benches::warm::{warm, Warmed};
+use fleet_benches::{measure, Consistency, Invocation, Produces};
+use fleet_engine::input::dataset::{self, DatasetOptions};
 use fleet_fixtures::{GenOptions, Kind};
 use serde_json::json;
 use std::ffi::OsString;
@@ -222,7 +222,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
     // Ctrl-C reaches the measured child too (same process group) and it stops cleanly; this
     // process then notices the flag and returns, so the scratch folder (maybe a copy of
     // the whole data) is removed instead of left behind.
-    let interrupted = fleet_engine::interrupt::install();
+    let interrupted = fleet_engine::job::interrupt::install();
     let stop = || interrupted.load(std::sync::atomic::Ordering::SeqCst);
     let say = |text: String| {
         if !args.quiet {

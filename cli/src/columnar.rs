@@ -129,7 +129,7 @@ mod enabled {
                 bar.set_message(format!("writing {}", self.what));
                 bar
             });
-            let interrupt = fleet_engine::interrupt::install();
+            let interrupt = fleet_engine::job::interrupt::install();
             let mut tick = |bytes, _| {
                 if let Some(bar) = &bar {
                     bar.inc(bytes);

@@ -119,7 +119,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
             .workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         strict: args.strict,
-        interrupt: Some(fleet_engine::interrupt::install()),
+        interrupt: Some(fleet_engine::job::interrupt::install()),
     };
     let bar = new_bar(args.progress, args.quiet);
     let writing = AtomicBool::new(false);

@@ -1,12 +1,12 @@
 //! `fleet copy`: arguments, the progress bar and the summary of a parallel tree copy; the
-//! copying itself is `fleet_engine::copy`.
+//! copying itself is `fleet_copy`.
 
 use crate::args::{human_bytes, human_count};
 use crate::progress::{draw_target, ProgressMode};
 use crate::Outcome;
 use anyhow::bail;
 use clap::Args;
-use fleet_engine::copy::{self, CopyOptions, CopyProgress, CopyReport, Phase};
+use fleet_copy::{self as copy, CopyOptions, CopyProgress, CopyReport, Phase};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;
 use std::path::PathBuf;

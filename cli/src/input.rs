@@ -7,11 +7,11 @@ use crate::progress::{Bars, ProgressMode};
 use crate::Outcome;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use fleet_engine::charset::Encoding;
-use fleet_engine::dataset::{self, DatasetOptions};
-use fleet_engine::expr::parse_where;
-use fleet_engine::fault::Fault;
-use fleet_engine::predicate::Predicate;
+use fleet_engine::input::charset::Encoding;
+use fleet_engine::input::dataset::{self, DatasetOptions};
+use fleet_engine::job::fault::Fault;
+use fleet_engine::query::expr::parse_where;
+use fleet_engine::query::predicate::Predicate;
 use fleet_engine::{Dataset, EngineKind, JobError, JobOptions, ScanReport};
 use std::path::PathBuf;
 
@@ -155,7 +155,7 @@ impl InputArgs {
             },
             workers,
             limit,
-            interrupt: Some(fleet_engine::interrupt::install()),
+            interrupt: Some(fleet_engine::job::interrupt::install()),
             fault: Fault::from_env()?,
         })
     }

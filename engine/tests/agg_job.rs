@@ -15,10 +15,10 @@ mod agg_support;
 
 use agg_support::{reference, Rng};
 use csv::{ByteRecord, ReaderBuilder, Terminator, WriterBuilder};
+use fleet_engine::agg::task::{run_agg, AggResult, AggTask};
 use fleet_engine::agg::{finish, write_csv, AggPlan, DenseLayout};
-use fleet_engine::aggregate::{run_agg, AggResult, AggTask};
-use fleet_engine::dataset::{self, Dataset, DatasetOptions};
-use fleet_engine::fault::Fault;
+use fleet_engine::input::dataset::{self, Dataset, DatasetOptions};
+use fleet_engine::job::fault::Fault;
 use fleet_engine::{EngineKind, JobOptions};
 use std::path::PathBuf;
 
@@ -243,8 +243,8 @@ fn workers_dying_mid_chunk_or_mid_commit_leave_the_shared_cells_exact() {
 fn no_passing_record_gives_a_totals_row_of_zeros_and_no_groups() {
     let data = messy(300);
     let ds = open(&data, 1 << 20);
-    let none = fleet_engine::predicate::Predicate::compile(
-        &fleet_engine::expr::parse_where("1=-5").unwrap(),
+    let none = fleet_engine::query::predicate::Predicate::compile(
+        &fleet_engine::query::expr::parse_where("1=-5").unwrap(),
         &ds.schema,
     )
     .unwrap();

@@ -12,7 +12,7 @@ mod agg_support;
 use agg_support::*;
 use csv::ByteRecord;
 use fleet_engine::agg::{finish, parse_sort, write_csv, write_jsonl, AggPlan, AggTable, Sort};
-use fleet_engine::schema::Schema;
+use fleet_engine::input::schema::Schema;
 // ---------------------------------------------------------------------------------------
 // The engine, over random partitions.
 

@@ -5,9 +5,9 @@
 
 mod support;
 
-use fleet_engine::expr::parse_where;
-use fleet_engine::predicate::Predicate;
-use fleet_engine::schema::Schema;
+use fleet_engine::input::schema::Schema;
+use fleet_engine::query::expr::parse_where;
+use fleet_engine::query::predicate::Predicate;
 use fleet_engine::{Emit, EngineKind};
 use proptest::prelude::*;
 use support::*;

@@ -8,13 +8,13 @@
 
 mod support;
 
+use fleet_engine::agg::task::{run_agg, AggTask};
 use fleet_engine::agg::{finish, AggPlan};
-use fleet_engine::aggregate::{run_agg, AggTask};
-use fleet_engine::dataset::{self, DatasetError, DatasetOptions};
-use fleet_engine::expr::parse_where;
-use fleet_engine::fault::Fault;
-use fleet_engine::predicate::Predicate;
-use fleet_engine::schema::Schema;
+use fleet_engine::input::dataset::{self, DatasetError, DatasetOptions};
+use fleet_engine::input::schema::Schema;
+use fleet_engine::job::fault::Fault;
+use fleet_engine::query::expr::parse_where;
+use fleet_engine::query::predicate::Predicate;
 use fleet_engine::{run_scan, Emit, EngineKind, JobError, JobOptions, ScanSpec};
 use fleet_fixtures::{tricky_csv, TrickyOptions};
 use std::io::Write;

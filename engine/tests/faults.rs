@@ -5,10 +5,10 @@
 
 mod support;
 
-use fleet_engine::expr::parse_where;
-use fleet_engine::fault::Fault;
-use fleet_engine::predicate::Predicate;
-use fleet_engine::schema::Schema;
+use fleet_engine::input::schema::Schema;
+use fleet_engine::job::fault::Fault;
+use fleet_engine::query::expr::parse_where;
+use fleet_engine::query::predicate::Predicate;
 use fleet_engine::{Emit, EngineKind, JobError, JobOptions};
 use support::*;
 

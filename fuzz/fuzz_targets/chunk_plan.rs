@@ -4,7 +4,7 @@
 //! equal one sequential `csv` parse.
 #![no_main]
 
-use fleet_engine::plan::{ChunkPlan, PlannedFile};
+use fleet_engine::input::plan::{ChunkPlan, PlannedFile};
 use fleet_engine::{run_scan, EngineKind, JobOptions, ScanSpec};
 use libfuzzer_sys::fuzz_target;
 use std::path::PathBuf;

@@ -6,8 +6,8 @@
 //! csv-core) and both emit formats are reached.
 #![no_main]
 
-use fleet_engine::kernel::{scan_chunk, Scratch};
-use fleet_engine::plan::split;
+use fleet_engine::scan::kernel::{scan_chunk, Scratch};
+use fleet_engine::input::plan::split;
 use fleet_engine::ScanSpec;
 use libfuzzer_sys::fuzz_target;
 

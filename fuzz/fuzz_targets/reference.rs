@@ -2,10 +2,10 @@
 //! in one pass (flexible, no header), with the engine's documented semantics on top: the first
 //! record fixes the field count, other counts are malformed and never match.
 
-use fleet_engine::expr::parse_where;
-use fleet_engine::kernel::write_csv_field;
-use fleet_engine::predicate::Predicate;
-use fleet_engine::schema::Schema;
+use fleet_engine::query::expr::parse_where;
+use fleet_engine::scan::kernel::write_csv_field;
+use fleet_engine::query::predicate::Predicate;
+use fleet_engine::input::schema::Schema;
 use fleet_engine::Emit;
 
 pub const BOM: &[u8] = b"\xef\xbb\xbf";

@@ -13,7 +13,7 @@
 use std::cmp::Ordering;
 use std::collections::HashSet;
 
-use crate::number::Decimal;
+use crate::query::number::Decimal;
 
 use super::exact::{mean_text, scaled, stddev_text, sum_text, Sum256, U256};
 use super::hash::BuildKeyHasher;

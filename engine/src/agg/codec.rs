@@ -15,7 +15,7 @@
 
 use std::collections::HashSet;
 
-use crate::number::Decimal;
+use crate::query::number::Decimal;
 
 use super::accum::{Column, Extreme, SpreadState, SumState, ValueSet};
 use super::error::AggError;
@@ -310,7 +310,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::agg::output::{finish, write_csv};
-    use crate::schema::Schema;
+    use crate::input::schema::Schema;
 
     fn plan() -> AggPlan {
         let schema = Schema::new(Some(["id", "time", "v"].map(String::from).to_vec()), 0);

@@ -119,7 +119,7 @@ impl DenseLayout {
 
     /// The record's cell, or `None` when it belongs to the overflow table.
     #[inline]
-    /// `line` is the record's line, which the fields usually lie in (see [`crate::digits`]).
+    /// `line` is the record's line, which the fields usually lie in (see [`crate::simd::digits`]).
     pub fn cell_of<'f>(&self, line: &[u8], field: &impl Fn(usize) -> &'f [u8]) -> Option<usize> {
         match self.key {
             DenseKey::Total => Some(0),
@@ -543,7 +543,7 @@ impl DenseDelta {
                     continue;
                 }
                 if op.sum != NONE {
-                    let Some(v) = crate::digits::short_digits(line, value) else {
+                    let Some(v) = crate::simd::digits::short_digits(line, value) else {
                         // Anything but a short integer: the general parse, out of line.
                         add_narrow_slow(
                             &mut self.narrow,
@@ -712,7 +712,7 @@ fn prefetch(words: &[u64], at: usize, len: usize) {
 
 impl DenseLayout {
     /// Adds an encoded delta to the shared words (a worker, under the lock, logging for undo).
-    pub fn commit(&self, bytes: &[u8], acc: &mut crate::region::Accumulators<'_, '_>) -> bool {
+    pub fn commit(&self, bytes: &[u8], acc: &mut crate::shm::region::Accumulators<'_, '_>) -> bool {
         self.apply(bytes, false, |first, len, f| {
             acc.modify(first, len, |w| f(w))
         })
@@ -735,7 +735,11 @@ impl DenseLayout {
     }
 
     /// Subtracts an encoded delta that was committed before.
-    pub fn uncommit(&self, bytes: &[u8], acc: &mut crate::region::Accumulators<'_, '_>) -> bool {
+    pub fn uncommit(
+        &self,
+        bytes: &[u8],
+        acc: &mut crate::shm::region::Accumulators<'_, '_>,
+    ) -> bool {
         self.apply(bytes, true, |first, len, f| {
             acc.modify(first, len, |w| f(w))
         })
@@ -745,7 +749,7 @@ impl DenseLayout {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::Schema;
+    use crate::input::schema::Schema;
 
     /// Runs the same records through a delta with narrow cells and one without: the encoded
     /// deltas must be the same bytes, with sums that leave `i64` on the way (one value alone,

@@ -2,8 +2,8 @@
 //! and tables that do not decode. Every message is one line and quotes the argument it is
 //! about, because the CLI prints it as is.
 
-use crate::expr::one_line;
-use crate::schema::SchemaError;
+use crate::input::schema::SchemaError;
+use crate::text::one_line;
 
 /// Names the aggregate functions in messages, in the order the docs list them.
 pub(crate) const AGG_NAMES: [&str; 8] = [

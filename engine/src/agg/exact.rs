@@ -17,7 +17,7 @@
 
 use std::cmp::Ordering;
 
-use crate::number::Decimal;
+use crate::query::number::Decimal;
 
 /// Fraction digits kept per value: the accumulators count 10^-9 units.
 pub(crate) const SCALE_DIGITS: usize = 9;
@@ -45,10 +45,10 @@ pub(crate) fn scaled(text: &[u8]) -> Option<i128> {
 
 /// [`scaled`] of a field inside `line` (the record's line). The commonest field by far, a
 /// short unsigned integer (speeds, counts, ids), is read eight bytes at a time
-/// ([`crate::digits`]) without the general grammar.
+/// ([`crate::simd::digits`]) without the general grammar.
 #[inline(always)]
 pub(crate) fn scaled_in(line: &[u8], text: &[u8]) -> Option<i128> {
-    match crate::digits::short_digits(line, text) {
+    match crate::simd::digits::short_digits(line, text) {
         Some(v) => Some(i128::from(v * POW10[SCALE_DIGITS])),
         None => scaled_decimal(text),
     }

@@ -9,7 +9,7 @@
 
 use std::cmp::Ordering;
 
-use crate::number::Decimal;
+use crate::query::number::Decimal;
 
 use super::spec::KeyFn;
 

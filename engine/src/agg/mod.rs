@@ -4,7 +4,7 @@
 //!
 //! How the pieces fit (files of this folder):
 //! - `spec.rs` parses `--agg`, `--group-by` and `--sort` against the
-//!   [`crate::schema::Schema`] into an [`AggPlan`]; `error.rs` holds the one error type,
+//!   [`crate::input::schema::Schema`] into an [`AggPlan`]; `error.rs` holds the one error type,
 //!   [`AggError`].
 //! - [`AggTable`] (`table.rs`) is a worker's private state: `update` per record, `merge` per
 //!   table. Group keys are packed by `keys.rs` (which also derives hour/day/weekday/month
@@ -16,6 +16,8 @@
 //! - `codec.rs` turns a table into bytes and back, for tables that cross process boundaries.
 //! - `output.rs` prints the merged table: [`finish`] orders the rows, [`write_csv`] and
 //!   [`write_jsonl`] format them.
+//! - [`task`] runs all of it as a job: [`task::AggTask`] is the [`crate::job::ChunkTask`]
+//!   workers run, [`task::run_agg`] the entry point.
 
 mod accum;
 mod codec;
@@ -27,6 +29,7 @@ mod keys;
 mod output;
 mod spec;
 mod table;
+pub mod task;
 
 pub use dense::{DenseDelta, DenseLayout};
 pub use error::AggError;

@@ -9,7 +9,7 @@
 
 use std::cmp::Ordering;
 
-use crate::kernel::{write_csv_field, write_json_string};
+use crate::scan::format::{write_csv_field, write_json_string};
 
 use super::keys::{cmp_key, cmp_values, unpack};
 use super::spec::{AggPlan, Sort, SortKey};
@@ -220,7 +220,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::agg::spec::parse_sort;
-    use crate::schema::Schema;
+    use crate::input::schema::Schema;
 
     fn schema() -> Schema {
         Schema::new(

@@ -7,8 +7,8 @@
 //! trimmed: ` MEAN( speed )` is `mean(speed)`) because they are the output column names and
 //! what `--sort` refers to.
 
-use crate::expr::ColumnRef;
-use crate::schema::Schema;
+use crate::input::schema::Schema;
+use crate::query::expr::ColumnRef;
 
 use super::error::{suggest, AggError, AGG_NAMES, KEY_NAMES};
 
@@ -177,7 +177,7 @@ fn split_call(text: &str) -> Result<Call<'_>, &'static str> {
 }
 
 /// A column as written inside parentheses: all digits is a 1-based position, anything else
-/// a name (as in [`crate::expr`], whose list parser would split names at commas).
+/// a name (as in [`crate::query::expr`], whose list parser would split names at commas).
 fn column_ref(arg: &str) -> Result<ColumnRef, &'static str> {
     if arg.is_empty() {
         return Err("expected a column inside the parentheses");

@@ -27,13 +27,13 @@ pub(crate) fn small_int(text: &[u8]) -> Option<usize> {
 }
 
 /// [`small_int`] of a field inside `line` (the record's line), read eight bytes at a time
-/// ([`crate::digits`]).
+/// ([`crate::simd::digits`]).
 #[inline(always)]
 pub(crate) fn small_int_in(line: &[u8], text: &[u8]) -> Option<usize> {
     if text.len() > 7 || (text.len() > 1 && text[0] == b'0') {
         return None;
     }
-    usize::try_from(crate::digits::short_digits(line, text)?).ok()
+    usize::try_from(crate::simd::digits::short_digits(line, text)?).ok()
 }
 
 #[derive(Debug)]
@@ -278,7 +278,7 @@ impl AggTable {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::schema::Schema;
+    use crate::input::schema::Schema;
 
     fn plan(group_by: Option<&str>, aggs: &[&str]) -> AggPlan {
         let schema = Schema::new(Some(["id", "time", "speed"].map(String::from).to_vec()), 0);

@@ -13,8 +13,8 @@
 
 use super::table::{decide_columns, infer_text, write_text, CsvText, Inferred, OutputColumn};
 use super::{ColumnGuess, ColumnType, ColumnarError, ColumnarFormat};
+use crate::input::plan::PlannedFile;
 use crate::output::{clobbers_input, AtomicOutput};
-use crate::plan::PlannedFile;
 use memmap2::Mmap;
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -384,7 +384,7 @@ fn text_of<'a>(file: &'a PlannedFile, data: &'a [u8]) -> CsvText<'a> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::dataset::{self, DatasetOptions};
+    use crate::input::dataset::{self, DatasetOptions};
 
     static STOP: AtomicBool = AtomicBool::new(true);
 

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use csv::{ByteRecord, ReaderBuilder, WriterBuilder};
 use fleet_engine::agg::{AggFn, AggPlan, KeyFn, Sort, SortKey};
-use fleet_engine::schema::Schema;
+use fleet_engine::input::schema::Schema;
 use fleet_fixtures::{gps_file, trips_file, GPS_COLUMNS};
 use regex::bytes::Regex;
 

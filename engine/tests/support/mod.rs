@@ -3,9 +3,9 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use csv::{ByteRecord, ReaderBuilder};
-use fleet_engine::dataset::{self, DatasetOptions};
-use fleet_engine::kernel::write_json_string;
-use fleet_engine::predicate::Predicate;
+use fleet_engine::input::dataset::{self, DatasetOptions};
+use fleet_engine::query::predicate::Predicate;
+use fleet_engine::scan::format::write_json_string;
 use fleet_engine::{run_scan, Emit, EngineKind, JobOptions, ScanReport, ScanSpec};
 use std::path::PathBuf;
 

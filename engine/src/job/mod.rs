@@ -10,14 +10,19 @@
 //! counters. Because it never starts a thread in the process engine, forking a replacement
 //! worker is safe at any time.
 
-use crate::fault::Fault;
-use crate::kernel::{scan_chunk, ChunkOutcome, ScanSpec, Scratch};
-use crate::plan::ChunkPlan;
-use crate::region::{
+pub mod fault;
+pub mod interrupt;
+pub mod worker;
+
+use crate::input::plan::ChunkPlan;
+use crate::input::stream::{PieceError, Pieces};
+use crate::job::fault::Fault;
+use crate::job::worker::{run_worker, FILE_SHRANK};
+use crate::scan::kernel::{scan_chunk, ScanSpec, Scratch};
+use crate::scan::outcome::ChunkOutcome;
+use crate::shm::region::{
     Accumulators, SharedRegion, Totals, CHUNK_DONE, CHUNK_FAILED, CHUNK_PENDING, CHUNK_RUNNING,
 };
-use crate::stream::{PieceError, Pieces};
-use crate::worker::{run_worker, FILE_SHRANK};
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Write};
@@ -140,7 +145,7 @@ pub struct ScanReport {
 }
 
 /// How many malformed records are listed by file:line.
-pub const MALFORMED_EXAMPLES: usize = crate::kernel::REPORTED_MALFORMED;
+pub const MALFORMED_EXAMPLES: usize = crate::scan::outcome::REPORTED_MALFORMED;
 
 /// What workers do with one chunk: find, filter and process its records, append the chunk's
 /// result bytes to `out`. Scan formats matching records; agg encodes a private table.
@@ -429,7 +434,7 @@ impl Coordinator {
             if state == CHUNK_FAILED {
                 let errno = entry.errno.load(Ordering::Relaxed);
                 let path = ctx.plan.files[chunk.file as usize].path.clone();
-                if let Some(message) = crate::compress::bad_data_text(errno) {
+                if let Some(message) = crate::input::compress::bad_data_text(errno) {
                     // A result without part of the file would look complete: fail the job.
                     return Err(JobError::BadInput {
                         path,

@@ -10,13 +10,13 @@
 //! encoding's characters (transcoded to UTF-8, see `charset.rs`). A streamed file's header is
 //! read from the first bytes of its decompressed (and transcoded) content.
 
-use crate::charset;
-use crate::compress::{content_path, Compression, Source, StreamError};
-use crate::descriptor::{self, Descriptor, DescriptorError};
-use crate::discover::{self, DiscoverError, DiscoverOptions, Discovery, Unreadable};
-use crate::plan::{ChunkPlan, PlannedFile};
-use crate::record::GeneralRecords;
-use crate::schema::{looks_like_header, Schema};
+use crate::input::charset;
+use crate::input::compress::{content_path, Compression, Source, StreamError};
+use crate::input::descriptor::{self, Descriptor, DescriptorError};
+use crate::input::discover::{self, DiscoverError, DiscoverOptions, Discovery, Unreadable};
+use crate::input::plan::{ChunkPlan, PlannedFile};
+use crate::input::schema::{looks_like_header, Schema};
+use crate::scan::record::GeneralRecords;
 use encoding_rs::Encoding;
 use memmap2::Mmap;
 use std::fs::File;
@@ -290,7 +290,7 @@ fn stream_prefix(
     }
 }
 
-type FirstRecord = (crate::record::RawRecord, Vec<Vec<u8>>);
+type FirstRecord = (crate::scan::record::RawRecord, Vec<Vec<u8>>);
 
 /// Decides header, schema and delimiter from the first readable file.
 #[allow(clippy::too_many_arguments)]

@@ -23,13 +23,14 @@
 //! encoded overflow table.
 
 use crate::agg::{AggPlan, AggTable, DenseDelta, DenseLayout, KeyFn};
+use crate::input::plan::ChunkPlan;
+use crate::input::stream::{PieceError, Pieces};
 use crate::job::{run_job, ChunkTask, Consumer, JobError, JobOptions, Progress, ScanReport};
-use crate::kernel::{filter_chunk, ChunkOutcome, Filter, MatchSink, Scratch};
-use crate::plan::ChunkPlan;
-use crate::predicate::Predicate;
-use crate::record::GeneralRecords;
-use crate::region::Accumulators;
-use crate::stream::{PieceError, Pieces};
+use crate::query::predicate::Predicate;
+use crate::scan::kernel::{filter_chunk, Filter, MatchSink, Scratch};
+use crate::scan::outcome::ChunkOutcome;
+use crate::scan::record::GeneralRecords;
+use crate::shm::region::Accumulators;
 use std::io;
 use std::ops::Range;
 
@@ -109,10 +110,14 @@ pub fn sample_key_range(chunks: &ChunkPlan, column: usize) -> Option<(usize, usi
 
 /// Up to `SAMPLE_BYTES` of content at the chunk's start (from the start of the decompressed
 /// or transcoded content for a streamed file), or `None` when unreadable.
-fn sample_at(file: &crate::plan::PlannedFile, chunk: &crate::plan::Chunk) -> Option<Vec<u8>> {
+fn sample_at(
+    file: &crate::input::plan::PlannedFile,
+    chunk: &crate::input::plan::Chunk,
+) -> Option<Vec<u8>> {
     if file.streamed() {
         let mut source =
-            crate::compress::Source::open(&file.path, file.compression, file.transcode).ok()?;
+            crate::input::compress::Source::open(&file.path, file.compression, file.transcode)
+                .ok()?;
         let (buf, _) = source
             .prefix(file.data_start as usize + SAMPLE_BYTES)
             .ok()?;

@@ -2,8 +2,9 @@
 //! delimiters give every line with its number of delimiters, so each record's field count is
 //! checked without splitting it into fields (the kernel splits only the lines that can match).
 //!
-//! On x86_64 with AVX2 (checked once at run time) the loop runs in a copy compiled for AVX2,
-//! BMI1 and POPCNT; otherwise in SSE2 (the x86_64 baseline) or portable code.
+//! On x86_64 the loop runs in a copy compiled for AVX-512BW or AVX2 (with BMI1 and POPCNT),
+//! whichever [`crate::simd::cpu::level`] finds; otherwise in SSE2 (the x86_64 baseline) or
+//! portable code.
 //!
 //! Hand-written because it is the engine's innermost loop: a `memchr` per line plus a count per
 //! line costs several calls per 50-byte record, while one mask pass costs a few instructions
@@ -204,10 +205,7 @@ mod avx2 {
     use std::ops::Range;
 
     pub fn available() -> bool {
-        // The standard library caches the CPUID answers.
-        is_x86_feature_detected!("avx2")
-            && is_x86_feature_detected!("bmi1")
-            && is_x86_feature_detected!("popcnt")
+        crate::simd::cpu::level() >= crate::simd::cpu::Level::Avx2
     }
 
     /// # Safety
@@ -265,10 +263,7 @@ mod avx512 {
     use std::ops::Range;
 
     pub fn available() -> bool {
-        is_x86_feature_detected!("avx512f")
-            && is_x86_feature_detected!("avx512bw")
-            && is_x86_feature_detected!("bmi1")
-            && is_x86_feature_detected!("popcnt")
+        crate::simd::cpu::level() >= crate::simd::cpu::Level::Avx512
     }
 
     /// # Safety

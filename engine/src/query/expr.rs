@@ -2,10 +2,11 @@
 //! such as `--select id,time,3`.
 //!
 //! This is purely syntactic: a column stays a [`ColumnRef`] (a name or a 1-based position)
-//! until [`crate::schema::Schema::resolve`] checks it against the data, and the value stays
-//! text until [`crate::predicate::Predicate::compile`] decides whether it is numeric. Errors
+//! until [`crate::input::schema::Schema::resolve`] checks it against the data, and the value stays
+//! text until [`crate::query::predicate::Predicate::compile`] decides whether it is numeric. Errors
 //! carry the text and a 1-based character position so the CLI can point at the mistake.
 
+use crate::text::one_line;
 use std::fmt;
 
 /// A column as the user wrote it.
@@ -213,20 +214,6 @@ fn no_operator_position(text: &str) -> usize {
 /// 1-based character position of byte offset `byte` (always a char boundary here).
 fn char_pos(text: &str, byte: usize) -> usize {
     text.get(..byte).map_or(0, |s| s.chars().count()) + 1
-}
-
-/// Keeps messages on one line even when the user's text holds a newline or tab.
-pub(crate) fn one_line(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            };
-            escaped
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -8,14 +8,17 @@
 //!
 //! The same loop runs in a forked process and on a rayon thread; only `job.rs` knows which.
 
-use crate::compress::Source;
-use crate::fault::{Fault, FaultPoint};
+use crate::input::compress::Source;
+use crate::input::plan::PlannedFile;
+use crate::input::stream::{PieceError, Pieces};
+use crate::job::fault::{Fault, FaultPoint};
 use crate::job::JobContext;
-use crate::kernel::{ChunkOutcome, Scratch};
-use crate::plan::PlannedFile;
-use crate::record::quoted_record_ends;
-use crate::region::{Journal, CHUNK_DONE, CHUNK_FAILED, CHUNK_PENDING, CHUNK_RUNNING, NO_CHUNK};
-use crate::stream::{PieceError, Pieces};
+use crate::scan::kernel::Scratch;
+use crate::scan::outcome::ChunkOutcome;
+use crate::scan::record::quoted_record_ends;
+use crate::shm::region::{
+    Journal, CHUNK_DONE, CHUNK_FAILED, CHUNK_PENDING, CHUNK_RUNNING, NO_CHUNK,
+};
 use memmap2::{Advice, Mmap};
 use std::fs::File;
 use std::io;

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use walkdir::WalkDir;
 
-use crate::descriptor;
+use crate::input::descriptor;
 
 /// How much of a file is looked at for a NUL byte before deciding it is binary.
 const SNIFF_LEN: usize = 8 * 1024;
@@ -146,13 +146,13 @@ impl Matcher {
                 .literal_separator(by_path)
                 .build()
                 .map_err(|e| DiscoverError::BadGlob {
-                    pattern: crate::expr::one_line(glob.unwrap_or(pattern)),
+                    pattern: crate::text::one_line(glob.unwrap_or(pattern)),
                     message: e.kind().to_string(),
                 })?;
             builder.add(glob);
         }
         let set = builder.build().map_err(|e| DiscoverError::BadGlob {
-            pattern: crate::expr::one_line(glob.unwrap_or_default()),
+            pattern: crate::text::one_line(glob.unwrap_or_default()),
             message: e.to_string(),
         })?;
         Ok(Matcher {
@@ -184,7 +184,7 @@ enum Sniff {
 
 fn sniff(path: &Path) -> io::Result<Sniff> {
     // Compressed data holds NUL bytes; its content is checked when it is decompressed.
-    if crate::compress::Compression::from_path(path).is_some() {
+    if crate::input::compress::Compression::from_path(path).is_some() {
         return Ok(Sniff::Text);
     }
     let mut file = fs::File::open(path)?;
@@ -207,7 +207,7 @@ fn sniff(path: &Path) -> io::Result<Sniff> {
 fn unreadable(path: &Path, reason: impl ToString) -> Unreadable {
     Unreadable {
         path: path.to_path_buf(),
-        reason: crate::expr::one_line(&reason.to_string()),
+        reason: crate::text::one_line(&reason.to_string()),
     }
 }
 

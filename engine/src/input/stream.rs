@@ -1,4 +1,4 @@
-//! Scanning a file that cannot be split ([`crate::compress`]): one unit of work whose content
+//! Scanning a file that cannot be split ([`crate::input::compress`]): one unit of work whose content
 //! arrives from a reader and is scanned in pieces by the very kernels that scan mapped chunks.
 //!
 //! Each piece is the unscanned rest of the previous one plus about `piece_size` fresh bytes,
@@ -8,9 +8,9 @@
 //! is found exactly once, and CRLF pairs are never split because cuts follow `\n`. Memory is
 //! bounded by the piece size (and the longest record), never by the file.
 
-use crate::charset::REPORTED_INVALID;
-use crate::compress::{Source, StreamError};
-use crate::kernel::{ChunkOutcome, REPORTED_MALFORMED};
+use crate::input::charset::REPORTED_INVALID;
+use crate::input::compress::{Source, StreamError};
+use crate::scan::outcome::{ChunkOutcome, REPORTED_MALFORMED};
 use memchr::memrchr;
 use std::ops::Range;
 
@@ -178,7 +178,8 @@ impl<'a> Pieces<'a> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::kernel::{scan_chunk, Emit, ScanSpec, Scratch};
+    use crate::scan::format::Emit;
+    use crate::scan::kernel::{scan_chunk, ScanSpec, Scratch};
 
     fn source(data: &[u8]) -> (tempfile::NamedTempFile, Source) {
         let file = tempfile::NamedTempFile::new().unwrap();

@@ -77,7 +77,7 @@ impl Descriptor {
             })?;
         }
         if let Some(encoding) = &self.encoding {
-            crate::charset::parse_encoding(encoding).map_err(|message| {
+            crate::input::charset::parse_encoding(encoding).map_err(|message| {
                 DescriptorError::Encoding {
                     path: path.to_path_buf(),
                     message,
@@ -100,7 +100,7 @@ impl Descriptor {
                 if !seen.insert(name.as_str()) {
                     return Err(columns_err(format!(
                         "'{}' appears more than once",
-                        crate::expr::one_line(name)
+                        crate::text::one_line(name)
                     )));
                 }
             }
@@ -168,7 +168,7 @@ pub fn parse_delimiter(text: &str) -> Result<u8, String> {
     if text == "\\t" || text == "\t" || text.eq_ignore_ascii_case("tab") {
         return Ok(b'\t');
     }
-    let shown = crate::expr::one_line(text);
+    let shown = crate::text::one_line(text);
     let byte = match text.as_bytes() {
         [b] if b.is_ascii() => *b,
         _ => {

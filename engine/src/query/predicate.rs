@@ -1,10 +1,10 @@
 //! A `--where` expression compiled against a schema into a test on one field's bytes.
 //!
-//! [`crate::expr`] parses the text and [`crate::schema`] resolves the column; this module fixes
+//! [`crate::query::expr`] parses the text and [`crate::input::schema`] resolves the column; this module fixes
 //! the comparison semantics once, so the scanning kernel only calls [`Predicate::matches`] per
 //! record (and may use [`Predicate::needle`] to skip whole stretches of data that cannot
 //! match). The rule: when both the value and the field are plain decimals
-//! ([`crate::number`]) they compare numerically and exactly; otherwise as raw bytes.
+//! ([`crate::query::number`]) they compare numerically and exactly; otherwise as raw bytes.
 //!
 //! Input in another encoding ([`Predicate::in_encoding`]): values are given in UTF-8 and must
 //! match the decoded text. `=` and `!=` compare the field's raw bytes with the value encoded
@@ -18,9 +18,10 @@ use std::cmp::Ordering;
 
 use regex::bytes::Regex;
 
-use crate::expr::{one_line, Op, WhereExpr};
-use crate::number::{Decimal, OwnedDecimal};
-use crate::schema::{Schema, SchemaError};
+use crate::input::schema::{Schema, SchemaError};
+use crate::query::expr::{Op, WhereExpr};
+use crate::query::number::{Decimal, OwnedDecimal};
+use crate::text::one_line;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PredicateError {
@@ -91,7 +92,7 @@ impl Predicate {
     pub fn in_encoding(mut self, encoding: &'static encoding_rs::Encoding) -> Predicate {
         self.decode = Some(encoding);
         let text = String::from_utf8_lossy(&self.text).into_owned();
-        match (self.op, crate::charset::encode(encoding, &text)) {
+        match (self.op, crate::input::charset::encode(encoding, &text)) {
             (Op::Eq | Op::Ne, Some(bytes)) => self.value = bytes,
             _ => self.on_text = true,
         }
@@ -115,7 +116,7 @@ impl Predicate {
         if self.on_text {
             if let Some(encoding) = self.decode.filter(|_| !field.is_ascii()) {
                 let mut text = Vec::with_capacity(field.len() * 3 / 2);
-                crate::charset::decode_into(encoding, field, &mut text);
+                crate::input::charset::decode_into(encoding, field, &mut text);
                 return self.test(&text, &self.text);
             }
             return self.test(field, &self.text);
@@ -130,7 +131,7 @@ impl Predicate {
         }
         let short = self
             .small
-            .and_then(|small| Some((crate::digits::short_digits(field, field)?, small)));
+            .and_then(|small| Some((crate::simd::digits::short_digits(field, field)?, small)));
         let ordering = match (&self.number, short) {
             (Some(_), Some((v, small))) => v.cmp(&small),
             (Some(number), None) => match Decimal::parse(field) {
@@ -213,7 +214,7 @@ fn regex_message(e: &regex::Error) -> String {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::expr::parse_where;
+    use crate::query::expr::parse_where;
     use proptest::prelude::*;
 
     fn schema() -> Schema {
@@ -394,7 +395,7 @@ mod tests {
         #[test]
         fn needle_is_in_every_matching_field(v in decimalish(), f in decimalish()) {
             let expr = WhereExpr {
-                column: crate::expr::ColumnRef::Index(1),
+                column: crate::query::expr::ColumnRef::Index(1),
                 op: Op::Eq,
                 value: v.clone(),
             };
@@ -413,7 +414,7 @@ mod tests {
         #[test]
         fn ops_are_consistent(v in decimalish(), f in decimalish()) {
             let get = |op| {
-                let expr = WhereExpr { column: crate::expr::ColumnRef::Index(1), op, value: v.clone() };
+                let expr = WhereExpr { column: crate::query::expr::ColumnRef::Index(1), op, value: v.clone() };
                 Predicate::compile(&expr, &schema()).unwrap().matches(f.as_bytes())
             };
             let (eq, ne, lt, le, gt, ge) =
@@ -430,7 +431,7 @@ mod tests {
             f in prop_oneof![decimalish(), (0u64..1_000_000_000).prop_map(|n| n.to_string())],
         ) {
             for op in [Op::Eq, Op::Ne, Op::Lt, Op::Le, Op::Gt, Op::Ge] {
-                let expr = WhereExpr { column: crate::expr::ColumnRef::Index(1), op, value: v.clone() };
+                let expr = WhereExpr { column: crate::query::expr::ColumnRef::Index(1), op, value: v.clone() };
                 let fast = Predicate::compile(&expr, &schema()).unwrap();
                 let general = Predicate { small: None, ..fast.clone() };
                 prop_assert_eq!(fast.matches(f.as_bytes()), general.matches(f.as_bytes()), "{:?} {} {:?}", f, op, v);
@@ -440,7 +441,7 @@ mod tests {
         #[test]
         fn integer_fields_compare_like_integers(a in -1000i64..1000, b in -1000i64..1000) {
             let expr = WhereExpr {
-                column: crate::expr::ColumnRef::Index(1),
+                column: crate::query::expr::ColumnRef::Index(1),
                 op: Op::Lt,
                 value: b.to_string(),
             };

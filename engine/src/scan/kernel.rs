@@ -2,7 +2,7 @@
 //!
 //! It is the same code for the process and the thread engine and for re-runs. A chunk with no
 //! quote and no CR byte takes the quote-free path: records are lines, a structural pass
-//! ([`crate::structure`]) checks every field count, `memmem` finds the candidate lines of an
+//! ([`crate::simd::structure`]) checks every field count, `memmem` finds the candidate lines of an
 //! equality test, and only candidates are split into fields. Any other chunk takes the full
 //! csv-core parse. Both paths are checked against the `csv` crate in the tests.
 //!
@@ -14,32 +14,14 @@
 //! reported (the first few per chunk), and never matched, so a `--where` on a column it lacks
 //! cannot silently misfire.
 
-use crate::candidate::{for_each_flagged_line, Probe};
-use crate::predicate::Predicate;
-use crate::record::{split_quote_free, GeneralRecords, RangeEnd};
-use crate::structure::{for_each_line, for_each_line_split, Line, MAX_SPLIT};
+use crate::query::predicate::Predicate;
+use crate::scan::format::{format_record, Emit};
+use crate::scan::outcome::{note_malformed, ChunkOutcome, REPORTED_MALFORMED};
+use crate::scan::record::{split_quote_free, GeneralRecords, RangeEnd};
+use crate::simd::candidate::{for_each_flagged_line, Probe};
+use crate::simd::structure::{for_each_line, for_each_line_split, Line, MAX_SPLIT};
 use memchr::memmem;
 use std::ops::Range;
-
-/// How many malformed records per chunk are reported with their line.
-pub const REPORTED_MALFORMED: usize = 5;
-
-/// What to write for each matching record.
-#[derive(Debug, Clone)]
-pub enum Emit {
-    /// Nothing (`--count`).
-    Nothing,
-    /// The record's bytes exactly as in the input, terminator included.
-    Raw,
-    /// The given fields (0-based), CSV-escaped, joined by `delimiter`, ending in `\n`.
-    Csv { columns: Vec<usize>, delimiter: u8 },
-    /// One JSON object per record: `keys[i]` (already JSON-escaped, quotes included) maps to
-    /// field `columns[i]` as a JSON string.
-    Jsonl {
-        columns: Vec<usize>,
-        keys: Vec<String>,
-    },
-}
 
 /// Everything a worker needs to scan a chunk, fixed for the whole job.
 #[derive(Debug, Clone)]
@@ -52,29 +34,9 @@ pub struct ScanSpec {
     /// Prefix each emitted record with its length (u32 LE), so the coordinator can stop the
     /// output exactly at `--limit` inside a chunk.
     pub framed: bool,
-    /// The input's encoding when output is decoded to UTF-8 (see [`crate::charset`]); `None`
+    /// The input's encoding when output is decoded to UTF-8 (see [`crate::input::charset`]); `None`
     /// writes the bytes as they are.
     pub decode: Option<&'static encoding_rs::Encoding>,
-}
-
-/// The result of scanning one chunk, all of it additive across chunks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ChunkOutcome {
-    pub records: u64,
-    pub matches: u64,
-    pub malformed: u64,
-    /// `\n` bytes in the part of the chunk that was used (up to `partial` when set).
-    pub lines: u64,
-    /// When the chunk's last record runs past its end: that record's start (absolute offset).
-    pub partial: Option<u64>,
-    /// Line offsets (0-based, relative to the chunk's first line) of the first malformed records.
-    pub malformed_lines: [u64; REPORTED_MALFORMED],
-    /// Bytes appended to the output buffer.
-    pub out_bytes: u64,
-    /// Invalid byte sequences (in the declared encoding) replaced by U+FFFD in the output.
-    pub invalid: u64,
-    /// Line offsets, as for `malformed_lines`, of the records holding the first of them.
-    pub invalid_lines: [u64; REPORTED_MALFORMED],
 }
 
 /// Reusable per-worker buffers, so the per-record loop never allocates.
@@ -262,7 +224,7 @@ fn filter_record<'f>(
     }
 }
 
-/// The fast path of a selective scan: one fused pass ([`crate::candidate`]) counts every
+/// The fast path of a selective scan: one fused pass ([`crate::simd::candidate`]) counts every
 /// line's fields and flags the lines that hold the needle of an equality test; only those are
 /// split and tested. Returns `None` when the range is not quote-free.
 #[allow(clippy::too_many_arguments)]
@@ -418,13 +380,6 @@ pub fn filter_chunk(
     outcome
 }
 
-fn note_malformed(outcome: &mut ChunkOutcome, line: u64) {
-    if let Some(slot) = outcome.malformed_lines.get_mut(outcome.malformed as usize) {
-        *slot = line;
-    }
-    outcome.malformed += 1;
-}
-
 /// Formats one record into `out`; returns the invalid sequences replaced while decoding it.
 #[inline]
 fn emit<'f>(
@@ -444,7 +399,7 @@ fn emit<'f>(
         // the formatted record decodes as a whole.
         if !out[body..].is_ascii() {
             let text = out.split_off(body);
-            invalid += crate::charset::decode_into(encoding, &text, out);
+            invalid += crate::input::charset::decode_into(encoding, &text, out);
         }
     }
     if spec.framed {
@@ -452,98 +407,4 @@ fn emit<'f>(
         out[at..at + 4].copy_from_slice(&len.to_le_bytes());
     }
     invalid
-}
-
-#[inline]
-fn format_record<'f>(
-    how: &Emit,
-    decode: Option<&'static encoding_rs::Encoding>,
-    raw: &[u8],
-    field: &dyn Fn(usize) -> &'f [u8],
-    out: &mut Vec<u8>,
-) -> u64 {
-    let mut invalid = 0;
-    match how {
-        Emit::Nothing => {}
-        Emit::Raw => {
-            out.extend_from_slice(raw);
-            if !matches!(raw.last(), Some(b'\n' | b'\r')) {
-                out.push(b'\n');
-            }
-        }
-        Emit::Csv { columns, delimiter } => {
-            for (i, &c) in columns.iter().enumerate() {
-                if i > 0 {
-                    out.push(*delimiter);
-                }
-                write_csv_field(out, field(c), *delimiter, columns.len() == 1);
-            }
-            out.push(b'\n');
-        }
-        Emit::Jsonl { columns, keys } => {
-            out.push(b'{');
-            for (i, (&c, key)) in columns.iter().zip(keys).enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                out.extend_from_slice(key.as_bytes());
-                out.push(b':');
-                match decode {
-                    Some(encoding) if !field(c).is_ascii() => {
-                        let mut text = Vec::new();
-                        invalid += crate::charset::decode_into(encoding, field(c), &mut text);
-                        write_json_string(out, &text);
-                    }
-                    _ => write_json_string(out, field(c)),
-                }
-            }
-            out.extend_from_slice(b"}\n");
-        }
-    }
-    invalid
-}
-
-/// Writes one field with the quoting the `csv` crate's writer would use: quoted when it holds
-/// the delimiter, a quote, CR or LF; an empty sole field is written `""` so the record is not
-/// read back as an empty line.
-pub fn write_csv_field(out: &mut Vec<u8>, field: &[u8], delimiter: u8, sole: bool) {
-    let needs_quotes = (sole && field.is_empty())
-        || field
-            .iter()
-            .any(|&b| b == delimiter || b == b'"' || b == b'\n' || b == b'\r');
-    if !needs_quotes {
-        out.extend_from_slice(field);
-        return;
-    }
-    out.push(b'"');
-    for &b in field {
-        if b == b'"' {
-            out.push(b'"');
-        }
-        out.push(b);
-    }
-    out.push(b'"');
-}
-
-/// Writes `bytes` as a JSON string; invalid UTF-8 becomes U+FFFD (JSON text must be UTF-8).
-pub fn write_json_string(out: &mut Vec<u8>, bytes: &[u8]) {
-    let text = String::from_utf8_lossy(bytes);
-    out.push(b'"');
-    for ch in text.chars() {
-        match ch {
-            '"' => out.extend_from_slice(b"\\\""),
-            '\\' => out.extend_from_slice(b"\\\\"),
-            '\n' => out.extend_from_slice(b"\\n"),
-            '\r' => out.extend_from_slice(b"\\r"),
-            '\t' => out.extend_from_slice(b"\\t"),
-            c if (c as u32) < 0x20 => {
-                out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes());
-            }
-            c => {
-                let mut buf = [0u8; 4];
-                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            }
-        }
-    }
-    out.push(b'"');
 }

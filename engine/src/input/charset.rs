@@ -19,7 +19,7 @@ use std::io::{self, Read};
 use std::rc::Rc;
 
 /// How many invalid sequences are located by line.
-pub const REPORTED_INVALID: usize = crate::kernel::REPORTED_MALFORMED;
+pub const REPORTED_INVALID: usize = crate::scan::outcome::REPORTED_MALFORMED;
 
 /// The encoding named by `label`: `None` for UTF-8 (nothing to decode), or an error listing
 /// the supported names.
@@ -34,7 +34,7 @@ pub fn parse_encoding(label: &str) -> Result<Option<&'static Encoding>, String> 
         _ => {
             return Err(format!(
                 "unknown encoding '{}' (supported: utf-8, gbk, gb2312, gb18030, big5, latin1)",
-                crate::expr::one_line(label)
+                crate::text::one_line(label)
             ))
         }
     }))

@@ -22,9 +22,9 @@
 //! (`EOWNERDEAD`) rolls back a journal whose chunk is not `DONE`: old totals, and every logged
 //! range's old words.
 
-use crate::kernel::ChunkOutcome;
-use crate::lock::{LockGuard, RobustMutex};
-use crate::shared::{SharedArray, SharedValue};
+use crate::scan::outcome::ChunkOutcome;
+use crate::shm::lock::{LockGuard, RobustMutex};
+use crate::shm::shared::{SharedArray, SharedValue};
 use memmap2::MmapMut;
 use std::fs::File;
 use std::io;

@@ -1,14 +1,14 @@
 //! Inputs that cannot be mapped and split: compressed files (`.gz`, `.zst`) and files whose
-//! text must be transcoded to UTF-8 before scanning (see [`crate::charset`]).
+//! text must be transcoded to UTF-8 before scanning (see [`crate::input::charset`]).
 //!
 //! This module owns the reader stack for them: the file (counting the bytes it hands out, so
 //! progress moves with the compressed bytes consumed), then the decompressor, then the
 //! transcoder. Dataset opening reads the first bytes through it to find the header; a worker
-//! reads the whole file through it in pieces ([`crate::stream`]). Errors are sorted into the
+//! reads the whole file through it in pieces ([`crate::input::stream`]). Errors are sorted into the
 //! file's own I/O errors (the file is reported as unreadable, like a plain file) and bad data
 //! (corrupt or truncated compressed data: the job fails, naming the file).
 
-use crate::charset::Transcoder;
+use crate::input::charset::Transcoder;
 use encoding_rs::Encoding;
 use std::cell::Cell;
 use std::fs::File;

@@ -1,13 +1,14 @@
 //! A dataset's columns: how many there are, their names if known, and how user-written
 //! columns ([`ColumnRef`]) map to 0-based field indexes.
 //!
-//! Names come from a header record, `--columns`, or a `fleet.toml` ([`crate::descriptor`]);
+//! Names come from a header record, `--columns`, or a `fleet.toml` ([`crate::input::descriptor`]);
 //! whoever builds the [`Schema`] decides which. [`looks_like_header`] is the guess used when
 //! nobody said whether the first record is a header. Resolution errors are written for the
 //! person at the terminal: they list the known names and suggest the closest one.
 
-use crate::expr::{one_line, ColumnRef};
-use crate::number::Decimal;
+use crate::query::expr::ColumnRef;
+use crate::query::number::Decimal;
+use crate::text::one_line;
 
 #[derive(Debug, Clone)]
 pub struct Schema {

@@ -1,7 +1,7 @@
 //! Exact decimal numbers read straight from field text.
 //!
 //! fleet compares a field with a `--where` value numerically when both are plain decimals
-//! (`[+-]? (DIGITS ('.' DIGITS?)? | '.' DIGITS)`), and as bytes otherwise; [`crate::predicate`]
+//! (`[+-]? (DIGITS ('.' DIGITS?)? | '.' DIGITS)`), and as bytes otherwise; [`crate::query::predicate`]
 //! makes that choice and this module does the numeric half. Numbers are never converted to
 //! `f64` for comparison: ids, timestamps-as-integers and long fixed-point values must compare
 //! exactly at any length, so a [`Decimal`] is just a view of the digits in the field itself.

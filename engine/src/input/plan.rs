@@ -8,7 +8,7 @@
 //! chunk's start was wrong, and the coordinator re-runs that next chunk from the true record
 //! start before its result is used (see `job.rs`). Data without quoted newlines never pays.
 
-use crate::compress::Compression;
+use crate::input::compress::Compression;
 use memchr::memchr;
 use std::path::PathBuf;
 

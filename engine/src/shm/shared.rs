@@ -3,7 +3,7 @@
 //! region's robust lock is held (the `&LockGuard` argument is the proof). Progress counters
 //! that are read without the lock are plain atomics instead and live in the worker slots.
 
-use crate::lock::LockGuard;
+use crate::shm::lock::LockGuard;
 use std::cell::UnsafeCell;
 
 /// One value of plain data (`Copy`, no pointers) shared by all workers.
@@ -88,7 +88,7 @@ impl<'r, T: Copy> SharedArray<'r, T> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::region::SharedRegion;
+    use crate::shm::region::SharedRegion;
 
     #[test]
     fn array_cells_are_read_and_updated_under_the_lock() {

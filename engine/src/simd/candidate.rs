@@ -1,5 +1,5 @@
 //! The selective scan's single pass over quote-free data: the structural pass of
-//! [`crate::structure`] fused with a search for an equality test's needle, so a
+//! [`crate::simd::structure`] fused with a search for an equality test's needle, so a
 //! `--where id=11865` reads each byte once instead of twice (a `memmem` pass, then the line pass).
 //!
 //! For every 64-byte block it computes, with a handful of vector compares, the masks of
@@ -9,11 +9,11 @@
 //! hold a candidate; it splits and tests those. Candidates are a superset of the needle's
 //! occurrences, so no matching line is missed: the caller's predicate is the real test.
 //!
-//! Hand-written for the same reason as [`crate::structure`]: it is the innermost loop of the
+//! Hand-written for the same reason as [`crate::simd::structure`]: it is the innermost loop of the
 //! most common query, and this is where fleet has to keep up with ripgrep's `memmem`.
 //! AVX-512BW or AVX2 is chosen at run time, with a portable fallback (also the test oracle).
 
-use crate::structure::NotQuoteFree;
+use crate::simd::structure::NotQuoteFree;
 use std::ops::Range;
 
 /// Up to four bytes of a needle and where they sit in it. With fewer distinct positions the
@@ -77,7 +77,7 @@ pub fn for_each_flagged_line(
     #[cfg(target_arch = "x86_64")]
     {
         if wide::avx512_available() {
-            // SAFETY: the CPU has AVX-512F, AVX-512BW and BMI2 (checked above).
+            // SAFETY: the CPU has AVX-512F, AVX-512BW, BMI1, BMI2 and POPCNT (checked above).
             return unsafe { wide::pass512(data, range, delimiter, delimiters, probe, on_line) };
         }
         if wide::avx2_available() {
@@ -336,16 +336,11 @@ mod wide {
     use std::ops::Range;
 
     pub fn avx512_available() -> bool {
-        // The standard library caches the CPUID answers.
-        is_x86_feature_detected!("avx512f")
-            && is_x86_feature_detected!("avx512bw")
-            && is_x86_feature_detected!("bmi2")
+        crate::simd::cpu::level() >= crate::simd::cpu::Level::Avx512
     }
 
     pub fn avx2_available() -> bool {
-        is_x86_feature_detected!("avx2")
-            && is_x86_feature_detected!("bmi1")
-            && is_x86_feature_detected!("popcnt")
+        crate::simd::cpu::level() >= crate::simd::cpu::Level::Avx2
     }
 
     /// # Safety
