@@ -47,8 +47,8 @@ mod enabled {
     use super::ColumnarKind;
     use crate::args::human_count;
     use crate::input::InputArgs;
+    use crate::output::open_output_file;
     use crate::progress::{draw_target, ProgressMode};
-    use crate::sink::open_output_file;
     use anyhow::Context;
     use fleet_engine::columnar::{
         parse_schema_arg, ColumnType, ColumnarError, ColumnarFormat, Spool, TableSpec,

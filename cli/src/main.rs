@@ -10,6 +10,7 @@ mod convert;
 mod copy;
 mod gen;
 mod input;
+mod output;
 mod progress;
 mod scan;
 mod sink;

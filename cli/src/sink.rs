@@ -2,8 +2,9 @@
 //! (never one of the inputs), or a column file made from the CSV text when complete.
 
 use crate::columnar::ColumnarSink;
-use anyhow::{bail, Context};
-use fleet_engine::output::{clobbers_input, AtomicOutput};
+use crate::output::open_output_file;
+use anyhow::Context;
+use fleet_engine::output::AtomicOutput;
 use fleet_engine::Dataset;
 use std::io::{self, Write};
 use std::path::Path;
@@ -35,19 +36,6 @@ impl Sink {
         }
         Ok(())
     }
-}
-
-/// `-o FILE`, refused when it is one of the dataset's files.
-pub fn open_output_file(path: &Path, ds: &Dataset) -> anyhow::Result<AtomicOutput> {
-    let inputs = ds.plan.files.iter().map(|f| f.path.as_path());
-    if let Some(input) = clobbers_input(path, inputs) {
-        bail!(
-            "--output {} is one of the inputs ({}); refusing to overwrite it",
-            path.display(),
-            input.display()
-        );
-    }
-    AtomicOutput::create(path).with_context(|| format!("cannot create {}", path.display()))
 }
 
 pub fn ignore_broken_pipe(e: io::Error) -> io::Result<()> {

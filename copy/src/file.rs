@@ -4,14 +4,13 @@
 //! inside a big file. Large files are split into ranges ([`BigFile`]) that several workers
 //! copy at once; the worker finishing the last range gives the file its name.
 
-use super::plan::{existing, Existing};
+use super::temp::{create_temp, temp_path, TempGuard};
+use super::verify;
 use super::{lock, meta, open_source, Copier, Done, EntryError, Task};
-use std::ffi::OsStr;
-use std::fs::{self, File, Metadata, OpenOptions};
+use std::fs::{self, File, Metadata};
 use std::io;
 use std::os::fd::AsRawFd;
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -20,59 +19,8 @@ use std::sync::{Arc, Mutex};
 const PIECE: u64 = 8 << 20;
 /// Buffer for the pread/pwrite fallback.
 const BUFFER: u64 = 1 << 20;
-const TEMP_PREFIX: &str = ".fleet-copy-";
-const TEMP_SUFFIX: &str = ".tmp";
 /// `FICLONE` from linux/fs.h: `_IOW(0x94, 9, int)`.
 const FICLONE: u64 = 0x4004_9409;
-
-/// A fresh temporary name in `dir`: hidden, unique within this process, and carrying the pid
-/// so a later run can tell a dead run's leftovers from a live one's.
-pub(crate) fn temp_path(copier: &Copier<'_>, dir: &Path) -> PathBuf {
-    let n = copier.temp_seq.fetch_add(1, Ordering::Relaxed);
-    dir.join(format!(
-        "{TEMP_PREFIX}{}-{n}{TEMP_SUFFIX}",
-        std::process::id()
-    ))
-}
-
-/// The pid in a temporary name made by [`temp_path`], if `name` is one.
-pub(crate) fn temp_owner(name: &OsStr) -> Option<u32> {
-    let text = std::str::from_utf8(name.as_bytes()).ok()?;
-    let middle = text.strip_prefix(TEMP_PREFIX)?.strip_suffix(TEMP_SUFFIX)?;
-    let (pid, n) = middle.split_once('-')?;
-    n.parse::<u64>().ok()?;
-    pid.parse().ok()
-}
-
-/// Removes the temporary on drop unless the copy got its real name.
-pub(crate) struct TempGuard(Option<PathBuf>);
-
-impl TempGuard {
-    pub(crate) fn new(path: PathBuf) -> TempGuard {
-        TempGuard(Some(path))
-    }
-
-    pub(crate) fn disarm(&mut self) {
-        self.0 = None;
-    }
-}
-
-impl Drop for TempGuard {
-    fn drop(&mut self) {
-        if let Some(path) = self.0.take() {
-            let _ = fs::remove_file(path);
-        }
-    }
-}
-
-fn create_temp(path: &Path) -> io::Result<File> {
-    // 0600 until complete: nobody else reads a half-written copy.
-    OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-}
 
 /// What a file copy needs before any byte moves: the open source, its metadata, and where
 /// it goes. `None` when the destination is to be left alone.
@@ -396,16 +344,51 @@ fn copy_range_rw(
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// What to do about a destination entry that may already exist.
+pub(crate) enum Existing {
+    Absent,
+    /// Exists; left alone without `--overwrite`.
+    Skip,
+    /// Exists and matches (`--resume`).
+    Unchanged,
+    Replace,
+}
 
-    #[test]
-    fn temporary_names_carry_their_pid() {
-        assert_eq!(temp_owner(OsStr::new(".fleet-copy-123-7.tmp")), Some(123));
-        assert_eq!(temp_owner(OsStr::new(".fleet-copy-123.tmp")), None);
-        assert_eq!(temp_owner(OsStr::new(".fleet-copy-x-7.tmp")), None);
-        assert_eq!(temp_owner(OsStr::new("fleet-copy-1-7.tmp")), None);
-        assert_eq!(temp_owner(OsStr::new("数据 文件.csv")), None);
+/// Decides for a regular file whose source metadata is `meta`.
+pub(crate) fn existing(
+    copier: &Copier<'_>,
+    meta: &Metadata,
+    src: &Path,
+    dst: &Path,
+) -> Result<Existing, EntryError> {
+    let have = match fs::symlink_metadata(dst) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Existing::Absent),
+        Err(e) => return Err(EntryError::write(dst.to_path_buf(), e)),
+    };
+    let opts = copier.opts;
+    if opts.resume
+        && have.is_file()
+        && have.len() == meta.len()
+        && have.mtime() == meta.mtime()
+        && have.mtime_nsec() == meta.mtime_nsec()
+    {
+        if !opts.verify {
+            return Ok(Existing::Unchanged);
+        }
+        let a =
+            verify::hash_file(src, &|_| {}).map_err(|e| EntryError::read(src.to_path_buf(), e))?;
+        let b = verify::hash_file(dst, &|_| {}).map_err(|e| EntryError::Verify {
+            path: dst.to_path_buf(),
+            source: e,
+        })?;
+        if a == b {
+            return Ok(Existing::Unchanged);
+        }
     }
+    Ok(if opts.overwrite || opts.resume {
+        Existing::Replace
+    } else {
+        Existing::Skip
+    })
 }

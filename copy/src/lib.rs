@@ -20,6 +20,7 @@ mod error;
 mod file;
 mod meta;
 mod plan;
+mod temp;
 mod verify;
 
 pub use error::{CopyError, EntryError};

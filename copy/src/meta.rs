@@ -4,7 +4,7 @@
 //! complete first copy of an inode once all files are copied). Extended attributes and ACLs
 //! are not copied.
 
-use super::file::{temp_path, TempGuard};
+use super::temp::{temp_path, TempGuard};
 use super::{Copier, Done, EntryError};
 use std::ffi::CString;
 use std::fs::{self, File, FileTimes, Metadata, Permissions};

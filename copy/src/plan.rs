@@ -3,8 +3,9 @@
 //! folders it visits and queues files for the workers), and what to do with an entry that
 //! already exists in DST.
 
-use super::file::{temp_owner, BigWindow};
-use super::{verify, Copier, CopyError, EntryError, Task};
+use super::file::{existing, BigWindow, Existing};
+use super::temp::temp_owner;
+use super::{Copier, CopyError, EntryError, Task};
 use std::collections::HashMap;
 use std::fs::{self, Metadata};
 use std::io;
@@ -77,55 +78,6 @@ fn resolve_missing(path: &Path) -> io::Result<PathBuf> {
             return Ok(abs.clone());
         }
     }
-}
-
-/// What to do about a destination entry that may already exist.
-pub(crate) enum Existing {
-    Absent,
-    /// Exists; left alone without `--overwrite`.
-    Skip,
-    /// Exists and matches (`--resume`).
-    Unchanged,
-    Replace,
-}
-
-/// Decides for a regular file whose source metadata is `meta`.
-pub(crate) fn existing(
-    copier: &Copier<'_>,
-    meta: &Metadata,
-    src: &Path,
-    dst: &Path,
-) -> Result<Existing, EntryError> {
-    let have = match fs::symlink_metadata(dst) {
-        Ok(m) => m,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Existing::Absent),
-        Err(e) => return Err(EntryError::write(dst.to_path_buf(), e)),
-    };
-    let opts = copier.opts;
-    if opts.resume
-        && have.is_file()
-        && have.len() == meta.len()
-        && have.mtime() == meta.mtime()
-        && have.mtime_nsec() == meta.mtime_nsec()
-    {
-        if !opts.verify {
-            return Ok(Existing::Unchanged);
-        }
-        let a =
-            verify::hash_file(src, &|_| {}).map_err(|e| EntryError::read(src.to_path_buf(), e))?;
-        let b = verify::hash_file(dst, &|_| {}).map_err(|e| EntryError::Verify {
-            path: dst.to_path_buf(),
-            source: e,
-        })?;
-        if a == b {
-            return Ok(Existing::Unchanged);
-        }
-    }
-    Ok(if opts.overwrite || opts.resume {
-        Existing::Replace
-    } else {
-        Existing::Skip
-    })
 }
 
 /// What the walk leaves for after the workers: directories (parents before children) whose
@@ -215,9 +167,7 @@ pub(crate) fn walk(
             }
             if let Some(list) = dry.as_deref_mut() {
                 match existing(copier, &meta, entry.path(), &dst) {
-                    Ok(super::plan::Existing::Absent | super::plan::Existing::Replace) => {
-                        list.push(rel)
-                    }
+                    Ok(Existing::Absent | Existing::Replace) => list.push(rel),
                     Ok(_) => {}
                     Err(e) => copier.fail(e),
                 }

@@ -6,11 +6,10 @@
 //! a named temporary that is removed on drop. Either way the final step is a `rename`, which
 //! replaces an existing file atomically.
 
-use std::ffi::CString;
+use crate::sys;
 use std::fs::File;
 use std::io::{self, Write};
-use std::os::fd::{AsRawFd, FromRawFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -39,7 +38,7 @@ impl AtomicOutput {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let pending = match open_unnamed(&dir) {
+        let pending = match sys::open_unnamed(&dir) {
             Ok(file) => Pending::Unnamed(file),
             Err(_) => Pending::Named(
                 tempfile::Builder::new()
@@ -69,18 +68,8 @@ impl AtomicOutput {
             .passed
             .saturating_sub(self.writer.buffer().len() as u64);
         if in_file >= self.flushing_from + WRITEBACK_STEP {
-            let fd = self.writer.get_ref().as_raw_fd();
             let (from, len) = (self.flushing_from, in_file - self.flushing_from);
-            // SAFETY: sync_file_range on our own descriptor only starts writeback of a range
-            // of it; failure (e.g. an unsupported filesystem) just leaves it to the fsync.
-            unsafe {
-                libc::sync_file_range(
-                    fd,
-                    from as libc::off64_t,
-                    len as libc::off64_t,
-                    libc::SYNC_FILE_RANGE_WRITE,
-                );
-            }
+            sys::start_writeback(self.writer.get_ref(), from, len);
             self.flushing_from = in_file;
         }
     }
@@ -98,7 +87,7 @@ impl AtomicOutput {
                     std::process::id(),
                     file.as_raw_fd()
                 ));
-                link_fd(&file, &tmp_name)?;
+                sys::link_unnamed(&file, &tmp_name)?;
                 std::fs::rename(&tmp_name, &self.dest).inspect_err(|_| {
                     let _ = std::fs::remove_file(&tmp_name);
                 })
@@ -123,44 +112,6 @@ impl Write for AtomicOutput {
     fn flush(&mut self) -> io::Result<()> {
         self.writer.flush()
     }
-}
-
-fn open_unnamed(dir: &Path) -> io::Result<File> {
-    let c = CString::new(dir.as_os_str().as_bytes()).map_err(io::Error::other)?;
-    // SAFETY: open with a valid NUL-terminated path; the result is checked and then owned.
-    let fd = unsafe {
-        libc::open(
-            c.as_ptr(),
-            libc::O_TMPFILE | libc::O_WRONLY | libc::O_CLOEXEC,
-            0o644 as libc::c_uint,
-        )
-    };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: fd is fresh and owned by nobody else.
-    Ok(unsafe { File::from_raw_fd(fd) })
-}
-
-/// Gives an `O_TMPFILE` file a name (through /proc, which needs no privilege).
-fn link_fd(file: &File, name: &Path) -> io::Result<()> {
-    let proc_path =
-        CString::new(format!("/proc/self/fd/{}", file.as_raw_fd())).map_err(io::Error::other)?;
-    let target = CString::new(name.as_os_str().as_bytes()).map_err(io::Error::other)?;
-    // SAFETY: both paths are valid NUL-terminated strings for the duration of the call.
-    let rc = unsafe {
-        libc::linkat(
-            libc::AT_FDCWD,
-            proc_path.as_ptr(),
-            libc::AT_FDCWD,
-            target.as_ptr(),
-            libc::AT_SYMLINK_FOLLOW,
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
 }
 
 /// Returns the input that `dest` would overwrite, if any (same device and inode).

@@ -46,12 +46,8 @@ fn crashes_anywhere_leave_the_result_exact() {
                 );
                 assert_eq!(got.out, want.out, "{ctx}");
                 assert_eq!(got.report.records, want.records, "{ctx}");
-                let t = got.report.shared_totals;
-                assert_eq!(
-                    (t.records, t.matches, t.malformed),
-                    (want.records, want.matches, 0),
-                    "shared totals, {ctx}"
-                );
+                // Shared totals equal to these sums are checked by the job itself: it fails with
+                // JobError::TotalsMismatch otherwise (see the coordinator's check_totals).
             }
         }
     }

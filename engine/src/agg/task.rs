@@ -25,14 +25,15 @@
 use crate::agg::{AggPlan, AggTable, DenseDelta, DenseLayout, KeyFn};
 use crate::input::plan::ChunkPlan;
 use crate::input::stream::{PieceError, Pieces};
-use crate::job::{run_job, ChunkTask, Consumer, JobError, JobOptions, Progress, ScanReport};
+use crate::job::{
+    run_job, ChunkTask, ChunkView, Consumer, JobError, JobOptions, Progress, ScanReport,
+};
 use crate::query::predicate::Predicate;
 use crate::scan::kernel::{filter_chunk, Filter, MatchSink, Scratch};
 use crate::scan::outcome::ChunkOutcome;
 use crate::scan::record::GeneralRecords;
 use crate::shm::region::Accumulators;
 use std::io;
-use std::ops::Range;
 
 /// What workers run for `agg`.
 #[derive(Debug, Clone)]
@@ -181,10 +182,7 @@ impl AggTask {
     #[allow(clippy::too_many_arguments)]
     fn aggregate(
         &self,
-        data: &[u8],
-        range: Range<usize>,
-        at_eof: bool,
-        delimiter: u8,
+        view: ChunkView<'_>,
         table: &mut AggTable,
         delta: &mut DenseDelta,
         scratch: &mut Scratch,
@@ -194,13 +192,19 @@ impl AggTask {
             predicates: &self.predicates,
         };
         if let Some(layout) = &self.dense {
-            delta.prepare(layout, range.len());
+            delta.prepare(layout, view.range.len());
         }
         let mut sink = TableSink {
             plan: &self.plan,
             table,
             dense: self.dense.as_ref().map(|l| (l, delta)),
         };
+        let ChunkView {
+            data,
+            range,
+            at_eof,
+            delimiter,
+        } = view;
         filter_chunk(data, range, at_eof, delimiter, filter, &mut sink, scratch)
     }
 
@@ -246,20 +250,10 @@ fn take_delta(scratch: &mut Scratch) -> DenseDelta {
 }
 
 impl ChunkTask for AggTask {
-    fn run(
-        &self,
-        data: &[u8],
-        range: Range<usize>,
-        at_eof: bool,
-        delimiter: u8,
-        out: &mut Vec<u8>,
-        scratch: &mut Scratch,
-    ) -> ChunkOutcome {
+    fn run(&self, view: ChunkView<'_>, out: &mut Vec<u8>, scratch: &mut Scratch) -> ChunkOutcome {
         let mut table = AggTable::new(&self.plan);
         let mut delta = take_delta(scratch);
-        let outcome = self.aggregate(
-            data, range, at_eof, delimiter, &mut table, &mut delta, scratch,
-        );
+        let outcome = self.aggregate(view, &mut table, &mut delta, scratch);
         let start = out.len();
         Self::frame(
             out,
@@ -307,9 +301,13 @@ impl ChunkTask for AggTask {
         let mut delta = take_delta(scratch);
         while let Some((data, range, at_eof)) = pieces.next_piece()? {
             let mut table = AggTable::new(&self.plan);
-            let outcome = self.aggregate(
-                data, range, at_eof, delimiter, &mut table, &mut delta, scratch,
-            );
+            let view = ChunkView {
+                data,
+                range,
+                at_eof,
+                delimiter,
+            };
+            let outcome = self.aggregate(view, &mut table, &mut delta, scratch);
             pieces.done(&outcome);
             if let (Some(layout), Some(cells)) = (&self.dense, &mut unit_cells) {
                 delta.drain_into(layout, cells);
@@ -348,9 +346,10 @@ pub fn run_agg(
     let agg_plan = task.plan.clone();
     let dense = task.dense.clone();
     let mut total = AggTable::new(&agg_plan);
-    let mut merge = |bytes: &[u8]| -> io::Result<()> {
-        let (_, table) = split_result(bytes)?;
-        let table = AggTable::decode(&agg_plan, table).map_err(io::Error::other)?;
+    let mut merge = |bytes: &[u8]| -> Result<(), JobError> {
+        let bad = |e: &dyn std::fmt::Display| JobError::BadChunkResult(e.to_string());
+        let (_, table) = split_result(bytes).map_err(|e| bad(&e))?;
+        let table = AggTable::decode(&agg_plan, table).map_err(|e| bad(&e))?;
         total.merge(table);
         Ok(())
     };

@@ -3,7 +3,7 @@
 //! at most, never per value.
 
 use super::infer::{parse_float_loose, parse_int_loose, parse_timestamp};
-use super::{ColumnType, OutputColumn, BATCH_BYTES, BATCH_ROWS};
+use super::types::{ColumnType, OutputColumn, BATCH_BYTES, BATCH_ROWS};
 use arrow_array::builder::{
     Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
     TimestampNanosecondBuilder,

@@ -11,8 +11,9 @@
 //! scan` does; with `strict` any of them fails the conversion after pass 1, before anything
 //! is written. A file that cannot be read or written is reported and the others go on.
 
-use super::table::{decide_columns, infer_text, write_text, CsvText, Inferred, OutputColumn};
-use super::{ColumnGuess, ColumnType, ColumnarError, ColumnarFormat};
+use super::infer::ColumnGuess;
+use super::table::{decide_columns, infer_text, write_text, CsvText, Inferred};
+use super::types::{ColumnType, ColumnarError, ColumnarFormat, OutputColumn};
 use crate::input::plan::PlannedFile;
 use crate::output::{clobbers_input, AtomicOutput};
 use memmap2::Mmap;

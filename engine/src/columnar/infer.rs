@@ -13,7 +13,7 @@
 //! grammars accept, the loose ones accept with the same value, so the writer parses loosely
 //! in both cases.
 
-use super::ColumnType;
+use super::types::ColumnType;
 use arrow_schema::TimeUnit;
 
 /// Seconds since 1970-01-01T00:00:00 (no time zone: the data's own local time), the fraction

@@ -33,6 +33,7 @@ mod convert;
 mod infer;
 mod spool;
 mod table;
+mod types;
 mod write;
 
 pub use convert::{
@@ -43,125 +44,9 @@ pub use infer::{parse_float, parse_int, parse_timestamp, ColumnGuess, Timestamp}
 pub use spool::Spool;
 pub use table::{
     decide_columns, infer_text, parse_schema_arg, write_table, write_text, CsvText, Inferred,
-    OutputColumn, TableReport, TableSpec, Tick,
+    TableReport, TableSpec, Tick,
 };
-
-use std::fmt;
-use std::path::PathBuf;
-
-/// Rows per record batch: large enough that per-batch costs vanish, small enough that a
-/// batch of wide rows stays a few MiB.
-pub const BATCH_ROWS: usize = 64 * 1024;
-/// A batch is also cut when its fields hold this much text, whatever the row count.
-pub const BATCH_BYTES: usize = 16 << 20;
-/// Parquet row groups: at most 1 Mi rows (the format's usual size, good for readers'
-/// parallelism and statistics) and at most this many encoded bytes held before flushing.
-pub const ROW_GROUP_ROWS: usize = 1 << 20;
-pub const ROW_GROUP_BYTES: usize = 64 << 20;
-/// zstd level for Parquet pages: level 3 is zstd's default, fast to write and to read.
-pub const ZSTD_LEVEL: i32 = 3;
-/// How many malformed records per file (or result) are reported with their line.
-pub const REPORTED_MALFORMED: usize = 5;
-
-/// The column file format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColumnarFormat {
-    /// The Arrow IPC *file* format (random access, what `pyarrow.ipc.open_file`, DuckDB and
-    /// Polars `read_ipc` read).
-    Arrow,
-    /// Parquet with zstd-compressed pages.
-    Parquet,
-}
-
-impl ColumnarFormat {
-    /// The file extension `fleet convert` gives outputs.
-    pub fn extension(self) -> &'static str {
-        match self {
-            ColumnarFormat::Arrow => "arrow",
-            ColumnarFormat::Parquet => "parquet",
-        }
-    }
-}
-
-/// A column's type in the output (what `--schema` names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColumnType {
-    Int64,
-    Float64,
-    /// Without time zone, microseconds (nanoseconds when a value has more than 6 fraction
-    /// digits).
-    Timestamp,
-    Utf8,
-}
-
-impl ColumnType {
-    pub fn parse(text: &str) -> Option<ColumnType> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "int64" => Some(ColumnType::Int64),
-            "float64" => Some(ColumnType::Float64),
-            "timestamp" => Some(ColumnType::Timestamp),
-            "utf8" => Some(ColumnType::Utf8),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for ColumnType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ColumnType::Int64 => "int64",
-            ColumnType::Float64 => "float64",
-            ColumnType::Timestamp => "timestamp",
-            ColumnType::Utf8 => "utf8",
-        })
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ColumnarError {
-    #[error("--schema '{text}': {message}")]
-    SchemaArg { text: String, message: String },
-    #[error("--schema {column}:{ty}: {value:?} at {at} does not parse as {ty}")]
-    DoesNotFit {
-        column: String,
-        ty: ColumnType,
-        value: String,
-        at: String,
-    },
-    #[error("{count} malformed records (first at {first}); --strict refuses them")]
-    Strict { count: u64, first: String },
-    #[error("{what}: {source}")]
-    Io {
-        what: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{what}: {message}")]
-    Format { what: String, message: String },
-    #[error("{0}")]
-    Outputs(String),
-    #[error("{} and {} would both be written to {}", .first.display(), .second.display(), .output.display())]
-    SameOutput {
-        first: PathBuf,
-        second: PathBuf,
-        output: PathBuf,
-    },
-    #[error("interrupted")]
-    Interrupted,
-}
-
-impl ColumnarError {
-    fn io(what: impl Into<String>, source: std::io::Error) -> ColumnarError {
-        ColumnarError::Io {
-            what: what.into(),
-            source,
-        }
-    }
-
-    fn format(what: impl Into<String>, err: impl fmt::Display) -> ColumnarError {
-        ColumnarError::Format {
-            what: what.into(),
-            message: err.to_string(),
-        }
-    }
-}
+pub use types::{
+    ColumnType, ColumnarError, ColumnarFormat, OutputColumn, BATCH_BYTES, BATCH_ROWS,
+    REPORTED_MALFORMED, ROW_GROUP_BYTES, ROW_GROUP_ROWS, ZSTD_LEVEL,
+};

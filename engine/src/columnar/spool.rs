@@ -3,7 +3,7 @@
 //! passes read it without copies.
 
 use super::table::{write_table, CsvText, TableReport, TableSpec, Tick};
-use super::ColumnarError;
+use super::types::ColumnarError;
 use memmap2::Mmap;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};

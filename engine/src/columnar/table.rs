@@ -4,11 +4,12 @@
 
 use super::batch::BatchBuilder;
 use super::infer::{value_fits, ColumnGuess};
+use super::types::{
+    ColumnType, ColumnarError, ColumnarFormat, OutputColumn, BATCH_ROWS, REPORTED_MALFORMED,
+};
 use super::write::TableWriter;
-use super::{ColumnType, ColumnarError, ColumnarFormat, REPORTED_MALFORMED};
 use crate::input::schema::Schema;
 use crate::query::expr::parse_column_list;
-use arrow_schema::TimeUnit;
 use std::io::Write;
 use std::path::Path;
 
@@ -44,14 +45,6 @@ impl CsvText<'_> {
             None => format!("record {record} of the result"),
         }
     }
-}
-
-/// A column as written: its name and type (and the unit, for a timestamp).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutputColumn {
-    pub name: String,
-    pub ty: ColumnType,
-    pub unit: TimeUnit,
 }
 
 /// What the first pass found.
@@ -178,11 +171,11 @@ pub fn infer_text(
             }
         }
         rows += 1;
-        if rows.is_multiple_of(super::BATCH_ROWS as u64) {
-            tick(records.consumed_since(), super::BATCH_ROWS as u64)?;
+        if rows.is_multiple_of(BATCH_ROWS as u64) {
+            tick(records.consumed_since(), BATCH_ROWS as u64)?;
         }
     }
-    tick(records.consumed_since(), rows % super::BATCH_ROWS as u64)?;
+    tick(records.consumed_since(), rows % BATCH_ROWS as u64)?;
     Ok(Inferred {
         guesses,
         rows,

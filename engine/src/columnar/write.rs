@@ -1,7 +1,7 @@
 //! The two file writers behind one interface: Arrow IPC file format, and Parquet (zstd pages,
 //! row groups of at most [`ROW_GROUP_ROWS`] rows or [`ROW_GROUP_BYTES`] encoded bytes).
 
-use super::{ColumnarError, ColumnarFormat, ROW_GROUP_BYTES, ROW_GROUP_ROWS, ZSTD_LEVEL};
+use super::types::{ColumnarError, ColumnarFormat, ROW_GROUP_BYTES, ROW_GROUP_ROWS, ZSTD_LEVEL};
 use arrow_array::RecordBatch;
 use arrow_ipc::writer::FileWriter;
 use arrow_schema::SchemaRef;

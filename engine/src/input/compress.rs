@@ -63,42 +63,31 @@ pub enum StreamError {
     Corrupt(Compression),
 }
 
-impl StreamError {
-    /// The errno a worker records for the coordinator (bad data gets negative sentinels).
-    pub fn errno(&self) -> i32 {
-        match self {
-            StreamError::Io(e) => e.raw_os_error().unwrap_or(libc::EIO),
-            StreamError::Truncated(Compression::Gzip) => TRUNCATED_GZIP,
-            StreamError::Truncated(Compression::Zstd) => TRUNCATED_ZSTD,
-            StreamError::Corrupt(Compression::Gzip) => CORRUPT_GZIP,
-            StreamError::Corrupt(Compression::Zstd) => CORRUPT_ZSTD,
-        }
-    }
-}
-
 impl std::fmt::Display for StreamError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            StreamError::Io(e) => write!(f, "{e}"),
-            _ => f.write_str(bad_data_text(self.errno()).unwrap_or("bad compressed data")),
-        }
+        f.write_str(match self {
+            StreamError::Io(e) => return write!(f, "{e}"),
+            StreamError::Truncated(Compression::Gzip) => {
+                "truncated gzip data (the file ends inside a compressed stream)"
+            }
+            StreamError::Truncated(Compression::Zstd) => {
+                "truncated zstd data (the file ends inside a compressed frame)"
+            }
+            StreamError::Corrupt(Compression::Gzip) => {
+                "corrupt gzip data (not a valid gzip stream)"
+            }
+            StreamError::Corrupt(Compression::Zstd) => "corrupt zstd data (not a valid zstd frame)",
+        })
     }
 }
 
-const TRUNCATED_GZIP: i32 = -1001;
-const TRUNCATED_ZSTD: i32 = -1002;
-const CORRUPT_GZIP: i32 = -1003;
-const CORRUPT_ZSTD: i32 = -1004;
-
-/// The message for a bad-data errno recorded by a worker, or `None` for a plain OS errno.
-pub fn bad_data_text(errno: i32) -> Option<&'static str> {
-    Some(match errno {
-        TRUNCATED_GZIP => "truncated gzip data (the file ends inside a compressed stream)",
-        TRUNCATED_ZSTD => "truncated zstd data (the file ends inside a compressed frame)",
-        CORRUPT_GZIP => "corrupt gzip data (not a valid gzip stream)",
-        CORRUPT_ZSTD => "corrupt zstd data (not a valid zstd frame)",
-        _ => return None,
-    })
+impl std::error::Error for StreamError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StreamError::Io(e) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 /// The file at the bottom of the stack: counts bytes read, remembers its own errors so they

@@ -80,6 +80,30 @@ impl Fault {
     }
 }
 
+impl Fault {
+    /// Dies here if the test knob asks for it: a process aborts (as a crash would), a thread
+    /// panics (the closest a thread can get without taking the whole job down).
+    pub(crate) fn trigger(&self, point: FaultPoint, chunk: usize, attempt: u32, in_process: bool) {
+        if self.fires(point, chunk, attempt) {
+            if point == FaultPoint::Stall {
+                loop {
+                    std::thread::park();
+                }
+            }
+            if point == FaultPoint::Pause {
+                // SAFETY: raise has no preconditions; SIGSTOP stops this process (a worker, or
+                // the whole job for the thread engine) until the test sends SIGCONT.
+                unsafe { libc::raise(libc::SIGSTOP) };
+                return;
+            }
+            if in_process {
+                std::process::abort();
+            }
+            panic!("injected fault at chunk {chunk}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,16 +3,17 @@
 //! mark together under the region's lock (once per chunk, never per record).
 //!
 //! A streamed file (compressed, or transcoded to UTF-8) is a single chunk: the worker reads it
-//! through `compress::Source` in pieces (`stream.rs`), appends each piece's output to the spill
+//! through `input::compress::Source` in pieces (`input/stream.rs`), appends each piece's output to the spill
 //! file as it goes, and commits the unit like any chunk, once.
 //!
-//! The same loop runs in a forked process and on a rayon thread; only `job.rs` knows which.
+//! The same loop runs in a forked process and on a rayon thread; only the coordinator knows which.
 
 use crate::input::compress::Source;
 use crate::input::plan::PlannedFile;
 use crate::input::stream::{PieceError, Pieces};
-use crate::job::fault::{Fault, FaultPoint};
-use crate::job::JobContext;
+use crate::job::context::JobContext;
+use crate::job::fault::FaultPoint;
+use crate::job::task::{ChunkFailure, ChunkView};
 use crate::scan::kernel::Scratch;
 use crate::scan::outcome::ChunkOutcome;
 use crate::scan::record::quoted_record_ends;
@@ -25,146 +26,220 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::Ordering;
 
-/// The errno recorded when a file is shorter than planned (it changed during the scan).
-pub const FILE_SHRANK: i32 = libc::ESTALE;
-
 /// Runs until no chunk is left (or the coordinator says stop). `first` is a chunk the
 /// coordinator assigned for a re-run; it is taken before any fresh chunk.
 pub fn run_worker(ctx: &JobContext, slot: usize, mut first: Option<usize>) -> io::Result<()> {
-    let region = &ctx.region;
-    let me = region.slot(slot);
     let mut spill_len = {
-        let guard = region.lock()?;
-        me.spill_len.get(&guard)
+        let guard = ctx.region.lock()?;
+        ctx.region.slot(slot).spill_len.get(&guard)
     };
-    let mut mapped: Option<(u32, Mmap, File)> = None;
+    let mut mapped: Option<MappedFile> = None;
     let mut out = Vec::new();
     let mut scratch = Scratch::default();
     while let Some(c) = claim(ctx, slot, first.take())? {
-        let chunk = ctx.plan.chunks[c];
-        let entry = region.chunk(c);
-        let file = &ctx.plan.files[chunk.file as usize];
-        let attempt = entry.attempts.load(Ordering::Acquire);
+        let attempt = ctx.region.chunk(c).attempts.load(Ordering::Acquire);
         for point in [FaultPoint::Scan, FaultPoint::Stall, FaultPoint::Pause] {
             ctx.fault.trigger(point, c, attempt, ctx.in_process);
         }
-        let (outcome, out_len) = if file.streamed() {
-            match scan_stream(ctx, slot, file, &mut out, &mut scratch, spill_len) {
-                Ok(outcome) => (outcome, outcome.out_bytes),
-                Err(PieceError::Stopped) => return Ok(()),
-                Err(PieceError::Spill(e)) => return Err(e),
-                Err(PieceError::Stream(e)) => {
-                    fail(ctx, slot, c, e.errno())?;
-                    continue;
-                }
-            }
+        let file = &ctx.plan.files[ctx.plan.chunks[c].file as usize];
+        let step = if file.streamed() {
+            scan_streamed(ctx, slot, file, &mut out, &mut scratch, spill_len)?
         } else {
-            if mapped.as_ref().map(|m| m.0) != Some(chunk.file) {
-                mapped = None;
-                match map_file(&file.path) {
-                    Ok((map, f)) => mapped = Some((chunk.file, map, f)),
-                    Err(e) => {
-                        fail(ctx, slot, c, e.raw_os_error().unwrap_or(libc::EIO))?;
-                        continue;
-                    }
-                }
-            }
-            let Some((_, map, mapped_file)) = mapped.as_ref() else {
-                continue;
-            };
-            // A file cut short since it was planned (or mapped) would raise SIGBUS on the
-            // missing pages, which only the process engine survives: check the mapping and
-            // the file right before touching them. (A cut during the scan itself still ends
-            // a process worker, whose chunk is re-run and then reported, and the thread
-            // engine's whole process.)
-            if (map.len() as u64) < chunk.end
-                || mapped_file.metadata().map_or(true, |m| m.len() < chunk.end)
-            {
-                fail(ctx, slot, c, FILE_SHRANK)?;
-                continue;
-            }
-            let start = entry.start.load(Ordering::Acquire);
-            if !cached(map, start as usize) {
-                let _ = map.advise_range(
-                    Advice::WillNeed,
-                    start as usize,
-                    (chunk.end - start) as usize,
-                );
-            }
-            out.clear();
-            let at_eof = chunk.end == file.size;
-            // A record that began before this chunk and does not end in it: no record starts
-            // here, and parsing it again from its start would make a stray quote early in a
-            // big file cost a pass over the rest of the file per chunk.
-            let inside_one_record = start < chunk.start
-                && !quoted_record_ends(
-                    map,
-                    chunk.start as usize..chunk.end as usize,
-                    file.delimiter,
-                    at_eof,
-                );
-            let outcome = if inside_one_record {
-                let empty = ctx.task.run(
-                    map,
-                    start as usize..start as usize,
-                    false,
-                    file.delimiter,
-                    &mut out,
-                    &mut scratch,
-                );
-                ChunkOutcome {
-                    partial: Some(start),
-                    ..empty
-                }
-            } else {
-                ctx.task.run(
-                    map,
-                    start as usize..chunk.end as usize,
-                    at_eof,
-                    file.delimiter,
-                    &mut out,
-                    &mut scratch,
-                )
-            };
-            if !out.is_empty() {
-                ctx.spills[slot]
-                    .write_all_at(&out, spill_len)
-                    .map_err(|e| spill_failed(ctx, e))?;
-            }
-            me.bytes.fetch_add(chunk.end - start, Ordering::Relaxed);
-            me.records.fetch_add(outcome.records, Ordering::Relaxed);
-            me.matches.fetch_add(outcome.matches, Ordering::Relaxed);
-            (outcome, out.len() as u64)
+            scan_mapped(ctx, slot, c, &mut mapped, &mut out, &mut scratch, spill_len)?
         };
-
-        let mut guard = region.lock()?;
-        let header = region.header();
-        let totals = header.totals.get(&guard);
-        header.journal.set(
-            &guard,
-            Journal {
-                active: true,
-                chunk: c as u64,
-                old_totals: totals,
-                undo_len: 0,
-            },
-        );
-        header.totals.set(&guard, totals.plus(&outcome));
-        ctx.task.commit(&out, &mut region.commit_view(&mut guard))?;
-        ctx.fault
-            .trigger(FaultPoint::Commit, c, attempt, ctx.in_process);
-        entry.outcome.set(&guard, outcome);
-        entry.out_slot.set(&guard, slot as u32);
-        entry.out_offset.set(&guard, spill_len);
-        spill_len += out_len;
-        me.spill_len.set(&guard, spill_len);
-        entry.state.store(CHUNK_DONE, Ordering::Release);
-        header.journal.set(&guard, Journal::default());
-        me.current.store(NO_CHUNK, Ordering::Release);
-        drop(guard);
-        ctx.notify();
+        match step {
+            Step::Scanned(scanned) => {
+                commit(ctx, slot, c, attempt, &scanned, &out, spill_len)?;
+                spill_len += scanned.out_len;
+            }
+            Step::Failed(failure) => fail(ctx, slot, c, failure)?,
+            Step::Stopped => return Ok(()),
+        }
     }
     Ok(())
+}
+
+/// How scanning one chunk ended.
+enum Step {
+    Scanned(Scanned),
+    /// The chunk's file could not be read: the coordinator reports it.
+    Failed(ChunkFailure),
+    /// The coordinator said stop.
+    Stopped,
+}
+
+/// A scanned chunk: its result is in the spill file at the worker's spill length (`out_len`
+/// bytes), and in `out` too when the task folds it into shared accumulators at commit.
+struct Scanned {
+    outcome: ChunkOutcome,
+    out_len: u64,
+}
+
+/// The mapped file the worker's last chunk came from, kept for the next chunk of the file.
+struct MappedFile {
+    index: u32,
+    map: Mmap,
+    file: File,
+}
+
+/// Scans chunk `c` of a mapped file: its result goes to `out` and the spill file.
+#[allow(clippy::too_many_arguments)]
+fn scan_mapped(
+    ctx: &JobContext,
+    slot: usize,
+    c: usize,
+    mapped: &mut Option<MappedFile>,
+    out: &mut Vec<u8>,
+    scratch: &mut Scratch,
+    spill_at: u64,
+) -> io::Result<Step> {
+    let chunk = ctx.plan.chunks[c];
+    let file = &ctx.plan.files[chunk.file as usize];
+    if mapped.as_ref().map(|m| m.index) != Some(chunk.file) {
+        *mapped = None;
+        match map_file(&file.path) {
+            Ok((map, f)) => {
+                *mapped = Some(MappedFile {
+                    index: chunk.file,
+                    map,
+                    file: f,
+                })
+            }
+            Err(e) => {
+                let errno = e.raw_os_error().unwrap_or(libc::EIO);
+                return Ok(Step::Failed(ChunkFailure::Read(errno)));
+            }
+        }
+    }
+    let Some(MappedFile {
+        map,
+        file: mapped_file,
+        ..
+    }) = mapped.as_ref()
+    else {
+        return Ok(Step::Failed(ChunkFailure::Read(libc::EIO)));
+    };
+    // A file cut short since it was planned (or mapped) would raise SIGBUS on the missing
+    // pages, which only the process engine survives: check the mapping and the file right
+    // before touching them. (A cut during the scan itself still ends a process worker, whose
+    // chunk is re-run and then reported, and the thread engine's whole process.)
+    if (map.len() as u64) < chunk.end
+        || mapped_file.metadata().map_or(true, |m| m.len() < chunk.end)
+    {
+        return Ok(Step::Failed(ChunkFailure::FileShrank));
+    }
+    let start = ctx.region.chunk(c).start.load(Ordering::Acquire);
+    if !crate::sys::page_cached(map, start as usize) {
+        let _ = map.advise_range(
+            Advice::WillNeed,
+            start as usize,
+            (chunk.end - start) as usize,
+        );
+    }
+    out.clear();
+    let at_eof = chunk.end == file.size;
+    // A record that began before this chunk and does not end in it: no record starts here,
+    // and parsing it again from its start would make a stray quote early in a big file cost
+    // a pass over the rest of the file per chunk.
+    let inside_one_record = start < chunk.start
+        && !quoted_record_ends(
+            map,
+            chunk.start as usize..chunk.end as usize,
+            file.delimiter,
+            at_eof,
+        );
+    let (range, at_eof) = if inside_one_record {
+        (start as usize..start as usize, false)
+    } else {
+        (start as usize..chunk.end as usize, at_eof)
+    };
+    let view = ChunkView {
+        data: map,
+        range,
+        at_eof,
+        delimiter: file.delimiter,
+    };
+    let mut outcome = ctx.task.run(view, out, scratch);
+    if inside_one_record {
+        outcome.partial = Some(start);
+    }
+    if !out.is_empty() {
+        ctx.spills[slot]
+            .write_all_at(out, spill_at)
+            .map_err(|e| spill_failed(ctx, e))?;
+    }
+    let me = ctx.region.slot(slot);
+    me.bytes.fetch_add(chunk.end - start, Ordering::Relaxed);
+    me.records.fetch_add(outcome.records, Ordering::Relaxed);
+    me.matches.fetch_add(outcome.matches, Ordering::Relaxed);
+    Ok(Step::Scanned(Scanned {
+        outcome,
+        out_len: out.len() as u64,
+    }))
+}
+
+/// Commits chunk `c` under the lock, exactly once: totals, the task's shared accumulators
+/// (undo-logged), the outcome and where its output sits, then `DONE` (see the commit
+/// protocol in `shm/region.rs`).
+fn commit(
+    ctx: &JobContext,
+    slot: usize,
+    c: usize,
+    attempt: u32,
+    scanned: &Scanned,
+    out: &[u8],
+    spill_at: u64,
+) -> io::Result<()> {
+    let outcome = &scanned.outcome;
+    let region = &ctx.region;
+    let entry = region.chunk(c);
+    let me = region.slot(slot);
+    let mut guard = region.lock()?;
+    let header = region.header();
+    let totals = header.totals.get(&guard);
+    header.journal.set(
+        &guard,
+        Journal {
+            active: true,
+            chunk: c as u64,
+            old_totals: totals,
+            undo_len: 0,
+        },
+    );
+    header.totals.set(&guard, totals.plus(outcome));
+    ctx.task.commit(out, &mut region.commit_view(&mut guard))?;
+    ctx.fault
+        .trigger(FaultPoint::Commit, c, attempt, ctx.in_process);
+    entry.outcome.set(&guard, *outcome);
+    entry.out_slot.set(&guard, slot as u32);
+    entry.out_offset.set(&guard, spill_at);
+    me.spill_len.set(&guard, spill_at + scanned.out_len);
+    entry.state.store(CHUNK_DONE, Ordering::Release);
+    header.journal.set(&guard, Journal::default());
+    me.current.store(NO_CHUNK, Ordering::Release);
+    drop(guard);
+    ctx.notify();
+    Ok(())
+}
+
+/// Scans a streamed file, one unit of work (see [`scan_stream`]).
+fn scan_streamed(
+    ctx: &JobContext,
+    slot: usize,
+    file: &PlannedFile,
+    out: &mut Vec<u8>,
+    scratch: &mut Scratch,
+    spill_at: u64,
+) -> io::Result<Step> {
+    match scan_stream(ctx, slot, file, out, scratch, spill_at) {
+        Ok(outcome) => Ok(Step::Scanned(Scanned {
+            out_len: outcome.out_bytes,
+            outcome,
+        })),
+        Err(PieceError::Stopped) => Ok(Step::Stopped),
+        Err(PieceError::Spill(e)) => Err(e),
+        Err(PieceError::Stream(e)) => Ok(Step::Failed(ChunkFailure::from(&e))),
+    }
 }
 
 /// Default content bytes per piece of a streamed file.
@@ -271,10 +346,11 @@ fn claim(ctx: &JobContext, slot: usize, assigned: Option<usize>) -> io::Result<O
     Ok(Some(c))
 }
 
-fn fail(ctx: &JobContext, slot: usize, c: usize, errno: i32) -> io::Result<()> {
+/// Marks chunk `c` failed, with why, for the coordinator to report.
+fn fail(ctx: &JobContext, slot: usize, c: usize, failure: ChunkFailure) -> io::Result<()> {
     let guard = ctx.region.lock()?;
     let entry = ctx.region.chunk(c);
-    entry.errno.store(errno, Ordering::Relaxed);
+    entry.failure.store(failure.to_word(), Ordering::Relaxed);
     entry.state.store(CHUNK_FAILED, Ordering::Release);
     ctx.region
         .slot(slot)
@@ -285,24 +361,6 @@ fn fail(ctx: &JobContext, slot: usize, c: usize, errno: i32) -> io::Result<()> {
     Ok(())
 }
 
-/// Whether the page holding `map[at]` is in the page cache. A chunk whose first page is
-/// cached is taken to be warm and not read ahead (`WILLNEED`): on warm data that hint costs a
-/// page-cache lookup per 4 KiB page, a tenth of a selective scan's time, for nothing. Pages
-/// evicted further on are still read ahead as they fault, by the map's `Sequential` advice.
-fn cached(map: &Mmap, at: usize) -> bool {
-    if at >= map.len() {
-        return false;
-    }
-    // SAFETY: sysconf has no preconditions.
-    let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
-    let addr = (map.as_ptr() as usize + at) & !(page - 1);
-    let mut resident = 0u8;
-    // SAFETY: `addr` is page-aligned and inside the mapping (which starts on a page boundary
-    // and holds `at`); mincore reads no memory, it only writes one byte per page to `resident`.
-    let r = unsafe { libc::mincore(addr as *mut libc::c_void, 1, &mut resident) };
-    r == 0 && resident & 1 == 1
-}
-
 fn map_file(path: &std::path::Path) -> io::Result<(Mmap, File)> {
     let file = File::open(path)?;
     // SAFETY: the map is read-only. If another process truncates the file while it is mapped,
@@ -311,28 +369,4 @@ fn map_file(path: &std::path::Path) -> io::Result<(Mmap, File)> {
     let map = unsafe { Mmap::map(&file)? };
     let _ = map.advise(Advice::Sequential);
     Ok((map, file))
-}
-
-impl Fault {
-    /// Dies here if the test knob asks for it: a process aborts (as a crash would), a thread
-    /// panics (the closest a thread can get without taking the whole job down).
-    fn trigger(&self, point: FaultPoint, chunk: usize, attempt: u32, in_process: bool) {
-        if self.fires(point, chunk, attempt) {
-            if point == FaultPoint::Stall {
-                loop {
-                    std::thread::park();
-                }
-            }
-            if point == FaultPoint::Pause {
-                // SAFETY: raise has no preconditions; SIGSTOP stops this process (a worker, or
-                // the whole job for the thread engine) until the test sends SIGCONT.
-                unsafe { libc::raise(libc::SIGSTOP) };
-                return;
-            }
-            if in_process {
-                std::process::abort();
-            }
-            panic!("injected fault at chunk {chunk}");
-        }
-    }
 }

@@ -9,10 +9,15 @@
 
 use std::cell::UnsafeCell;
 use std::io;
+use std::marker::PhantomData;
+use std::ops::Range;
 
 #[repr(C)]
 pub struct RobustMutex {
     inner: UnsafeCell<libc::pthread_mutex_t>,
+    /// The addresses of the memory this mutex guards (its region), set once at `init`. A
+    /// forked worker inherits the mapping at the same address, so the span holds there too.
+    guards: UnsafeCell<(usize, usize)>,
 }
 
 // SAFETY: the pthread mutex is designed to be shared between threads and processes; all access
@@ -22,10 +27,13 @@ unsafe impl Sync for RobustMutex {}
 impl RobustMutex {
     /// Initialises a mutex in place.
     ///
+    /// `guarded` is the address range of the memory the mutex protects: a guard of this
+    /// mutex only gives access to values inside it (see [`LockGuard::check`]).
+    ///
     /// # Safety
     /// `this` must point to writable memory for a `RobustMutex` that no thread or process is
     /// using yet, and must stay at that address for as long as it is used.
-    pub unsafe fn init(this: *mut RobustMutex) -> io::Result<()> {
+    pub unsafe fn init(this: *mut RobustMutex, guarded: Range<usize>) -> io::Result<()> {
         let mut attr = std::mem::MaybeUninit::<libc::pthread_mutexattr_t>::uninit();
         // SAFETY: attr is a local, initialised by pthread_mutexattr_init before any other use and
         // destroyed at the end; `this` is valid per the caller's contract.
@@ -43,6 +51,7 @@ impl RobustMutex {
                 check(libc::pthread_mutex_init((*this).inner.get(), attr.as_ptr()))
             })();
             libc::pthread_mutexattr_destroy(attr.as_mut_ptr());
+            *(*this).guards.get() = (guarded.start, guarded.end);
             result
         }
     }
@@ -55,6 +64,7 @@ impl RobustMutex {
             0 => Ok(LockGuard {
                 mutex: self,
                 recovered: false,
+                not_send: PhantomData,
             }),
             libc::EOWNERDEAD => {
                 // SAFETY: we hold the lock (EOWNERDEAD means it was acquired); marking it
@@ -63,6 +73,7 @@ impl RobustMutex {
                 Ok(LockGuard {
                     mutex: self,
                     recovered: true,
+                    not_send: PhantomData,
                 })
             }
             err => Err(io::Error::from_raw_os_error(err)),
@@ -71,15 +82,36 @@ impl RobustMutex {
 }
 
 /// Proof that the region's lock is held; shared values take it to be read or written.
+///
+/// Not `Send`: a pthread mutex must be unlocked by the thread that locked it.
+///
+/// ```compile_fail
+/// fn needs_send<T: Send>() {}
+/// needs_send::<fleet_engine::shm::lock::LockGuard<'static>>();
+/// ```
 pub struct LockGuard<'a> {
     mutex: &'a RobustMutex,
     recovered: bool,
+    not_send: PhantomData<*const ()>,
 }
 
 impl LockGuard<'_> {
     /// True when the previous owner died holding the lock: guarded state may be half-updated.
     pub fn recovered(&self) -> bool {
         self.recovered
+    }
+
+    /// Panics unless `value` lies in the memory this guard's mutex protects: a guard taken on
+    /// one region must never unlock access to another region's values (a bug, not bad input).
+    pub fn check<T>(&self, value: *const T) {
+        // SAFETY: `guards` is written once by `init`, before the mutex is shared, and only
+        // read afterwards.
+        let (start, end) = unsafe { *self.mutex.guards.get() };
+        let at = value as usize;
+        assert!(
+            at >= start && at + std::mem::size_of::<T>() <= end,
+            "a lock guard was used on a value outside the region its lock protects"
+        );
     }
 }
 

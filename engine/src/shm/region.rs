@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 pub const CHUNK_PENDING: u32 = 0;
 pub const CHUNK_RUNNING: u32 = 1;
 pub const CHUNK_DONE: u32 = 2;
-/// The worker could not read the chunk's file; `ChunkSlot::errno` says why.
+/// The worker could not read the chunk's file; `ChunkSlot::failure` says why.
 pub const CHUNK_FAILED: u32 = 3;
 
 /// "No chunk" in `WorkerSlot::current`.
@@ -111,7 +111,8 @@ pub struct ChunkSlot {
     pub worker: AtomicU32,
     /// Failed attempts so far (a crash re-run is allowed once).
     pub attempts: AtomicU32,
-    pub errno: AtomicI32,
+    /// Why the chunk failed (`CHUNK_FAILED`): a `job::ChunkFailure` as one word.
+    pub failure: AtomicU64,
     /// Where scanning starts: the planned start, or the true record start after a re-plan.
     pub start: AtomicU64,
     pub outcome: SharedValue<ChunkOutcome>,
@@ -177,7 +178,9 @@ impl SharedRegion {
         let mut map = unsafe { MmapMut::map_mut(&file)? };
         // SAFETY: the header sits at offset 0 of a fresh, zeroed, page-aligned mapping that is
         // large enough; no other thread or process can see it yet.
-        unsafe { RobustMutex::init(map.as_mut_ptr() as *mut RobustMutex)? };
+        let guarded = map.as_ptr() as usize..map.as_ptr() as usize + map.len();
+        // SAFETY: as above.
+        unsafe { RobustMutex::init(map.as_mut_ptr() as *mut RobustMutex, guarded)? };
         let region = SharedRegion {
             map,
             slots,

@@ -14,13 +14,15 @@ pub struct SharedValue<T: Copy>(UnsafeCell<T>);
 unsafe impl<T: Copy + Send> Sync for SharedValue<T> {}
 
 impl<T: Copy> SharedValue<T> {
-    pub fn get(&self, _guard: &LockGuard<'_>) -> T {
-        // SAFETY: the guard proves the lock is held, so no one writes concurrently.
+    pub fn get(&self, guard: &LockGuard<'_>) -> T {
+        guard.check(self);
+        // SAFETY: the guard proves this value's lock is held, so no one writes concurrently.
         unsafe { *self.0.get() }
     }
 
-    pub fn set(&self, _guard: &LockGuard<'_>, value: T) {
-        // SAFETY: the guard proves the lock is held, so this is the only access.
+    pub fn set(&self, guard: &LockGuard<'_>, value: T) {
+        guard.check(self);
+        // SAFETY: the guard proves this value's lock is held, so this is the only access.
         unsafe { *self.0.get() = value }
     }
 
@@ -56,13 +58,17 @@ impl<'r, T: Copy> SharedArray<'r, T> {
     /// Returns false, without calling `f`, when `range` is out of bounds.
     pub fn with_mut(
         &self,
-        _guard: &mut LockGuard<'_>,
+        guard: &mut LockGuard<'_>,
         range: std::ops::Range<usize>,
         f: impl FnOnce(&mut [T]),
     ) -> bool {
         let Some(cells) = self.cells.get(range) else {
             return false;
         };
+        if let (Some(first), Some(last)) = (cells.first(), cells.last()) {
+            guard.check(first);
+            guard.check(last);
+        }
         // SAFETY: SharedValue<T> is repr(transparent) over UnsafeCell<T>, so the cells are
         // contiguous Ts; the lock is held and the guard is mutably borrowed for the call, so
         // no other reference to any cell exists while `f` runs.
@@ -92,11 +98,12 @@ mod tests {
 
     #[test]
     fn array_cells_are_read_and_updated_under_the_lock() {
-        let region = SharedRegion::create(1, &[0]).unwrap();
-        let cells: Vec<SharedValue<u64>> =
-            (0..4).map(|i| SharedValue(UnsafeCell::new(i))).collect();
-        let array = SharedArray::new(&cells);
+        let region = SharedRegion::create_with(1, &[0], 4, 0).unwrap();
+        let array = region.accumulators();
         let guard = region.lock().unwrap();
+        for i in 0..4 {
+            assert!(array.update(&guard, i, |_| i as u64));
+        }
         assert_eq!(array.len(), 4);
         assert!(array.update(&guard, 2, |v| v + 40));
         assert!(
@@ -109,5 +116,23 @@ mod tests {
             (0..4).map(|i| array.get(&guard, i).unwrap()).sum::<u64>(),
             46
         );
+    }
+
+    #[test]
+    #[should_panic(expected = "outside the region its lock protects")]
+    fn a_guard_of_one_region_does_not_open_another() {
+        let ours = SharedRegion::create_with(1, &[0], 4, 0).unwrap();
+        let theirs = SharedRegion::create_with(1, &[0], 4, 0).unwrap();
+        let guard = ours.lock().unwrap();
+        theirs.accumulators().get(&guard, 0);
+    }
+
+    #[test]
+    #[should_panic(expected = "outside the region its lock protects")]
+    fn a_value_outside_any_region_is_refused() {
+        let region = SharedRegion::create(1, &[0]).unwrap();
+        let heap = SharedValue(UnsafeCell::new(1u64));
+        let guard = region.lock().unwrap();
+        heap.get(&guard);
     }
 }
