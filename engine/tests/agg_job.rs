@@ -130,7 +130,10 @@ fn csv_of(result: &AggResult, plan: &AggPlan) -> Vec<u8> {
 }
 
 /// Plans as `fleet agg` would parse them, and whether `AggTask::new` should make them dense.
-const PLANS: [(Option<&str>, &[&str], bool); 5] = [
+/// Between them they take every strategy of `DenseDelta::update`: narrow cells (count, sum,
+/// mean, count(COL) only), the pipelined wide cells (stddev), and the direct wide cells (more
+/// than 8 specs).
+const PLANS: [(Option<&str>, &[&str], bool); 6] = [
     (
         Some("1"),
         &["count", "mean(5)", "stddev(5)", "count(8)", "sum(3)"],
@@ -140,6 +143,21 @@ const PLANS: [(Option<&str>, &[&str], bool); 5] = [
     (None, &["count", "mean(5)", "count(8)"], true),
     (Some("weekday(2)"), &["count", "stddev(4)"], true),
     (Some("1"), &["count", "max(5)"], false),
+    (
+        Some("1"),
+        &[
+            "count",
+            "sum(5)",
+            "mean(5)",
+            "stddev(5)",
+            "count(8)",
+            "sum(3)",
+            "mean(3)",
+            "count(5)",
+            "stddev(3)",
+        ],
+        true,
+    ),
 ];
 
 #[test]

@@ -63,6 +63,8 @@ fuzz_target!(|input: &[u8]| {
             delimiter: b',',
             data_start,
             first_line: 1,
+            compression: None,
+            transcode: None,
         },
         data,
         chunk_size,
@@ -72,6 +74,7 @@ fuzz_target!(|input: &[u8]| {
         predicates: preds,
         emit,
         framed: false,
+        decode: None,
     };
     let opts = JobOptions {
         engine: EngineKind::Threads,

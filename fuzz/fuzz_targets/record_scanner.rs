@@ -33,6 +33,7 @@ fuzz_target!(|input: &[u8]| {
         predicates: preds,
         emit,
         framed: false,
+        decode: None,
     };
     let data_start = if data.starts_with(reference::BOM) {
         reference::BOM.len()

@@ -3,7 +3,7 @@
 //! record fixes the field count, other counts are malformed and never match.
 
 use fleet_engine::query::expr::parse_where;
-use fleet_engine::scan::kernel::write_csv_field;
+use fleet_engine::scan::format::write_csv_field;
 use fleet_engine::query::predicate::Predicate;
 use fleet_engine::input::schema::Schema;
 use fleet_engine::Emit;

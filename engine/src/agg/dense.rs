@@ -461,6 +461,54 @@ fn lane(cell: &[u64], lane: u8) -> u64 {
     (cell[usize::from(lane / 2)] >> (32 * u32::from(lane % 2))) & u64::from(u32::MAX)
 }
 
+/// [`DenseDelta::update`]'s narrow strategy, on the delta's fields it touches (so the
+/// shape it reads stays borrowed from the delta, not copied per record).
+struct NarrowCells<'d> {
+    narrow: &'d mut [u64],
+    words: &'d mut [u64],
+    touched: &'d mut Vec<u32>,
+}
+
+impl NarrowCells<'_> {
+    /// Narrow cells sit in the L2 cache: a prefetch now covers its latency while the values
+    /// are parsed, and going straight to the cell saves storing and reloading them through
+    /// the pipe.
+    #[inline(always)]
+    fn update<'f>(
+        self,
+        layout: &DenseLayout,
+        shape: &Narrow,
+        i: usize,
+        line: &[u8],
+        field: &impl Fn(usize) -> &'f [u8],
+    ) {
+        let at = i * shape.width;
+        prefetch(self.narrow, at, shape.width);
+        for op in &shape.ops[..shape.n_ops] {
+            let value = field(op.column);
+            if value.is_empty() {
+                continue;
+            }
+            if op.sum != NONE {
+                let Some(v) = crate::simd::digits::short_digits(line, value) else {
+                    // Anything but a short integer: the general parse, out of line.
+                    add_narrow_slow(self.narrow, self.words, layout, shape, i, op, value);
+                    continue;
+                };
+                let x = i128::from(v * POW10[SCALE_DIGITS]);
+                let sum = &mut self.narrow[at + usize::from(op.sum)];
+                add_sum(sum, self.words, layout, i, op.spec, x);
+            }
+            bump(&mut self.narrow[at..], op.lane);
+        }
+        let cell = &mut self.narrow[at..at + shape.width];
+        if lane(cell, 0) == 0 {
+            self.touched.push(i as u32);
+        }
+        bump(cell, 0);
+    }
+}
+
 impl DenseDelta {
     /// Sizes the delta for `layout` and a chunk of `bytes` bytes; called once per chunk (or
     /// streamed piece), before any `update`, when the delta is empty.
@@ -505,7 +553,11 @@ impl DenseDelta {
     }
 
     /// Adds one record to cell `i` (possibly only when the next record comes, or at
-    /// [`DenseDelta::encode`]).
+    /// [`DenseDelta::encode`]). One of three strategies, fixed per chunk by `prepare`:
+    /// narrow cells when every spec has a narrow form ([`NarrowCells::update`]), else the
+    /// wide cells directly when there are more specs than the pipeline holds
+    /// ([`Self::update_direct`]), else the wide cells one record late
+    /// ([`Self::update_pipelined`]).
     #[inline]
     pub fn update<'f>(
         &mut self,
@@ -515,71 +567,49 @@ impl DenseDelta {
         field: &impl Fn(usize) -> &'f [u8],
     ) {
         debug_assert_eq!(self.words.len(), layout.words(), "prepare() first");
-        let parse = |func: AggFn| {
-            let value = match func.column() {
-                Some(c) => field(c),
-                None => return Parsed::Skip,
-            };
-            if value.is_empty() {
-                Parsed::Skip
-            } else if let AggFn::CountNonEmpty(_) = func {
-                Parsed::Present
-            } else {
-                match scaled_in(line, value) {
-                    Some(x) => Parsed::Number(x),
-                    None => Parsed::Bad,
-                }
-            }
-        };
         if let Some(shape) = &self.shape {
-            // Narrow cells sit in the L2 cache: a prefetch now covers its latency while the
-            // values are parsed, and going straight to the cell saves storing and reloading
-            // them through the pipe.
-            let at = i * shape.width;
-            prefetch(&self.narrow, at, shape.width);
-            for op in &shape.ops[..shape.n_ops] {
-                let value = field(op.column);
-                if value.is_empty() {
-                    continue;
-                }
-                if op.sum != NONE {
-                    let Some(v) = crate::simd::digits::short_digits(line, value) else {
-                        // Anything but a short integer: the general parse, out of line.
-                        add_narrow_slow(
-                            &mut self.narrow,
-                            &mut self.words,
-                            layout,
-                            shape,
-                            i,
-                            op,
-                            value,
-                        );
-                        continue;
-                    };
-                    let x = i128::from(v * POW10[SCALE_DIGITS]);
-                    let sum = &mut self.narrow[at + usize::from(op.sum)];
-                    add_sum(sum, &mut self.words, layout, i, op.spec, x);
-                }
-                bump(&mut self.narrow[at..], op.lane);
-            }
-            let cell = &mut self.narrow[at..at + shape.width];
-            if lane(cell, 0) == 0 {
-                self.touched.push(i as u32);
-            }
-            bump(cell, 0);
-            return;
+            let cells = NarrowCells {
+                narrow: &mut self.narrow,
+                words: &mut self.words,
+                touched: &mut self.touched,
+            };
+            cells.update(layout, shape, i, line, field);
+        } else if layout.specs.len() > PIPELINE_SPECS {
+            self.update_direct(layout, i, line, field);
+        } else {
+            self.update_pipelined(layout, i, line, field);
         }
-        if layout.specs.len() > PIPELINE_SPECS {
-            count_record(&mut self.words, &mut self.touched, layout, i);
-            for (s, &(func, _)) in layout.specs.iter().enumerate() {
-                apply_one(&mut self.words, layout, i, s, parse(func));
-            }
-            return;
+    }
+
+    /// More specs than the pipeline holds: every value parsed and added at once.
+    #[inline(always)]
+    fn update_direct<'f>(
+        &mut self,
+        layout: &DenseLayout,
+        i: usize,
+        line: &[u8],
+        field: &impl Fn(usize) -> &'f [u8],
+    ) {
+        count_record(&mut self.words, &mut self.touched, layout, i);
+        for (s, &(func, _)) in layout.specs.iter().enumerate() {
+            apply_one(&mut self.words, layout, i, s, parse(func, line, field));
         }
+    }
+
+    /// The record's values are parsed now and added when the next record comes, so the
+    /// prefetch of its wide cell has a record's worth of time to arrive.
+    #[inline(always)]
+    fn update_pipelined<'f>(
+        &mut self,
+        layout: &DenseLayout,
+        i: usize,
+        line: &[u8],
+        field: &impl Fn(usize) -> &'f [u8],
+    ) {
         let slot = self.next;
         self.pipe[slot].0 = i;
         for (value, &(func, _)) in self.pipe[slot].1.iter_mut().zip(&layout.specs) {
-            *value = parse(func);
+            *value = parse(func, line, field);
         }
         prefetch(&self.words, i * layout.width, layout.width);
         if self.pending {
@@ -658,6 +688,25 @@ impl DenseDelta {
     pub fn clear(&mut self, layout: &DenseLayout) {
         let mut sink = Vec::new();
         self.encode(layout, &mut sink);
+    }
+}
+
+/// What record field `func` reads holds, for the wide cells.
+#[inline(always)]
+fn parse<'f>(func: AggFn, line: &[u8], field: &impl Fn(usize) -> &'f [u8]) -> Parsed {
+    let value = match func.column() {
+        Some(c) => field(c),
+        None => return Parsed::Skip,
+    };
+    if value.is_empty() {
+        Parsed::Skip
+    } else if let AggFn::CountNonEmpty(_) = func {
+        Parsed::Present
+    } else {
+        match scaled_in(line, value) {
+            Some(x) => Parsed::Number(x),
+            None => Parsed::Bad,
+        }
     }
 }
 

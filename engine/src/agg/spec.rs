@@ -47,12 +47,6 @@ impl AggFn {
     pub fn is_numeric_output(&self) -> bool {
         !matches!(self, AggFn::Min(_) | AggFn::Max(_))
     }
-
-    /// Sum, mean and stddev read values as numbers, so they are the ones that can find
-    /// malformed values.
-    pub fn reads_numbers(&self) -> bool {
-        matches!(self, AggFn::Sum(_) | AggFn::Mean(_) | AggFn::Stddev(_))
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

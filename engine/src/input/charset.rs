@@ -21,9 +21,16 @@ use std::rc::Rc;
 /// How many invalid sequences are located by line.
 pub const REPORTED_INVALID: usize = crate::scan::outcome::REPORTED_MALFORMED;
 
-/// The encoding named by `label`: `None` for UTF-8 (nothing to decode), or an error listing
-/// the supported names.
-pub fn parse_encoding(label: &str) -> Result<Option<&'static Encoding>, String> {
+/// An encoding name fleet does not read; the message lists the ones it does.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown encoding '{}' (supported: utf-8, gbk, gb2312, gb18030, big5, latin1)",
+    crate::text::one_line(.0)
+)]
+pub struct UnknownEncoding(pub String);
+
+/// The encoding named by `label`: `None` for UTF-8 (nothing to decode).
+pub fn parse_encoding(label: &str) -> Result<Option<&'static Encoding>, UnknownEncoding> {
     let l = label.trim().to_ascii_lowercase();
     Ok(Some(match l.as_str() {
         "utf-8" | "utf8" | "ascii" => return Ok(None),
@@ -31,12 +38,7 @@ pub fn parse_encoding(label: &str) -> Result<Option<&'static Encoding>, String> 
         "gb18030" => GB18030,
         "big5" => BIG5,
         "latin1" | "latin-1" | "iso-8859-1" | "windows-1252" | "cp1252" => WINDOWS_1252,
-        _ => {
-            return Err(format!(
-                "unknown encoding '{}' (supported: utf-8, gbk, gb2312, gb18030, big5, latin1)",
-                crate::text::one_line(label)
-            ))
-        }
+        _ => return Err(UnknownEncoding(label.to_string())),
     }))
 }
 
@@ -207,7 +209,10 @@ mod tests {
         assert_eq!(parse_encoding("GB2312").unwrap(), Some(GBK));
         assert_eq!(parse_encoding("utf-8").unwrap(), None);
         assert_eq!(parse_encoding("latin1").unwrap(), Some(WINDOWS_1252));
-        assert!(parse_encoding("ebcdic").unwrap_err().contains("supported"));
+        assert!(parse_encoding("ebcdic")
+            .unwrap_err()
+            .to_string()
+            .contains("supported"));
     }
 
     #[test]

@@ -93,7 +93,7 @@ pub enum DatasetError {
     #[error("no input file could be read")]
     NothingReadable,
     #[error("--encoding: {0}")]
-    Encoding(String),
+    Encoding(#[from] charset::UnknownEncoding),
     #[error("{}: {message}", .path.display())]
     BadInput { path: PathBuf, message: String },
 }
@@ -106,12 +106,10 @@ struct Settled {
     delimiter: u8,
 }
 
-struct FirstFile {
-    path: PathBuf,
-    header: Option<Vec<Vec<u8>>>,
-}
-
-/// Discovers the files, reads headers and plans chunks.
+/// Discovers the files, reads headers and plans chunks: for each file, [`read_head`] gets the
+/// bytes headers are read from, the first readable file settles header and schema for all
+/// ([`settle`]), each file's header is checked against the first's ([`HeaderCheck`]), and the
+/// file is planned ([`plan_file`]).
 pub fn open(opts: &DatasetOptions) -> Result<Dataset, DatasetError> {
     let mut discovery = discover::discover(
         &opts.paths,
@@ -121,122 +119,69 @@ pub fn open(opts: &DatasetOptions) -> Result<Dataset, DatasetError> {
     )?;
     let found = descriptor::find(&opts.paths)?;
     let desc = found.as_ref().map(|(_, d)| d.clone()).unwrap_or_default();
-    let mut plan = ChunkPlan::default();
-    let mut first: Option<FirstFile> = None;
-    let mut settled: Option<Settled> = None;
     let encoding = match (&opts.encoding, &desc.encoding) {
-        (Some(label), _) | (None, Some(label)) => {
-            charset::parse_encoding(label).map_err(DatasetError::Encoding)?
-        }
+        (Some(label), _) | (None, Some(label)) => charset::parse_encoding(label)?,
         (None, None) => None,
     };
+    let mut plan = ChunkPlan {
+        piece_size: opts.piece_size,
+        ..ChunkPlan::default()
+    };
+    let mut settled: Option<Settled> = None;
+    let mut headers = HeaderCheck::default();
     let mut transcoded = false;
-    plan.piece_size = opts.piece_size;
     for input in std::mem::take(&mut discovery.files) {
-        let delimiter = opts
-            .delimiter
-            .or(desc.delimiter_byte())
-            .unwrap_or_else(|| default_delimiter(&content_path(&input.path)));
-        let compression = Compression::from_path(&input.path);
-        let transcode = encoding.filter(|e| charset::inside_characters(e, delimiter));
-        transcoded |= transcode.is_some();
-        let streamed = compression.is_some() || transcode.is_some();
-        let content = if streamed {
-            match stream_prefix(&input.path, compression, transcode, delimiter) {
-                Ok((bytes, complete)) => Content::Prefix(bytes, complete),
-                Err(StreamError::Io(e)) => Content::Unreadable(e.to_string()),
-                Err(e) => {
-                    return Err(DatasetError::BadInput {
-                        path: input.path.clone(),
-                        message: e.to_string(),
-                    })
-                }
-            }
-        } else {
-            match map(&input.path) {
-                Ok(map) => Content::Mapped(map),
-                Err(e) => Content::Unreadable(e.to_string()),
-            }
-        };
-        let (data, at_eof): (&[u8], bool) = match &content {
-            Content::Mapped(map) => (map, true),
-            Content::Prefix(bytes, complete) => (bytes, *complete),
-            Content::Unreadable(reason) => {
+        let head = match read_head(opts, &desc, encoding, &input.path)? {
+            Ok(head) => head,
+            Err(reason) => {
                 discovery.unreadable.push(Unreadable {
                     path: input.path.clone(),
-                    reason: reason.clone(),
+                    reason,
                 });
                 continue;
             }
         };
+        transcoded |= head.transcode.is_some();
+        let data = head.bytes();
         let bom = if data.starts_with(BOM) { BOM.len() } else { 0 };
-        let mut records = GeneralRecords::new(data, bom..data.len(), delimiter, at_eof);
+        let mut records = GeneralRecords::new(data, bom..data.len(), head.delimiter, head.at_eof());
         let first_record = records.next_record().map(|(rec, n)| {
             let fields: Vec<Vec<u8>> = (0..n).map(|i| records.field(i).to_vec()).collect();
             (rec, fields)
         });
-        if settled.is_none() {
-            let second: Option<Vec<Vec<u8>>> = records
-                .next_record()
-                .map(|(_, n)| (0..n).map(|i| records.field(i).to_vec()).collect());
-            settled = Some(settle(
-                opts,
-                &desc,
-                &input.path,
-                first_record.as_ref(),
-                second,
-                data,
-                delimiter,
-                encoding.filter(|_| transcode.is_none()),
-            )?);
-        }
-        let Some(Settled { has_header, .. }) = &settled else {
-            continue;
+        let settled = match &mut settled {
+            Some(settled) => settled,
+            None => {
+                let second: Option<Vec<Vec<u8>>> = records
+                    .next_record()
+                    .map(|(_, n)| (0..n).map(|i| records.field(i).to_vec()).collect());
+                settled.insert(settle(
+                    opts,
+                    &desc,
+                    &input.path,
+                    first_record.as_ref(),
+                    second,
+                    data,
+                    head.delimiter,
+                    encoding.filter(|_| head.transcode.is_none()),
+                )?)
+            }
         };
         let mut data_start = bom;
-        if *has_header {
+        if settled.has_header {
             if let Some((rec, fields)) = &first_record {
                 data_start = rec.end;
-                match &first {
-                    None => {
-                        first = Some(FirstFile {
-                            path: input.path.clone(),
-                            header: Some(fields.clone()),
-                        })
-                    }
-                    Some(FirstFile {
-                        path: first_path,
-                        header: Some(expected),
-                    }) if expected != fields => {
-                        return Err(DatasetError::HeaderMismatch {
-                            path: input.path.clone(),
-                            first: first_path.clone(),
-                            expected: join(expected),
-                            found: join(fields),
-                        });
-                    }
-                    Some(_) => {}
-                }
+                headers.check(&input.path, fields)?;
             }
         }
-        let first_line = 1 + bytecount::count(&data[..data_start], b'\n') as u64;
-        let file = PlannedFile {
-            path: input.path.clone(),
-            size: data.len() as u64,
-            delimiter,
-            data_start: data_start as u64,
-            first_line,
-            compression,
-            transcode,
-        };
-        if streamed {
-            plan.push_unit(PlannedFile {
-                size: input.size,
-                ..file
-            });
-        } else {
-            plan.push_file(file, data, opts.chunk_size);
-        }
+        plan_file(
+            &mut plan,
+            &input.path,
+            input.size,
+            &head,
+            data_start,
+            opts.chunk_size,
+        );
     }
     let Some(Settled {
         has_header,
@@ -260,12 +205,134 @@ pub fn open(opts: &DatasetOptions) -> Result<Dataset, DatasetError> {
     })
 }
 
+/// What a file holds as far as opening the dataset needs it, and how it will be read.
+struct Head {
+    delimiter: u8,
+    compression: Option<Compression>,
+    /// Transcoded to UTF-8 while streamed (the delimiter can occur inside a character).
+    transcode: Option<&'static Encoding>,
+    content: Content,
+}
+
+impl Head {
+    fn streamed(&self) -> bool {
+        self.compression.is_some() || self.transcode.is_some()
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match &self.content {
+            Content::Mapped(map) => map,
+            Content::Prefix(bytes, _) => bytes,
+        }
+    }
+
+    /// The bytes are the file's whole content.
+    fn at_eof(&self) -> bool {
+        match &self.content {
+            Content::Mapped(_) => true,
+            Content::Prefix(_, complete) => *complete,
+        }
+    }
+}
+
+/// Maps a file, or reads the first bytes of a streamed one's content. `Ok(Err(reason))` for
+/// a file that cannot be read (reported, the others still scanned); an error for bad
+/// compressed data (a result without it would look complete).
+fn read_head(
+    opts: &DatasetOptions,
+    desc: &Descriptor,
+    encoding: Option<&'static Encoding>,
+    path: &Path,
+) -> Result<Result<Head, String>, DatasetError> {
+    let delimiter = opts
+        .delimiter
+        .or(desc.delimiter_byte())
+        .unwrap_or_else(|| default_delimiter(&content_path(path)));
+    let compression = Compression::from_path(path);
+    let transcode = encoding.filter(|e| charset::inside_characters(e, delimiter));
+    let content = if compression.is_some() || transcode.is_some() {
+        match stream_prefix(path, compression, transcode, delimiter) {
+            Ok((bytes, complete)) => Content::Prefix(bytes, complete),
+            Err(StreamError::Io(e)) => return Ok(Err(e.to_string())),
+            Err(e) => {
+                return Err(DatasetError::BadInput {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                })
+            }
+        }
+    } else {
+        match map(path) {
+            Ok(map) => Content::Mapped(map),
+            Err(e) => return Ok(Err(e.to_string())),
+        }
+    };
+    Ok(Ok(Head {
+        delimiter,
+        compression,
+        transcode,
+        content,
+    }))
+}
+
+/// Every file with a header must carry the first file's header.
+#[derive(Default)]
+struct HeaderCheck {
+    first: Option<(PathBuf, Vec<Vec<u8>>)>,
+}
+
+impl HeaderCheck {
+    fn check(&mut self, path: &Path, fields: &[Vec<u8>]) -> Result<(), DatasetError> {
+        match &self.first {
+            None => self.first = Some((path.to_path_buf(), fields.to_vec())),
+            Some((first, expected)) if expected != fields => {
+                return Err(DatasetError::HeaderMismatch {
+                    path: path.to_path_buf(),
+                    first: first.clone(),
+                    expected: join(expected),
+                    found: join(fields),
+                });
+            }
+            Some(_) => {}
+        }
+        Ok(())
+    }
+}
+
+/// Adds a file to the plan: a streamed file as one unit, a mapped one cut into chunks.
+fn plan_file(
+    plan: &mut ChunkPlan,
+    path: &Path,
+    size_on_disk: u64,
+    head: &Head,
+    data_start: usize,
+    chunk_size: u64,
+) {
+    let data = head.bytes();
+    let file = PlannedFile {
+        path: path.to_path_buf(),
+        size: data.len() as u64,
+        delimiter: head.delimiter,
+        data_start: data_start as u64,
+        first_line: 1 + bytecount::count(&data[..data_start], b'\n') as u64,
+        compression: head.compression,
+        transcode: head.transcode,
+    };
+    if head.streamed() {
+        plan.push_unit(PlannedFile {
+            size: size_on_disk,
+            ..file
+        });
+    } else {
+        plan.push_file(file, data, chunk_size);
+    }
+}
+
 /// A file's bytes as far as opening the dataset needs them.
 enum Content {
     Mapped(Mmap),
     /// The first bytes of a streamed file's content; true when that is all of it.
     Prefix(Vec<u8>, bool),
-    Unreadable(String),
 }
 
 /// The first bytes of a streamed file: enough for its first two records (header detection

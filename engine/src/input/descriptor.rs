@@ -36,8 +36,11 @@ pub enum DescriptorError {
     },
     #[error("invalid delimiter in {}: {message}", .path.display())]
     Delimiter { path: PathBuf, message: String },
-    #[error("invalid encoding in {}: {message}", .path.display())]
-    Encoding { path: PathBuf, message: String },
+    #[error("invalid encoding in {}: {source}", .path.display())]
+    Encoding {
+        path: PathBuf,
+        source: crate::input::charset::UnknownEncoding,
+    },
     #[error("invalid columns in {}: {message}", .path.display())]
     Columns { path: PathBuf, message: String },
     #[error("conflicting dataset descriptors {} and {}: the inputs must share one {FILE_NAME} (or pass the settings as flags)", .first.display(), .second.display())]
@@ -77,10 +80,10 @@ impl Descriptor {
             })?;
         }
         if let Some(encoding) = &self.encoding {
-            crate::input::charset::parse_encoding(encoding).map_err(|message| {
+            crate::input::charset::parse_encoding(encoding).map_err(|source| {
                 DescriptorError::Encoding {
                     path: path.to_path_buf(),
-                    message,
+                    source,
                 }
             })?;
         }

@@ -1,11 +1,13 @@
 //! The test-only fault knob: `FLEET_TEST_FAULT=POINT:CHUNK` makes the worker that scans chunk
 //! CHUNK die at POINT on its first attempt, so tests can prove every record is still counted
-//! exactly once. POINT is `scan` (mid-chunk), `commit` (holding the lock, totals half-updated)
+//! exactly once. POINT is `scan` (after claiming the chunk, before its result is committed),
+//! `commit` (holding the lock, totals half-updated)
 //! or `scan-always` (every attempt: the job must fail cleanly, naming the chunk). `stall:N`
 //! makes every worker block forever when it reaches any chunk from N on, so tests can kill or
 //! interrupt a job whose workers are provably all alive mid-scan, without guessing at timing.
 //! `pause:N` makes the worker that reaches chunk N on its first attempt stop itself with
-//! SIGSTOP, after mapping the file and before reading the chunk: a test sees the stopped
+//! SIGSTOP right after claiming it, before reading it (and before mapping its file, unless the
+//! worker mapped it for an earlier chunk): a test sees the stopped
 //! process in /proc, acts on it (kills it with a real signal, truncates its file), and
 //! releases it with SIGCONT. Re-runs of chunk N are not paused.
 

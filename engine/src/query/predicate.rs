@@ -34,38 +34,95 @@ pub enum PredicateError {
 #[derive(Debug, Clone)]
 pub struct Predicate {
     column: usize,
-    op: Op,
+    /// The value as given (UTF-8): what `describe` shows and what decoded text is compared with.
+    text: Vec<u8>,
+    test: Test,
+}
+
+/// What a predicate does with a field: its real cases, fixed at compile time.
+#[derive(Debug, Clone)]
+enum Test {
+    /// `~`: an unanchored regex search in the field's bytes, or in its decoded text when the
+    /// input has another encoding and the field is not ASCII.
+    Regex {
+        regex: Regex,
+        decode: Option<&'static encoding_rs::Encoding>,
+    },
+    /// `=`, `!=`, `<`, `<=`, `>`, `>=` on the field's raw bytes, against the value in the
+    /// input's encoding.
+    Raw(Comparison),
+    /// The same comparisons on the field's decoded text (ordering on encoded input, or a value
+    /// the encoding cannot represent): non-ASCII fields are decoded first.
+    Decoded {
+        comparison: Comparison,
+        encoding: &'static encoding_rs::Encoding,
+    },
+}
+
+/// One ordering comparison of a field with the value: numerically and exactly when both are
+/// plain decimals, otherwise as bytes.
+#[derive(Debug, Clone)]
+struct Comparison {
+    cmp: Cmp,
     value: Vec<u8>,
     number: Option<OwnedDecimal>,
     /// `number` when it is a whole number of at most 8 digits: fields of up to 8 plain digits
     /// (speeds, counts, ids) are then compared as integers, without the general decimal
     /// comparison (the same order, much less work per record).
     small: Option<u64>,
-    regex: Option<Regex>,
-    /// The value as given (UTF-8), for comparisons on decoded text.
-    text: Vec<u8>,
-    /// The input's encoding, when fields are decoded before some comparisons.
-    decode: Option<&'static encoding_rs::Encoding>,
-    /// Compare decoded text with `text` rather than raw bytes with `value`.
-    on_text: bool,
 }
 
-impl Predicate {
-    pub fn compile(expr: &WhereExpr, schema: &Schema) -> Result<Predicate, PredicateError> {
-        let column = schema.resolve(&expr.column)?;
-        let regex = match expr.op {
-            Op::Regex => Some(Regex::new(&expr.value).map_err(|e| PredicateError::Regex {
-                pattern: expr.value.clone(),
-                message: regex_message(&e),
-            })?),
-            _ => None,
-        };
-        let value = expr.value.as_bytes().to_vec();
-        // A regex is never compared numerically, so there is no number to keep for it.
-        let number = match expr.op {
-            Op::Regex => None,
-            _ => OwnedDecimal::parse(&value),
-        };
+/// The comparison operators (every `Op` but `~`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cmp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl Cmp {
+    fn of(op: Op) -> Option<Cmp> {
+        Some(match op {
+            Op::Eq => Cmp::Eq,
+            Op::Ne => Cmp::Ne,
+            Op::Lt => Cmp::Lt,
+            Op::Le => Cmp::Le,
+            Op::Gt => Cmp::Gt,
+            Op::Ge => Cmp::Ge,
+            Op::Regex => return None,
+        })
+    }
+
+    fn op(self) -> Op {
+        match self {
+            Cmp::Eq => Op::Eq,
+            Cmp::Ne => Op::Ne,
+            Cmp::Lt => Op::Lt,
+            Cmp::Le => Op::Le,
+            Cmp::Gt => Op::Gt,
+            Cmp::Ge => Op::Ge,
+        }
+    }
+
+    #[inline]
+    fn holds(self, ordering: Ordering) -> bool {
+        match self {
+            Cmp::Eq => ordering == Ordering::Equal,
+            Cmp::Ne => ordering != Ordering::Equal,
+            Cmp::Lt => ordering == Ordering::Less,
+            Cmp::Le => ordering != Ordering::Greater,
+            Cmp::Gt => ordering == Ordering::Greater,
+            Cmp::Ge => ordering != Ordering::Less,
+        }
+    }
+}
+
+impl Comparison {
+    fn new(cmp: Cmp, value: Vec<u8>) -> Comparison {
+        let number = OwnedDecimal::parse(&value);
         let small = number.as_ref().and_then(|n| {
             let d = n.as_decimal();
             let whole = !d.is_negative() && d.frac_digits().is_empty() && d.int_digits().len() <= 8;
@@ -75,27 +132,86 @@ impl Predicate {
                     .fold(0, |v, &b| v * 10 + u64::from(b - b'0'))
             })
         });
-        Ok(Predicate {
-            column,
-            op: expr.op,
-            text: value.clone(),
+        Comparison {
+            cmp,
             value,
             number,
             small,
-            regex,
-            decode: None,
-            on_text: false,
-        })
+        }
+    }
+
+    #[inline]
+    fn holds(&self, field: &[u8]) -> bool {
+        let short = self
+            .small
+            .and_then(|small| Some((crate::simd::digits::short_digits(field, field)?, small)));
+        let ordering = match (&self.number, short) {
+            (Some(_), Some((v, small))) => v.cmp(&small),
+            (Some(number), None) => match Decimal::parse(field) {
+                Some(f) => f.cmp(&number.as_decimal()),
+                None => field.cmp(&self.value),
+            },
+            (None, _) => field.cmp(&self.value),
+        };
+        self.cmp.holds(ordering)
+    }
+}
+
+/// `field` itself when it is ASCII (which reads the same in every supported encoding), else
+/// its text decoded from `encoding` into `buf`.
+fn decoded<'a>(
+    encoding: &'static encoding_rs::Encoding,
+    field: &'a [u8],
+    buf: &'a mut Vec<u8>,
+) -> &'a [u8] {
+    if field.is_ascii() {
+        return field;
+    }
+    buf.reserve(field.len() * 3 / 2);
+    crate::input::charset::decode_into(encoding, field, buf);
+    buf
+}
+
+impl Predicate {
+    pub fn compile(expr: &WhereExpr, schema: &Schema) -> Result<Predicate, PredicateError> {
+        let column = schema.resolve(&expr.column)?;
+        let text = expr.value.as_bytes().to_vec();
+        let test = match Cmp::of(expr.op) {
+            None => Test::Regex {
+                regex: Regex::new(&expr.value).map_err(|e| PredicateError::Regex {
+                    pattern: expr.value.clone(),
+                    message: regex_message(&e),
+                })?,
+                decode: None,
+            },
+            Some(cmp) => Test::Raw(Comparison::new(cmp, text.clone())),
+        };
+        Ok(Predicate { column, text, test })
     }
 
     /// The same test on input in `encoding` (see the module docs).
     pub fn in_encoding(mut self, encoding: &'static encoding_rs::Encoding) -> Predicate {
-        self.decode = Some(encoding);
-        let text = String::from_utf8_lossy(&self.text).into_owned();
-        match (self.op, crate::input::charset::encode(encoding, &text)) {
-            (Op::Eq | Op::Ne, Some(bytes)) => self.value = bytes,
-            _ => self.on_text = true,
-        }
+        self.test = match self.test {
+            Test::Regex { regex, .. } => Test::Regex {
+                regex,
+                decode: Some(encoding),
+            },
+            Test::Raw(comparison) | Test::Decoded { comparison, .. } => {
+                let text = String::from_utf8_lossy(&self.text).into_owned();
+                match (
+                    comparison.cmp,
+                    crate::input::charset::encode(encoding, &text),
+                ) {
+                    (Cmp::Eq | Cmp::Ne, Some(bytes)) => {
+                        Test::Raw(Comparison::new(comparison.cmp, bytes))
+                    }
+                    _ => Test::Decoded {
+                        comparison: Comparison::new(comparison.cmp, self.text.clone()),
+                        encoding,
+                    },
+                }
+            }
+        };
         self
     }
 
@@ -105,7 +221,10 @@ impl Predicate {
     }
 
     pub fn op(&self) -> Op {
-        self.op
+        match &self.test {
+            Test::Regex { .. } => Op::Regex,
+            Test::Raw(c) | Test::Decoded { comparison: c, .. } => c.cmp.op(),
+        }
     }
 
     /// `field` is the field's unescaped content. Semantics: for `~`, regex search (unanchored) in the bytes.
@@ -113,42 +232,20 @@ impl Predicate {
     /// otherwise compare the raw bytes lexicographically. `=` and `!=` follow the same rule.
     #[inline]
     pub fn matches(&self, field: &[u8]) -> bool {
-        if self.on_text {
-            if let Some(encoding) = self.decode.filter(|_| !field.is_ascii()) {
-                let mut text = Vec::with_capacity(field.len() * 3 / 2);
-                crate::input::charset::decode_into(encoding, field, &mut text);
-                return self.test(&text, &self.text);
-            }
-            return self.test(field, &self.text);
-        }
-        self.test(field, &self.value)
-    }
-
-    #[inline]
-    fn test(&self, field: &[u8], value: &[u8]) -> bool {
-        if let Some(re) = &self.regex {
-            return re.is_match(field);
-        }
-        let short = self
-            .small
-            .and_then(|small| Some((crate::simd::digits::short_digits(field, field)?, small)));
-        let ordering = match (&self.number, short) {
-            (Some(_), Some((v, small))) => v.cmp(&small),
-            (Some(number), None) => match Decimal::parse(field) {
-                Some(f) => f.cmp(&number.as_decimal()),
-                None => field.cmp(value),
-            },
-            (None, _) => field.cmp(value),
-        };
-        match self.op {
-            Op::Eq => ordering == Ordering::Equal,
-            Op::Ne => ordering != Ordering::Equal,
-            Op::Lt => ordering == Ordering::Less,
-            Op::Le => ordering != Ordering::Greater,
-            Op::Gt => ordering == Ordering::Greater,
-            Op::Ge => ordering != Ordering::Less,
-            // Compile always sets `regex` for this op, handled above.
-            Op::Regex => false,
+        match &self.test {
+            Test::Raw(comparison) => comparison.holds(field),
+            Test::Regex {
+                regex,
+                decode: None,
+            } => regex.is_match(field),
+            Test::Regex {
+                regex,
+                decode: Some(encoding),
+            } => regex.is_match(decoded(encoding, field, &mut Vec::new())),
+            Test::Decoded {
+                comparison,
+                encoding,
+            } => comparison.holds(decoded(encoding, field, &mut Vec::new())),
         }
     }
 
@@ -160,10 +257,13 @@ impl Predicate {
     /// Also None when the needle would contain `"`: inside a quoted CSV field that byte is
     /// written doubled, so the raw data of a matching record need not contain the needle.
     pub fn needle(&self) -> Option<&[u8]> {
-        if self.op != Op::Eq || self.on_text {
+        let Test::Raw(c) = &self.test else {
+            return None;
+        };
+        if c.cmp != Cmp::Eq {
             return None;
         }
-        let needle: &[u8] = match &self.number {
+        let needle: &[u8] = match &c.number {
             Some(n) => {
                 let d = n.as_decimal();
                 if !d.int_digits().is_empty() {
@@ -174,7 +274,7 @@ impl Predicate {
                     b"0"
                 }
             }
-            None => &self.value,
+            None => &c.value,
         };
         if needle.is_empty() || needle.contains(&b'"') {
             None
@@ -196,7 +296,12 @@ impl Predicate {
         } else {
             format!("\"{}\"", one_line(&value))
         };
-        format!("{} {} {}", schema.display_name(self.column), self.op, value)
+        format!(
+            "{} {} {}",
+            schema.display_name(self.column),
+            self.op(),
+            value
+        )
     }
 }
 
@@ -433,7 +538,10 @@ mod tests {
             for op in [Op::Eq, Op::Ne, Op::Lt, Op::Le, Op::Gt, Op::Ge] {
                 let expr = WhereExpr { column: crate::query::expr::ColumnRef::Index(1), op, value: v.clone() };
                 let fast = Predicate::compile(&expr, &schema()).unwrap();
-                let general = Predicate { small: None, ..fast.clone() };
+                let mut general = fast.clone();
+                if let Test::Raw(c) = &mut general.test {
+                    c.small = None;
+                }
                 prop_assert_eq!(fast.matches(f.as_bytes()), general.matches(f.as_bytes()), "{:?} {} {:?}", f, op, v);
             }
         }

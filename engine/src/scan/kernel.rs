@@ -2,9 +2,10 @@
 //!
 //! It is the same code for the process and the thread engine and for re-runs. A chunk with no
 //! quote and no CR byte takes the quote-free path: records are lines, a structural pass
-//! ([`crate::simd::structure`]) checks every field count, `memmem` finds the candidate lines of an
-//! equality test, and only candidates are split into fields. Any other chunk takes the full
-//! csv-core parse. Both paths are checked against the `csv` crate in the tests.
+//! ([`crate::simd::structure`]) checks every field count, and for an equality test the fused
+//! candidate pass ([`crate::simd::candidate`]) flags the lines that can match, so only those
+//! are split into fields. Any other chunk takes the full csv-core parse. Both paths are
+//! checked against the `csv` crate in the tests.
 //!
 //! With `ScanSpec::decode` (input in GBK, Big5, ...) each formatted record is decoded to
 //! UTF-8 as it is written; invalid sequences become U+FFFD and are counted and located like
@@ -20,7 +21,6 @@ use crate::scan::outcome::{note_malformed, ChunkOutcome, REPORTED_MALFORMED};
 use crate::scan::record::{split_quote_free, GeneralRecords, RangeEnd};
 use crate::simd::candidate::{for_each_flagged_line, Probe};
 use crate::simd::structure::{for_each_line, for_each_line_split, Line, MAX_SPLIT};
-use memchr::memmem;
 use std::ops::Range;
 
 /// Everything a worker needs to scan a chunk, fixed for the whole job.
@@ -112,9 +112,10 @@ impl LineCounter {
 }
 
 /// The fast path for quote-free, CR-free ranges: one structural pass checks every record's
-/// field count; with an equality test, `memmem` finds the lines that can match (every match
-/// must contain the predicate's needle) and only those are split into fields and tested.
-/// Returns `None` (having possibly written to `out`) when the range is not quote-free.
+/// field count; with an equality test, the fused candidate pass ([`scan_flagged`]) flags the
+/// lines that can match (every match must contain the predicate's needle) and only those are
+/// split into fields and tested. Returns `None` (having possibly written to `out`) when the
+/// range is not quote-free.
 fn scan_quote_free(
     data: &[u8],
     range: Range<usize>,
@@ -133,7 +134,10 @@ fn scan_quote_free(
     }
     let chunk_end = range.end;
     let raw_of = |line: &Line| with_newline(data, line.start..line.end, chunk_end);
-    let lines = if needed <= MAX_SPLIT && needle.is_none() {
+    // Here no needle can take the fused pass: there is none, or it holds a newline, which no
+    // field of a quote-free line does (so no line can match, and every line is still counted
+    // and checked below).
+    let lines = if needed <= MAX_SPLIT {
         // Every line is split, so its leading delimiters come from the structural pass itself.
         // (Two separate passes keep each closure small enough to be inlined into the pass.)
         for_each_line_split(
@@ -156,31 +160,13 @@ fn scan_quote_free(
             },
         )
     } else {
-        // With a needle only the rare lines holding it are split, by `memchr`.
+        // More fields than the structural pass hands out: split each line here.
         let fields = &mut scratch.fields;
-        let base = range.start;
-        let finder = needle.map(memmem::Finder::new);
-        let mut hits = finder
-            .as_ref()
-            .map(|f| f.find_iter(&data[range.clone()]).map(move |h| h + base));
-        // Without a needle every line is a candidate.
-        let mut next_hit = match &mut hits {
-            Some(h) => h.next().unwrap_or(usize::MAX),
-            None => 0,
-        };
         for_each_line(data, range, delimiter, |line| {
             outcome.records += 1;
             if line.delimiters as usize + 1 != filter.ncols {
                 note_malformed(&mut outcome, line.line_no);
                 return;
-            }
-            if let Some(h) = &mut hits {
-                while next_hit < line.start {
-                    next_hit = h.next().unwrap_or(usize::MAX);
-                }
-                if next_hit >= line.end {
-                    return;
-                }
             }
             if needed > 0 {
                 split_quote_free(data, line.start..line.end, delimiter, fields, needed);
