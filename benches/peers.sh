@@ -13,6 +13,8 @@
 #   SIZE=2GiB            generated data size when DIR is not given
 #   WORKLOADS="select count groupby"
 #   FLEET=target/release/fleet   the binary to measure (built with cargo if missing)
+#   FLEET_BASE=PATH      a second fleet build, timed and checked beside the first as the
+#                        tool "fleet-base" (before/after a change, in one run)
 #   SKIP="xsv classic"   tools to leave out (names as in the table)
 #   HYPERFINE=0          time with a date +%s%N loop even if hyperfine is there
 #
@@ -121,15 +123,15 @@ note "$DIR: ${#files[@]} files, $bytes bytes; $RUNS runs per tool; $WORKERS work
 # --- the commands: NAME<TAB>COMMAND lines, each writing its answer to $work/W.NAME.out ----
 q() { printf '%q' "$1"; }
 commands() { # WORKLOAD
-    local w=$1 out="$work/$1" d f fl
+    local w=$1 out="$work/$1" d f
     d=$(q "$DIR")
-    fl=$(q "$FLEET")
     f=""
     for x in "${files[@]}"; do f+=" $(q "$x")"; done
+    fleet_commands "$w" fleet "$FLEET"
+    [[ -n ${FLEET_BASE:-} ]] && fleet_commands "$w" fleet-base "$FLEET_BASE"
     local speed_gt_100='^(10[1-9]|1[1-9][0-9]|[2-9][0-9][0-9]|[1-9][0-9]{3,})$'
     case $w in
     select)
-        printf 'fleet\t%s scan %s --where id=11865 --workers %s -q -o %s\n' "$fl" "$d" "$WORKERS" "$out.fleet.out"
         # Exit status 1 is "no match" for rg and grep, not a failure.
         printf 'ripgrep\trg -j%s --no-filename --no-line-number -g %s %s %s > %s || [ $? -eq 1 ]\n' "$WORKERS" "'*.csv'" "'^11865,'" "$d" "$out.ripgrep.out"
         printf 'grep\tgrep -h %s%s > %s || [ $? -eq 1 ]\n' "'^11865,'" "$f" "$out.grep.out"
@@ -137,19 +139,28 @@ commands() { # WORKLOAD
         printf 'xsv\tfor f in%s; do %s search -n -s 1 %s "$f"; done > %s\n' "$f" "$(q "$XSV")" "'^11865$'" "$out.xsv.out"
         ;;
     count)
-        printf 'fleet\t%s scan %s --count --where %s --workers %s -q > %s\n' "$fl" "$d" "'speed>100'" "$WORKERS" "$out.fleet.out"
         printf 'mawk\tmawk -F, %s%s > %s\n' "'\$5>100{n++} END{print n+0}'" "$f" "$out.mawk.out"
         printf 'xsv\tfor f in%s; do %s search -n -s 5 %s "$f" | %s count -n; done | mawk %s > %s\n' \
             "$f" "$(q "$XSV")" "'$speed_gt_100'" "$(q "$XSV")" "'{n+=\$1} END{print n+0}'" "$out.xsv.out"
         ;;
     groupby)
-        printf 'fleet\t%s agg %s --group-by id --agg count --agg %s --workers %s -q -o %s\n' "$fl" "$d" "'mean(speed)'" "$WORKERS" "$out.fleet.out"
         printf 'mawk\tmawk -F, %s%s > %s\n' "'{c[\$1]++; s[\$1]+=\$5} END{for(k in c) printf \"%s,%d,%.6f\\n\", k, c[k], s[k]/c[k]}'" "$f" "$out.mawk.out"
         ;;
     esac
     printf 'duckdb\t%s %s duckdb %s %s %s --threads %s\n' "$PY" "$(q "$here/peers/frames.py")" "$w" "$d" "$out.duckdb.out" "$WORKERS"
     printf 'polars\t%s %s polars %s %s %s --threads %s\n' "$PY" "$(q "$here/peers/frames.py")" "$w" "$d" "$out.polars.out" "$WORKERS"
     printf 'classic\tpython3 %s %s %s %s --procs %s\n' "$(q "$here/peers/classic.py")" "$w" "$d" "$out.classic.out" "$WORKERS"
+}
+
+fleet_commands() { # WORKLOAD NAME BINARY: the fleet line of a workload, under NAME
+    local w=$1 name=$2 fl out="$work/$1.$2.out" d
+    fl=$(q "$3")
+    d=$(q "$DIR")
+    case $w in
+    select) printf '%s\t%s scan %s --where id=11865 --workers %s -q -o %s\n' "$name" "$fl" "$d" "$WORKERS" "$out" ;;
+    count) printf '%s\t%s scan %s --count --where %s --workers %s -q > %s\n' "$name" "$fl" "$d" "'speed>100'" "$WORKERS" "$out" ;;
+    groupby) printf '%s\t%s agg %s --group-by id --agg count --agg %s --workers %s -q -o %s\n' "$name" "$fl" "$d" "'mean(speed)'" "$WORKERS" "$out" ;;
+    esac
 }
 
 timings=()

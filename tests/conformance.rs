@@ -380,7 +380,9 @@ fn check(path: &Path, want: &Expected, configs: &[Config], delimiter: &str) -> u
                 total,
                 malformed,
             } => {
-                assert!(o.status.success(), "{ctx}: {err}");
+                // Exit 1 is "no record matched", as with grep.
+                let code = if records.is_empty() { 1 } else { 0 };
+                assert_eq!(o.status.code(), Some(code), "{ctx}: {err}");
                 let got = parse_jsonl(&stdout(&o));
                 if got != *records {
                     let first = got.iter().zip(records).position(|(g, w)| g != w);

@@ -357,7 +357,7 @@ fn schema_overrides_types_and_rejects_bad_arguments() {
         let o = run(&[
             "scan", input, "-q", "--format", "parquet", "-o", out, "--schema", schema,
         ]);
-        assert_eq!(o.status.code(), Some(1), "{schema}");
+        assert_eq!(o.status.code(), Some(2), "{schema}");
         let err = stderr(&o);
         assert!(err.contains(message), "{schema}: {err}");
         assert_eq!(err.lines().count(), 1, "{err}");
@@ -430,7 +430,7 @@ fn empty_result_is_a_file_with_columns_and_no_rows() {
     let dir = data.path().to_str().unwrap();
     for format in ["parquet", "arrow"] {
         let file = data.path().join(format!("none.{format}"));
-        ok(&[
+        let o = run(&[
             "scan",
             dir,
             "-q",
@@ -441,6 +441,8 @@ fn empty_result_is_a_file_with_columns_and_no_rows() {
             "-o",
             file.to_str().unwrap(),
         ]);
+        // Nothing matched: exit 1 (as grep), and still a complete file.
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
         let (fields, batches) = if format == "parquet" {
             read_parquet(&file)
         } else {
@@ -511,7 +513,7 @@ fn column_formats_need_an_output_file() {
         &["agg", dir, "--format", "arrow", "--group-by", "id"],
     ] {
         let o = run(args);
-        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
         assert!(o.stdout.is_empty(), "{args:?}: nothing on stdout");
         assert!(
             stderr(&o).contains("writes a binary file, never to stdout: give -o FILE"),
@@ -712,7 +714,7 @@ fn convert_reports_malformed_records_and_strict_refuses_them() {
         strict_out.to_str().unwrap(),
         "--strict",
     ]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert!(
         err.contains(&format!(
@@ -737,7 +739,7 @@ fn convert_refuses_colliding_outputs_and_bad_schema() {
         "-o",
         out.path().to_str().unwrap(),
     ]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("would both be written to"),
         "{}",

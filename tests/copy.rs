@@ -349,7 +349,7 @@ fn unreadable_entries_are_reported_and_the_rest_is_copied() {
 
     let dst = tmp.path().join("dst");
     let o = copy(&["--dereference"], &src, &dst);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert!(
         err.contains(&format!("{} is a FIFO", fifo.display())),
@@ -376,7 +376,7 @@ fn unwritable_destinations_are_reported() {
 
     // Root ignores directory permissions; /proc refuses everyone.
     let o = copy(&[], &src, Path::new("/proc/fleet-copy-test/dst"));
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("cannot create destination /proc/fleet-copy-test/dst"),
         "{}",
@@ -388,7 +388,7 @@ fn unwritable_destinations_are_reported() {
     fs::create_dir(&dst).unwrap();
     fs::write(dst.join("sub"), "in the way").unwrap();
     let o = copy(&[], &src, &dst);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert!(
         err.contains(&format!("cannot write {}", dst.join("sub").display())),
@@ -405,11 +405,11 @@ fn refuses_to_copy_a_tree_into_itself() {
     fs::create_dir(&src).unwrap();
     fs::write(src.join("f"), "f").unwrap();
     let o = copy(&[], &src, &src.join("inner/dst"));
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("is inside source"), "{}", stderr(&o));
     assert!(!src.join("inner").exists());
     let o = copy(&[], &src, &tmp.path().join("src/../src/."));
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("same directory"), "{}", stderr(&o));
     assert_eq!(fs::read_dir(&src).unwrap().count(), 1);
 }

@@ -128,7 +128,7 @@ fn scan_cut_while_paused(
     let o = child.wait_output();
     let err = stderr(&o);
     // The coordinator survives to say what happened: an exit code, not a signal (SIGBUS).
-    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(!err.contains("panicked"), "{err}");
     let name = files[0].to_str().unwrap();
     assert!(

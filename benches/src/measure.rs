@@ -34,6 +34,9 @@ pub struct Invocation {
     pub program: PathBuf,
     pub args: Vec<OsString>,
     pub produces: Produces,
+    /// Exit status 1 is a result too (a scan that matched nothing, as with grep), not a
+    /// failure.
+    pub one_is_no_match: bool,
 }
 
 impl Invocation {
@@ -131,7 +134,8 @@ pub fn measure(inv: &Invocation) -> Result<Measured, BenchError> {
         source,
     })?;
     let stdout = read_back(&mut out)?;
-    if !status.success() {
+    let no_match = inv.one_is_no_match && status.code() == Some(1);
+    if !status.success() && !no_match {
         let stderr = String::from_utf8_lossy(&read_back(&mut err)?)
             .trim()
             .replace('\n', " ");
@@ -275,6 +279,7 @@ mod tests {
 
     fn sh(script: &str, produces: Produces) -> Invocation {
         Invocation {
+            one_is_no_match: false,
             program: PathBuf::from("/bin/sh"),
             args: vec!["-c".into(), script.into()],
             produces,

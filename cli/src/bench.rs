@@ -275,6 +275,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
                 }
                 cmd.extend(["--workers".into(), n.to_string().into()]);
                 let inv = Invocation {
+                    one_is_no_match: cmd.first().is_some_and(|c| c == "scan"),
                     program: fleet.clone(),
                     args: cmd,
                     produces,
@@ -455,6 +456,7 @@ fn count_records(fleet: &Path, dir: &Path) -> anyhow::Result<u64> {
         program: fleet.to_path_buf(),
         args: vec!["scan".into(), dir.into(), "--count".into(), "-q".into()],
         produces: Produces::Stdout,
+        one_is_no_match: true,
     })?;
     let text = String::from_utf8_lossy(&counted.stdout);
     text.trim()

@@ -68,6 +68,7 @@ pub fn run(args: CopyArgs) -> anyhow::Result<Outcome> {
         verify: args.verify,
         dry_run: args.dry_run,
         stall_after: copy::stall_after_from_env()?,
+        interrupt: Some(fleet_engine::job::interrupt::install()),
         ..CopyOptions::default()
     };
     let bar = if args.dry_run {
@@ -90,7 +91,13 @@ pub fn run(args: CopyArgs) -> anyhow::Result<Outcome> {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let report = result?;
+    let report = match result {
+        Err(copy::CopyError::Interrupted) => {
+            eprintln!("fleet: interrupted; files not yet complete were removed (--resume finishes the copy)");
+            return Ok(Outcome::Interrupted);
+        }
+        other => other?,
+    };
     if args.dry_run {
         let mut out = std::io::stdout().lock();
         for path in &report.would_copy {

@@ -241,6 +241,11 @@ pub fn open_dataset(opts: DatasetOptions) -> anyhow::Result<Dataset> {
 
 /// How a job error ends the command: quietly for a closed pipe, 130 for Ctrl-C.
 pub fn job_error(e: JobError, output: Option<&std::path::Path>) -> anyhow::Result<Outcome> {
+    if fleet_engine::job::interrupt::interrupted() {
+        // A write cut short by Ctrl-C (the reader never read) ends as the interrupt it is.
+        eprintln!("fleet: interrupted; no output file was written");
+        return Ok(Outcome::Interrupted);
+    }
     match e {
         JobError::Output(err) if err.kind() != std::io::ErrorKind::BrokenPipe => {
             let name = output.map_or("stdout".into(), |p| p.display().to_string());

@@ -49,14 +49,21 @@ enum Command {
     Convert(convert::ConvertArgs),
 }
 
-/// How a command ended, beyond plain success.
+/// How a command ended, beyond plain success. The exit codes follow grep and ripgrep: 0
+/// success (for scan: something matched), 1 a scan that matched nothing, 2 an error (a
+/// partial result included), 128 + N after signal N (130 for Ctrl-C, 143 for SIGTERM).
 pub enum Outcome {
     Ok,
+    /// A scan that matched no record (or `--count` that printed 0).
+    NoMatch,
     /// The command did its work but some input could not be read (already reported).
     Partial,
-    /// Ctrl-C: workers stopped, unfinished output removed.
+    /// Ctrl-C or SIGTERM: workers stopped, unfinished output removed.
     Interrupted,
 }
+
+/// Exit code of a command that failed.
+const EXIT_ERROR: u8 = 2;
 
 /// Ctrl-C after the job, while its output was being finished: exit 130, no output file.
 #[derive(Debug)]
@@ -72,6 +79,10 @@ impl std::error::Error for Interrupted {}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // After Ctrl-C the output is abandoned: a write blocked on a reader that never reads
+    // must not keep fleet from stopping (see `interrupt`). Without /dev/null, Ctrl-C still
+    // works wherever output is not blocked.
+    let _ = fleet_engine::job::interrupt::release_stdout_on_signal();
     let result = match cli.command {
         Command::Scan(args) => scan::run(args),
         Command::Agg(args) => agg::run(args),
@@ -81,17 +92,20 @@ fn main() -> ExitCode {
         #[cfg(feature = "columnar")]
         Command::Convert(args) => convert::run(args),
     };
+    let signalled = || fleet_engine::job::interrupt::exit_code().unwrap_or(130);
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
-        Ok(Outcome::Partial) => ExitCode::from(1),
-        Ok(Outcome::Interrupted) => ExitCode::from(130),
-        Err(err) if err.is::<Interrupted>() => {
-            eprintln!("fleet: {err}");
-            ExitCode::from(130)
+        Ok(Outcome::NoMatch) => ExitCode::from(1),
+        Ok(Outcome::Partial) => ExitCode::from(EXIT_ERROR),
+        Ok(Outcome::Interrupted) => ExitCode::from(signalled()),
+        // After Ctrl-C, whatever failed on the way out (a write cut short) is the interrupt.
+        Err(err) if err.is::<Interrupted>() || fleet_engine::job::interrupt::interrupted() => {
+            eprintln!("fleet: {Interrupted}");
+            ExitCode::from(signalled())
         }
         Err(err) => {
             eprintln!("fleet: error: {}", one_line(&err));
-            ExitCode::from(1)
+            ExitCode::from(EXIT_ERROR)
         }
     }
 }

@@ -156,7 +156,10 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
         writeln!(sink, "{}", report.matches).or_else(ignore_broken_pipe)?;
     }
     sink.finish()?;
-    Ok(args.input.finish(&ds, &report))
+    Ok(match args.input.finish(&ds, &report) {
+        Outcome::Ok if report.matches == 0 => Outcome::NoMatch,
+        outcome => outcome,
+    })
 }
 
 fn emit(args: &ScanArgs, ds: &Dataset, selected: Option<&[usize]>) -> Emit {

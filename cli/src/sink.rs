@@ -10,7 +10,7 @@ use std::io::{self, Write};
 use std::path::Path;
 
 pub enum Sink {
-    Stdout(io::BufWriter<io::StdoutLock<'static>>),
+    Stdout(io::BufWriter<RawStdout>),
     File(AtomicOutput),
     Columns(Box<ColumnarSink>),
 }
@@ -21,7 +21,7 @@ impl Sink {
         let Some(path) = output else {
             return Ok(Sink::Stdout(io::BufWriter::with_capacity(
                 1 << 20,
-                io::stdout().lock(),
+                RawStdout,
             )));
         };
         Ok(Sink::File(open_output_file(path, ds)?))
@@ -34,6 +34,36 @@ impl Sink {
             Sink::File(out) => out.commit().context("cannot finish the output file")?,
             Sink::Columns(out) => out.finish()?,
         }
+        Ok(())
+    }
+}
+
+/// Standard output written with one `write(2)` per call, which gives up once the interrupt
+/// flag is set. std's `Stdout` retries a write that a signal interrupted (`EINTR`), so a
+/// process blocked on a full pipe whose reader never reads would never notice Ctrl-C; here
+/// the blocked call returns (the handler is installed without `SA_RESTART`) and the next
+/// one fails. Nothing else in fleet writes to stdout, so bypassing std's buffer loses nothing.
+pub struct RawStdout;
+
+impl Write for RawStdout {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        loop {
+            if fleet_engine::job::interrupt::interrupted() {
+                return Err(io::Error::other("interrupted"));
+            }
+            // SAFETY: writes from a valid buffer of `buf.len()` bytes to descriptor 1.
+            let n = unsafe { libc::write(libc::STDOUT_FILENO, buf.as_ptr().cast(), buf.len()) };
+            if let Ok(n) = usize::try_from(n) {
+                return Ok(n);
+            }
+            let err = io::Error::last_os_error();
+            if err.kind() != io::ErrorKind::Interrupted {
+                return Err(err);
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
 }

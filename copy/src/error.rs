@@ -20,6 +20,10 @@ pub enum CopyError {
     Destination { path: PathBuf, source: io::Error },
     #[error("{}={value:?} is not a number of bytes", super::STALL_ENV)]
     StallKnob { value: String },
+    /// The caller's interrupt flag was set (Ctrl-C): the workers stopped and this run's
+    /// temporaries are removed; files already renamed are complete.
+    #[error("interrupted")]
+    Interrupted,
 }
 
 /// Why one entry (file, symlink, directory, hard link) was not copied or not verified.
@@ -31,6 +35,8 @@ pub enum EntryError {
     Vanished { path: PathBuf },
     #[error("{} got shorter while being copied; not copied", path.display())]
     Shrunk { path: PathBuf },
+    #[error("copying {} was interrupted; not copied", path.display())]
+    Interrupted { path: PathBuf },
     #[error("{} is a {kind}; not copied", path.display())]
     Special { path: PathBuf, kind: &'static str },
     #[error("cannot write {}: {source}", path.display())]

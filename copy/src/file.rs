@@ -259,6 +259,9 @@ fn range_error(copier: &Copier<'_>, rel: &Path, dst: &Path, e: RangeError) -> En
         RangeError::Shrunk => EntryError::Shrunk {
             path: copier.src_root.join(rel),
         },
+        RangeError::Stopped => EntryError::Interrupted {
+            path: copier.src_root.join(rel),
+        },
     }
 }
 
@@ -266,6 +269,8 @@ pub(crate) enum RangeError {
     Read(io::Error),
     Write(io::Error),
     Shrunk,
+    /// The copy was interrupted (Ctrl-C) mid-way.
+    Stopped,
 }
 
 /// Copies `len` bytes at `offset` of `src` to the same offset of `dst`.
@@ -279,6 +284,9 @@ fn copy_range(
     let end = offset + len;
     let mut pos = offset;
     while pos < end {
+        if copier.stopped() {
+            return Err(RangeError::Stopped);
+        }
         let want = (end - pos).min(PIECE) as usize;
         let mut off_in = pos as libc::loff_t;
         let mut off_out = pos as libc::loff_t;
@@ -329,6 +337,9 @@ fn copy_range_rw(
     let end = offset + len;
     let mut pos = offset;
     while pos < end {
+        if copier.stopped() {
+            return Err(RangeError::Stopped);
+        }
         let want = ((end - pos) as usize).min(buf.len());
         let n = match src.read_at(&mut buf[..want], pos) {
             Ok(0) => return Err(RangeError::Shrunk),

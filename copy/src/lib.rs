@@ -72,6 +72,9 @@ pub struct CopyOptions {
     pub range_size: u64,
     /// See [`STALL_ENV`].
     pub stall_after: Option<Stall>,
+    /// Set asynchronously (Ctrl-C): workers stop between pieces, remove their temporaries,
+    /// and the copy returns [`CopyError::Interrupted`].
+    pub interrupt: Option<&'static AtomicBool>,
 }
 
 impl Default for CopyOptions {
@@ -86,6 +89,7 @@ impl Default for CopyOptions {
             split_threshold: DEFAULT_SPLIT_THRESHOLD,
             range_size: DEFAULT_RANGE_SIZE,
             stall_after: None,
+            interrupt: None,
         }
     }
 }
@@ -259,11 +263,13 @@ impl<'a> Copier<'a> {
 
     pub(crate) fn acquire_big(&self) {
         let mut open = lock(&self.big_open);
-        while *open >= self.big_limit() {
+        // After Ctrl-C the files that would free a place may never finish: stop waiting.
+        while *open >= self.big_limit() && !self.stopped() {
             open = self
                 .big_freed
-                .wait(open)
-                .unwrap_or_else(PoisonError::into_inner);
+                .wait_timeout(open, TICK)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
         }
         *open += 1;
     }
@@ -272,6 +278,13 @@ impl<'a> Copier<'a> {
         let mut open = lock(&self.big_open);
         *open = open.saturating_sub(1);
         self.big_freed.notify_one();
+    }
+
+    /// The caller asked the copy to stop.
+    pub(crate) fn stopped(&self) -> bool {
+        self.opts
+            .interrupt
+            .is_some_and(|flag| flag.load(Ordering::Relaxed))
     }
 
     pub(crate) fn fail(&self, err: EntryError) {
@@ -285,12 +298,11 @@ impl<'a> Copier<'a> {
         let Some(stall) = self.opts.stall_after.as_ref().filter(|s| total >= s.after) else {
             return;
         };
-        loop {
+        // Test-only: polling is fine for a knob no user sets. Ctrl-C still ends the wait.
+        while !self.stopped() {
             match &stall.until_exists {
                 Some(path) if path.exists() => return,
-                // Test-only: polling is fine for a knob no user sets.
-                Some(_) => std::thread::park_timeout(std::time::Duration::from_millis(5)),
-                None => std::thread::park(),
+                _ => std::thread::park_timeout(std::time::Duration::from_millis(5)),
             }
         }
     }
@@ -382,8 +394,11 @@ pub fn run_copy(
         |i| {
             if i == 0 {
                 let tx = lock(&tx).take();
-                let send = move |task| tx.as_ref().is_some_and(|tx| tx.send(task).is_ok());
-                let walked = plan::walk(&copier, &send, None);
+                let copier = &copier;
+                let send = move |task| {
+                    !copier.stopped() && tx.as_ref().is_some_and(|tx| tx.send(task).is_ok())
+                };
+                let walked = plan::walk(copier, &send, None);
                 copier.walk_done.store(true, Ordering::Relaxed);
                 Some(walked)
             } else {
@@ -393,6 +408,10 @@ pub fn run_copy(
         },
     );
     let walked = walked.into_iter().flatten().next().unwrap_or_default();
+    if copier.stopped() {
+        // Every temporary was removed by its guard as its worker gave up.
+        return Err(CopyError::Interrupted);
+    }
 
     let mut hard_links = 0;
     for (rel, first) in &walked.links {
@@ -432,6 +451,9 @@ pub fn run_copy(
         }
         report.verify_time = verify_started.elapsed();
         progress(&copier.snapshot(Phase::Verifying, &mut failures_seen));
+        if copier.stopped() {
+            return Err(CopyError::Interrupted);
+        }
     }
     report.failures = std::mem::take(&mut *lock(&copier.failures));
     Ok(report)
@@ -485,6 +507,12 @@ fn worker(copier: &Copier<'_>, rx: &Mutex<Receiver<Task>>, slot: usize) {
             Ok(task) => task,
             Err(_) => return,
         };
+        if copier.stopped() && !matches!(task, Task::Range { .. }) {
+            // Drained, not done: the walk stops sending, and the queue must empty. A range
+            // still goes through `copy_big_range`, which gives up at once but lets the last
+            // range of its file remove the temporary and free the file's place.
+            continue;
+        }
         match task {
             Task::File(rel) => {
                 *lock(slot) = Some(rel.clone());

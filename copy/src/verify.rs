@@ -59,7 +59,7 @@ pub(crate) fn verify_all(
         copier.opts.workers.max(1),
         |_| loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(rel) = files.get(i) else {
+            let Some(rel) = files.get(i).filter(|_| !copier.stopped()) else {
                 return;
             };
             let src = copier.src_root.join(rel);

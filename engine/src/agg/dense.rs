@@ -461,52 +461,46 @@ fn lane(cell: &[u64], lane: u8) -> u64 {
     (cell[usize::from(lane / 2)] >> (32 * u32::from(lane % 2))) & u64::from(u32::MAX)
 }
 
-/// [`DenseDelta::update`]'s narrow strategy, on the delta's fields it touches (so the
-/// shape it reads stays borrowed from the delta, not copied per record).
-struct NarrowCells<'d> {
-    narrow: &'d mut [u64],
-    words: &'d mut [u64],
-    touched: &'d mut Vec<u32>,
-}
-
-impl NarrowCells<'_> {
-    /// Narrow cells sit in the L2 cache: a prefetch now covers its latency while the values
-    /// are parsed, and going straight to the cell saves storing and reloading them through
-    /// the pipe.
-    #[inline(always)]
-    fn update<'f>(
-        self,
-        layout: &DenseLayout,
-        shape: &Narrow,
-        i: usize,
-        line: &[u8],
-        field: &impl Fn(usize) -> &'f [u8],
-    ) {
-        let at = i * shape.width;
-        prefetch(self.narrow, at, shape.width);
-        for op in &shape.ops[..shape.n_ops] {
-            let value = field(op.column);
-            if value.is_empty() {
+/// [`DenseDelta::update`]'s narrow strategy. Narrow cells sit in the L2 cache: a prefetch
+/// now covers its latency while the values are parsed, and going straight to the cell saves
+/// storing and reloading them through the pipe. A free function over the delta's fields, so
+/// the shape it reads stays borrowed from the delta rather than copied per record.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn update_narrow<'f>(
+    narrow: &mut [u64],
+    words: &mut [u64],
+    touched: &mut Vec<u32>,
+    layout: &DenseLayout,
+    shape: &Narrow,
+    i: usize,
+    line: &[u8],
+    field: &impl Fn(usize) -> &'f [u8],
+) {
+    let at = i * shape.width;
+    prefetch(narrow, at, shape.width);
+    for op in &shape.ops[..shape.n_ops] {
+        let value = field(op.column);
+        if value.is_empty() {
+            continue;
+        }
+        if op.sum != NONE {
+            let Some(v) = crate::simd::digits::short_digits(line, value) else {
+                // Anything but a short integer: the general parse, out of line.
+                add_narrow_slow(narrow, words, layout, shape, i, op, value);
                 continue;
-            }
-            if op.sum != NONE {
-                let Some(v) = crate::simd::digits::short_digits(line, value) else {
-                    // Anything but a short integer: the general parse, out of line.
-                    add_narrow_slow(self.narrow, self.words, layout, shape, i, op, value);
-                    continue;
-                };
-                let x = i128::from(v * POW10[SCALE_DIGITS]);
-                let sum = &mut self.narrow[at + usize::from(op.sum)];
-                add_sum(sum, self.words, layout, i, op.spec, x);
-            }
-            bump(&mut self.narrow[at..], op.lane);
+            };
+            let x = i128::from(v * POW10[SCALE_DIGITS]);
+            let sum = &mut narrow[at + usize::from(op.sum)];
+            add_sum(sum, words, layout, i, op.spec, x);
         }
-        let cell = &mut self.narrow[at..at + shape.width];
-        if lane(cell, 0) == 0 {
-            self.touched.push(i as u32);
-        }
-        bump(cell, 0);
+        bump(&mut narrow[at..], op.lane);
     }
+    let cell = &mut narrow[at..at + shape.width];
+    if lane(cell, 0) == 0 {
+        touched.push(i as u32);
+    }
+    bump(cell, 0);
 }
 
 impl DenseDelta {
@@ -554,7 +548,7 @@ impl DenseDelta {
 
     /// Adds one record to cell `i` (possibly only when the next record comes, or at
     /// [`DenseDelta::encode`]). One of three strategies, fixed per chunk by `prepare`:
-    /// narrow cells when every spec has a narrow form ([`NarrowCells::update`]), else the
+    /// narrow cells when every spec has a narrow form ([`update_narrow`]), else the
     /// wide cells directly when there are more specs than the pipeline holds
     /// ([`Self::update_direct`]), else the wide cells one record late
     /// ([`Self::update_pipelined`]).
@@ -568,12 +562,16 @@ impl DenseDelta {
     ) {
         debug_assert_eq!(self.words.len(), layout.words(), "prepare() first");
         if let Some(shape) = &self.shape {
-            let cells = NarrowCells {
-                narrow: &mut self.narrow,
-                words: &mut self.words,
-                touched: &mut self.touched,
-            };
-            cells.update(layout, shape, i, line, field);
+            update_narrow(
+                &mut self.narrow,
+                &mut self.words,
+                &mut self.touched,
+                layout,
+                shape,
+                i,
+                line,
+                field,
+            );
         } else if layout.specs.len() > PIPELINE_SPECS {
             self.update_direct(layout, i, line, field);
         } else {

@@ -232,6 +232,16 @@ impl Predicate {
     /// otherwise compare the raw bytes lexicographically. `=` and `!=` follow the same rule.
     #[inline]
     pub fn matches(&self, field: &[u8]) -> bool {
+        // The common case stays small enough to inline into the kernels' record loops.
+        match &self.test {
+            Test::Raw(comparison) => comparison.holds(field),
+            _ => self.matches_other(field),
+        }
+    }
+
+    /// [`Predicate::matches`] for a regex or a comparison on decoded text.
+    #[inline(never)]
+    fn matches_other(&self, field: &[u8]) -> bool {
         match &self.test {
             Test::Raw(comparison) => comparison.holds(field),
             Test::Regex {
