@@ -35,7 +35,17 @@ impl AggFormat {
     }
 }
 
+const AGG_EXAMPLES: &str = "\
+Examples:
+  fleet agg --group-by id --agg count --agg 'mean(speed)' data/gps     points and mean speed per taxi
+  fleet agg --group-by 'hour(time)' --agg count --sort -count data/gps busiest hours of the day
+  fleet agg -w 'speed>100' --agg count --agg 'distinct(id)' data/gps   fast points, taxis involved
+  fleet agg --group-by payment_type --agg 'sum(total_amount)' --format jsonl data/trips
+
+Exit status: 0 on success, 2 on an error (a partial result included), 130 after Ctrl-C.";
+
 #[derive(Args)]
+#[command(after_help = AGG_EXAMPLES)]
 pub struct AggArgs {
     #[command(flatten)]
     input: InputArgs,
@@ -43,7 +53,8 @@ pub struct AggArgs {
     /// distinct(COL); repeatable (default: count).
     #[arg(long = "agg", value_name = "SPEC")]
     aggs: Vec<String>,
-    /// Group keys, comma-separated: columns, or hour(COL), day(COL), weekday(COL), month(COL).
+    /// Group keys, comma-separated: columns, or of a timestamp column hour(COL) (the hour of
+    /// day, 00-23, across all days), day(COL) (the date), weekday(COL), month(COL).
     #[arg(long, value_name = "KEYS")]
     group_by: Option<String>,
     /// Order rows by a group key or an aggregate as written, e.g. -count (default: by keys).

@@ -133,7 +133,14 @@ impl Workload {
     }
 }
 
+const BENCH_EXAMPLES: &str = "\
+Examples:
+  fleet bench                                     2 GiB of generated data, 1 and all cores, both engines
+  fleet bench --size 256MiB --runs 3 --workers 1,2,4 --engines processes
+  fleet bench --data DATA_DIR --workloads scan-id,agg-id --json > results.json";
+
 #[derive(Args)]
+#[command(after_help = BENCH_EXAMPLES)]
 pub struct BenchArgs {
     /// Benchmark this gps-shaped data (columns id,time,...,speed) instead of generated data.
     #[arg(long, value_name = "DIR")]

@@ -24,7 +24,14 @@ or .arrow. All files get one schema: each column's type is inferred from every v
 file (Int64, Float64, Timestamp for YYYY-MM-DD HH:MM:SS or ISO text, Utf8 otherwise; an empty \
 field is null), so the directory reads as one table in DuckDB, Polars or Spark. Records with \
 the wrong number of fields are skipped and reported with file:line (--strict refuses them). \
-Each output appears only when complete.";
+Each output appears only when complete.
+
+Examples:
+  fleet convert data/gps -o data/gps-parquet
+  fleet convert data/trips -o data/trips-arrow --to arrow -j 4
+  fleet convert data/gps -o out --schema id:utf8
+
+Exit status: 0 on success, 2 on an error (some file not converted included), 130 after Ctrl-C.";
 
 #[derive(Args)]
 #[command(after_help = AFTER_HELP)]
@@ -43,13 +50,13 @@ pub struct ConvertArgs {
     #[arg(long, value_name = "COL:TYPE,...")]
     schema: Option<String>,
     /// Field delimiter: one character, or \t / tab.
-    #[arg(long, value_parser = parse_delimiter)]
+    #[arg(short = 'd', long, value_parser = parse_delimiter)]
     delimiter: Option<u8>,
     /// The files have a header line (overrides detection and fleet.toml).
     #[arg(long, conflicts_with = "no_header")]
     header: bool,
     /// The files have no header line.
-    #[arg(long)]
+    #[arg(short = 'n', long)]
     no_header: bool,
     /// Names for the columns, e.g. id,time,lon,lat,speed,heading,occupied.
     #[arg(long, value_name = "NAMES")]
@@ -58,11 +65,12 @@ pub struct ConvertArgs {
     #[arg(long, value_name = "PATTERN")]
     glob: Option<String>,
     /// Number of files converted at once (default: available cores).
-    #[arg(long, value_name = "N")]
+    #[arg(short = 'j', long, value_name = "N")]
     workers: Option<usize>,
     /// Fail, writing nothing, if any record has the wrong number of fields.
     #[arg(long)]
     strict: bool,
+    /// Progress bars on stderr.
     #[arg(long, value_enum, default_value_t)]
     progress: ProgressMode,
     /// No summary and no progress on stderr.

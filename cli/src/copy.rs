@@ -21,7 +21,15 @@ group when not root. FIFOs, sockets and device nodes are reported and not copied
 Every file is written to a hidden temporary (.fleet-copy-PID-N.tmp) in its folder and renamed \
 when complete: an interrupted copy leaves no partial file under a real name, and the next run \
 removes the temporaries. Files that exist in DST are skipped (and counted) unless --overwrite \
-or --resume.";
+or --resume.
+
+Examples:
+  fleet copy data/gps /mnt/ssd/gps                       copy a dataset folder
+  fleet copy --resume --verify data/gps /mnt/ssd/gps     finish an interrupted copy, check hashes
+  fleet copy -n data /mnt/ssd/data                       list what would be copied
+
+Exit status: 0 on success, 2 when some entry could not be copied (each is named), 130 after
+Ctrl-C (files not yet complete are removed; --resume finishes the copy).";
 
 #[derive(Args)]
 #[command(after_help = PRESERVED)]
@@ -31,7 +39,7 @@ pub struct CopyArgs {
     /// Where to copy to; created if missing.
     dst: PathBuf,
     /// Number of copying threads (default: max(4, 2 x cores); copying waits on I/O more than CPU).
-    #[arg(long, value_name = "N")]
+    #[arg(short = 'j', long, value_name = "N")]
     workers: Option<usize>,
     /// Copy what symlinks point to instead of the links.
     #[arg(short = 'L', long)]
@@ -49,6 +57,7 @@ pub struct CopyArgs {
     /// Print what would be copied, one relative path per line, and copy nothing.
     #[arg(short = 'n', long)]
     dry_run: bool,
+    /// A progress bar on stderr: bytes, files, and the files being copied.
     #[arg(long, value_enum, default_value_t)]
     progress: ProgressMode,
     /// No summary and no progress on stderr (errors are still shown).

@@ -15,10 +15,18 @@ pub enum KindArg {
     Trips,
 }
 
+const GEN_EXAMPLES: &str = "\
+Examples:
+  fleet gen data/gps --files 4 --rows 1000000        4 x 1M taxi GPS points (~240 MB) + fleet.toml
+  fleet gen data/trips --kind trips --files 2         trip records with a header line
+  fleet gen data/gbk --encoding gbk --rows 100000     GBK-encoded plates, as real taxi dumps";
+
 #[derive(Args)]
+#[command(after_help = GEN_EXAMPLES)]
 pub struct GenArgs {
     /// Folder to write into (created if missing).
     outdir: PathBuf,
+    /// What to generate.
     #[arg(long, value_enum, default_value = "gps")]
     kind: KindArg,
     /// Number of files.
@@ -27,12 +35,14 @@ pub struct GenArgs {
     /// Records per file.
     #[arg(long, default_value_t = 100_000)]
     rows: u64,
+    /// Seed of the generator: the same seed, kind, files and rows give the same bytes.
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// gps only: add a licence plate column (e.g. 粤B11865) written in this encoding, utf-8
     /// or gbk, and name the encoding in fleet.toml.
     #[arg(long, value_name = "ENC")]
     encoding: Option<String>,
+    /// No summary on stderr.
     #[arg(short, long)]
     quiet: bool,
 }

@@ -48,17 +48,20 @@ pub struct InputArgs {
     /// path order).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// COLUMN OP VALUE with OP one of = != < <= > >=, or COLUMN ~ REGEX; repeatable, all must hold.
+    /// Keep records where COLUMN OP VALUE holds, OP one of = != < <= > >=, or COLUMN ~ REGEX
+    /// (a search in the field). Numbers compare as numbers. Repeatable: all must hold. Quote
+    /// it: unquoted, the shell reads `--where speed>100` as a redirection into a file `100`.
     #[arg(short = 'w', long = "where", value_name = "EXPR")]
     pub wheres: Vec<String>,
-    /// Field delimiter: one character, or \t / tab.
-    #[arg(long, value_parser = parse_delimiter)]
+    /// Field delimiter: one character, or \t / tab (default: from fleet.toml, tab for .tsv,
+    /// else comma).
+    #[arg(short = 'd', long, value_parser = parse_delimiter)]
     pub delimiter: Option<u8>,
     /// The files have a header line (overrides detection and fleet.toml).
     #[arg(long, conflicts_with = "no_header")]
     pub header: bool,
     /// The files have no header line.
-    #[arg(long)]
+    #[arg(short = 'n', long)]
     pub no_header: bool,
     /// Names for the columns, e.g. id,time,lon,lat,speed,heading,occupied.
     #[arg(long, value_name = "NAMES")]
@@ -77,10 +80,12 @@ pub struct InputArgs {
     /// Bytes of decompressed content scanned at a time in a .gz/.zst file [default: 4MiB].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub piece_size: Option<u64>,
+    /// How workers run: as forked processes sharing one memory region (a crash costs one
+    /// chunk, which is re-run), or as threads in one process.
     #[arg(long, value_enum, default_value_t)]
     pub engine: Engine,
     /// Number of workers (default: available cores).
-    #[arg(long, value_name = "N")]
+    #[arg(short = 'j', long, value_name = "N")]
     pub workers: Option<usize>,
     /// Bytes per chunk, with an optional KiB/MiB/GiB suffix [default: 8MiB for scan, 64MiB for agg].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
@@ -88,6 +93,7 @@ pub struct InputArgs {
     /// Fail if any record has the wrong number of fields.
     #[arg(long)]
     pub strict: bool,
+    /// Progress bars on stderr: per worker, with bytes, records and matches.
     #[arg(long, value_enum, default_value_t)]
     pub progress: ProgressMode,
     /// No summary and no progress on stderr.
@@ -115,7 +121,10 @@ impl InputArgs {
         self.wheres
             .iter()
             .map(|text| {
-                let expr = parse_where(text)?;
+                let expr = parse_where(text).map_err(|e| match redirected_value(&e) {
+                    Some(hint) => anyhow::anyhow!("{e}; {hint}"),
+                    None => e.into(),
+                })?;
                 let p = Predicate::compile(&expr, &ds.schema)
                     .with_context(|| format!("--where '{text}'"))?;
                 Ok(match ds.scanned_encoding() {
@@ -203,6 +212,33 @@ impl InputArgs {
         );
         Outcome::Partial
     }
+}
+
+/// For a `--where` without an operator: the files the shell just created in the current
+/// directory, which is what an unquoted `--where speed>100` does (it writes into `100`).
+fn redirected_value(e: &fleet_engine::query::expr::ExprError) -> Option<String> {
+    if !matches!(e, fleet_engine::query::expr::ExprError::NoOperator { .. }) {
+        return None;
+    }
+    let recent = std::time::SystemTime::now() - std::time::Duration::from_secs(10);
+    let mut names: Vec<String> = std::fs::read_dir(".")
+        .ok()?
+        .flatten()
+        .filter(|e| {
+            e.metadata().is_ok_and(|m| {
+                m.is_file() && m.len() == 0 && m.modified().is_ok_and(|t| t >= recent)
+            })
+        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    if names.is_empty() {
+        return None;
+    }
+    names.sort();
+    Some(format!(
+        "the shell may have read '>' or '<' as a redirection: the empty file(s) {} just appeared in this directory; quote the expression, e.g. --where 'speed>100'",
+        names.join(", ")
+    ))
 }
 
 /// `--header` / `--no-header` as a setting: `None` leaves it to fleet.toml or detection.

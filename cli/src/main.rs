@@ -14,15 +14,28 @@ mod output;
 mod progress;
 mod scan;
 mod sink;
+mod table;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
+
+const EXAMPLES: &str = "\
+Examples:
+  fleet gen data/gps --files 4 --rows 1000000                   make sample taxi GPS data
+  fleet scan --where id=11865 data/gps                           every point of one taxi
+  fleet agg --group-by id --agg count --agg 'mean(speed)' data/gps
+  fleet copy data/gps /mnt/ssd/gps                               a parallel, safe folder copy
+
+Each command's --help has its own examples. Quote --where expressions ('speed>100').
+Exit status: 0 success (scan: something matched), 1 scan matched nothing, 2 error,
+130 after Ctrl-C (143 after SIGTERM).";
 
 #[derive(Parser)]
 #[command(
     name = "fleet",
     version,
-    about = "Data-parallel jobs over directories of large CSV files, at the speed of memory"
+    about = "Data-parallel jobs over directories of large CSV files, at the speed of memory",
+    after_help = EXAMPLES
 )]
 struct Cli {
     #[command(subcommand)]
@@ -121,4 +134,35 @@ fn one_line(err: &anyhow::Error) -> String {
         }
     }
     text.replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every flag and subcommand says what it does, and every help ends with examples.
+    #[test]
+    fn every_flag_has_a_description_and_every_command_examples() {
+        let cli = Cli::command();
+        assert!(cli
+            .get_after_help()
+            .is_some_and(|h| h.to_string().contains("Examples:")));
+        for sub in cli.get_subcommands() {
+            let name = sub.get_name();
+            assert!(sub.get_about().is_some(), "{name} has no description");
+            assert!(
+                sub.get_after_help()
+                    .is_some_and(|h| h.to_string().contains("Examples:")),
+                "{name} --help has no examples"
+            );
+            for arg in sub.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id == "help" || id == "version" {
+                    continue;
+                }
+                assert!(arg.get_help().is_some(), "{name} --{id} has no description");
+            }
+        }
+    }
 }

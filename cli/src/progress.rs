@@ -15,7 +15,9 @@ pub enum ProgressMode {
     /// On when stderr is a terminal.
     #[default]
     Auto,
+    /// Always, even into a file or pipe.
     Always,
+    /// Never.
     Never,
 }
 

@@ -3,6 +3,7 @@
 use crate::columnar::{require_output, ColumnarKind, ColumnarSink};
 use crate::input::{job_error, InputArgs, SCAN_CHUNK};
 use crate::sink::{ignore_broken_pipe, Sink};
+use crate::table::TableSink;
 use crate::Outcome;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
@@ -15,9 +16,14 @@ use std::path::PathBuf;
 
 #[derive(Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    /// Records exactly as in the input (projected fields CSV-quoted as needed).
     #[default]
     Csv,
+    /// One JSON object per record, field names as keys, values as strings.
     Jsonl,
+    /// Columns aligned for reading, long fields cut; the header shown even for headerless
+    /// data (names from fleet.toml or --columns, else positions).
+    Table,
     /// Arrow IPC file with typed columns (needs -o).
     Arrow,
     /// Parquet file with typed columns, zstd-compressed (needs -o).
@@ -29,20 +35,31 @@ impl Format {
         match self {
             Format::Arrow => Some(ColumnarKind::Arrow),
             Format::Parquet => Some(ColumnarKind::Parquet),
-            Format::Csv | Format::Jsonl => None,
+            Format::Csv | Format::Jsonl | Format::Table => None,
         }
     }
 }
 
+const SCAN_EXAMPLES: &str = "\
+Examples:
+  fleet scan --where id=11865 data/gps                      every point of taxi 11865
+  fleet scan -w 'speed>100' -w occupied=1 --count data/gps  how many fast, occupied points
+  fleet scan -w 'time~ 0[78]:' -s id,time,speed --format table --head 20 data/gps
+  fleet scan -w payment_type=2 --format parquet -o cash.parquet data/trips
+
+Exit status: 0 when a record matched (or --count printed more than 0), 1 when none did,
+2 on an error (a partial result, with an unreadable file, included), 130 after Ctrl-C.";
+
 #[derive(Args)]
+#[command(after_help = SCAN_EXAMPLES)]
 pub struct ScanArgs {
     #[command(flatten)]
     input: InputArgs,
     /// Output only these columns, in this order (names or 1-based positions).
-    #[arg(long, value_name = "COLS")]
+    #[arg(short = 's', long, value_name = "COLS")]
     select: Option<String>,
-    /// Stop after N matching records.
-    #[arg(long, value_name = "N")]
+    /// Stop after N matching records (the first N in file order).
+    #[arg(short = 'l', long, visible_alias = "head", value_name = "N")]
     limit: Option<u64>,
     /// Print only the number of matching records.
     #[arg(long)]
@@ -50,6 +67,7 @@ pub struct ScanArgs {
     /// Write to FILE (atomically: it appears only when complete) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Output format.
     #[arg(long, value_enum, default_value_t)]
     format: Format,
     /// Column types for --format arrow|parquet, e.g. id:utf8,speed:float64 (int64, float64,
@@ -71,6 +89,8 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
         }
     } else if args.schema.is_some() {
         bail!("--schema applies to --format arrow or parquet only");
+    } else if args.format == Format::Table && args.output.is_some() {
+        bail!("--format table is drawn for reading on stdout; with -o use csv or jsonl");
     }
     let ds = args.input.open(SCAN_CHUNK)?;
     let predicates = args.input.predicates(&ds)?;
@@ -108,6 +128,15 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
                 false,
                 &args.input,
             )?))
+        }
+        (None, None) if args.format == Format::Table && !args.count => {
+            let names = match selected.as_deref() {
+                Some(cols) => cols.iter().map(|&c| ds.schema.display_name(c)).collect(),
+                None => (0..ds.schema.ncols())
+                    .map(|c| ds.schema.display_name(c))
+                    .collect(),
+            };
+            Sink::Table(TableSink::new(names))
         }
         _ => Sink::open(args.output.as_deref(), &ds)?,
     };
@@ -168,7 +197,7 @@ fn emit(args: &ScanArgs, ds: &Dataset, selected: Option<&[usize]>) -> Emit {
         (false, Format::Csv, None) => Emit::Raw,
         // Column files are made from normalised CSV: comma-separated, every field re-quoted
         // as the `csv` crate reads it back, whatever each input file's delimiter.
-        (false, Format::Arrow | Format::Parquet, cols) => Emit::Csv {
+        (false, Format::Arrow | Format::Parquet | Format::Table, cols) => Emit::Csv {
             columns: cols.map_or_else(|| (0..ds.schema.ncols()).collect(), <[usize]>::to_vec),
             delimiter: b',',
         },

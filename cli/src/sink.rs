@@ -3,6 +3,7 @@
 
 use crate::columnar::ColumnarSink;
 use crate::output::open_output_file;
+use crate::table::TableSink;
 use anyhow::Context;
 use fleet_engine::output::AtomicOutput;
 use fleet_engine::Dataset;
@@ -11,6 +12,8 @@ use std::path::Path;
 
 pub enum Sink {
     Stdout(io::BufWriter<RawStdout>),
+    /// `--format table`: drawn on stdout at the end.
+    Table(TableSink),
     File(AtomicOutput),
     Columns(Box<ColumnarSink>),
 }
@@ -31,6 +34,13 @@ impl Sink {
     pub fn finish(self) -> anyhow::Result<()> {
         match self {
             Sink::Stdout(mut out) => out.flush().or_else(ignore_broken_pipe)?,
+            Sink::Table(table) => {
+                let mut out = io::BufWriter::with_capacity(1 << 20, RawStdout);
+                table
+                    .render(&mut out)
+                    .and_then(|()| out.flush())
+                    .or_else(ignore_broken_pipe)?;
+            }
             Sink::File(out) => out.commit().context("cannot finish the output file")?,
             Sink::Columns(out) => out.finish()?,
         }
@@ -80,6 +90,7 @@ impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Sink::Stdout(out) => out.write(buf),
+            Sink::Table(out) => out.write(buf),
             Sink::File(out) => out.write(buf),
             Sink::Columns(out) => out.write(buf),
         }
@@ -88,6 +99,7 @@ impl Write for Sink {
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         match self {
             Sink::Stdout(out) => out.write_all(buf),
+            Sink::Table(out) => out.write_all(buf),
             Sink::File(out) => out.write_all(buf),
             Sink::Columns(out) => out.write_all(buf),
         }
@@ -96,6 +108,7 @@ impl Write for Sink {
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Sink::Stdout(out) => out.flush(),
+            Sink::Table(out) => out.flush(),
             Sink::File(out) => out.flush(),
             Sink::Columns(out) => out.flush(),
         }
