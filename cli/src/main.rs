@@ -91,9 +91,22 @@ fn main() -> ExitCode {
         }
         Err(err) => {
             eprintln!("fleet: error: {}", one_line(&err));
-            ExitCode::from(1)
+            ExitCode::from(if stalled(&err) { 2 } else { 1 })
         }
     }
+}
+
+/// A worker made no progress and the command gave up on it (exit status 2, so scripts can
+/// tell a hang from bad input). With `--engine threads`, and in `fleet copy`, the stuck
+/// thread is still there: returning from `main` ends the process without waiting for it.
+fn stalled(err: &anyhow::Error) -> bool {
+    matches!(
+        err.downcast_ref::<fleet_engine::JobError>(),
+        Some(fleet_engine::JobError::Stalled { .. })
+    ) || matches!(
+        err.downcast_ref::<fleet_copy::CopyError>(),
+        Some(fleet_copy::CopyError::Stalled { .. })
+    )
 }
 
 /// The error and its causes on one line.

@@ -39,7 +39,7 @@ pub enum JobError {
     /// A worker held the chunk `start..end` without progress for `waited`: with processes,
     /// twice (its worker was killed and the chunk re-run once); with threads, once, as a
     /// thread cannot be killed.
-    #[error("{}: bytes {start}..{end} made no progress for {:.1} s {}", .path.display(), .waited.as_secs_f64(), stall_tail(*.retried))]
+    #[error("{}: bytes {start}..{end} made no progress for {:.1} s{}", .path.display(), .waited.as_secs_f64(), stall_tail(*.retried))]
     Stalled {
         path: PathBuf,
         start: u64,
@@ -57,9 +57,9 @@ pub enum JobError {
 /// The end of a stall's message: what was tried, and what the user can do.
 fn stall_tail(retried: bool) -> &'static str {
     if retried {
-        "twice (its worker was killed and the chunk re-run once; see --stall-timeout); the result would be incomplete"
+        ", twice (its worker was killed and the chunk re-run once); the result would be incomplete (see --stall-timeout)"
     } else {
-        "(see --stall-timeout); a worker thread cannot be stopped and its chunk re-run, so the job ends (--engine processes re-runs it once)"
+        "; a worker thread cannot be stopped and its chunk re-run, so the job ends (--engine processes re-runs it once; see --stall-timeout)"
     }
 }
 
