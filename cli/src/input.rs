@@ -88,7 +88,8 @@ pub struct InputArgs {
     pub chunk_size: Option<u64>,
     /// Kill a worker that holds a chunk without progress for this long (or for 10x the
     /// longest a chunk has gone without progress, if that is longer) and re-run its chunk once;
-    /// a second stall fails the job (exit 2). 0 turns the watchdog off.
+    /// a second stall fails the job (exit 2), as does the first with --engine threads, which
+    /// cannot kill a thread. 0 turns the watchdog off.
     #[arg(long, value_name = "DURATION", value_parser = parse_timeout,
           default_value_t = Timeout(Some(DEFAULT_STALL_TIMEOUT)))]
     pub stall_timeout: Timeout,
