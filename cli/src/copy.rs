@@ -1,8 +1,8 @@
 //! `fleet copy`: arguments, the progress bar and the summary of a parallel tree copy; the
 //! copying itself is `fleet_copy`.
 
-use crate::args::{human_bytes, human_count};
-use crate::progress::{draw_target, ProgressMode};
+use crate::args::{human_bytes, human_count, parse_timeout, Timeout};
+use crate::progress::{draw_target, quiet_note, ProgressMode};
 use crate::Outcome;
 use anyhow::bail;
 use clap::Args;
@@ -54,6 +54,12 @@ pub struct CopyArgs {
     /// After copying, hash source and copy of every copied file (BLAKE3); a mismatch fails.
     #[arg(long)]
     verify: bool,
+    /// Stop the copy, naming the file, when a thread has made no progress on it for this long
+    /// (or for 10x the longest a piece has taken, if that is longer): exit 2, and --resume
+    /// finishes it later. 0 turns the watchdog off.
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout,
+          default_value_t = Timeout(Some(copy::DEFAULT_STALL_TIMEOUT)))]
+    stall_timeout: Timeout,
     /// Print what would be copied, one relative path per line, and copy nothing.
     #[arg(short = 'n', long)]
     dry_run: bool,
@@ -78,6 +84,7 @@ pub fn run(args: CopyArgs) -> anyhow::Result<Outcome> {
         dry_run: args.dry_run,
         stall_after: copy::stall_after_from_env()?,
         interrupt: Some(fleet_engine::job::interrupt::install()),
+        stall_timeout: args.stall_timeout.0,
         ..CopyOptions::default()
     };
     let bar = if args.dry_run {
@@ -170,8 +177,16 @@ fn update(bar: &ProgressBar, p: &CopyProgress) {
                 .take(3)
                 .map(|f| f.display().to_string())
                 .collect();
+            let quiet = p
+                .quietest
+                .as_ref()
+                .and_then(|(file, quiet)| {
+                    let note = quiet_note(*quiet, p.stall_timeout)?;
+                    Some(format!("  {}: {note}", file.display()))
+                })
+                .unwrap_or_default();
             bar.set_message(format!(
-                "{}/{}{} files  {}",
+                "{}/{}{} files  {}{quiet}",
                 human_count(p.files_done),
                 human_count(p.files_total),
                 if p.walk_done { "" } else { "+" },
@@ -181,7 +196,11 @@ fn update(bar: &ProgressBar, p: &CopyProgress) {
         Phase::Verifying => {
             bar.set_length(p.verify_bytes_total);
             bar.set_position(p.verify_bytes_done);
-            bar.set_message("verifying");
+            let quiet = p.quietest.as_ref().and_then(|(file, quiet)| {
+                let note = quiet_note(*quiet, p.stall_timeout)?;
+                Some(format!("verifying  {}: {note}", file.display()))
+            });
+            bar.set_message(quiet.unwrap_or_else(|| "verifying".to_string()));
         }
     }
 }

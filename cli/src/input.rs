@@ -2,7 +2,7 @@
 //! an opened dataset, compiled `--where` predicates, job options, the closing summary and the
 //! outcome (partial when some file could not be read).
 
-use crate::args::{human_bytes, human_count, parse_delimiter, parse_size};
+use crate::args::{human_bytes, human_count, parse_delimiter, parse_size, parse_timeout, Timeout};
 use crate::progress::{Bars, ProgressMode};
 use crate::Outcome;
 use anyhow::{bail, Context};
@@ -10,6 +10,7 @@ use clap::{Args, ValueEnum};
 use fleet_engine::input::charset::Encoding;
 use fleet_engine::input::dataset::{self, DatasetOptions};
 use fleet_engine::job::fault::Fault;
+use fleet_engine::job::DEFAULT_STALL_TIMEOUT;
 use fleet_engine::query::expr::parse_where;
 use fleet_engine::query::predicate::Predicate;
 use fleet_engine::{Dataset, EngineKind, JobError, JobOptions, ScanReport};
@@ -90,6 +91,13 @@ pub struct InputArgs {
     /// Bytes per chunk, with an optional KiB/MiB/GiB suffix [default: 8MiB for scan, 64MiB for agg].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub chunk_size: Option<u64>,
+    /// Kill a worker that holds a chunk without progress for this long (or for 10x the
+    /// longest a chunk has gone without progress, if that is longer) and re-run its chunk once;
+    /// a second stall fails the job (exit 2), as does the first with --engine threads, which
+    /// cannot kill a thread. 0 turns the watchdog off.
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout,
+          default_value_t = Timeout(Some(DEFAULT_STALL_TIMEOUT)))]
+    pub stall_timeout: Timeout,
     /// Fail if any record has the wrong number of fields.
     #[arg(long)]
     pub strict: bool,
@@ -165,6 +173,7 @@ impl InputArgs {
             workers,
             limit,
             interrupt: Some(fleet_engine::job::interrupt::install()),
+            stall_timeout: self.stall_timeout.0,
             fault: Fault::from_env()?,
         })
     }
@@ -332,6 +341,12 @@ fn summary(ds: &Dataset, r: &ScanReport) {
         for (path, line) in &r.invalid_examples {
             eprintln!("fleet: invalid {name} text at {}:{}", path.display(), line);
         }
+    }
+    if r.stall_reruns > 0 {
+        eprintln!(
+            "fleet: {} chunk(s) re-run after their worker made no progress and was stopped (--stall-timeout)",
+            human_count(r.stall_reruns)
+        );
     }
     let s = &ds.discovery.skipped;
     if s.total() > 0 {

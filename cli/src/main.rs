@@ -116,6 +116,9 @@ fn main() -> ExitCode {
             eprintln!("fleet: {Interrupted}");
             ExitCode::from(signalled())
         }
+        // A stalled worker ends here too: with `--engine threads`, and in `fleet copy`, the
+        // stuck thread is still there, and returning from `main` ends the process without
+        // waiting for it.
         Err(err) => {
             eprintln!("fleet: error: {}", one_line(&err));
             ExitCode::from(EXIT_ERROR)

@@ -1,7 +1,9 @@
 //! Progress bars drawn by the coordinator from the shared counters: one line per worker (as
 //! tqdm's `position=` gives one line per process) and a total with bytes, records, matches,
 //! throughput and ETA. Drawn only from the coordinator's own loop (no ticker thread, so
-//! forking stays safe), at most ~15 times a second, and only on a terminal unless asked.
+//! forking stays safe), at most ~15 times a second, and only on a terminal unless asked. A
+//! worker that has held its chunk without progress for a while says so on its line, before
+//! the stall watchdog acts on it.
 
 use crate::args::human_count;
 use clap::ValueEnum;
@@ -9,6 +11,11 @@ use fleet_engine::Progress;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
 use std::io::IsTerminal;
 use std::io::Write;
+use std::time::Duration;
+
+/// A worker quiet this long is shown as such (sooner when the stall timeout is under twice
+/// this): chunks normally end in well under a second, so a few seconds is worth a word.
+const SHOW_QUIET: Duration = Duration::from_secs(3);
 
 #[derive(Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum ProgressMode {
@@ -83,8 +90,11 @@ impl Bars {
                 .and_then(|f| f.file_name())
                 .map(|f| f.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "idle".to_string());
+            let quiet = quiet_note(w.quiet, p.stall_timeout)
+                .map(|note| format!("  {note}"))
+                .unwrap_or_default();
             bar.set_message(format!(
-                "{} records {} matches  {file}",
+                "{} records {} matches  {file}{quiet}",
                 human_count(w.records),
                 human_count(w.matches)
             ));
@@ -103,6 +113,30 @@ impl Bars {
         }
         self.total.finish_and_clear();
         let _ = self.multi.clear();
+    }
+}
+
+/// What a worker's line says once it has held its chunk `quiet` without progress, e.g.
+/// "no progress for 31 s (stall timeout 120 s)"; nothing before that is worth saying.
+pub fn quiet_note(quiet: Duration, timeout: Option<Duration>) -> Option<String> {
+    let shown_after = timeout.map_or(SHOW_QUIET, |t| SHOW_QUIET.min(t / 2));
+    if quiet < shown_after.max(Duration::from_secs(1)) {
+        return None;
+    }
+    let limit = match timeout {
+        Some(t) => format!("stall timeout {}", seconds(t)),
+        None => "no stall timeout".to_string(),
+    };
+    Some(format!("no progress for {} ({limit})", seconds(quiet)))
+}
+
+/// Whole seconds, or tenths below ten: "31 s", "1.5 s".
+fn seconds(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 10.0 && d.subsec_millis() >= 100 {
+        format!("{s:.1} s")
+    } else {
+        format!("{} s", d.as_secs())
     }
 }
 
@@ -145,5 +179,31 @@ impl TermLike for PlainStderr {
 
     fn flush(&self) -> std::io::Result<()> {
         std::io::stderr().flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quiet_worker_is_named_before_its_timeout() {
+        let s = Duration::from_secs;
+        assert_eq!(quiet_note(Duration::from_millis(900), Some(s(120))), None);
+        assert_eq!(quiet_note(s(2), Some(s(120))), None);
+        assert_eq!(
+            quiet_note(s(31), Some(s(120))).as_deref(),
+            Some("no progress for 31 s (stall timeout 120 s)")
+        );
+        // A short timeout: shown from half of it on (but never under a second).
+        assert_eq!(
+            quiet_note(Duration::from_millis(1500), Some(s(2))).as_deref(),
+            Some("no progress for 1.5 s (stall timeout 2 s)")
+        );
+        assert_eq!(quiet_note(Duration::from_millis(700), Some(s(1))), None);
+        assert_eq!(
+            quiet_note(s(4), None).as_deref(),
+            Some("no progress for 4 s (no stall timeout)")
+        );
     }
 }

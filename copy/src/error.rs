@@ -4,8 +4,9 @@
 
 use std::io;
 use std::path::PathBuf;
+use std::time::Duration;
 
-/// Why a copy could not start at all.
+/// Why a copy could not start at all, or (`Stalled`) had to stop.
 #[derive(Debug, thiserror::Error)]
 pub enum CopyError {
     #[error("cannot read source {}: {source}", path.display())]
@@ -24,6 +25,20 @@ pub enum CopyError {
     /// temporaries are removed; files already renamed are complete.
     #[error("interrupted")]
     Interrupted,
+    /// A thread held `path` (in SRC) without progress for `waited`, copying or verifying it.
+    /// It cannot be stopped, so the copy stops; what was complete keeps its name, the rest is
+    /// left to a later `--resume`.
+    #[error(
+        "cannot {} {}: no progress for {:.1} s (a read or write that does not return); the copy stops here, and `fleet copy --resume` finishes it (see --stall-timeout)",
+        if *.verifying { "verify" } else { "copy" },
+        .path.display(),
+        .waited.as_secs_f64()
+    )]
+    Stalled {
+        path: PathBuf,
+        waited: Duration,
+        verifying: bool,
+    },
 }
 
 /// Why one entry (file, symlink, directory, hard link) was not copied or not verified.

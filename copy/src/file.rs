@@ -6,6 +6,7 @@
 
 use super::temp::{create_temp, temp_path, TempGuard};
 use super::verify;
+use super::watch::Lane;
 use super::{lock, meta, open_source, Copier, Done, EntryError, Task};
 use std::fs::{self, File, Metadata};
 use std::io;
@@ -33,7 +34,8 @@ struct Prepared {
     tmp_path: PathBuf,
 }
 
-fn prepare(copier: &Copier<'_>, rel: &Path) -> Result<Result<Prepared, Done>, EntryError> {
+/// `lane` is the calling thread's, stepped while an existing copy is hashed (`--resume --verify`).
+fn prepare(copier: &Copier, rel: &Path, lane: &Lane) -> Result<Result<Prepared, Done>, EntryError> {
     let src_path = copier.src_root.join(rel);
     let dst = copier.dst_root.join(rel);
     let src = open_source(&src_path)?;
@@ -46,7 +48,7 @@ fn prepare(copier: &Copier<'_>, rel: &Path) -> Result<Result<Prepared, Done>, En
             kind: "changed file type",
         });
     }
-    match existing(copier, &meta, &src_path, &dst)? {
+    match existing(copier, &meta, &src_path, &dst, lane)? {
         Existing::Skip => return Ok(Err(Done::Skipped)),
         Existing::Unchanged => return Ok(Err(Done::Unchanged)),
         Existing::Absent | Existing::Replace => {}
@@ -65,7 +67,7 @@ fn prepare(copier: &Copier<'_>, rel: &Path) -> Result<Result<Prepared, Done>, En
 }
 
 /// Gives a complete temporary the source's metadata and its real name.
-fn finish(copier: &Copier<'_>, mut p: Prepared) -> Result<Done, EntryError> {
+fn finish(copier: &Copier, mut p: Prepared) -> Result<Done, EntryError> {
     meta::apply_to_file(&p.tmp, &p.meta, copier.as_root)
         .map_err(|e| EntryError::write(p.dst.clone(), e))?;
     fs::rename(&p.tmp_path, &p.dst).map_err(|e| EntryError::write(p.dst.clone(), e))?;
@@ -74,7 +76,7 @@ fn finish(copier: &Copier<'_>, mut p: Prepared) -> Result<Done, EntryError> {
 }
 
 /// Tries to share the source's blocks (btrfs, XFS, bcachefs): instant and takes no space.
-fn reflink(copier: &Copier<'_>, src: &File, dst: &File) -> bool {
+fn reflink(copier: &Copier, src: &File, dst: &File) -> bool {
     if copier.no_reflink.load(Ordering::Relaxed) {
         return false;
     }
@@ -86,18 +88,18 @@ fn reflink(copier: &Copier<'_>, src: &File, dst: &File) -> bool {
     rc == 0
 }
 
-/// Copies one file smaller than the split threshold.
-pub(crate) fn copy_file(copier: &Copier<'_>, rel: &Path) -> Result<Done, EntryError> {
-    let p = match prepare(copier, rel)? {
+/// Copies one file smaller than the split threshold, stepping `lane` as it goes.
+pub(crate) fn copy_file(copier: &Copier, rel: &Path, lane: &Lane) -> Result<Done, EntryError> {
+    let p = match prepare(copier, rel, lane)? {
         Ok(p) => p,
         Err(done) => return Ok(done),
     };
     let len = p.meta.len();
     if len > 0 {
         if reflink(copier, &p.src, &p.tmp) {
-            copier.add_bytes(len);
+            copier.add_bytes(lane, len);
         } else {
-            copy_range(copier, &p.src, &p.tmp, 0, len)
+            copy_range(copier, lane, &p.src, &p.tmp, 0, len)
                 .map_err(|e| range_error(copier, rel, &p.dst, e))?;
         }
     }
@@ -129,7 +131,7 @@ impl BigWindow {
     /// Prepares the large file `rel` and queues its ranges once enough files are waiting.
     pub(crate) fn add(
         &mut self,
-        copier: &Copier<'_>,
+        copier: &Copier,
         rel: &Path,
         send: &dyn Fn(Task) -> bool,
     ) -> Result<(), EntryError> {
@@ -159,7 +161,7 @@ impl BigWindow {
     }
 
     /// Queues the ranges of every waiting file, round-robin.
-    pub(crate) fn flush(&mut self, copier: &Copier<'_>, send: &dyn Fn(Task) -> bool) {
+    pub(crate) fn flush(&mut self, copier: &Copier, send: &dyn Fn(Task) -> bool) {
         let range = copier.opts.range_size.max(1);
         let files = std::mem::take(&mut self.files);
         let rounds = files
@@ -187,9 +189,10 @@ impl BigWindow {
 }
 
 /// Opens, decides and pre-sizes a large file; `None` when it needs no ranges (skipped,
-/// unchanged or reflinked: already recorded).
-fn prepare_big(copier: &Copier<'_>, rel: &Path) -> Result<Option<(Arc<BigFile>, u64)>, EntryError> {
-    let p = match prepare(copier, rel)? {
+/// unchanged or reflinked: already recorded). Runs on the walk's thread.
+fn prepare_big(copier: &Copier, rel: &Path) -> Result<Option<(Arc<BigFile>, u64)>, EntryError> {
+    let lane = &copier.walk_lane;
+    let p = match prepare(copier, rel, lane)? {
         Ok(p) => p,
         Err(done) => {
             copier.record(rel, Ok(done));
@@ -198,7 +201,7 @@ fn prepare_big(copier: &Copier<'_>, rel: &Path) -> Result<Option<(Arc<BigFile>, 
     };
     let len = p.meta.len();
     if reflink(copier, &p.src, &p.tmp) {
-        copier.add_bytes(len);
+        copier.add_bytes(lane, len);
         let done = finish(copier, p);
         copier.record(rel, done);
         return Ok(None);
@@ -229,9 +232,9 @@ fn prepare_big(copier: &Copier<'_>, rel: &Path) -> Result<Option<(Arc<BigFile>, 
 }
 
 /// Copies one range of a large file; the last range to finish names (or removes) the file.
-pub(crate) fn copy_big_range(copier: &Copier<'_>, big: &BigFile, offset: u64, len: u64) {
+pub(crate) fn copy_big_range(copier: &Copier, big: &BigFile, offset: u64, len: u64, lane: &Lane) {
     if lock(&big.failed).is_none() {
-        if let Err(e) = copy_range(copier, &big.src, &big.tmp, offset, len) {
+        if let Err(e) = copy_range(copier, lane, &big.src, &big.tmp, offset, len) {
             let mut failed = lock(&big.failed);
             if failed.is_none() {
                 *failed = Some(range_error(copier, &big.rel, &big.dst, e));
@@ -252,7 +255,7 @@ pub(crate) fn copy_big_range(copier: &Copier<'_>, big: &BigFile, offset: u64, le
 }
 
 /// Which side an error came from: reads name the source, writes the destination.
-fn range_error(copier: &Copier<'_>, rel: &Path, dst: &Path, e: RangeError) -> EntryError {
+fn range_error(copier: &Copier, rel: &Path, dst: &Path, e: RangeError) -> EntryError {
     match e {
         RangeError::Read(e) => EntryError::read(copier.src_root.join(rel), e),
         RangeError::Write(e) => EntryError::write(dst.to_path_buf(), e),
@@ -273,9 +276,11 @@ pub(crate) enum RangeError {
     Stopped,
 }
 
-/// Copies `len` bytes at `offset` of `src` to the same offset of `dst`.
+/// Copies `len` bytes at `offset` of `src` to the same offset of `dst`, stepping `lane` at
+/// every piece.
 fn copy_range(
-    copier: &Copier<'_>,
+    copier: &Copier,
+    lane: &Lane,
     src: &File,
     dst: &File,
     offset: u64,
@@ -306,7 +311,7 @@ fn copy_range(
             let err = io::Error::last_os_error();
             match err.raw_os_error() {
                 Some(libc::EXDEV | libc::ENOSYS | libc::EINVAL | libc::EOPNOTSUPP) => {
-                    return copy_range_rw(copier, src, dst, pos, end - pos);
+                    return copy_range_rw(copier, lane, src, dst, pos, end - pos);
                 }
                 Some(libc::EINTR) => continue,
                 // copy_file_range does not say which side failed; these are the writer's.
@@ -320,14 +325,15 @@ fn copy_range(
             return Err(RangeError::Shrunk);
         }
         pos += n as u64;
-        copier.add_bytes(n as u64);
+        copier.add_bytes(lane, n as u64);
     }
     Ok(())
 }
 
 /// The fallback: read into a buffer, write it out.
 fn copy_range_rw(
-    copier: &Copier<'_>,
+    copier: &Copier,
+    lane: &Lane,
     src: &File,
     dst: &File,
     offset: u64,
@@ -350,7 +356,7 @@ fn copy_range_rw(
         dst.write_all_at(&buf[..n], pos)
             .map_err(RangeError::Write)?;
         pos += n as u64;
-        copier.add_bytes(n as u64);
+        copier.add_bytes(lane, n as u64);
     }
     Ok(())
 }
@@ -365,19 +371,21 @@ pub(crate) enum Existing {
     Replace,
 }
 
-/// Decides for a regular file whose source metadata is `meta`.
+/// Decides for a regular file whose source metadata is `meta`; hashing both sides (`--resume
+/// --verify`) steps `lane`.
 pub(crate) fn existing(
-    copier: &Copier<'_>,
+    copier: &Copier,
     meta: &Metadata,
     src: &Path,
     dst: &Path,
+    lane: &Lane,
 ) -> Result<Existing, EntryError> {
     let have = match fs::symlink_metadata(dst) {
         Ok(m) => m,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Existing::Absent),
         Err(e) => return Err(EntryError::write(dst.to_path_buf(), e)),
     };
-    let opts = copier.opts;
+    let opts = &copier.opts;
     if opts.resume
         && have.is_file()
         && have.len() == meta.len()
@@ -387,9 +395,10 @@ pub(crate) fn existing(
         if !opts.verify {
             return Ok(Existing::Unchanged);
         }
+        let step = |_| lane.step();
         let a =
-            verify::hash_file(src, &|_| {}).map_err(|e| EntryError::read(src.to_path_buf(), e))?;
-        let b = verify::hash_file(dst, &|_| {}).map_err(|e| EntryError::Verify {
+            verify::hash_file(src, &step).map_err(|e| EntryError::read(src.to_path_buf(), e))?;
+        let b = verify::hash_file(dst, &step).map_err(|e| EntryError::Verify {
             path: dst.to_path_buf(),
             source: e,
         })?;

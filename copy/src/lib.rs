@@ -8,7 +8,10 @@
 //! are split into ranges that several workers copy at once into the same pre-sized temporary.
 //! When the queue is drained, hard links are made to their already complete first copies and
 //! directory modes and times are set, deepest first ([`meta`]); `--verify` then hashes both
-//! sides of every copied file ([`verify`]).
+//! sides of every copied file ([`verify`]). The threads run as a crew on a thread of their
+//! own ([`crew`]) while the calling thread reports progress and watches them ([`watch`]): a
+//! thread that holds one file without progress for the stall timeout ends the copy with an
+//! error naming that file.
 //!
 //! Preserved: contents, permission bits (including setuid/setgid/sticky), access and
 //! modification times (to the nanosecond), symlinks (as links, same target text), hard links
@@ -16,25 +19,31 @@
 //! Not preserved: extended attributes, ACLs, file flags, sparseness (holes are written out),
 //! and owner/group when not root. Copies are not fsync'ed (as with `cp`).
 
+mod crew;
 mod error;
 mod file;
 mod meta;
 mod plan;
 mod temp;
 mod verify;
+mod watch;
 
+use crew::Ticks;
 pub use error::{CopyError, EntryError};
+use watch::{Lane, Watchdog};
+pub use watch::{DEFAULT_STALL_TIMEOUT, STALL_MULTIPLE};
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Test-only knob, `BYTES` or `BYTES:PATH`: copying blocks once this many bytes have been
-/// copied in total, for good (so tests can kill a copy that is provably mid-way) or until PATH
-/// exists (so tests can change the source at a known point, e.g. make a queued file vanish).
+/// copied in total, for good (so tests can kill a copy that is provably mid-way, or see the
+/// stall watchdog name the file) or until PATH exists (so tests can change the source at a
+/// known point, e.g. make a queued file vanish).
 pub const STALL_ENV: &str = "FLEET_TEST_COPY_STALL_AFTER";
 
 /// The parsed [`STALL_ENV`] knob.
@@ -75,6 +84,9 @@ pub struct CopyOptions {
     /// Set asynchronously (Ctrl-C): workers stop between pieces, remove their temporaries,
     /// and the copy returns [`CopyError::Interrupted`].
     pub interrupt: Option<&'static AtomicBool>,
+    /// The least time a thread may hold a file without progress before the copy ends naming
+    /// it (longer when pieces are slow: see `watch.rs`); `None` never.
+    pub stall_timeout: Option<Duration>,
 }
 
 impl Default for CopyOptions {
@@ -90,6 +102,7 @@ impl Default for CopyOptions {
             range_size: DEFAULT_RANGE_SIZE,
             stall_after: None,
             interrupt: None,
+            stall_timeout: Some(DEFAULT_STALL_TIMEOUT),
         }
     }
 }
@@ -139,6 +152,10 @@ pub struct CopyProgress {
     pub walk_done: bool,
     /// Relative paths being copied right now.
     pub in_flight: Vec<PathBuf>,
+    /// The file held longest without progress (relative path) and for how long.
+    pub quietest: Option<(PathBuf, Duration)>,
+    /// How long a file may now be held without progress before the copy ends.
+    pub stall_timeout: Option<Duration>,
     /// Failures since the previous snapshot, one line each.
     pub new_failures: Vec<String>,
     pub verify_bytes_done: u64,
@@ -189,8 +206,8 @@ pub(crate) enum Task {
 }
 
 /// State shared by the walk, the workers and the calling thread.
-pub(crate) struct Copier<'a> {
-    opts: &'a CopyOptions,
+pub(crate) struct Copier {
+    opts: CopyOptions,
     src_root: PathBuf,
     dst_root: PathBuf,
     as_root: bool,
@@ -207,7 +224,12 @@ pub(crate) struct Copier<'a> {
     temp_seq: AtomicU64,
     /// Set after the first failed FICLONE so later files do not pay for the attempt.
     no_reflink: AtomicBool,
-    in_flight: Vec<Mutex<Option<PathBuf>>>,
+    /// One per copying (or verifying) thread.
+    lanes: Vec<Lane>,
+    /// The walk's own work (large files it prepares); not watched.
+    walk_lane: Lane,
+    /// Set when the copy gives up (a stall): the walk and the workers stop taking work.
+    stopped: AtomicBool,
     /// Large files prepared and not yet complete, and its wake-up for the walk.
     big_open: Mutex<usize>,
     big_freed: Condvar,
@@ -220,10 +242,10 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-impl<'a> Copier<'a> {
-    fn new(opts: &'a CopyOptions, src_root: PathBuf, dst_root: PathBuf) -> Self {
+impl Copier {
+    fn new(opts: &CopyOptions, src_root: PathBuf, dst_root: PathBuf) -> Self {
         Copier {
-            opts,
+            opts: opts.clone(),
             src_root,
             dst_root,
             // SAFETY: geteuid has no preconditions and cannot fail.
@@ -240,7 +262,9 @@ impl<'a> Copier<'a> {
             verify_total: AtomicU64::new(0),
             temp_seq: AtomicU64::new(0),
             no_reflink: AtomicBool::new(false),
-            in_flight: (0..opts.workers.max(1)).map(|_| Mutex::new(None)).collect(),
+            lanes: (0..opts.workers.max(1)).map(|_| Lane::default()).collect(),
+            walk_lane: Lane::default(),
+            stopped: AtomicBool::new(false),
             big_open: Mutex::new(0),
             big_freed: Condvar::new(),
             failures: Mutex::new(Vec::new()),
@@ -280,8 +304,8 @@ impl<'a> Copier<'a> {
         self.big_freed.notify_one();
     }
 
-    /// The caller asked the copy to stop.
-    pub(crate) fn stopped(&self) -> bool {
+    /// The caller asked the copy to stop (Ctrl-C).
+    pub(crate) fn interrupted(&self) -> bool {
         self.opts
             .interrupt
             .is_some_and(|flag| flag.load(Ordering::Relaxed))
@@ -291,9 +315,15 @@ impl<'a> Copier<'a> {
         lock(&self.failures).push(err);
     }
 
-    /// Counts copied bytes; with the stall knob, blocks the thread past the limit (for good,
-    /// or until the knob's file exists).
-    pub(crate) fn add_bytes(&self, n: u64) {
+    /// The walk and the workers stop taking work: the copy gave up on a stall, or Ctrl-C.
+    pub(crate) fn stopped(&self) -> bool {
+        self.stopped.load(Ordering::Relaxed) || self.interrupted()
+    }
+
+    /// Counts bytes copied by `lane`'s thread; with the stall knob, blocks the thread past the
+    /// limit (for good, or until the knob's file exists).
+    pub(crate) fn add_bytes(&self, lane: &Lane, n: u64) {
+        lane.step();
         let total = self.bytes_done.fetch_add(n, Ordering::Relaxed) + n;
         let Some(stall) = self.opts.stall_after.as_ref().filter(|s| total >= s.after) else {
             return;
@@ -326,12 +356,13 @@ impl<'a> Copier<'a> {
         }
     }
 
-    fn snapshot(&self, phase: Phase, failures_seen: &mut usize) -> CopyProgress {
-        let mut in_flight: Vec<PathBuf> = self
-            .in_flight
-            .iter()
-            .filter_map(|s| lock(s).clone())
-            .collect();
+    fn snapshot(
+        &self,
+        phase: Phase,
+        failures_seen: &mut usize,
+        watchdog: &Watchdog,
+    ) -> CopyProgress {
+        let mut in_flight: Vec<PathBuf> = self.lanes.iter().filter_map(Lane::file).collect();
         in_flight.dedup();
         let failures = lock(&self.failures);
         let new_failures = failures[(*failures_seen).min(failures.len())..]
@@ -349,6 +380,8 @@ impl<'a> Copier<'a> {
             files_total: self.files_total.load(Ordering::Relaxed),
             walk_done: self.walk_done.load(Ordering::Relaxed),
             in_flight,
+            quietest: watchdog.quietest(Instant::now()),
+            stall_timeout: watchdog.timeout(),
             new_failures,
             verify_bytes_done: self.verify_done.load(Ordering::Relaxed),
             verify_bytes_total: self.verify_total.load(Ordering::Relaxed),
@@ -356,8 +389,8 @@ impl<'a> Copier<'a> {
     }
 }
 
-/// Copies the contents of `src` into `dst`. Refusals and an uncreatable `dst` are `Err`;
-/// everything that goes wrong with single entries is in the report's `failures`.
+/// Copies the contents of `src` into `dst`. Refusals, an uncreatable `dst` and a stall are
+/// `Err`; everything that goes wrong with single entries is in the report's `failures`.
 pub fn run_copy(
     src: &Path,
     dst: &Path,
@@ -366,12 +399,13 @@ pub fn run_copy(
 ) -> Result<CopyReport, CopyError> {
     let started = Instant::now();
     let (src_root, dst_root) = plan::roots(src, dst, opts.dry_run)?;
-    let copier = Copier::new(opts, src_root, dst_root);
+    let copier = Arc::new(Copier::new(opts, src_root, dst_root));
+    let mut watchdog = Watchdog::new(opts.stall_timeout);
     let mut failures_seen = 0;
     if opts.dry_run {
         let mut would_copy = Vec::new();
         plan::walk(&copier, &|_| true, Some(&mut would_copy));
-        progress(&copier.snapshot(Phase::Copying, &mut failures_seen));
+        progress(&copier.snapshot(Phase::Copying, &mut failures_seen, &watchdog));
         return Ok(CopyReport {
             would_copy,
             failures: std::mem::take(&mut *lock(&copier.failures)),
@@ -384,31 +418,28 @@ pub fn run_copy(
     let rx = Mutex::new(rx);
     // The walk takes the only sender: the queue closes when the walk ends.
     let tx = Mutex::new(Some(tx));
-    let walked = with_ticks(
-        &copier,
+    let crew = Arc::clone(&copier);
+    let mut ticks = Ticks::new(&copier, &mut watchdog, &mut failures_seen, progress);
+    let walked = ticks.run(
         Phase::Copying,
-        &mut failures_seen,
-        progress,
         // The walk's thread plus the workers.
         opts.workers.max(1) + 1,
-        |i| {
+        move |i| {
             if i == 0 {
                 let tx = lock(&tx).take();
-                let copier = &copier;
-                let send = move |task| {
-                    !copier.stopped() && tx.as_ref().is_some_and(|tx| tx.send(task).is_ok())
-                };
-                let walked = plan::walk(copier, &send, None);
-                copier.walk_done.store(true, Ordering::Relaxed);
+                let send =
+                    |task| !crew.stopped() && tx.as_ref().is_some_and(|tx| tx.send(task).is_ok());
+                let walked = plan::walk(&crew, &send, None);
+                crew.walk_done.store(true, Ordering::Relaxed);
                 Some(walked)
             } else {
-                worker(&copier, &rx, i - 1);
+                worker(&crew, &rx, i - 1);
                 None
             }
         },
-    );
+    )?;
     let walked = walked.into_iter().flatten().next().unwrap_or_default();
-    if copier.stopped() {
+    if copier.interrupted() {
         // Every temporary was removed by its guard as its worker gave up.
         return Err(CopyError::Interrupted);
     }
@@ -426,7 +457,7 @@ pub fn run_copy(
         }
     }
     let copy_time = started.elapsed();
-    progress(&copier.snapshot(Phase::Copying, &mut failures_seen));
+    ticks.report(Phase::Copying);
 
     let copied = std::mem::take(&mut *lock(&copier.copied));
     let mut report = CopyReport {
@@ -442,7 +473,7 @@ pub fn run_copy(
     };
     if opts.verify && !copied.is_empty() {
         let verify_started = Instant::now();
-        let outcome = verify::verify_all(&copier, &copied, progress, &mut failures_seen);
+        let outcome = verify::verify_all(&mut ticks, copied)?;
         report.mismatches = outcome.mismatches;
         report.verified_files = outcome.files;
         report.verified_bytes = outcome.bytes;
@@ -450,8 +481,8 @@ pub fn run_copy(
             copier.fail(e);
         }
         report.verify_time = verify_started.elapsed();
-        progress(&copier.snapshot(Phase::Verifying, &mut failures_seen));
-        if copier.stopped() {
+        ticks.report(Phase::Verifying);
+        if copier.interrupted() {
             return Err(CopyError::Interrupted);
         }
     }
@@ -459,49 +490,8 @@ pub fn run_copy(
     Ok(report)
 }
 
-/// Runs `work(0..n)` on `n` threads while the calling thread reports progress every [`TICK`],
-/// until all of them are done.
-fn with_ticks<T: Send>(
-    copier: &Copier<'_>,
-    phase: Phase,
-    failures_seen: &mut usize,
-    progress: &dyn Fn(&CopyProgress),
-    n: usize,
-    work: impl Fn(usize) -> T + Sync,
-) -> Vec<T> {
-    let (done_tx, done_rx) = mpsc::channel::<()>();
-    std::thread::scope(|s| {
-        // `scope.spawn` panics if the OS refuses a thread, as `std::thread::spawn` and rayon
-        // do: a copy with fewer threads than planned could deadlock the bounded queue.
-        let handles: Vec<_> = (0..n)
-            .map(|i| {
-                let done = done_tx.clone();
-                let work = &work;
-                s.spawn(move || {
-                    let out = work(i);
-                    drop(done);
-                    out
-                })
-            })
-            .collect();
-        drop(done_tx);
-        loop {
-            match done_rx.recv_timeout(TICK) {
-                Err(RecvTimeoutError::Disconnected) => break,
-                Ok(()) | Err(RecvTimeoutError::Timeout) => {
-                    progress(&copier.snapshot(phase, failures_seen))
-                }
-            }
-        }
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    })
-}
-
-fn worker(copier: &Copier<'_>, rx: &Mutex<Receiver<Task>>, slot: usize) {
-    let slot = &copier.in_flight[slot.min(copier.in_flight.len() - 1)];
+fn worker(copier: &Copier, rx: &Mutex<Receiver<Task>>, lane: usize) {
+    let lane = &copier.lanes[lane.min(copier.lanes.len() - 1)];
     loop {
         let task = match lock(rx).recv() {
             Ok(task) => task,
@@ -515,21 +505,21 @@ fn worker(copier: &Copier<'_>, rx: &Mutex<Receiver<Task>>, slot: usize) {
         }
         match task {
             Task::File(rel) => {
-                *lock(slot) = Some(rel.clone());
-                let result = file::copy_file(copier, &rel);
+                lane.begin(&rel);
+                let result = file::copy_file(copier, &rel, lane);
                 copier.record(&rel, result);
             }
             Task::Symlink(rel) => {
-                *lock(slot) = Some(rel.clone());
+                lane.begin(&rel);
                 let result = meta::copy_symlink(copier, &rel);
                 copier.record(&rel, result);
             }
             Task::Range { big, offset, len } => {
-                *lock(slot) = Some(big.rel.clone());
-                file::copy_big_range(copier, &big, offset, len);
+                lane.begin(&big.rel);
+                file::copy_big_range(copier, &big, offset, len, lane);
             }
         }
-        *lock(slot) = None;
+        lane.end();
     }
 }
 

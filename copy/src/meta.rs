@@ -64,7 +64,7 @@ fn set_link_times(path: &Path, meta: &Metadata) -> io::Result<()> {
 }
 
 /// Copies a symlink as a symlink with the same target text (never followed).
-pub(crate) fn copy_symlink(copier: &Copier<'_>, rel: &Path) -> Result<Done, EntryError> {
+pub(crate) fn copy_symlink(copier: &Copier, rel: &Path) -> Result<Done, EntryError> {
     let src = copier.src_root.join(rel);
     let dst = copier.dst_root.join(rel);
     let meta = fs::symlink_metadata(&src).map_err(|e| EntryError::read(src.clone(), e))?;
@@ -95,7 +95,7 @@ pub(crate) fn copy_symlink(copier: &Copier<'_>, rel: &Path) -> Result<Done, Entr
 }
 
 /// Makes `rel` in DST a hard link to the copy of `first` (same inode in SRC).
-pub(crate) fn hard_link(copier: &Copier<'_>, rel: &Path, first: &Path) -> Result<Done, EntryError> {
+pub(crate) fn hard_link(copier: &Copier, rel: &Path, first: &Path) -> Result<Done, EntryError> {
     let dst = copier.dst_root.join(rel);
     let target = copier.dst_root.join(first);
     let target_meta = fs::symlink_metadata(&target).map_err(|e| EntryError::Link {

@@ -91,11 +91,11 @@ pub(crate) struct Walked {
 
 /// Walks SRC. With `dry` it only lists what would be copied.
 pub(crate) fn walk(
-    copier: &Copier<'_>,
+    copier: &Copier,
     send: &dyn Fn(Task) -> bool,
     mut dry: Option<&mut Vec<PathBuf>>,
 ) -> Walked {
-    let opts = copier.opts;
+    let opts = &copier.opts;
     let mut walked = Walked::default();
     let mut inodes: HashMap<(u64, u64), PathBuf> = HashMap::new();
     let mut window = BigWindow::default();
@@ -166,7 +166,7 @@ pub(crate) fn walk(
                 inodes.insert(key, rel.clone());
             }
             if let Some(list) = dry.as_deref_mut() {
-                match existing(copier, &meta, entry.path(), &dst) {
+                match existing(copier, &meta, entry.path(), &dst, &copier.walk_lane) {
                     Ok(Existing::Absent | Existing::Replace) => list.push(rel),
                     Ok(_) => {}
                     Err(e) => copier.fail(e),

@@ -15,7 +15,7 @@ const TEMP_PREFIX: &str = ".fleet-copy-";
 const TEMP_SUFFIX: &str = ".tmp";
 /// A fresh temporary name in `dir`: hidden, unique within this process, and carrying the pid
 /// so a later run can tell a dead run's leftovers from a live one's.
-pub(crate) fn temp_path(copier: &Copier<'_>, dir: &Path) -> PathBuf {
+pub(crate) fn temp_path(copier: &Copier, dir: &Path) -> PathBuf {
     let n = copier.temp_seq.fetch_add(1, Ordering::Relaxed);
     dir.join(format!(
         "{TEMP_PREFIX}{}-{n}{TEMP_SUFFIX}",

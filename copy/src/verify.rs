@@ -1,12 +1,12 @@
 //! `--verify`: BLAKE3 of source and copy of every file copied in this run, files hashed in
 //! parallel, each read once from its start (so a mismatch anywhere, holes included, is seen).
 
-use super::{lock, Copier, CopyProgress, EntryError, Phase};
+use super::{lock, CopyError, EntryError, Phase, Ticks};
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 const BUFFER: usize = 1 << 20;
 
@@ -35,33 +35,36 @@ pub(crate) struct Verified {
     pub(crate) bytes: u64,
 }
 
-/// Hashes both sides of every relative path in `files` on `workers` threads.
+/// Hashes both sides of every relative path in `files` on `workers` threads, each in its
+/// lane so the watchdog sees a hash that stops moving.
 pub(crate) fn verify_all(
-    copier: &Copier<'_>,
-    files: &[PathBuf],
-    progress: &dyn Fn(&CopyProgress),
-    failures_seen: &mut usize,
-) -> Verified {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let out = Mutex::new(Verified::default());
+    ticks: &mut Ticks<'_>,
+    files: Vec<PathBuf>,
+) -> Result<Verified, CopyError> {
+    let copier = Arc::clone(ticks.copier);
     copier.verify_total.store(
         2 * copier.bytes_done.load(Ordering::Relaxed),
         Ordering::Relaxed,
     );
-    let count = |n: u64| {
-        copier.verify_done.fetch_add(n, Ordering::Relaxed);
-    };
-    super::with_ticks(
-        copier,
-        Phase::Verifying,
-        failures_seen,
-        progress,
-        copier.opts.workers.max(1),
-        |_| loop {
+    let shared = Arc::new((AtomicUsize::new(0), Mutex::new(Verified::default())));
+    let crew = Arc::clone(&shared);
+    let workers = copier.opts.workers.max(1);
+    ticks.run(Phase::Verifying, workers, move |w| {
+        let (next, out) = &*crew;
+        let lane = &copier.lanes[w.min(copier.lanes.len() - 1)];
+        let count = |n: u64| {
+            copier.verify_done.fetch_add(n, Ordering::Relaxed);
+            lane.step();
+        };
+        loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(rel) = files.get(i).filter(|_| !copier.stopped()) else {
                 return;
             };
+            if copier.stopped() {
+                return;
+            }
+            lane.begin(rel);
             let src = copier.src_root.join(rel);
             let dst = copier.dst_root.join(rel);
             let a = hash_file(&src, &count).map_err(|e| EntryError::Verify {
@@ -72,7 +75,8 @@ pub(crate) fn verify_all(
                 path: dst.clone(),
                 source: e,
             });
-            let mut out = lock(&out);
+            lane.end();
+            let mut out = lock(out);
             match (a, b) {
                 (Ok(a), Ok(b)) => {
                     out.files += 1;
@@ -82,11 +86,9 @@ pub(crate) fn verify_all(
                 }
                 (Err(e), _) | (_, Err(e)) => out.errors.push(e),
             }
-        },
-    );
-    let mut out = out
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    out.bytes = copier.verify_done.load(Ordering::Relaxed) / 2;
-    out
+        }
+    })?;
+    let mut out = std::mem::take(&mut *lock(&shared.1));
+    out.bytes = ticks.copier.verify_done.load(Ordering::Relaxed) / 2;
+    Ok(out)
 }

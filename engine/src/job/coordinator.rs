@@ -4,8 +4,11 @@
 //! speculative boundary was wrong, after taking its commit back out); copies each verified
 //! chunk's output from its spill file to the output, so output follows file order whatever
 //! the worker count and memory stays bounded by a chunk, not by the result; and reports
-//! progress from the shared counters. Because it never starts a thread in the process engine,
-//! forking a replacement worker is safe at any time.
+//! progress from the shared counters. It also kills a worker that holds a chunk without
+//! progress for the stall timeout (`watchdog.rs`) and re-runs its chunk once, as after a
+//! crash; a worker thread cannot be killed, so the thread engine ends the job instead.
+//! Because it never starts a thread in the process engine, forking a replacement worker is
+//! safe at any time.
 
 use super::context::{JobContext, SlotExit};
 use super::error::JobError;
@@ -13,6 +16,7 @@ use super::options::JobOptions;
 use super::process;
 use super::report::{Progress, ScanReport, WorkerProgress, MALFORMED_EXAMPLES};
 use super::task::{ChunkFailure, Consumer};
+use super::watchdog::{Signature, Watchdog};
 use super::worker::run_worker;
 use crate::scan::outcome::ChunkOutcome;
 use crate::shm::region::{Totals, CHUNK_DONE, CHUNK_FAILED, CHUNK_PENDING, CHUNK_RUNNING};
@@ -53,6 +57,16 @@ pub(super) struct Coordinator {
     failed_file: Option<u32>,
     started: Instant,
     workers: usize,
+    watchdog: Watchdog,
+}
+
+/// Why a worker's chunks were lost.
+#[derive(Clone, Copy)]
+enum Loss<'a> {
+    /// It died, for this reason.
+    Crash(&'a str),
+    /// It held `chunk` without progress for `waited` and was killed.
+    Stall { chunk: usize, waited: Duration },
 }
 
 impl Coordinator {
@@ -69,6 +83,7 @@ impl Coordinator {
         };
         Coordinator {
             slots: (0..ctx.region.slot_count()).map(|_| None).collect(),
+            watchdog: Watchdog::new(opts.stall_timeout, ctx.region.slot_count()),
             rerun_queued: vec![false; ctx.plan.chunks.len()],
             ctx,
             opts: opts.clone(),
@@ -104,6 +119,7 @@ impl Coordinator {
                 return Err(JobError::Interrupted);
             }
             self.reap()?;
+            self.check_stalls()?;
             self.advance(out, &mut copy_buf)?;
             if self.next >= nchunks || self.report.limited {
                 break;
@@ -340,6 +356,8 @@ impl Coordinator {
             }
         };
         self.slots[slot] = Some(SlotUse { worker, assigned });
+        let shows = Signature::of(self.ctx.region.slot(slot));
+        self.watchdog.start(slot, shows, Instant::now());
         Ok(())
     }
 
@@ -362,18 +380,71 @@ impl Coordinator {
             };
             let assigned = used.assigned;
             self.slots[slot] = None;
+            self.watchdog.stop(slot);
             if let Some(cause) = crash {
-                self.recover_crash(slot, assigned, &cause)?;
+                self.recover(slot, assigned, Loss::Crash(&cause))?;
             }
         }
         Ok(())
     }
 
-    fn recover_crash(
+    /// Finds workers that hold a chunk without progress for the stall timeout. A process is
+    /// killed and its chunk re-run once on a fresh worker, exactly as after a crash (a second
+    /// stall or crash of the chunk fails the job); a thread cannot be killed, so the job ends
+    /// with the same message and the thread is abandoned (see `shutdown`).
+    fn check_stalls(&mut self) -> Result<(), JobError> {
+        let now = Instant::now();
+        self.watchdog.tick(now);
+        for slot in 0..self.slots.len() {
+            let Some(used) = &self.slots[slot] else {
+                continue;
+            };
+            let shows = Signature::of(self.ctx.region.slot(slot));
+            let Some(waited) = self.watchdog.observe(slot, shows, now) else {
+                continue;
+            };
+            let chunk = shows.chunk as usize;
+            let assigned = used.assigned;
+            match used.worker {
+                Worker::Thread => return Err(self.stalled(chunk, waited, false)),
+                Worker::Process(pid) => {
+                    process::kill_and_reap(pid);
+                    self.slots[slot] = None;
+                    self.watchdog.stop(slot);
+                    self.recover(slot, assigned, Loss::Stall { chunk, waited })?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The error for chunk `i` held without progress for `waited`.
+    fn stalled(&self, i: usize, waited: Duration, retried: bool) -> JobError {
+        let region = &self.ctx.region;
+        let (path, start, end) = match self.ctx.plan.chunks.get(i) {
+            Some(chunk) => (
+                self.ctx.plan.files[chunk.file as usize].path.clone(),
+                region.chunk(i).start.load(Ordering::Relaxed),
+                chunk.end,
+            ),
+            None => Default::default(),
+        };
+        JobError::Stalled {
+            path,
+            start,
+            end,
+            waited,
+            retried,
+        }
+    }
+
+    /// Puts back the chunks a dead (or killed) worker in `slot` held, to be re-run once; a
+    /// chunk lost a second time fails the job.
+    fn recover(
         &mut self,
         slot: usize,
         assigned: Option<usize>,
-        cause: &str,
+        loss: Loss<'_>,
     ) -> Result<(), JobError> {
         let ctx = Arc::clone(&self.ctx);
         let region = &ctx.region;
@@ -398,17 +469,30 @@ impl Coordinator {
             }
         }
         drop(guard);
-        self.report.crash_reruns += lost.len() as u64;
+        match loss {
+            Loss::Crash(_) => self.report.crash_reruns += lost.len() as u64,
+            Loss::Stall { .. } => self.report.stall_reruns += lost.len() as u64,
+        }
         for i in lost {
             let entry = region.chunk(i);
             let attempts = entry.attempts.fetch_add(1, Ordering::AcqRel) + 1;
             if attempts >= 2 {
                 let chunk = ctx.plan.chunks[i];
+                let cause = match loss {
+                    Loss::Stall { chunk, waited } if chunk == i => {
+                        return Err(self.stalled(i, waited, true));
+                    }
+                    Loss::Stall { waited, .. } => format!(
+                        "its worker was killed after {:.1} s without progress",
+                        waited.as_secs_f64()
+                    ),
+                    Loss::Crash(cause) => cause.to_string(),
+                };
                 return Err(JobError::WorkerFailed {
                     path: ctx.plan.files[chunk.file as usize].path.clone(),
                     start: entry.start.load(Ordering::Relaxed),
                     end: chunk.end,
-                    cause: cause.to_string(),
+                    cause,
                 });
             }
             entry.state.store(CHUNK_PENDING, Ordering::Release);
@@ -419,9 +503,11 @@ impl Coordinator {
 
     fn progress(&self) -> Progress {
         let region = &self.ctx.region;
+        let now = Instant::now();
         let mut p = Progress {
             total_bytes: self.ctx.plan.total_bytes(),
             elapsed: self.started.elapsed(),
+            stall_timeout: self.watchdog.timeout(),
             ..Progress::default()
         };
         for k in 0..region.slot_count() {
@@ -435,6 +521,10 @@ impl Coordinator {
                     let chunk = self.ctx.plan.chunks.get(c as usize)?;
                     Some(self.ctx.plan.files[chunk.file as usize].path.clone())
                 }),
+                quiet: match self.slots[k] {
+                    Some(_) => self.watchdog.quiet(k, now),
+                    None => Duration::ZERO,
+                },
             };
             p.bytes += w.bytes;
             p.records += w.records;
@@ -464,7 +554,9 @@ impl Coordinator {
                 process::kill_and_reap(pid);
             }
         }
-        // Dropping the pool waits for nothing; threads see `stop` and finish their chunk.
+        // Dropping the pool waits for nothing; threads see `stop` and finish their chunk. A
+        // stalled thread never does: it is abandoned (with its own reference to the context),
+        // and the program is expected to end (fleet's CLI exits with status 2).
         self.pool.take();
     }
 }

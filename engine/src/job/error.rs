@@ -2,6 +2,7 @@
 
 use std::io;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Why a job failed. Each cause has its own variant and message, so what the user reads
 /// names what went wrong (the input, the output, the temporary folder, or fleet itself).
@@ -35,10 +36,31 @@ pub enum JobError {
         end: u64,
         cause: String,
     },
+    /// A worker held the chunk `start..end` without progress for `waited`: with processes,
+    /// twice (its worker was killed and the chunk re-run once); with threads, once, as a
+    /// thread cannot be killed.
+    #[error("{}: bytes {start}..{end} made no progress for {:.1} s{}", .path.display(), .waited.as_secs_f64(), stall_tail(*.retried))]
+    Stalled {
+        path: PathBuf,
+        start: u64,
+        end: u64,
+        waited: Duration,
+        /// The chunk was re-run once on a fresh worker (process engine) and stalled again.
+        retried: bool,
+    },
     #[error("{}: {message}", .path.display())]
     BadInput { path: PathBuf, message: String },
     #[error("interrupted")]
     Interrupted,
+}
+
+/// The end of a stall's message: what was tried, and what the user can do.
+fn stall_tail(retried: bool) -> &'static str {
+    if retried {
+        ", twice (its worker was killed and the chunk re-run once); the result would be incomplete (see --stall-timeout)"
+    } else {
+        "; a worker thread cannot be stopped and its chunk re-run, so the job ends (--engine processes re-runs it once; see --stall-timeout)"
+    }
 }
 
 impl JobError {

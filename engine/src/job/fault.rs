@@ -5,6 +5,10 @@
 //! or `scan-always` (every attempt: the job must fail cleanly, naming the chunk). `stall:N`
 //! makes every worker block forever when it reaches any chunk from N on, so tests can kill or
 //! interrupt a job whose workers are provably all alive mid-scan, without guessing at timing.
+//! `stall-once:N` makes only the worker that reaches chunk N on its first attempt block
+//! forever (alive, making no progress), so the coordinator's stall watchdog must kill it and
+//! re-run the chunk, and the result must stay exact; with `stall:N` the re-run blocks too and
+//! the job must fail naming the chunk.
 //! `pause:N` makes the worker that reaches chunk N on its first attempt stop itself with
 //! SIGSTOP right after claiming it, before reading it (and before mapping its file, unless the
 //! worker mapped it for an earlier chunk): a test sees the stopped
@@ -35,7 +39,7 @@ impl fmt::Display for BadFault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{ENV}={:?} is not scan:N, commit:N, scan-always:N, stall:N or pause:N",
+            "{ENV}={:?} is not scan:N, commit:N, scan-always:N, stall:N, stall-once:N or pause:N",
             self.0
         )
     }
@@ -65,6 +69,7 @@ impl Fault {
             "scan-always" => (FaultPoint::Scan, true),
             "commit" => (FaultPoint::Commit, false),
             "stall" => (FaultPoint::Stall, true),
+            "stall-once" => (FaultPoint::Stall, false),
             "pause" => (FaultPoint::Pause, false),
             _ => return Err(bad()),
         };
@@ -75,7 +80,7 @@ impl Fault {
 
     pub fn fires(&self, point: FaultPoint, chunk: usize, attempt: u32) -> bool {
         match self.at {
-            Some((FaultPoint::Stall, from, _)) => point == FaultPoint::Stall && chunk >= from,
+            Some((FaultPoint::Stall, from, true)) => point == FaultPoint::Stall && chunk >= from,
             Some((p, c, always)) => p == point && c == chunk && (always || attempt == 0),
             None => false,
         }
@@ -118,5 +123,23 @@ mod tests {
         assert!(!f.fires(FaultPoint::Pause, 4, 0));
         assert!(!f.fires(FaultPoint::Stall, 3, 0));
         assert!(Fault::parse("pause").is_err());
+    }
+
+    #[test]
+    fn stall_blocks_every_chunk_from_n_and_stall_once_only_the_first_attempt_of_n() {
+        let every = Fault::parse("stall:3").expect("parses");
+        assert!(every.fires(FaultPoint::Stall, 3, 0));
+        assert!(every.fires(FaultPoint::Stall, 3, 1), "re-runs stall too");
+        assert!(every.fires(FaultPoint::Stall, 9, 0));
+        assert!(!every.fires(FaultPoint::Stall, 2, 0));
+        let once = Fault::parse("stall-once:3").expect("parses");
+        assert!(once.fires(FaultPoint::Stall, 3, 0));
+        assert!(
+            !once.fires(FaultPoint::Stall, 3, 1),
+            "the re-run goes through"
+        );
+        assert!(!once.fires(FaultPoint::Stall, 4, 0));
+        assert!(!once.fires(FaultPoint::Scan, 3, 0));
+        assert!(Fault::parse("stall-twice:3").is_err());
     }
 }

@@ -9,6 +9,7 @@
 //! - `coordinator.rs`: the single-threaded loop that verifies, re-runs and emits.
 //! - `worker.rs`: a worker's loop: claim a chunk, scan it, commit it under the lock.
 //! - `process.rs`: fork, waitpid and the notify pipe.
+//! - `watchdog.rs`: when a live worker counts as stalled (`--stall-timeout`).
 //! - [`fault`]: the test-only fault knobs; [`interrupt`]: Ctrl-C and SIGTERM as a flag.
 //!
 //! `docs/architecture.md` draws a chunk's path through them.
@@ -22,6 +23,7 @@ mod options;
 mod process;
 mod report;
 pub mod task;
+mod watchdog;
 mod worker;
 
 pub use context::JobContext;
@@ -29,6 +31,7 @@ pub use error::JobError;
 pub use options::{EngineKind, JobOptions};
 pub use report::{Progress, ScanReport, WorkerProgress, MALFORMED_EXAMPLES};
 pub use task::{ChunkFailure, ChunkTask, ChunkView, Consumer};
+pub use watchdog::{DEFAULT_STALL_TIMEOUT, STALL_MULTIPLE};
 
 use crate::input::plan::ChunkPlan;
 use crate::scan::kernel::ScanSpec;

@@ -1,7 +1,9 @@
 //! How a job runs: which engine, how many workers, where to stop.
 
 use crate::job::fault::Fault;
+use crate::job::watchdog::DEFAULT_STALL_TIMEOUT;
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 /// Which kind of worker runs the kernels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -21,6 +23,9 @@ pub struct JobOptions {
     pub limit: Option<u64>,
     /// Set asynchronously (Ctrl-C): the job stops its workers and returns `Interrupted`.
     pub interrupt: Option<&'static AtomicBool>,
+    /// The least time a worker may hold a chunk without progress before it counts as stalled
+    /// (the watchdog waits longer when chunks are slow: see `job/watchdog.rs`); `None` never.
+    pub stall_timeout: Option<Duration>,
     pub fault: Fault,
 }
 
@@ -31,6 +36,7 @@ impl Default for JobOptions {
             workers: 1,
             limit: None,
             interrupt: None,
+            stall_timeout: Some(DEFAULT_STALL_TIMEOUT),
             fault: Fault::none(),
         }
     }

@@ -12,6 +12,9 @@ pub struct Progress {
     pub matches: u64,
     pub workers: Vec<WorkerProgress>,
     pub elapsed: Duration,
+    /// How long a worker may now go without progress before it counts as stalled (the
+    /// watchdog's current timeout); `None` when the watchdog is off.
+    pub stall_timeout: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -21,6 +24,9 @@ pub struct WorkerProgress {
     pub matches: u64,
     /// The file of the chunk it is scanning, if any.
     pub file: Option<PathBuf>,
+    /// How long its counters and chunk have not moved while it holds a chunk (zero when it
+    /// holds none): a stalled worker's grows towards `Progress::stall_timeout`.
+    pub quiet: Duration,
 }
 
 /// What a finished scan found, summed over verified chunks in output order.
@@ -45,6 +51,8 @@ pub struct ScanReport {
     pub boundary_reruns: u64,
     /// Chunks re-run because their worker died.
     pub crash_reruns: u64,
+    /// Chunks re-run because their worker made no progress and was killed (process engine).
+    pub stall_reruns: u64,
     /// The region's accumulator words at the end (tasks with shared accumulators only).
     pub accumulators: Vec<u64>,
     pub elapsed: Duration,
