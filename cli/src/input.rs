@@ -46,7 +46,7 @@ pub enum OutputEncoding {
 #[derive(Args)]
 pub struct InputArgs {
     /// Files or directories (walked recursively; *.csv, *.txt, *.tsv, also .gz/.zst, in sorted
-    /// path order).
+    /// path order); `-` reads standard input (plain, gzip or zstd) as one stream.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
     /// Keep records where COLUMN OP VALUE holds, OP one of = != < <= > >=, or COLUMN ~ REGEX
@@ -180,7 +180,9 @@ impl InputArgs {
 
     pub fn bars(&self, ds: &Dataset, opts: &JobOptions) -> Option<Bars> {
         let shown = opts.workers.min(ds.plan.chunks.len().max(1));
-        Bars::new(self.progress, self.quiet, ds.plan.total_bytes(), shown)
+        // Standard input's size is not known: bytes read, without a total.
+        let total = (!ds.plan.has_stdin()).then(|| ds.plan.total_bytes());
+        Bars::new(self.progress, self.quiet, total, shown)
     }
 
     /// Fails when `--strict` and some record was malformed.

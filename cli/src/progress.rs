@@ -56,7 +56,13 @@ pub struct Bars {
 
 impl Bars {
     /// Bars for `workers` workers, or `None` when progress is not to be shown.
-    pub fn new(mode: ProgressMode, quiet: bool, total_bytes: u64, workers: usize) -> Option<Bars> {
+    /// `total_bytes` is `None` when it is not known (standard input).
+    pub fn new(
+        mode: ProgressMode,
+        quiet: bool,
+        total_bytes: Option<u64>,
+        workers: usize,
+    ) -> Option<Bars> {
         let target = draw_target(mode, quiet)?;
         let multi = MultiProgress::with_draw_target(target);
         let worker_style = ProgressStyle::with_template("  worker {prefix:>2} {bytes:>10} {msg}")
@@ -68,12 +74,16 @@ impl Bars {
                 bar
             })
             .collect();
-        let total_style = ProgressStyle::with_template(
-            "{bar:30.cyan/blue} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
-        let total = multi.add(ProgressBar::new(total_bytes).with_style(total_style));
+        let template = match total_bytes {
+            Some(_) => {
+                "{bar:30.cyan/blue} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}"
+            }
+            None => "{spinner} {bytes} read {binary_bytes_per_sec} {msg}",
+        };
+        let total_style = ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
+        let total = multi.add(ProgressBar::new(total_bytes.unwrap_or(0)).with_style(total_style));
         Some(Bars {
             multi,
             total,

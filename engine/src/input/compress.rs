@@ -93,7 +93,7 @@ impl std::error::Error for StreamError {
 /// The file at the bottom of the stack: counts bytes read, remembers its own errors so they
 /// are not mistaken for bad compressed data.
 struct CountingFile {
-    file: File,
+    file: Box<dyn Read>,
     consumed: Rc<Cell<u64>>,
     failed: Rc<Cell<bool>>,
 }
@@ -130,7 +130,11 @@ impl Source {
         compression: Option<Compression>,
         transcode: Option<&'static Encoding>,
     ) -> Result<Source, StreamError> {
-        let file = File::open(path).map_err(StreamError::Io)?;
+        let file: Box<dyn Read> = if crate::input::stdin::is_stdin(path) {
+            Box::new(crate::input::stdin::reader().map_err(StreamError::Io)?)
+        } else {
+            Box::new(File::open(path).map_err(StreamError::Io)?)
+        };
         let consumed = Rc::new(Cell::new(0));
         let file_failed = Rc::new(Cell::new(false));
         let counting = CountingFile {

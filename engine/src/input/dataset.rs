@@ -183,6 +183,9 @@ pub fn open(opts: &DatasetOptions) -> Result<Dataset, DatasetError> {
             opts.chunk_size,
         );
     }
+    // Whatever the coordinator read of standard input is kept for the worker; the rest is
+    // the worker's to read.
+    crate::input::stdin::stop_recording();
     let Some(Settled {
         has_header,
         schema,
@@ -211,12 +214,14 @@ struct Head {
     compression: Option<Compression>,
     /// Transcoded to UTF-8 while streamed (the delimiter can occur inside a character).
     transcode: Option<&'static Encoding>,
+    /// Standard input (always streamed).
+    stdin: bool,
     content: Content,
 }
 
 impl Head {
     fn streamed(&self) -> bool {
-        self.compression.is_some() || self.transcode.is_some()
+        self.stdin || self.compression.is_some() || self.transcode.is_some()
     }
 
     fn bytes(&self) -> &[u8] {
@@ -248,9 +253,17 @@ fn read_head(
         .delimiter
         .or(desc.delimiter_byte())
         .unwrap_or_else(|| default_delimiter(&content_path(path)));
-    let compression = Compression::from_path(path);
+    let stdin = crate::input::stdin::is_stdin(path);
+    let compression = if stdin {
+        match crate::input::stdin::sniff_compression() {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(e.to_string())),
+        }
+    } else {
+        Compression::from_path(path)
+    };
     let transcode = encoding.filter(|e| charset::inside_characters(e, delimiter));
-    let content = if compression.is_some() || transcode.is_some() {
+    let content = if stdin || compression.is_some() || transcode.is_some() {
         match stream_prefix(path, compression, transcode, delimiter) {
             Ok((bytes, complete)) => Content::Prefix(bytes, complete),
             Err(StreamError::Io(e)) => return Ok(Err(e.to_string())),
@@ -271,6 +284,7 @@ fn read_head(
         delimiter,
         compression,
         transcode,
+        stdin,
         content,
     }))
 }

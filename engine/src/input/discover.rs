@@ -221,6 +221,15 @@ pub fn discover(paths: &[PathBuf], opts: &DiscoverOptions) -> Result<Discovery, 
     let matcher = Matcher::new(opts.glob.as_deref())?;
     let mut out = Discovery::default();
     for path in paths {
+        if crate::input::stdin::is_stdin(path) {
+            // Standard input: its size is unknown and it is read once, as a stream.
+            out.files.push(InputFile {
+                path: path.clone(),
+                size: 0,
+                explicit: true,
+            });
+            continue;
+        }
         match fs::metadata(path) {
             Ok(meta) if meta.is_dir() => walk(path, &matcher, &mut out),
             Ok(meta) if meta.is_file() => explicit_file(path, meta.len(), &mut out)?,

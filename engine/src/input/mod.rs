@@ -1,7 +1,8 @@
 //! Everything before the first byte is scanned: which files ([`discover`]), how the dataset
 //! describes itself ([`descriptor`]: `fleet.toml`), header and column names ([`schema`]),
 //! text encodings ([`charset`]) and compression ([`compress`]), the chunk plan ([`plan`]), and
-//! the piecewise reading of files that cannot be mapped ([`stream`]). [`dataset`] ties them
+//! the piecewise reading of files that cannot be mapped ([`stream`]), standard input as an
+//! input ([`stdin`]). [`dataset`] ties them
 //! together into the plan and schema a job runs on.
 pub mod charset;
 pub mod compress;
@@ -10,4 +11,5 @@ pub mod descriptor;
 pub mod discover;
 pub mod plan;
 pub mod schema;
+pub mod stdin;
 pub mod stream;

@@ -34,7 +34,12 @@ pub struct PlannedFile {
 impl PlannedFile {
     /// Whether the file is read through a stream as one unit rather than mapped and split.
     pub fn streamed(&self) -> bool {
-        self.compression.is_some() || self.transcode.is_some()
+        self.compression.is_some() || self.transcode.is_some() || self.is_stdin()
+    }
+
+    /// Standard input (`-`): streamed, read once, of unknown size.
+    pub fn is_stdin(&self) -> bool {
+        crate::input::stdin::is_stdin(&self.path)
     }
 }
 
@@ -56,6 +61,11 @@ pub struct ChunkPlan {
 }
 
 impl ChunkPlan {
+    /// Some input is standard input, whose size is unknown until it ends.
+    pub fn has_stdin(&self) -> bool {
+        self.files.iter().any(PlannedFile::is_stdin)
+    }
+
     pub fn total_bytes(&self) -> u64 {
         self.chunks.iter().map(|c| c.end - c.start).sum()
     }

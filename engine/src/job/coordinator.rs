@@ -533,7 +533,9 @@ impl Coordinator {
                 p.workers.push(w);
             }
         }
-        p.bytes = p.bytes.min(p.total_bytes);
+        if !self.ctx.plan.has_stdin() {
+            p.bytes = p.bytes.min(p.total_bytes);
+        }
         p
     }
 

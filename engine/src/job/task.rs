@@ -117,13 +117,18 @@ pub enum ChunkFailure {
     Truncated(Compression),
     /// A compressed file holds invalid data.
     Corrupt(Compression),
+    /// Standard input's worker failed, and standard input cannot be read a second time.
+    StdinReread,
 }
 
 impl ChunkFailure {
     /// True when the job must fail: the file's content is bad, and a result without part of
     /// it would look complete. Otherwise only that file is reported and the job goes on.
     pub fn fails_job(self) -> bool {
-        matches!(self, ChunkFailure::Truncated(_) | ChunkFailure::Corrupt(_))
+        matches!(
+            self,
+            ChunkFailure::Truncated(_) | ChunkFailure::Corrupt(_) | ChunkFailure::StdinReread
+        )
     }
 
     /// The word stored in the region: the kind in the high half, its detail in the low half;
@@ -134,6 +139,7 @@ impl ChunkFailure {
             ChunkFailure::FileShrank => (2, 0),
             ChunkFailure::Truncated(c) => (3, compression_code(c)),
             ChunkFailure::Corrupt(c) => (4, compression_code(c)),
+            ChunkFailure::StdinReread => (5, 0),
         };
         (kind << 32) | u64::from(detail)
     }
@@ -149,6 +155,7 @@ impl ChunkFailure {
             2 => ChunkFailure::FileShrank,
             3 => ChunkFailure::Truncated(compression()),
             4 => ChunkFailure::Corrupt(compression()),
+            5 => ChunkFailure::StdinReread,
             _ => return None,
         })
     }
@@ -178,6 +185,9 @@ impl fmt::Display for ChunkFailure {
             ChunkFailure::FileShrank => f.write_str("the file shrank while it was being scanned"),
             ChunkFailure::Truncated(c) => write!(f, "{}", StreamError::Truncated(c)),
             ChunkFailure::Corrupt(c) => write!(f, "{}", StreamError::Corrupt(c)),
+            ChunkFailure::StdinReread => f.write_str(
+                "its worker failed, and standard input cannot be read a second time to re-run it",
+            ),
         }
     }
 }
@@ -196,6 +206,7 @@ mod tests {
             ChunkFailure::Truncated(Compression::Zstd),
             ChunkFailure::Corrupt(Compression::Gzip),
             ChunkFailure::Corrupt(Compression::Zstd),
+            ChunkFailure::StdinReread,
         ] {
             assert_ne!(failure.to_word(), 0, "{failure:?}");
             assert_eq!(ChunkFailure::from_word(failure.to_word()), Some(failure));

@@ -42,7 +42,10 @@ pub fn run_worker(ctx: &JobContext, slot: usize, mut first: Option<usize>) -> io
             ctx.fault.trigger(point, c, attempt, ctx.in_process);
         }
         let file = &ctx.plan.files[ctx.plan.chunks[c].file as usize];
-        let step = if file.streamed() {
+        let step = if file.is_stdin() && attempt > 0 {
+            // Its first reader took the stream: a re-run would see only what was left.
+            Step::Failed(ChunkFailure::StdinReread)
+        } else if file.streamed() {
             scan_streamed(ctx, slot, file, &mut out, &mut scratch, spill_len)?
         } else {
             scan_mapped(ctx, slot, c, &mut mapped, &mut out, &mut scratch, spill_len)?
