@@ -17,6 +17,9 @@ pub struct Descriptor {
     pub header: Option<bool>,
     pub delimiter: Option<String>,
     pub encoding: Option<String>,
+    /// Column types for `fleet sql` (`[types] id = "int64"`): int64, float64, timestamp or
+    /// utf8; the other commands read every field as text and ignore them.
+    pub types: Option<std::collections::BTreeMap<String, String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -221,6 +224,7 @@ mod tests {
                 header: Some(false),
                 delimiter: Some(";".into()),
                 encoding: Some("UTF-8".into()),
+                types: None,
             }
         );
         assert_eq!(d.delimiter_byte(), Some(b';'));
