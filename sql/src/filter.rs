@@ -313,9 +313,9 @@ fn utf8_literal(expr: &Expr) -> Option<&str> {
 
 fn utf8_value(value: &ScalarValue) -> Option<&str> {
     match value {
-        ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)) => {
-            Some(s)
-        }
+        ScalarValue::Utf8(Some(s))
+        | ScalarValue::LargeUtf8(Some(s))
+        | ScalarValue::Utf8View(Some(s)) => Some(s),
         _ => None,
     }
 }
@@ -359,7 +359,9 @@ fn comparison(column: usize, cmp: Cmp, value: &ScalarValue, cx: FilterContext<'_
                     (f as i128 == i).then_some(f)?
                 }
             };
-            value.is_finite().then_some(Cond::Float { column, cmp, value })
+            value
+                .is_finite()
+                .then_some(Cond::Float { column, cmp, value })
         }
         ColumnType::Timestamp => {
             let (value, unit) = match value {

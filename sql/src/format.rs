@@ -88,7 +88,12 @@ fn csv_line(names: &[&str]) -> Vec<u8> {
         if i > 0 {
             line.push(b',');
         }
-        fleet_engine::scan::format::write_csv_field(&mut line, name.as_bytes(), b',', names.len() == 1);
+        fleet_engine::scan::format::write_csv_field(
+            &mut line,
+            name.as_bytes(),
+            b',',
+            names.len() == 1,
+        );
     }
     line
 }

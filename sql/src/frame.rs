@@ -14,7 +14,8 @@ const ERROR: u8 = 1;
 /// Appends a frame holding `batch`.
 pub fn write_batch(out: &mut Vec<u8>, batch: &RecordBatch) -> Result<(), String> {
     let at = begin(out, BATCHES);
-    let mut writer = StreamWriter::try_new(&mut *out, &batch.schema()).map_err(|e| e.to_string())?;
+    let mut writer =
+        StreamWriter::try_new(&mut *out, &batch.schema()).map_err(|e| e.to_string())?;
     writer.write(batch).map_err(|e| e.to_string())?;
     writer.finish().map_err(|e| e.to_string())?;
     drop(writer);

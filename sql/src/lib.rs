@@ -25,8 +25,8 @@ pub mod table;
 pub mod task;
 pub mod types;
 
-pub use error::SqlError;
 pub use datafusion;
+pub use error::SqlError;
 pub use exec::FleetScanExec;
 pub use session::SqlSession;
 pub use table::{FleetTable, ScanTotals, TableOptions};

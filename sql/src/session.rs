@@ -79,5 +79,10 @@ impl SqlSession {
 
 fn query_error(e: datafusion::error::DataFusionError) -> SqlError {
     // DataFusion wraps causes in context lines; one line for the terminal.
-    SqlError::Query(e.to_string().split_whitespace().collect::<Vec<_>>().join(" "))
+    SqlError::Query(
+        e.to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
 }

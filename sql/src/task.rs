@@ -124,7 +124,12 @@ impl MatchSink for ArrowSink<'_> {
         if self.failed {
             return;
         }
-        if !self.task.residual.iter().all(|c| c.eval(field) == Some(true)) {
+        if !self
+            .task
+            .residual
+            .iter()
+            .all(|c| c.eval(field) == Some(true))
+        {
             return;
         }
         let task = self.task;

@@ -101,7 +101,11 @@ fn records(dir: &Path) -> Vec<Vec<String>> {
 fn schema_is_typed_from_the_sample() {
     let dir = gps(2, 2000);
     let t = table(dir.path(), 0);
-    let types: Vec<String> = t.columns().iter().map(|c| format!("{}:{}", c.name, c.ty)).collect();
+    let types: Vec<String> = t
+        .columns()
+        .iter()
+        .map(|c| format!("{}:{}", c.name, c.ty))
+        .collect();
     assert_eq!(
         types,
         [
@@ -219,8 +223,12 @@ fn group_by_matches_a_reference_and_datafusions_csv_reader() {
             .iter()
             .map(|c| {
                 let ty = match c.ty {
-                    fleet_engine::columnar::ColumnType::Int64 => datafusion::arrow::datatypes::DataType::Int64,
-                    fleet_engine::columnar::ColumnType::Float64 => datafusion::arrow::datatypes::DataType::Float64,
+                    fleet_engine::columnar::ColumnType::Int64 => {
+                        datafusion::arrow::datatypes::DataType::Int64
+                    }
+                    fleet_engine::columnar::ColumnType::Float64 => {
+                        datafusion::arrow::datatypes::DataType::Float64
+                    }
                     _ => datafusion::arrow::datatypes::DataType::Utf8,
                 };
                 datafusion::arrow::datatypes::Field::new(&c.name, ty, true)
@@ -232,8 +240,11 @@ fn group_by_matches_a_reference_and_datafusions_csv_reader() {
         .has_header(false)
         .schema(&arrow)
         .file_extension(".csv");
-    own.block_on(own.context().register_csv("own", dir.path().to_str().unwrap(), opts))
-        .unwrap();
+    own.block_on(
+        own.context()
+            .register_csv("own", dir.path().to_str().unwrap(), opts),
+    )
+    .unwrap();
     let theirs = rows(&own, &sql.replace("FROM gps", "FROM own"));
     let ours = rows(&s, sql);
     assert_eq!(ours, theirs);
@@ -285,12 +296,16 @@ fn trajectory_window_query_matches_a_reference() {
             let (dlat, dlon) = ((c.2 - p.2).to_radians(), (c.1 - p.1).to_radians());
             let h = (dlat / 2.0).sin().powi(2)
                 + p.2.to_radians().cos() * c.2.to_radians().cos() * (dlon / 2.0).sin().powi(2);
-            *expected.entry((id, c.0[..10].to_string())).or_default() += 2.0 * 6371.0 * h.sqrt().asin();
+            *expected.entry((id, c.0[..10].to_string())).or_default() +=
+                2.0 * 6371.0 * h.sqrt().asin();
         }
     }
     assert_eq!(got.len(), expected.len());
     for (g, ((id, day), km)) in got.iter().zip(&expected) {
-        assert_eq!((g[0].parse::<i64>().unwrap(), g[1].as_str()), (*id, day.as_str()));
+        assert_eq!(
+            (g[0].parse::<i64>().unwrap(), g[1].as_str()),
+            (*id, day.as_str())
+        );
         let v: f64 = g[2].parse().unwrap();
         assert!((v - km).abs() < 1e-6 * km.max(1.0), "{g:?} vs {km}");
     }
@@ -342,7 +357,10 @@ fn quoted_newlines_across_chunks_and_gzip_give_the_plain_result() {
     let mut text = String::from("id,note,v\n");
     for i in 0..3000 {
         if i % 7 == 0 {
-            text.push_str(&format!("{i},\"line one\nline, two \"\"{i}\"\"\",{}\n", i % 13));
+            text.push_str(&format!(
+                "{i},\"line one\nline, two \"\"{i}\"\"\",{}\n",
+                i % 13
+            ));
         } else {
             text.push_str(&format!("{i},plain {i},{}\n", i % 13));
         }
@@ -365,7 +383,11 @@ fn quoted_newlines_across_chunks_and_gzip_give_the_plain_result() {
     for (path, chunk) in [(dir.path(), 97u64), (dir.path(), 4096), (gz.path(), 0)] {
         let t = table(path, chunk);
         let s = session(&[("q", &t)]);
-        assert_eq!(rows(&s, "SELECT id, note FROM q WHERE v = 5"), expected, "{path:?} {chunk}");
+        assert_eq!(
+            rows(&s, "SELECT id, note FROM q WHERE v = 5"),
+            expected,
+            "{path:?} {chunk}"
+        );
         let n = rows(&s, "SELECT count(*) FROM q");
         assert_eq!(n, [["3000"]]);
     }
@@ -396,8 +418,14 @@ fn a_value_that_does_not_fit_the_sampled_type_is_an_error() {
     std::fs::write(dir.path().join("a.csv"), &text).unwrap();
     let t = table(dir.path(), 0);
     let s = session(&[("t", &t)]);
-    let err = s.query("SELECT sum(a) FROM t", |_| Ok(())).unwrap_err().to_string();
-    assert!(err.contains("column 'a'") && err.contains("oops") && err.contains("[types]"), "{err}");
+    let err = s
+        .query("SELECT sum(a) FROM t", |_| Ok(()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("column 'a'") && err.contains("oops") && err.contains("[types]"),
+        "{err}"
+    );
     std::fs::write(dir.path().join("fleet.toml"), "[types]\na = \"utf8\"\n").unwrap();
     let t = table(dir.path(), 0);
     let s = session(&[("t", &t)]);
