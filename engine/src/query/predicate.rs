@@ -31,6 +31,14 @@ pub enum PredicateError {
     Regex { pattern: String, message: String },
 }
 
+/// What [`Predicate::needle`] finds: bytes every matching field holds, unless (`numeric`) it
+/// writes the number with an exponent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Needle<'a> {
+    pub bytes: &'a [u8],
+    pub numeric: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct Predicate {
     column: usize,
@@ -60,7 +68,7 @@ enum Test {
 }
 
 /// One ordering comparison of a field with the value: numerically and exactly when both are
-/// plain decimals, otherwise as bytes.
+/// numbers, otherwise as bytes.
 #[derive(Debug, Clone)]
 struct Comparison {
     cmp: Cmp,
@@ -70,6 +78,10 @@ struct Comparison {
     /// (speeds, counts, ids) are then compared as integers, without the general decimal
     /// comparison (the same order, much less work per record).
     small: Option<u64>,
+    /// `number`'s digits as every plain decimal equal to it writes them (its integer digits,
+    /// or for a number below 1 its fraction digits), for [`Predicate::needle`]; `None` when
+    /// that would be very long (`1e300`).
+    digits: Option<Vec<u8>>,
 }
 
 /// The comparison operators (every `Op` but `~`).
@@ -123,20 +135,31 @@ impl Cmp {
 impl Comparison {
     fn new(cmp: Cmp, value: Vec<u8>) -> Comparison {
         let number = OwnedDecimal::parse(&value);
-        let small = number.as_ref().and_then(|n| {
-            let d = n.as_decimal();
-            let whole = !d.is_negative() && d.frac_digits().is_empty() && d.int_digits().len() <= 8;
-            whole.then(|| {
-                d.int_digits()
-                    .iter()
-                    .fold(0, |v, &b| v * 10 + u64::from(b - b'0'))
-            })
+        let plain = number.as_ref().and_then(|n| {
+            Some((
+                n.as_decimal().is_negative(),
+                n.as_decimal().plain_digits(64)?,
+            ))
+        });
+        let small = plain.as_ref().and_then(|(negative, (int, frac))| {
+            let whole = !negative && frac.is_empty() && int.len() <= 8;
+            whole.then(|| int.iter().fold(0, |v, &b| v * 10 + u64::from(b - b'0')))
+        });
+        let digits = plain.map(|(_, (int, frac))| {
+            if !int.is_empty() {
+                int
+            } else if !frac.is_empty() {
+                frac
+            } else {
+                b"0".to_vec()
+            }
         });
         Comparison {
             cmp,
             value,
             number,
             small,
+            digits,
         }
     }
 
@@ -249,37 +272,32 @@ impl Predicate {
         }
     }
 
-    /// Bytes that every field satisfying this predicate must contain, for a SIMD pre-filter (memmem) over raw data:
-    /// only for Op::Eq. For a numeric value: its integer digits without leading zeros if non-zero (value 11865 → "11865",
-    /// also matches field "011865", "11865.0", "+11865"), else its fraction digits (0.25 → "25"), else "0" for zero.
-    /// For a non-numeric value: the value's bytes, but None if empty. Must never produce a needle that a matching field lacks.
+    /// Bytes that every field satisfying this predicate must contain, for a SIMD pre-filter
+    /// over raw data: only for `=`. For a numeric value: its integer digits without leading
+    /// zeros if non-zero (value 11865 → "11865", also in fields "011865", "11865.0",
+    /// "+11865"), else its fraction digits (0.25 → "25"), else "0" for zero; a field that
+    /// writes the number with an exponent (`1.1865e4`) need not hold them, so the needle is
+    /// then [`Needle::numeric`] and the pre-filter must also pass lines holding an `e` or `E`.
+    /// For a non-numeric value: the value's bytes, but None if empty. Must never produce a
+    /// needle that a matching field lacks.
     ///
     /// Also None when the needle would contain `"`: inside a quoted CSV field that byte is
     /// written doubled, so the raw data of a matching record need not contain the needle.
-    pub fn needle(&self) -> Option<&[u8]> {
+    pub fn needle(&self) -> Option<Needle<'_>> {
         let Test::Raw(c) = &self.test else {
             return None;
         };
         if c.cmp != Cmp::Eq {
             return None;
         }
-        let needle: &[u8] = match &c.number {
-            Some(n) => {
-                let d = n.as_decimal();
-                if !d.int_digits().is_empty() {
-                    d.int_digits()
-                } else if !d.frac_digits().is_empty() {
-                    d.frac_digits()
-                } else {
-                    b"0"
-                }
-            }
-            None => &c.value,
+        let (bytes, numeric): (&[u8], bool) = match &c.number {
+            Some(_) => (c.digits.as_deref()?, true),
+            None => (&c.value, false),
         };
-        if needle.is_empty() || needle.contains(&b'"') {
+        if bytes.is_empty() || bytes.contains(&b'"') {
             None
         } else {
-            Some(needle)
+            Some(Needle { bytes, numeric })
         }
     }
 
@@ -449,17 +467,27 @@ mod tests {
 
     #[test]
     fn needles() {
-        assert_eq!(p("id=11865").needle(), Some(&b"11865"[..]));
-        assert_eq!(p("id=+0011865.000").needle(), Some(&b"11865"[..]));
-        assert_eq!(p("id=0.25").needle(), Some(&b"25"[..]));
-        assert_eq!(p("id=-.0500").needle(), Some(&b"05"[..]));
-        assert_eq!(p("id=-0.0").needle(), Some(&b"0"[..]));
-        assert_eq!(p("id=abc").needle(), Some(&b"abc"[..]));
-        assert_eq!(p("id='a b'").needle(), Some(&b"a b"[..]));
-        assert_eq!(p("id='say \"hi\"'").needle(), None);
-        assert_eq!(p("id!=5").needle(), None);
-        assert_eq!(p("id>=5").needle(), None);
-        assert_eq!(p("id~5").needle(), None);
+        let p = |text: &str| {
+            let pr = p(text);
+            pr.needle().map(|n| (n.bytes.to_vec(), n.numeric))
+        };
+        let numeric = |b: &[u8]| Some((b.to_vec(), true));
+        let text = |b: &[u8]| Some((b.to_vec(), false));
+        assert_eq!(p("id=11865"), numeric(b"11865"));
+        assert_eq!(p("id=+0011865.000"), numeric(b"11865"));
+        assert_eq!(p("id=0.25"), numeric(b"25"));
+        assert_eq!(p("id=-.0500"), numeric(b"05"));
+        assert_eq!(p("id=-0.0"), numeric(b"0"));
+        assert_eq!(p("id=abc"), text(b"abc"));
+        assert_eq!(p("id='a b'"), text(b"a b"));
+        assert_eq!(p("id='say \"hi\"'"), None);
+        assert_eq!(p("id!=5"), None);
+        assert_eq!(p("id>=5"), None);
+        assert_eq!(p("id~5"), None);
+        // Exponent values: the digits of the number they write.
+        assert_eq!(p("id=1.1865e4"), numeric(b"11865"));
+        assert_eq!(p("id=1E-3"), numeric(b"001"));
+        assert_eq!(p("id=1e300"), None, "too long to look for");
     }
 
     #[test]
@@ -489,6 +517,7 @@ mod tests {
                 1 => Just('-'),
                 1 => Just('+'),
                 1 => Just('a'),
+                1 => Just('e'),
                 1 => Just(' '),
             ],
             0..7,
@@ -507,10 +536,11 @@ mod tests {
             let pr = Predicate::compile(&expr, &schema()).unwrap();
             if pr.matches(f.as_bytes()) {
                 if let Some(needle) = pr.needle() {
+                    let exponent = needle.numeric && f.contains(['e', 'E']);
                     prop_assert!(
-                        memchr::memmem::find(f.as_bytes(), needle).is_some(),
+                        exponent || memchr::memmem::find(f.as_bytes(), needle.bytes).is_some(),
                         "field {:?} matches {:?} but lacks needle {:?}", f, v,
-                        String::from_utf8_lossy(needle)
+                        String::from_utf8_lossy(needle.bytes)
                     );
                 }
             }

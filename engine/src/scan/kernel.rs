@@ -127,7 +127,7 @@ fn scan_quote_free(
     let mut outcome = ChunkOutcome::default();
     let needed = filter.fields_needed().max(sink.fields_needed());
     let needle = filter.predicates.iter().find_map(Predicate::needle);
-    if let Some(probe) = needle.and_then(Probe::new) {
+    if let Some(probe) = needle.and_then(|n| Probe::new(n.bytes, n.numeric)) {
         return scan_flagged(
             data, range, delimiter, filter, &probe, needed, sink, scratch,
         );
