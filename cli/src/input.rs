@@ -48,9 +48,14 @@ pub struct InputArgs {
     /// path order).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// COLUMN OP VALUE with OP one of = != < <= > >=, or COLUMN ~ REGEX; repeatable, all must hold.
+    /// COLUMN OP VALUE with OP one of = != < <= > >=, COLUMN ~ REGEX, or COLUMN is [not]
+    /// null; repeatable, all must hold.
     #[arg(short = 'w', long = "where", value_name = "EXPR")]
     pub wheres: Vec<String>,
+    /// A value that means "missing" (repeatable; replaces the default NA, NULL, null, NaN,
+    /// N/A, \N and fleet.toml's list). Empty fields are always missing.
+    #[arg(long = "null", value_name = "VALUE", allow_hyphen_values = true)]
+    pub nulls: Vec<String>,
     /// Field delimiter: one character, or \t / tab.
     #[arg(long, value_parser = parse_delimiter)]
     pub delimiter: Option<u8>,
@@ -108,6 +113,7 @@ impl InputArgs {
             chunk_size: self.chunk_size.unwrap_or(default_chunk),
             encoding: self.encoding.clone(),
             piece_size: self.piece_size.unwrap_or(0),
+            nulls: null_flags(&self.nulls),
         })
     }
 
@@ -117,7 +123,8 @@ impl InputArgs {
             .map(|text| {
                 let expr = parse_where(text)?;
                 let p = Predicate::compile(&expr, &ds.schema)
-                    .with_context(|| format!("--where '{text}'"))?;
+                    .with_context(|| format!("--where '{text}'"))?
+                    .with_nulls(ds.scanned_nulls());
                 Ok(match ds.scanned_encoding() {
                     Some(encoding) => p.in_encoding(encoding),
                     None => p,
@@ -165,8 +172,23 @@ impl InputArgs {
         Bars::new(self.progress, self.quiet, ds.plan.total_bytes(), shown)
     }
 
-    /// Fails when `--strict` and some record was malformed.
+    /// Fails when `--strict` and some record was malformed, or had a value a numeric
+    /// `--where` could not compare.
     pub fn check_strict(&self, report: &ScanReport) -> anyhow::Result<()> {
+        if self.strict && report.incomparable > 0 {
+            let (path, line) = report
+                .incomparable_examples
+                .first()
+                .cloned()
+                .unwrap_or_default();
+            bail!(
+                "{} records have a value that is neither a number nor missing where --where \
+                 compares numbers (first at {}:{}); --strict refuses them",
+                human_count(report.incomparable),
+                path.display(),
+                line
+            );
+        }
         if self.strict && report.malformed > 0 {
             let (path, line) = report
                 .malformed_examples
@@ -203,6 +225,11 @@ impl InputArgs {
         );
         Outcome::Partial
     }
+}
+
+/// `--null` values as a setting: `None` (no flag) leaves them to fleet.toml or the default.
+pub fn null_flags(values: &[String]) -> Option<Vec<String>> {
+    (!values.is_empty()).then(|| values.to_vec())
 }
 
 /// `--header` / `--no-header` as a setting: `None` leaves it to fleet.toml or detection.
@@ -290,6 +317,20 @@ fn summary(ds: &Dataset, r: &ScanReport) {
         );
         for (path, line) in &r.invalid_examples {
             eprintln!("fleet: invalid {name} text at {}:{}", path.display(), line);
+        }
+    }
+    if r.incomparable > 0 {
+        eprintln!(
+            "fleet: warning: {} record(s) have a value that is neither a number nor missing \
+             where --where compares numbers; they never match",
+            human_count(r.incomparable)
+        );
+        for (path, line) in &r.incomparable_examples {
+            eprintln!(
+                "fleet: not comparable with a number at {}:{}",
+                path.display(),
+                line
+            );
         }
     }
     let s = &ds.discovery.skipped;
