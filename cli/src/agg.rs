@@ -40,7 +40,7 @@ pub struct AggArgs {
     #[command(flatten)]
     input: InputArgs,
     /// count, count(COL), sum(COL), mean(COL), min(COL), max(COL), stddev(COL) or
-    /// distinct(COL); repeatable (default: count).
+    /// distinct(COL); repeatable (default: count). Missing values (see --null) are skipped.
     #[arg(long = "agg", value_name = "SPEC")]
     aggs: Vec<String>,
     /// Group keys, comma-separated: columns, or hour(COL), day(COL), weekday(COL), month(COL).
@@ -79,7 +79,8 @@ pub fn run(args: AggArgs) -> anyhow::Result<Outcome> {
     } else {
         args.aggs.iter().map(String::as_str).collect()
     };
-    let plan = AggPlan::parse(args.group_by.as_deref(), &specs, &ds.schema)?;
+    let plan = AggPlan::parse(args.group_by.as_deref(), &specs, &ds.schema)?
+        .with_nulls(ds.scanned_nulls());
     let sort = match &args.sort {
         Some(text) => Some(parse_sort(text, &plan).with_context(|| format!("--sort '{text}'"))?),
         None => None,
