@@ -175,6 +175,12 @@ pub fn run(args: AggArgs) -> anyhow::Result<Outcome> {
                 );
             }
         }
+        for what in result.table.markers_read_as_text() {
+            eprintln!(
+                "fleet: note: {what} read NA, NULL, null, NaN, N/A and \\N as values, not as \
+                 missing: its column also holds other text (say what is missing with --null)"
+            );
+        }
     }
     Ok(args.input.finish(&ds, &result.report))
 }

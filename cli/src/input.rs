@@ -182,7 +182,7 @@ impl InputArgs {
                 .cloned()
                 .unwrap_or_default();
             bail!(
-                "{} records have a value that is neither a number nor missing where --where \
+                "{} record(s) have a value that is neither a number nor missing where --where \
                  compares numbers (first at {}:{}); --strict refuses them",
                 human_count(report.incomparable),
                 path.display(),

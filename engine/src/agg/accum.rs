@@ -445,6 +445,21 @@ impl Column {
     }
 }
 
+impl Column {
+    /// Whether some group holds a default marker (`NA`, ...) that would count as a value
+    /// where the column holds text.
+    pub(crate) fn holds_markers(&self, nulls: &NullMarkers) -> bool {
+        match self {
+            Column::NonEmpty(v) => v.iter().any(|p| p.markers > 0),
+            Column::Extreme(v) => v.iter().any(|e| !e.marker.as_slice().is_empty()),
+            Column::Distinct(v) => v
+                .iter()
+                .any(|set| nulls.contextual_in(|m| set.contains(m)) > 0),
+            Column::Records | Column::Sum(_) | Column::Spread(_) => false,
+        }
+    }
+}
+
 /// What a numeric aggregate makes of a value.
 enum Number {
     /// In 10^-9 units.

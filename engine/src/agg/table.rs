@@ -249,6 +249,22 @@ impl AggTable {
         self.text_values.get(s).is_some_and(|&n| n > 0)
     }
 
+    /// The aggregates whose column holds text and also default markers (`NA`, ...), which
+    /// they therefore read as values, not as missing: worth telling the user, since one
+    /// stray text in a column of numbers is enough.
+    pub fn markers_read_as_text(&self) -> Vec<String> {
+        self.plan
+            .specs
+            .iter()
+            .zip(&self.columns)
+            .enumerate()
+            .filter(|(s, (_, column))| {
+                self.column_text(*s) && column.holds_markers(&self.plan.nulls)
+            })
+            .map(|(_, (spec, _))| spec.text.clone())
+            .collect()
+    }
+
     /// Per derived key with any: (key text, values neither missing nor timestamps, which
     /// were grouped under the empty key).
     pub fn malformed_keys(&self) -> Vec<(String, u64)> {
