@@ -492,3 +492,139 @@ fn scan_and_agg_column_files_read_markers_as_null() {
     let (fields, _) = read_parquet(&agg);
     assert_eq!(fields[1], ("max(arr_delay)".to_string(), DataType::Int64));
 }
+
+// ---------------------------------------------------------------------------------------
+// Generated data with each marker, converted.
+
+/// What the README's rule makes of one column of text values: its type, and per value
+/// whether it is null. `given`: the `--null` list (None: the default rule).
+fn ref_column(values: &[&str], given: Option<&[&str]>) -> (DataType, Vec<bool>) {
+    let default = ["NA", "NULL", "null", "NaN", "N/A", "\\N"];
+    let always = |v: &str| v.is_empty() || given.is_some_and(|g| g.contains(&v));
+    let marker = |v: &str| given.is_none() && default.contains(&v);
+    let int = |v: &str| {
+        let d = v.strip_prefix('-').unwrap_or(v);
+        !d.is_empty()
+            && d.bytes().all(|b| b.is_ascii_digit())
+            && !(d.len() > 1 && d.starts_with('0'))
+            && v != "-0"
+    };
+    let float = |v: &str| {
+        !v.starts_with('+')
+            && !v.contains(['i', 'n', 'N', 'I'])
+            && v.parse::<f64>().is_ok_and(f64::is_finite)
+            && !v.trim_start_matches('-').starts_with("00")
+    };
+    let time = |v: &str| v.len() == 19 && v.as_bytes()[10] == b' ' && v.starts_with("2013-");
+    // The null rule's numbers: any sign, leading zeros, exponents (wider than Float64's).
+    let number = |v: &str| {
+        let v = v.strip_prefix(['+', '-']).unwrap_or(v);
+        let (m, e) = v.split_once(['e', 'E']).unwrap_or((v, "0"));
+        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
+        let (i, f) = m.split_once('.').unwrap_or((m, ""));
+        let has_digits = (!i.is_empty() || !f.is_empty()) && !e.is_empty();
+        has_digits
+            && [i, f, e]
+                .iter()
+                .all(|p| p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let typed: Vec<&str> = values
+        .iter()
+        .copied()
+        .filter(|v| !always(v) && !marker(v))
+        .collect();
+    let ty = if typed.is_empty() {
+        DataType::Utf8
+    } else if typed.iter().all(|v| int(v)) {
+        DataType::Int64
+    } else if typed.iter().all(|v| float(v)) {
+        DataType::Float64
+    } else if typed.iter().all(|v| time(v)) {
+        DataType::Timestamp(TimeUnit::Microsecond, None)
+    } else {
+        DataType::Utf8
+    };
+    // A column with text keeps the default markers as text; numbers and times do not.
+    let text = typed.iter().any(|v| !number(v) && !time(v));
+    let nulls = values
+        .iter()
+        .map(|v| always(v) || (marker(v) && !text))
+        .collect();
+    (ty, nulls)
+}
+
+#[test]
+fn convert_reads_each_marker_as_the_rule_says() {
+    for (markers, given) in [
+        (&["", "NA", "NULL", "null", "NaN", "N/A", "\\N"][..], None),
+        (&["", "-999", "?", "NA"][..], Some(&["-999", "?"][..])),
+        (&["\\N"][..], Some(&["\\N"][..])),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        // Twice: as generated (its number column holds some text), and with that text
+        // replaced by numbers, so that column is typed and its markers are null.
+        for clean in [false, true] {
+            let data = fleet_fixtures::missing_csv(9, 3000, markers);
+            let mut rdr = csv::Reader::from_reader(&data[..]);
+            let mut w = csv::Writer::from_writer(Vec::new());
+            w.write_record(rdr.headers().unwrap()).unwrap();
+            let mut rows: Vec<Vec<String>> = Vec::new();
+            for r in rdr.records() {
+                let mut r: Vec<String> = r.unwrap().iter().map(String::from).collect();
+                let text = ["12 km", "?", "n/a", "nan", "-", "1,5"].contains(&r[1].as_str());
+                if clean && text && !given.is_some_and(|g| g.contains(&r[1].as_str())) {
+                    r[1] = "7".to_string();
+                }
+                w.write_record(&r).unwrap();
+                rows.push(r);
+            }
+            std::fs::write(dir.path().join("m.csv"), w.into_inner().unwrap()).unwrap();
+            let out = dir.path().join("out");
+            let mut args = vec![
+                "convert".to_string(),
+                dir.path().join("m.csv").to_str().unwrap().to_string(),
+                "-o".to_string(),
+                out.to_str().unwrap().to_string(),
+            ];
+            for g in given.unwrap_or_default() {
+                args.push(format!("--null={g}"));
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            ok(&args);
+            let (fields, batches) = read_parquet(&out.join("m.parquet"));
+            for (c, name) in ["id", "x", "name", "t", "note"].iter().enumerate() {
+                let values: Vec<&str> = rows.iter().map(|r| r[c].as_str()).collect();
+                let (ty, nulls) = ref_column(&values, given);
+                let ctx = format!("{markers:?} clean {clean} column {name}");
+                assert_eq!(fields[c].1, ty, "{ctx}");
+                let got: Vec<bool> = column_of(&fields, &batches, name)
+                    .iter()
+                    .flat_map(|a| (0..a.len()).map(|i| a.is_null(i)).collect::<Vec<_>>())
+                    .collect();
+                let first_difference = got.iter().zip(&nulls).position(|(a, b)| a != b);
+                assert_eq!(
+                    (got.len(), first_difference.map(|i| values[i])),
+                    (nulls.len(), None),
+                    "{ctx}: nulls differ"
+                );
+                if ty == DataType::Utf8 {
+                    // Text that is not null is written as it is, markers included.
+                    let texts: Vec<Option<String>> = column_of(&fields, &batches, name)
+                        .iter()
+                        .flat_map(|a| {
+                            a.as_string::<i32>()
+                                .iter()
+                                .map(|v| v.map(String::from))
+                                .collect::<Vec<_>>()
+                        })
+                        .collect();
+                    for ((got, want), null) in texts.iter().zip(&values).zip(&nulls) {
+                        if !null {
+                            assert_eq!(got.as_deref(), Some(*want), "{ctx}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
