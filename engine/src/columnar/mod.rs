@@ -37,11 +37,15 @@ mod table;
 mod types;
 mod write;
 
+pub use batch::{arrow_schema, BatchBuilder, Unparsable};
 pub use convert::{
     convert_files, plan_outputs, ConvertFile, ConvertOptions, ConvertPhase, ConvertProgress,
     ConvertReport, FileOutcome,
 };
-pub use infer::{in_unit, parse_float, parse_int, parse_timestamp, ColumnGuess, Timestamp};
+pub use infer::{
+    in_unit, parse_float, parse_float_loose, parse_int, parse_int_loose, parse_timestamp,
+    ColumnGuess, Timestamp,
+};
 pub use spool::Spool;
 pub use table::{
     decide_columns, infer_text, parse_schema_arg, write_table, write_text, CsvText, Inferred,

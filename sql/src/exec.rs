@@ -1,0 +1,257 @@
+//! [`FleetScanExec`]: the scan as a DataFusion `ExecutionPlan`.
+//!
+//! One output partition, fed by fleet's job runtime on its *thread* engine (forking worker
+//! processes inside a multi-threaded tokio process is not safe): `workers` threads claim the
+//! plan's chunks, and the coordinator verifies each chunk's speculative start (quoted
+//! newlines) and hands results over in plan order, so rows come out in file order. The job
+//! runs on its own OS thread; batches reach the async stream through a bounded channel, so
+//! a slow consumer holds the scan back instead of buffering the dataset. DataFusion
+//! repartitions after the scan where the plan gains from it (aggregates, joins, windows).
+//! With a `LIMIT` pushed down (only when every filter was pushed as exact), the job stops
+//! once that many rows are out.
+
+use crate::frame::{read_frames, Frame};
+use crate::table::TableInner;
+use crate::task::SqlTask;
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::TaskContext;
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
+    SendableRecordBatchStream,
+};
+use fleet_engine::job::{Consumer, JobError};
+use fleet_engine::{run_job, EngineKind, JobOptions};
+use std::fmt;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// Batches in flight between the job and the stream.
+const CHANNEL_BATCHES: usize = 8;
+
+#[derive(Debug)]
+pub struct FleetScanExec {
+    table: Arc<TableInner>,
+    task: SqlTask,
+    /// Pushed filters as SQL text (EXPLAIN).
+    filters: Vec<String>,
+    limit: Option<usize>,
+    workers: usize,
+    schema: SchemaRef,
+    properties: Arc<PlanProperties>,
+}
+
+impl FleetScanExec {
+    pub(crate) fn new(
+        table: Arc<TableInner>,
+        task: SqlTask,
+        filters: Vec<String>,
+        limit: Option<usize>,
+        workers: usize,
+    ) -> FleetScanExec {
+        let schema = fleet_engine::columnar::arrow_schema(&task.columns);
+        let properties = PlanProperties::new(
+            EquivalenceProperties::new(Arc::clone(&schema)),
+            Partitioning::UnknownPartitioning(1),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        );
+        FleetScanExec {
+            table,
+            task,
+            filters,
+            limit,
+            workers,
+            schema,
+            properties: Arc::new(properties),
+        }
+    }
+
+    /// The pushed-down filters, as SQL text.
+    pub fn filters(&self) -> &[String] {
+        &self.filters
+    }
+}
+
+impl DisplayAs for FleetScanExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.task.columns.iter().map(|c| c.name.as_str()).collect();
+        write!(
+            f,
+            "FleetScanExec: files={}, chunks={}, workers={}, projection=[{}]",
+            self.table.ds.plan.files.len(),
+            self.table.ds.plan.chunks.len(),
+            self.workers,
+            names.join(", ")
+        )?;
+        if !self.filters.is_empty() {
+            write!(f, ", filters=[{}]", self.filters.join(", "))?;
+        }
+        if let Some(limit) = self.limit {
+            write!(f, ", limit={limit}")?;
+        }
+        Ok(())
+    }
+}
+
+impl ExecutionPlan for FleetScanExec {
+    fn name(&self) -> &str {
+        "FleetScanExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![]
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        _children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(self)
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        _context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        if partition != 0 {
+            return Err(DataFusionError::Internal(format!(
+                "FleetScanExec has one partition, asked for {partition}"
+            )));
+        }
+        let (tx, rx) = mpsc::channel(CHANNEL_BATCHES);
+        let job = ScanJob {
+            table: Arc::clone(&self.table),
+            task: self.task.clone(),
+            limit: self.limit,
+            workers: self.workers,
+        };
+        std::thread::Builder::new()
+            .name("fleet-sql-scan".into())
+            .spawn(move || job.run(&tx))
+            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        let stream = futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            Arc::clone(&self.schema),
+            stream,
+        )))
+    }
+}
+
+/// One run of the scan, on its own thread.
+struct ScanJob {
+    table: Arc<TableInner>,
+    task: SqlTask,
+    limit: Option<usize>,
+    workers: usize,
+}
+
+/// Why the consumer stopped the job early.
+enum Stop {
+    /// The limit was reached, or the stream was dropped: not an error.
+    Done,
+    Failed(String),
+}
+
+impl ScanJob {
+    fn run(self, tx: &mpsc::Sender<Result<RecordBatch>>) {
+        let opts = JobOptions {
+            engine: EngineKind::Threads,
+            workers: self.workers,
+            interrupt: self.table.options.interrupt,
+            ..JobOptions::default()
+        };
+        let mut left = self.limit;
+        let empty = left == Some(0);
+        let mut rows = 0u64;
+        let mut stop: Option<Stop> = None;
+        let mut consume = |bytes: &[u8]| -> Result<(), JobError> {
+            let frames = read_frames(bytes).map_err(JobError::BadChunkResult)?;
+            for frame in frames {
+                let batches = match frame {
+                    Frame::Batches(b) => b,
+                    Frame::Error(message) => {
+                        stop = Some(Stop::Failed(message));
+                        return Err(JobError::Interrupted);
+                    }
+                };
+                for mut batch in batches {
+                    if let Some(n) = left {
+                        if batch.num_rows() >= n {
+                            batch = batch.slice(0, n);
+                        }
+                        left = Some(n - batch.num_rows());
+                    }
+                    rows += batch.num_rows() as u64;
+                    if tx.blocking_send(Ok(batch)).is_err() || left == Some(0) {
+                        stop = Some(Stop::Done);
+                        return Err(JobError::Interrupted);
+                    }
+                }
+            }
+            Ok(())
+        };
+        let result = if empty {
+            Ok(None)
+        } else {
+            run_job(
+                self.table.ds.plan.clone(),
+                Box::new(self.task),
+                &opts,
+                Consumer::Whole(&mut consume),
+                &mut |_| {},
+            )
+            .map(Some)
+        };
+        let failure = match (result, stop) {
+            (_, Some(Stop::Failed(message))) => Some(message),
+            (Ok(report), _) => {
+                if let (Ok(mut totals), Some(report)) = (self.table.totals.lock(), report) {
+                    totals.scans += 1;
+                    totals.bytes += report.bytes;
+                    totals.records += report.records;
+                    totals.matches += report.matches;
+                    totals.malformed += report.malformed;
+                    totals
+                        .malformed_examples
+                        .extend(report.malformed_examples.iter().cloned());
+                    totals
+                        .failed_files
+                        .extend(report.failed_files.iter().cloned());
+                    totals.rows += rows;
+                }
+                None
+            }
+            (Err(_), Some(Stop::Done)) => {
+                if let Ok(mut totals) = self.table.totals.lock() {
+                    totals.scans += 1;
+                    totals.rows += rows;
+                }
+                None
+            }
+            (Err(e), None) => Some(e.to_string()),
+        };
+        if let Some(message) = failure {
+            let _ = tx.blocking_send(Err(DataFusionError::Execution(message)));
+        }
+    }
+}

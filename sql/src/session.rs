@@ -1,0 +1,88 @@
+//! [`SqlSession`]: what `fleet sql` drives: a DataFusion session on a tokio runtime of its
+//! own, fleet tables registered by name, and one query's results streamed batch by batch.
+
+use crate::error::SqlError;
+use crate::table::FleetTable;
+use arrow_array::RecordBatch;
+use datafusion::execution::context::SessionContext;
+use datafusion::prelude::SessionConfig;
+use futures::StreamExt;
+use std::sync::Arc;
+
+pub struct SqlSession {
+    ctx: SessionContext,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl SqlSession {
+    /// A session whose operators use `workers` partitions (and threads).
+    pub fn new(workers: usize) -> Result<SqlSession, SqlError> {
+        let workers = workers.max(1);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .thread_name("fleet-sql")
+            .enable_all()
+            .build()
+            .map_err(SqlError::Runtime)?;
+        let config = SessionConfig::new().with_target_partitions(workers);
+        Ok(SqlSession {
+            ctx: SessionContext::new_with_config(config),
+            runtime,
+        })
+    }
+
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// Runs a future on the session's runtime (e.g. registering another kind of table).
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    /// Registers `table` as `name` (as written: quote names that are not lower-case SQL
+    /// identifiers, `"gps-gz"`).
+    pub fn register(&self, name: &str, table: FleetTable) -> Result<(), SqlError> {
+        self.ctx
+            .register_table(name, Arc::new(table))
+            .map(|_| ())
+            .map_err(|e| SqlError::Query(format!("table {name}: {e}")))
+    }
+
+    /// Runs `sql`; `each` receives the result's batches in order. Returns the row count.
+    pub fn query(
+        &self,
+        sql: &str,
+        mut each: impl FnMut(&RecordBatch) -> std::io::Result<()>,
+    ) -> Result<u64, SqlError> {
+        self.runtime.block_on(async {
+            let frame = self.ctx.sql(sql).await.map_err(query_error)?;
+            let mut stream = frame.execute_stream().await.map_err(query_error)?;
+            let mut rows = 0u64;
+            while let Some(batch) = stream.next().await {
+                let batch = batch.map_err(query_error)?;
+                rows += batch.num_rows() as u64;
+                each(&batch).map_err(SqlError::Output)?;
+            }
+            Ok(rows)
+        })
+    }
+
+    /// The result's schema, without running it (for a header when there is no row).
+    pub fn result_schema(&self, sql: &str) -> Result<arrow_schema::SchemaRef, SqlError> {
+        self.runtime.block_on(async {
+            let frame = self.ctx.sql(sql).await.map_err(query_error)?;
+            Ok(Arc::new(frame.schema().as_arrow().clone()))
+        })
+    }
+}
+
+fn query_error(e: datafusion::error::DataFusionError) -> SqlError {
+    // DataFusion wraps causes in context lines; one line for the terminal.
+    SqlError::Query(
+        e.to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}

@@ -1,0 +1,178 @@
+//! [`FleetTable`]: a fleet dataset as a DataFusion table. Opening it is opening the dataset
+//! as `fleet scan` does (discovery, `fleet.toml`, header, delimiter, encoding, gz/zst) and
+//! settling column types ([`crate::types`]); scanning it plans a [`FleetScanExec`].
+
+use crate::error::SqlError;
+use crate::exec::FleetScanExec;
+use crate::filter::{compile, supported, FilterContext};
+use crate::task::SqlTask;
+use crate::types::table_columns;
+use arrow_schema::SchemaRef;
+use async_trait::async_trait;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::error::Result;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
+use datafusion::physical_plan::ExecutionPlan;
+use fleet_engine::columnar::{arrow_schema, OutputColumn};
+use fleet_engine::input::dataset::{self, DatasetOptions};
+use fleet_engine::Dataset;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+
+/// How the table's scans run.
+#[derive(Debug, Clone, Default)]
+pub struct TableOptions {
+    /// Worker threads per scan (default: the session's `target_partitions`).
+    pub workers: Option<usize>,
+    /// Set asynchronously (Ctrl-C): running scans stop.
+    pub interrupt: Option<&'static AtomicBool>,
+}
+
+/// What every scan of a table found, added up (for the summary and for tests).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScanTotals {
+    pub scans: u64,
+    pub bytes: u64,
+    pub records: u64,
+    /// Records that passed the kernel's predicates.
+    pub matches: u64,
+    /// Rows handed to DataFusion.
+    pub rows: u64,
+    pub malformed: u64,
+    /// Examples of malformed records: file and line.
+    pub malformed_examples: Vec<(PathBuf, u64)>,
+    /// Files that could not be read during a scan, and why.
+    pub failed_files: Vec<(PathBuf, String)>,
+}
+
+/// A fleet dataset as a DataFusion table.
+#[derive(Debug, Clone)]
+pub struct FleetTable {
+    inner: Arc<TableInner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct TableInner {
+    pub(crate) ds: Dataset,
+    pub(crate) columns: Vec<OutputColumn>,
+    pub(crate) schema: SchemaRef,
+    pub(crate) options: TableOptions,
+    pub(crate) totals: Mutex<ScanTotals>,
+}
+
+impl FleetTable {
+    /// Opens the dataset at `opts.paths` (a 0 chunk size means fleet scan's 8 MiB).
+    pub fn open(opts: &DatasetOptions, options: TableOptions) -> Result<FleetTable, SqlError> {
+        let mut opts = opts.clone();
+        if opts.chunk_size == 0 {
+            opts.chunk_size = 8 << 20;
+        }
+        if opts.paths.iter().any(|p| p.as_os_str() == "-") {
+            return Err(SqlError::Stdin);
+        }
+        let ds = dataset::open(&opts)?;
+        let columns = table_columns(&ds)?;
+        let schema = arrow_schema(&columns);
+        Ok(FleetTable {
+            inner: Arc::new(TableInner {
+                ds,
+                columns,
+                schema,
+                options,
+                totals: Mutex::new(ScanTotals::default()),
+            }),
+        })
+    }
+
+    pub fn dataset(&self) -> &Dataset {
+        &self.inner.ds
+    }
+
+    pub fn columns(&self) -> &[OutputColumn] {
+        &self.inner.columns
+    }
+
+    /// Everything this table's scans found so far.
+    pub fn totals(&self) -> ScanTotals {
+        self.inner
+            .totals
+            .lock()
+            .map(|t| t.clone())
+            .unwrap_or_default()
+    }
+
+    fn filter_context(&self) -> FilterContext<'_> {
+        FilterContext {
+            columns: &self.inner.columns,
+            schema: &self.inner.ds.schema,
+            encoding: self.inner.ds.scanned_encoding(),
+        }
+    }
+}
+
+#[async_trait]
+impl TableProvider for FleetTable {
+    fn schema(&self) -> SchemaRef {
+        self.inner.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        let cx = self.filter_context();
+        Ok(filters
+            .iter()
+            .map(|f| {
+                if supported(f, cx) {
+                    TableProviderFilterPushDown::Exact
+                } else {
+                    TableProviderFilterPushDown::Unsupported
+                }
+            })
+            .collect())
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let projection: Vec<usize> = match projection {
+            Some(p) => p.clone(),
+            None => (0..self.inner.columns.len()).collect(),
+        };
+        let compiled = compile(filters, self.filter_context());
+        let task = SqlTask {
+            ncols: self.inner.ds.schema.ncols(),
+            predicates: compiled.predicates,
+            residual: compiled.residual,
+            columns: projection
+                .iter()
+                .map(|&c| self.inner.columns[c].clone())
+                .collect(),
+            projection,
+            decode: self.inner.ds.scanned_encoding(),
+        };
+        let workers = self
+            .inner
+            .options
+            .workers
+            .unwrap_or_else(|| state.config().target_partitions())
+            .max(1);
+        Ok(Arc::new(FleetScanExec::new(
+            Arc::clone(&self.inner),
+            task,
+            compiled.shown,
+            limit,
+            workers,
+        )))
+    }
+}

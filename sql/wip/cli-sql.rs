@@ -1,0 +1,230 @@
+//! `fleet sql`: a SQL query over fleet datasets (feature `sql`), through Apache DataFusion with
+//! fleet's scan underneath (crate fleet-sql). This module only parses arguments, registers
+//! the tables and writes the result.
+
+use crate::input::{column_names, header_flag};
+use crate::output::open_output_file;
+use crate::sink::{ignore_broken_pipe, RawStdout};
+use crate::Outcome;
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use fleet_engine::input::dataset::DatasetOptions;
+use fleet_sql::format::{ResultWriter, TextFormat};
+use fleet_sql::{FleetTable, SqlSession, TableOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// CSV with a header line; NULL is an empty field.
+    #[default]
+    Csv,
+    /// One JSON object per row, typed values; NULL keys left out.
+    Jsonl,
+    /// Aligned columns for reading (the result is held until the end).
+    Table,
+}
+
+const SQL_EXAMPLES: &str = "\
+Examples:
+  fleet sql 'SELECT * FROM gps WHERE id = 11865' --table data/gps
+  fleet sql 'SELECT id, count(*) AS points, avg(speed) FROM gps GROUP BY id ORDER BY points DESC LIMIT 10' -t data/gps --format table
+  fleet sql 'SELECT g.id, c.company FROM gps g JOIN companies c ON g.id = c.id' -t gps=data/gps -t companies=lookup/companies.csv
+
+Tables: --table NAME=PATH, or --table PATH to name it after its folder (quote names that are
+not plain lower-case identifiers: FROM \"gps-gz\"). Column types come from fleet.toml's
+[types] or are inferred from the first MiB of up to 8 files. Filters fleet evaluates exactly
+(=, !=, <, >, IN, AND/OR/NOT, LIKE 'prefix%', ~ regex) run inside fleet's scan.
+
+Exit status: 0 success, 2 error (a partial result, with an unreadable file, included),
+130 after Ctrl-C.";
+
+#[derive(Args)]
+#[command(after_help = SQL_EXAMPLES)]
+pub struct SqlArgs {
+    /// The SQL query (DataFusion's dialect, close to PostgreSQL's).
+    query: String,
+    /// A dataset as a table: NAME=PATH, or PATH (named after its folder, or the file's name
+    /// without extensions). Repeatable.
+    #[arg(
+        short = 't',
+        long = "table",
+        value_name = "[NAME=]PATH",
+        required = true
+    )]
+    tables: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+    /// Write to FILE (atomically: it appears only when complete) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Worker threads for fleet's scans and DataFusion's operators (default: available cores).
+    #[arg(short = 'j', long, value_name = "N")]
+    workers: Option<usize>,
+    /// Field delimiter for every table: one character, or \t / tab (default: from fleet.toml,
+    /// tab for .tsv, else comma).
+    #[arg(short = 'd', long, value_parser = crate::args::parse_delimiter)]
+    delimiter: Option<u8>,
+    /// The files have a header line (overrides detection and fleet.toml).
+    #[arg(long, conflicts_with = "no_header")]
+    header: bool,
+    /// The files have no header line.
+    #[arg(short = 'n', long)]
+    no_header: bool,
+    /// Text encoding of the input: utf-8, gbk, gb2312, gb18030, big5 or latin1.
+    #[arg(long, value_name = "NAME")]
+    encoding: Option<String>,
+    /// No summary on stderr.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+pub fn run(args: SqlArgs) -> anyhow::Result<Outcome> {
+    if args.workers == Some(0) {
+        bail!("--workers must be at least 1");
+    }
+    if args.format == Format::Table && args.output.is_some() {
+        bail!("--format table is drawn for reading on stdout; with -o use csv or jsonl");
+    }
+    let workers = args
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let session = SqlSession::new(workers)?;
+    let interrupt = Some(fleet_engine::job::interrupt::install());
+    let mut tables = Vec::new();
+    for spec in &args.tables {
+        let (name, path) = table_spec(spec)?;
+        let opts = DatasetOptions {
+            paths: vec![path.clone()],
+            header: header_flag(args.header, args.no_header),
+            columns: column_names(None)?,
+            delimiter: args.delimiter,
+            encoding: args.encoding.clone(),
+            ..DatasetOptions::default()
+        };
+        let table = FleetTable::open(
+            &opts,
+            TableOptions {
+                workers: Some(workers),
+                interrupt,
+            },
+        )
+        .with_context(|| format!("--table {spec}"))?;
+        for bad in &table.dataset().discovery.unreadable {
+            eprintln!(
+                "fleet: warning: cannot read {}: {}",
+                bad.path.display(),
+                bad.reason
+            );
+        }
+        session.register(&name, table.clone())?;
+        tables.push((name, table));
+    }
+    let format = match args.format {
+        Format::Csv => TextFormat::Csv,
+        Format::Jsonl => TextFormat::Jsonl,
+        Format::Table => TextFormat::Table,
+    };
+    let schema = session.result_schema(&args.query)?;
+    let rows = match &args.output {
+        Some(path) => {
+            let file = match tables.first() {
+                Some((_, t)) => open_output_file(path, t.dataset())?,
+                None => bail!("no table"),
+            };
+            let mut writer = ResultWriter::new(format, io::BufWriter::with_capacity(1 << 20, file));
+            let rows = session.query(&args.query, |batch| writer.write(batch))?;
+            let file = writer
+                .finish(&schema)?
+                .into_inner()
+                .map_err(|e| e.into_error())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            file.commit().context("cannot finish the output file")?;
+            rows
+        }
+        None => {
+            let mut writer =
+                ResultWriter::new(format, io::BufWriter::with_capacity(1 << 20, RawStdout));
+            let result = session.query(&args.query, |batch| writer.write(batch));
+            let rows = match result {
+                Err(fleet_sql::SqlError::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => {
+                    return Ok(Outcome::Ok)
+                }
+                other => other?,
+            };
+            writer
+                .finish(&schema)
+                .map(|_| ())
+                .or_else(ignore_broken_pipe)?;
+            rows
+        }
+    };
+    if fleet_engine::job::interrupt::interrupted() {
+        return Ok(Outcome::Interrupted);
+    }
+    Ok(finish(&args, &tables, rows))
+}
+
+/// `NAME=PATH`, or `PATH` named after its folder (a file: its name without extensions).
+fn table_spec(spec: &str) -> anyhow::Result<(String, PathBuf)> {
+    if let Some((name, path)) = spec.split_once('=') {
+        if !name.is_empty() && !name.contains('/') {
+            return Ok((name.to_string(), PathBuf::from(path)));
+        }
+    }
+    let path = PathBuf::from(spec);
+    let name = default_name(&path)
+        .with_context(|| format!("--table {spec}: no name to give it; write NAME={spec}"))?;
+    Ok((name, path))
+}
+
+fn default_name(path: &Path) -> Option<String> {
+    let canonical = path.canonicalize().ok();
+    let path = canonical.as_deref().unwrap_or(path);
+    let name = path.file_name()?.to_str()?;
+    let name = if path.is_file() {
+        name.split('.').next().unwrap_or(name)
+    } else {
+        name
+    };
+    (!name.is_empty()).then(|| name.to_string())
+}
+
+/// The summary on stderr and the outcome: partial when a file could not be read.
+fn finish(args: &SqlArgs, tables: &[(String, FleetTable)], rows: u64) -> Outcome {
+    let mut partial = false;
+    for (name, table) in tables {
+        let t = table.totals();
+        if !args.quiet && t.scans > 0 {
+            eprintln!(
+                "fleet: table {name}: {} scan(s), {} bytes, {} records, {} passed fleet's filters, {} malformed",
+                t.scans, t.bytes, t.records, t.matches, t.malformed
+            );
+        }
+        for (path, line) in t.malformed_examples.iter().take(5) {
+            eprintln!(
+                "fleet: malformed record (not {} fields) at {}:{}",
+                table.dataset().schema.ncols(),
+                path.display(),
+                line
+            );
+        }
+        for (path, reason) in &t.failed_files {
+            eprintln!(
+                "fleet: error: {} could not be scanned: {reason}",
+                path.display()
+            );
+        }
+        partial |= !t.failed_files.is_empty() || !table.dataset().discovery.unreadable.is_empty();
+    }
+    if !args.quiet {
+        eprintln!("fleet: {rows} row(s)");
+    }
+    if partial {
+        eprintln!("fleet: the result is partial: some file(s) could not be read");
+        return Outcome::Partial;
+    }
+    let _ = io::stderr().flush();
+    Outcome::Ok
+}
