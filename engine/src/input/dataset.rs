@@ -274,8 +274,8 @@ fn read_head(
         .unwrap_or_else(|| default_delimiter(&content_path(path)));
     let stdin = crate::input::stdin::is_stdin(path);
     let compression = if stdin {
-        match crate::input::stdin::sniff_compression() {
-            Ok(c) => c,
+        match crate::input::stdin::peek(4) {
+            Ok(first) => Compression::from_magic(&first),
             Err(e) => return Ok(Err(e.to_string())),
         }
     } else {
