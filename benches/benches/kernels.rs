@@ -196,7 +196,7 @@ fn planning(c: &mut Criterion) {
 fn candidates(c: &mut Criterion) {
     let data = gps();
     let id = predicate("id=11865");
-    let needle = id.needle().map(<[u8]>::to_vec).unwrap_or_default();
+    let needle = id.needle().map(|n| n.bytes.to_vec()).unwrap_or_default();
     let finder = memmem::Finder::new(&needle);
     let mut group = c.benchmark_group("candidates");
     group.throughput(Throughput::Bytes(data.len() as u64));
@@ -227,7 +227,7 @@ fn candidates(c: &mut Criterion) {
     // What the selective scan runs instead: one pass that checks every line's field count
     // and flags only the lines holding the needle (`candidate.rs`); also over 512 KiB that
     // stay in the L2 cache, to tell its compute cost from the memory traffic.
-    let probe = Probe::new(&needle).expect("a digit needle");
+    let probe = Probe::new(&needle, true).expect("a digit needle");
     let mut fields = Vec::new();
     let mut fused = |bytes: &[u8]| {
         let mut matches = 0u64;

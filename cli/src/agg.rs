@@ -50,7 +50,7 @@ pub struct AggArgs {
     #[command(flatten)]
     input: InputArgs,
     /// count, count(COL), sum(COL), mean(COL), min(COL), max(COL), stddev(COL) or
-    /// distinct(COL); repeatable (default: count).
+    /// distinct(COL); repeatable (default: count). Missing values (see --null) are skipped.
     #[arg(long = "agg", value_name = "SPEC")]
     aggs: Vec<String>,
     /// Group keys, comma-separated: columns, or of a timestamp column hour(COL) (the hour of
@@ -90,7 +90,8 @@ pub fn run(args: AggArgs) -> anyhow::Result<Outcome> {
     } else {
         args.aggs.iter().map(String::as_str).collect()
     };
-    let plan = AggPlan::parse(args.group_by.as_deref(), &specs, &ds.schema)?;
+    let plan = AggPlan::parse(args.group_by.as_deref(), &specs, &ds.schema)?
+        .with_nulls(ds.scanned_nulls());
     let sort = match &args.sort {
         Some(text) => Some(parse_sort(text, &plan).with_context(|| format!("--sort '{text}'"))?),
         None => None,
@@ -184,6 +185,12 @@ pub fn run(args: AggArgs) -> anyhow::Result<Outcome> {
                     "fleet: warning: {n} value(s) for {what} were not usable and were skipped"
                 );
             }
+        }
+        for what in result.table.markers_read_as_text() {
+            eprintln!(
+                "fleet: note: {what} read NA, NULL, null, NaN, N/A and \\N as values, not as \
+                 missing: its column also holds other text (say what is missing with --null)"
+            );
         }
     }
     Ok(args.input.finish(&ds, &result.report))

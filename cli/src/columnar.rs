@@ -46,13 +46,14 @@ pub use disabled::ColumnarSink;
 mod enabled {
     use super::ColumnarKind;
     use crate::args::human_count;
-    use crate::input::InputArgs;
+    use crate::input::{InputArgs, OutputEncoding};
     use crate::output::open_output_file;
     use crate::progress::{draw_target, ProgressMode};
     use anyhow::Context;
     use fleet_engine::columnar::{
         parse_schema_arg, ColumnType, ColumnarError, ColumnarFormat, Spool, TableSpec,
     };
+    use fleet_engine::input::nulls::NullMarkers;
     use fleet_engine::output::AtomicOutput;
     use fleet_engine::Dataset;
     use indicatif::{ProgressBar, ProgressStyle};
@@ -67,6 +68,8 @@ mod enabled {
         format: ColumnarFormat,
         names: Vec<String>,
         overrides: Vec<Option<ColumnType>>,
+        /// What counts as missing, in the encoding of the text written.
+        nulls: NullMarkers,
         header: bool,
         quiet: bool,
         progress: ProgressMode,
@@ -103,6 +106,11 @@ mod enabled {
                 },
                 names,
                 overrides,
+                nulls: if input.output_encoding == OutputEncoding::Keep {
+                    ds.scanned_nulls()
+                } else {
+                    ds.nulls.clone()
+                },
                 header,
                 quiet: input.quiet,
                 progress: input.progress,
@@ -114,6 +122,7 @@ mod enabled {
             let spec = TableSpec {
                 names: &self.names,
                 overrides: &self.overrides,
+                nulls: &self.nulls,
                 format: self.format,
             };
             // Both passes read the spooled text: one bar over twice its size.

@@ -3,7 +3,7 @@
 
 use crate::args::{human_bytes, human_count, parse_delimiter};
 use crate::columnar::ColumnarKind;
-use crate::input::{column_names, header_flag, open_dataset};
+use crate::input::{column_names, header_flag, null_flags, open_dataset};
 use crate::progress::{draw_target, ProgressMode};
 use crate::Outcome;
 use anyhow::bail;
@@ -21,8 +21,10 @@ const AFTER_HELP: &str = "\
 Every input file becomes one file under OUT_DIR at the same relative path (relative to the \
 directory it was found in, or just its name when named itself), with the extension .parquet \
 or .arrow. All files get one schema: each column's type is inferred from every value in every \
-file (Int64, Float64, Timestamp for YYYY-MM-DD HH:MM:SS or ISO text, Utf8 otherwise; an empty \
-field is null), so the directory reads as one table in DuckDB, Polars or Spark. Records with \
+file (Int64, Float64, Timestamp for YYYY-MM-DD HH:MM:SS or ISO text, in UTC when the values \
+carry Z or +hh:mm, Utf8 otherwise; an empty field is null, and so are NA, NULL, null, NaN, \
+N/A and \\N in a column without other text, or exactly the --null values when given), so the \
+directory reads as one table in DuckDB, Polars or Spark. Records with \
 the wrong number of fields are skipped and reported with file:line (--strict refuses them). \
 Each output appears only when complete.
 
@@ -61,6 +63,10 @@ pub struct ConvertArgs {
     /// Names for the columns, e.g. id,time,lon,lat,speed,heading,occupied.
     #[arg(long, value_name = "NAMES")]
     columns: Option<String>,
+    /// A value that means "missing" (repeatable; replaces the default NA, NULL, null, NaN,
+    /// N/A, \N and fleet.toml's list). Empty fields are always missing.
+    #[arg(long = "null", value_name = "VALUE", allow_hyphen_values = true)]
+    nulls: Vec<String>,
     /// Take files matching this glob in directories instead of *.csv, *.txt, *.tsv.
     #[arg(long, value_name = "PATTERN")]
     glob: Option<String>,
@@ -98,6 +104,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
         chunk_size: u64::MAX,
         encoding: None,
         piece_size: 0,
+        nulls: null_flags(&args.nulls),
     })?;
     // Conversion maps each input whole; compressed or transcoded inputs would need the
     // streaming reader, which convert does not use yet.
@@ -123,6 +130,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
         format,
         names,
         overrides,
+        nulls: ds.nulls.clone(),
         workers: args
             .workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
@@ -214,7 +222,7 @@ fn summary(r: &ConvertReport, to: ColumnarKind, ncols: usize) {
     let columns: Vec<String> = r
         .columns
         .iter()
-        .map(|c| format!("{} {}", c.name, c.ty))
+        .map(|c| format!("{} {}", c.name, c.type_text()))
         .collect();
     eprintln!("fleet: columns: {}", columns.join(", "));
     for file in &r.converted {

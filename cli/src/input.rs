@@ -49,11 +49,16 @@ pub struct InputArgs {
     /// path order); `-` reads standard input (plain, gzip or zstd) as one stream.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// Keep records where COLUMN OP VALUE holds, OP one of = != < <= > >=, or COLUMN ~ REGEX
-    /// (a search in the field). Numbers compare as numbers. Repeatable: all must hold. Quote
-    /// it: unquoted, the shell reads `--where speed>100` as a redirection into a file `100`.
+    /// Keep records where COLUMN OP VALUE holds, OP one of = != < <= > >=, COLUMN ~ REGEX (a
+    /// search in the field), or COLUMN is [not] null. Numbers compare as numbers; a missing
+    /// value never matches a number. Repeatable: all must hold. Quote it: unquoted, the shell
+    /// reads `--where speed>100` as a redirection into a file `100`.
     #[arg(short = 'w', long = "where", value_name = "EXPR")]
     pub wheres: Vec<String>,
+    /// A value that means "missing" (repeatable; replaces the default NA, NULL, null, NaN,
+    /// N/A, \N and fleet.toml's list). Empty fields are always missing.
+    #[arg(long = "null", value_name = "VALUE", allow_hyphen_values = true)]
+    pub nulls: Vec<String>,
     /// Field delimiter: one character, or \t / tab (default: from fleet.toml, tab for .tsv,
     /// else comma).
     #[arg(short = 'd', long, value_parser = parse_delimiter)]
@@ -122,6 +127,7 @@ impl InputArgs {
             chunk_size: self.chunk_size.unwrap_or(default_chunk),
             encoding: self.encoding.clone(),
             piece_size: self.piece_size.unwrap_or(0),
+            nulls: null_flags(&self.nulls),
         })
     }
 
@@ -134,7 +140,8 @@ impl InputArgs {
                     None => e.into(),
                 })?;
                 let p = Predicate::compile(&expr, &ds.schema)
-                    .with_context(|| format!("--where '{text}'"))?;
+                    .with_context(|| format!("--where '{text}'"))?
+                    .with_nulls(ds.scanned_nulls());
                 Ok(match ds.scanned_encoding() {
                     Some(encoding) => p.in_encoding(encoding),
                     None => p,
@@ -185,8 +192,23 @@ impl InputArgs {
         Bars::new(self.progress, self.quiet, total, shown)
     }
 
-    /// Fails when `--strict` and some record was malformed.
+    /// Fails when `--strict` and some record was malformed, or had a value a numeric
+    /// `--where` could not compare.
     pub fn check_strict(&self, report: &ScanReport) -> anyhow::Result<()> {
+        if self.strict && report.incomparable > 0 {
+            let (path, line) = report
+                .incomparable_examples
+                .first()
+                .cloned()
+                .unwrap_or_default();
+            bail!(
+                "{} record(s) have a value that is neither a number nor missing where --where \
+                 compares numbers (first at {}:{}); --strict refuses them",
+                human_count(report.incomparable),
+                path.display(),
+                line
+            );
+        }
         if self.strict && report.malformed > 0 {
             let (path, line) = report
                 .malformed_examples
@@ -250,6 +272,11 @@ fn redirected_value(e: &fleet_engine::query::expr::ExprError) -> Option<String> 
         "the shell may have read '>' or '<' as a redirection: the empty file(s) {} just appeared in this directory; quote the expression, e.g. --where 'speed>100'",
         names.join(", ")
     ))
+}
+
+/// `--null` values as a setting: `None` (no flag) leaves them to fleet.toml or the default.
+pub fn null_flags(values: &[String]) -> Option<Vec<String>> {
+    (!values.is_empty()).then(|| values.to_vec())
 }
 
 /// `--header` / `--no-header` as a setting: `None` leaves it to fleet.toml or detection.
@@ -349,6 +376,20 @@ fn summary(ds: &Dataset, r: &ScanReport) {
             "fleet: {} chunk(s) re-run after their worker made no progress and was stopped (--stall-timeout)",
             human_count(r.stall_reruns)
         );
+    }
+    if r.incomparable > 0 {
+        eprintln!(
+            "fleet: warning: {} record(s) have a value that is neither a number nor missing \
+             where --where compares numbers; they never match",
+            human_count(r.incomparable)
+        );
+        for (path, line) in &r.incomparable_examples {
+            eprintln!(
+                "fleet: not comparable with a number at {}:{}",
+                path.display(),
+                line
+            );
+        }
     }
     let s = &ds.discovery.skipped;
     if s.total() > 0 {

@@ -68,6 +68,13 @@ fn prepare(copier: &Copier, rel: &Path, lane: &Lane) -> Result<Result<Prepared, 
 
 /// Gives a complete temporary the source's metadata and its real name.
 fn finish(copier: &Copier, mut p: Prepared) -> Result<Done, EntryError> {
+    // Once the copy is stopped (Ctrl-C, or a stall it gave up on) nothing new gets a real
+    // name: the guard removes the temporary, and `--resume` copies the file later.
+    if copier.stopped() {
+        return Err(EntryError::Interrupted {
+            path: p.dst.clone(),
+        });
+    }
     meta::apply_to_file(&p.tmp, &p.meta, copier.as_root)
         .map_err(|e| EntryError::write(p.dst.clone(), e))?;
     fs::rename(&p.tmp_path, &p.dst).map_err(|e| EntryError::write(p.dst.clone(), e))?;

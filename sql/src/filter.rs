@@ -9,21 +9,29 @@
 //!   search, as `--where COL~RE`), `LIKE 'prefix%'`.
 //! - `Float64` and `Timestamp` columns: comparisons with a literal of the column's type, done
 //!   on the parsed value (fleet's own parsers), so `1e2 = 100` as in SQL.
-//! - `IS [NOT] NULL` (an empty field is null), `IN (...)`, `AND`, `OR`, `NOT` of the above.
+//! - `IS [NOT] NULL`, `IN (...)`, `AND`, `OR`, `NOT` of the above.
 //!
-//! An empty field is SQL `NULL`: a comparison with it is unknown, and `AND`/`OR`/`NOT` follow
-//! SQL's three-valued logic ([`Cond::eval`]). Top-level conjuncts that are plain comparisons
-//! become fleet [`Predicate`]s the kernel applies (with its candidate pre-filter for `=`);
-//! the rest is a [`Cond`] tested on each kernel match before it becomes an Arrow row.
+//! A field that is null in the Arrow column ([`NullRule`]: empty, or a null marker where the
+//! column's markers are missing values, as `fleet convert` decides) is SQL `NULL`: a
+//! comparison with it is unknown, and `AND`/`OR`/`NOT` follow SQL's three-valued logic
+//! ([`Cond::eval`]). Top-level conjuncts the kernel decides exactly as SQL does (any
+//! comparison on an `Int64` column, where fleet's numeric compare never matches a missing
+//! field; `=` on a `Utf8` column with a value that is not null there) become fleet
+//! [`Predicate`]s the kernel applies (with its candidate pre-filter for `=`); the rest is a
+//! [`Cond`] tested on each kernel match before it becomes an Arrow row.
 
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::expr::{InList, Like};
 use datafusion::logical_expr::{BinaryExpr, Expr, Operator};
-use fleet_engine::columnar::{parse_float_loose, parse_timestamp, ColumnType, OutputColumn};
+use fleet_engine::columnar::{
+    in_unit, parse_float_loose, parse_timestamp, ColumnType, OutputColumn,
+};
 use fleet_engine::input::charset::{encode, Encoding};
+use fleet_engine::input::nulls::NullMarkers;
 use fleet_engine::query::expr::{ColumnRef, Op, WhereExpr};
 use fleet_engine::query::number::OwnedDecimal;
 use fleet_engine::query::predicate::Predicate;
+use fleet_engine::query::timestamp::is_date_or_timestamp;
 use std::cmp::Ordering;
 
 /// What the compiler needs to know about the table.
@@ -33,6 +41,36 @@ pub struct FilterContext<'a> {
     pub schema: &'a fleet_engine::input::schema::Schema,
     /// The encoding of the bytes the kernel sees, when it is not UTF-8.
     pub encoding: Option<&'static Encoding>,
+    /// The dataset's null markers, in the encoding the kernel sees.
+    pub nulls: &'a NullMarkers,
+}
+
+/// Which fields are SQL `NULL`: exactly those the Arrow column holds as null (the batch
+/// builder's rule), so a pushed filter never disagrees with DataFusion's own evaluation.
+#[derive(Debug, Clone)]
+pub struct NullRule {
+    markers: NullMarkers,
+    /// Per table column: the default markers are text there (not null).
+    text: Vec<bool>,
+}
+
+impl NullRule {
+    /// `markers` in the encoding of the bytes tested.
+    pub fn new(markers: NullMarkers, columns: &[OutputColumn]) -> NullRule {
+        NullRule {
+            markers,
+            text: columns.iter().map(|c| !c.markers_null).collect(),
+        }
+    }
+
+    /// `columnar`'s rule for a batch (`NullMarkers::is_null_in` without classifying the
+    /// values that are no marker, which this hot path must not pay for).
+    #[inline]
+    pub fn is_null(&self, column: usize, value: &[u8]) -> bool {
+        value.is_empty()
+            || (self.markers.is_marker(value)
+                && (!self.text[column] || self.markers.is_null_everywhere(value)))
+    }
 }
 
 /// A comparison operator of SQL, on an [`Ordering`].
@@ -122,14 +160,16 @@ pub enum Cond {
 
 impl Cond {
     /// `Some(true)` true, `Some(false)` false, `None` unknown (SQL NULL).
-    pub fn eval<'f>(&self, field: &impl Fn(usize) -> &'f [u8]) -> Option<bool> {
+    pub fn eval<'f>(&self, field: &impl Fn(usize) -> &'f [u8], rule: &NullRule) -> Option<bool> {
+        // A field null in its column makes every comparison on it unknown.
+        let present = |column: usize| -> Option<&'f [u8]> {
+            let value = field(column);
+            (!rule.is_null(column, value)).then_some(value)
+        };
         match self {
-            Cond::Pred(p) => {
-                let value = field(p.column());
-                (!value.is_empty()).then(|| p.matches(value))
-            }
+            Cond::Pred(p) => present(p.column()).map(|v| p.matches(v)),
             Cond::Float { column, cmp, value } => {
-                let v = parse_float_loose(field(*column))?;
+                let v = parse_float_loose(present(*column)?)?;
                 Some(cmp.holds(v.partial_cmp(value)?))
             }
             Cond::Time {
@@ -138,18 +178,15 @@ impl Cond {
                 value,
                 unit,
             } => {
-                let v = parse_timestamp(field(*column))?.in_unit(*unit)?;
+                let v = in_unit(&parse_timestamp(present(*column)?)?, *unit)?;
                 Some(cmp.holds(v.cmp(value)))
             }
-            Cond::Prefix { column, prefix } => {
-                let value = field(*column);
-                (!value.is_empty()).then(|| value.starts_with(prefix))
-            }
-            Cond::IsNull(column) => Some(field(*column).is_empty()),
+            Cond::Prefix { column, prefix } => present(*column).map(|v| v.starts_with(prefix)),
+            Cond::IsNull(column) => Some(rule.is_null(*column, field(*column))),
             Cond::And(all) => {
                 let mut unknown = false;
                 for c in all {
-                    match c.eval(field) {
+                    match c.eval(field, rule) {
                         Some(false) => return Some(false),
                         None => unknown = true,
                         Some(true) => {}
@@ -160,7 +197,7 @@ impl Cond {
             Cond::Or(any) => {
                 let mut unknown = false;
                 for c in any {
-                    match c.eval(field) {
+                    match c.eval(field, rule) {
                         Some(true) => return Some(true),
                         None => unknown = true,
                         Some(false) => {}
@@ -168,7 +205,7 @@ impl Cond {
                 }
                 (!unknown).then_some(false)
             }
-            Cond::Not(c) => c.eval(field).map(|b| !b),
+            Cond::Not(c) => c.eval(field, rule).map(|b| !b),
         }
     }
 }
@@ -192,7 +229,7 @@ pub fn compile(filters: &[Expr], cx: FilterContext<'_>) -> Compiled {
             continue;
         };
         out.shown.push(filter.to_string());
-        push_conjuncts(cond, &mut out);
+        push_conjuncts(cond, cx, &mut out);
     }
     out
 }
@@ -202,17 +239,18 @@ pub fn supported(filter: &Expr, cx: FilterContext<'_>) -> bool {
     cond(filter, cx).is_some()
 }
 
-/// Top-level comparisons go to the kernel, with a guard that keeps empty fields (NULL) out
-/// where fleet's byte comparison would let them in (`"" != "5"`, `"" < "5"`).
-fn push_conjuncts(cond: Cond, out: &mut Compiled) {
+/// Top-level comparisons the kernel decides as SQL does go to the kernel: every comparison
+/// on an `Int64` column (fleet's numeric compare never matches a missing field, `!=`
+/// included) and `=` on text ([`comparison`] keeps out values that are null in the column,
+/// so a null field never equals one). Text orderings and regexes would let null fields in
+/// (`"" < "b"`, `NA ~ N`): they stay residual, where [`Cond::eval`] tests nulls first.
+fn push_conjuncts(cond: Cond, cx: FilterContext<'_>, out: &mut Compiled) {
     match cond {
-        Cond::And(all) => all.into_iter().for_each(|c| push_conjuncts(c, out)),
-        Cond::Pred(p) => {
-            if matches!(p.op(), Op::Ne | Op::Lt | Op::Le) {
-                if let Some(guard) = compiled(p.column(), Op::Ne, "") {
-                    out.predicates.push(guard);
-                }
-            }
+        Cond::And(all) => all.into_iter().for_each(|c| push_conjuncts(c, cx, out)),
+        Cond::Pred(p)
+            if cx.columns[p.column()].ty == ColumnType::Int64
+                || (p.op() == Op::Eq && cx.columns[p.column()].ty == ColumnType::Utf8) =>
+        {
             out.predicates.push(p);
         }
         other => out.residual.push(other),
@@ -228,9 +266,9 @@ fn cond(expr: &Expr, cx: FilterContext<'_>) -> Option<Cond> {
                 let column = column_of(left, cx)?;
                 let pattern = utf8_literal(right)?;
                 (cx.columns[column].ty == ColumnType::Utf8)
-                    .then(|| compiled(column, Op::Regex, pattern))
+                    .then(|| compiled(column, Op::Regex, pattern, cx))
                     .flatten()
-                    .map(|p| Cond::Pred(with_encoding(p, cx)))
+                    .map(Cond::Pred)
             }
             _ => {
                 let cmp = Cmp::of(*op)?;
@@ -340,14 +378,21 @@ fn comparison(column: usize, cmp: Cmp, value: &ScalarValue, cx: FilterContext<'_
     match col.ty {
         ColumnType::Int64 => {
             let text = integer(value)?.to_string();
-            compiled(column, cmp.op(), &text).map(Cond::Pred)
+            compiled(column, cmp.op(), &text, cx).map(Cond::Pred)
         }
         ColumnType::Utf8 => {
+            // fleet reads a number or a time value as one (and skips missing fields);
+            // SQL compares the text: only other values mean the same to both. A value that
+            // is null in this column would equal the null fields, which SQL never does.
             let text = utf8_value(value)?;
-            if text.is_empty() || OwnedDecimal::parse(text.as_bytes()).is_some() {
+            if text.is_empty()
+                || OwnedDecimal::parse(text.as_bytes()).is_some()
+                || is_date_or_timestamp(text.as_bytes())
+                || cx.nulls.is_null_in(text.as_bytes(), !col.markers_null)
+            {
                 return None;
             }
-            compiled(column, cmp.op(), text).map(|p| Cond::Pred(with_encoding(p, cx)))
+            compiled(column, cmp.op(), text, cx).map(Cond::Pred)
         }
         ColumnType::Float64 => {
             let value = match value {
@@ -364,20 +409,21 @@ fn comparison(column: usize, cmp: Cmp, value: &ScalarValue, cx: FilterContext<'_
                 .then_some(Cond::Float { column, cmp, value })
         }
         ColumnType::Timestamp => {
-            let (value, unit) = match value {
-                ScalarValue::TimestampSecond(Some(v), None) => (*v, arrow_schema::TimeUnit::Second),
-                ScalarValue::TimestampMillisecond(Some(v), None) => {
-                    (*v, arrow_schema::TimeUnit::Millisecond)
-                }
-                ScalarValue::TimestampMicrosecond(Some(v), None) => {
-                    (*v, arrow_schema::TimeUnit::Microsecond)
-                }
-                ScalarValue::TimestampNanosecond(Some(v), None) => {
-                    (*v, arrow_schema::TimeUnit::Nanosecond)
-                }
+            use arrow_schema::TimeUnit;
+            let (value, unit, zone) = match value {
+                ScalarValue::TimestampSecond(Some(v), z) => (*v, TimeUnit::Second, z),
+                ScalarValue::TimestampMillisecond(Some(v), z) => (*v, TimeUnit::Millisecond, z),
+                ScalarValue::TimestampMicrosecond(Some(v), z) => (*v, TimeUnit::Microsecond, z),
+                ScalarValue::TimestampNanosecond(Some(v), z) => (*v, TimeUnit::Nanosecond, z),
                 _ => return None,
             };
-            (unit == col.unit).then_some(Cond::Time {
+            // The literal must be the same kind of time as the column: wall clock (no zone)
+            // or UTC instants.
+            let same_kind = match zone.as_deref() {
+                None => !col.utc,
+                Some(z) => col.utc && matches!(z, "UTC" | "+00:00" | "Z"),
+            };
+            (unit == col.unit && same_kind).then_some(Cond::Time {
                 column,
                 cmp,
                 value,
@@ -387,20 +433,19 @@ fn comparison(column: usize, cmp: Cmp, value: &ScalarValue, cx: FilterContext<'_
     }
 }
 
-/// A fleet predicate on the column at 0-based `column`.
-fn compiled(column: usize, op: Op, value: &str) -> Option<Predicate> {
+/// A fleet predicate on the column at 0-based `column`, for the bytes the kernel sees.
+fn compiled(column: usize, op: Op, value: &str, cx: FilterContext<'_>) -> Option<Predicate> {
     let expr = WhereExpr {
         column: ColumnRef::Index(column + 1),
         op,
         value: value.to_string(),
     };
     let schema = fleet_engine::input::schema::Schema::new(None, column + 1);
-    Predicate::compile(&expr, &schema).ok()
-}
-
-fn with_encoding(p: Predicate, cx: FilterContext<'_>) -> Predicate {
-    match cx.encoding {
+    let p = Predicate::compile(&expr, &schema)
+        .ok()?
+        .with_nulls(cx.nulls.clone());
+    Some(match cx.encoding {
         Some(encoding) => p.in_encoding(encoding),
         None => p,
-    }
+    })
 }

@@ -4,6 +4,7 @@
 use crate::error::SqlError;
 use crate::table::FleetTable;
 use arrow_array::RecordBatch;
+use datafusion::common::TableReference;
 use datafusion::execution::context::SessionContext;
 use datafusion::prelude::SessionConfig;
 use futures::StreamExt;
@@ -47,6 +48,38 @@ impl SqlSession {
             .register_table(name, Arc::new(table))
             .map(|_| ())
             .map_err(|e| SqlError::Query(format!("table {name}: {e}")))
+    }
+
+    /// Registers `table` under exactly `name` (no case folding, no `.` splitting): the name a
+    /// query gives as a quoted path, `FROM 'data/gps'`.
+    pub fn register_path(&self, name: &str, table: FleetTable) -> Result<(), SqlError> {
+        self.ctx
+            .register_table(TableReference::bare(name), Arc::new(table))
+            .map(|_| ())
+            .map_err(|e| SqlError::Query(format!("table {name}: {e}")))
+    }
+
+    /// The tables `sql` reads that are not registered, as written (e.g. the `data/gps` of
+    /// `FROM 'data/gps'`): the caller opens the ones that are paths.
+    pub fn unknown_tables(&self, sql: &str) -> Result<Vec<String>, SqlError> {
+        let state = self.ctx.state();
+        let dialect = state.config().options().sql_parser.dialect;
+        let statement = state.sql_to_statement(sql, &dialect).map_err(query_error)?;
+        let mut names = Vec::new();
+        for reference in state
+            .resolve_table_references(&statement)
+            .map_err(query_error)?
+        {
+            let TableReference::Bare { table } = &reference else {
+                continue;
+            };
+            if !self.ctx.table_exist(reference.clone()).unwrap_or(false)
+                && !names.iter().any(|n| n == table.as_ref())
+            {
+                names.push(table.to_string());
+            }
+        }
+        Ok(names)
     }
 
     /// Runs `sql`; `each` receives the result's batches in order. Returns the row count.

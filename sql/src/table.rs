@@ -4,7 +4,7 @@
 
 use crate::error::SqlError;
 use crate::exec::FleetScanExec;
-use crate::filter::{compile, supported, FilterContext};
+use crate::filter::{compile, supported, FilterContext, NullRule};
 use crate::task::SqlTask;
 use crate::types::table_columns;
 use arrow_schema::SchemaRef;
@@ -15,6 +15,7 @@ use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::ExecutionPlan;
 use fleet_engine::columnar::{arrow_schema, OutputColumn};
 use fleet_engine::input::dataset::{self, DatasetOptions};
+use fleet_engine::input::nulls::NullMarkers;
 use fleet_engine::Dataset;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
@@ -57,6 +58,8 @@ pub(crate) struct TableInner {
     pub(crate) ds: Dataset,
     pub(crate) columns: Vec<OutputColumn>,
     pub(crate) schema: SchemaRef,
+    /// The null markers in the encoding the kernel sees.
+    pub(crate) scanned_nulls: NullMarkers,
     pub(crate) options: TableOptions,
     pub(crate) totals: Mutex<ScanTotals>,
 }
@@ -74,11 +77,13 @@ impl FleetTable {
         let ds = dataset::open(&opts)?;
         let columns = table_columns(&ds)?;
         let schema = arrow_schema(&columns);
+        let scanned_nulls = ds.scanned_nulls();
         Ok(FleetTable {
             inner: Arc::new(TableInner {
                 ds,
                 columns,
                 schema,
+                scanned_nulls,
                 options,
                 totals: Mutex::new(ScanTotals::default()),
             }),
@@ -107,6 +112,7 @@ impl FleetTable {
             columns: &self.inner.columns,
             schema: &self.inner.ds.schema,
             encoding: self.inner.ds.scanned_encoding(),
+            nulls: &self.inner.scanned_nulls,
         }
     }
 }
@@ -154,6 +160,8 @@ impl TableProvider for FleetTable {
             ncols: self.inner.ds.schema.ncols(),
             predicates: compiled.predicates,
             residual: compiled.residual,
+            rule: NullRule::new(self.inner.scanned_nulls.clone(), &self.inner.columns),
+            nulls: self.inner.ds.nulls.clone(),
             columns: projection
                 .iter()
                 .map(|&c| self.inner.columns[c].clone())

@@ -3,10 +3,11 @@
 //! residual condition has its projected fields parsed into Arrow builders (fleet's columnar
 //! `BatchBuilder`), and the chunk's batches leave as frames (see `frame.rs`).
 
-use crate::filter::Cond;
+use crate::filter::{Cond, NullRule};
 use crate::frame::{write_batch, write_error};
 use fleet_engine::columnar::{BatchBuilder, ColumnType, OutputColumn};
 use fleet_engine::input::charset::{decode_into, Encoding};
+use fleet_engine::input::nulls::NullMarkers;
 use fleet_engine::job::{ChunkTask, ChunkView};
 use fleet_engine::query::predicate::Predicate;
 use fleet_engine::scan::kernel::{filter_chunk, Filter, MatchSink, Scratch};
@@ -19,6 +20,10 @@ pub struct SqlTask {
     pub ncols: usize,
     pub predicates: Vec<Predicate>,
     pub residual: Vec<Cond>,
+    /// Which raw fields are null (for `residual`).
+    pub rule: NullRule,
+    /// The null markers in UTF-8, for the batch builder (text fields reach it decoded).
+    pub nulls: NullMarkers,
     /// 0-based fields to output, in order, and their columns.
     pub projection: Vec<usize>,
     pub columns: Vec<OutputColumn>,
@@ -31,7 +36,7 @@ impl ChunkTask for SqlTask {
         let start = out.len();
         let mut sink = ArrowSink {
             task: self,
-            builder: BatchBuilder::new(&self.columns),
+            builder: BatchBuilder::new(&self.columns, &self.nulls),
             out,
             start,
             failed: false,
@@ -128,7 +133,7 @@ impl MatchSink for ArrowSink<'_> {
             .task
             .residual
             .iter()
-            .all(|c| c.eval(field) == Some(true))
+            .all(|c| c.eval(field, &self.task.rule) == Some(true))
         {
             return;
         }

@@ -6,8 +6,7 @@
 //! sampled type fails the query with its file and column named; declaring the type fixes it.
 
 use crate::error::SqlError;
-use arrow_schema::TimeUnit;
-use fleet_engine::columnar::{ColumnGuess, ColumnType, OutputColumn};
+use fleet_engine::columnar::{decide_columns, ColumnGuess, ColumnType, OutputColumn};
 use fleet_engine::input::compress::Source;
 use fleet_engine::input::descriptor::Descriptor;
 use fleet_engine::scan::record::GeneralRecords;
@@ -19,31 +18,24 @@ pub const SAMPLE_BYTES: usize = 1 << 20;
 pub const SAMPLE_FILES: usize = 8;
 
 /// The columns as the table shows them: fleet's names (positions `1`, `2`, ... when the data
-/// has none) and types.
+/// has none) and types. The sample is read even when every type is declared: it also says
+/// whether a column's default null markers are text and whether its times are UTC instants,
+/// as `fleet convert` decides them.
 pub fn table_columns(ds: &Dataset) -> Result<Vec<OutputColumn>, SqlError> {
     let ncols = ds.schema.ncols();
     let declared = declared_types(ds)?;
     let mut guesses = vec![ColumnGuess::default(); ncols];
-    if declared.iter().any(Option::is_none) {
-        sample(ds, &mut guesses)?;
+    sample(ds, &mut guesses)?;
+    let names: Vec<String> = (0..ncols).map(|i| ds.schema.display_name(i)).collect();
+    let mut columns =
+        decide_columns(&names, &guesses, &declared).map_err(|e| SqlError::Query(e.to_string()))?;
+    for (column, ty) in columns.iter_mut().zip(&declared) {
+        // A declared number or time column holds no text: its markers are missing values.
+        if matches!(ty, Some(t) if *t != ColumnType::Utf8) {
+            column.markers_null = true;
+        }
     }
-    Ok((0..ncols)
-        .map(|i| {
-            let name = ds.schema.display_name(i);
-            match declared[i] {
-                Some(ty) => OutputColumn {
-                    name,
-                    ty,
-                    unit: TimeUnit::Microsecond,
-                },
-                None => OutputColumn {
-                    name,
-                    ty: guesses[i].column_type(),
-                    unit: guesses[i].time_unit(),
-                },
-            }
-        })
-        .collect())
+    Ok(columns)
 }
 
 /// `[types]` of the dataset's `fleet.toml`, per column (`None`: not declared).
@@ -75,6 +67,8 @@ fn declared_types(ds: &Dataset) -> Result<Vec<Option<ColumnType>>, SqlError> {
 
 /// Observes every field of the complete, well-formed records in the sample.
 fn sample(ds: &Dataset, guesses: &mut [ColumnGuess]) -> Result<(), SqlError> {
+    // The sample is read as the kernel reads the files (transcoded or not).
+    let nulls = ds.scanned_nulls();
     for file in ds.plan.files.iter().take(SAMPLE_FILES) {
         if file.is_stdin() {
             return Err(SqlError::Stdin);
@@ -94,7 +88,7 @@ fn sample(ds: &Dataset, guesses: &mut [ColumnGuess]) -> Result<(), SqlError> {
                 continue;
             }
             for (i, guess) in guesses.iter_mut().enumerate() {
-                guess.observe(records.field(i));
+                guess.observe(records.field(i), &nulls);
             }
         }
     }

@@ -1,6 +1,14 @@
 //! The per-aggregate state of every group ([`Column`]): how a value updates a group's state,
 //! how two states merge, and how a final state prints.
 //!
+//! Missing values ([`crate::input::nulls`]) are skipped by every aggregate, silently: an
+//! empty field and a marker of a given list always; a default marker (`NA`, ...) in `sum`,
+//! `mean` and `stddev` always, and in `count(COL)`, `min`/`max` and `distinct` unless the
+//! column holds text. Which is known only at the end, so those states keep what the markers
+//! would add apart (a count, the bytewise winner, the set members), and the table counts per
+//! aggregate the text values it saw ([`Column::update`]'s `texts`: the same count whatever
+//! the chunking); [`Column::render`] is told whether there were any.
+//!
 //! States are stored column-wise, one `Vec` per aggregate indexed by group number, each
 //! holding only what its function needs (8 bytes for `count(COL)`, 48 for sum and mean, 80
 //! for stddev): a record touches one compact entry per aggregate, which keeps the working
@@ -13,6 +21,7 @@
 use std::cmp::Ordering;
 use std::collections::HashSet;
 
+use crate::input::nulls::{is_text, NullMarkers};
 use crate::query::number::Decimal;
 
 use super::exact::{mean_text, scaled, stddev_text, sum_text, Sum256, U256};
@@ -26,7 +35,8 @@ pub(crate) type ValueSet = HashSet<Box<[u8]>, BuildKeyHasher>;
 pub(crate) enum Column {
     /// `count` prints the group's record count, kept once per group by the table.
     Records,
-    NonEmpty(Vec<u64>),
+    /// count(COL).
+    NonEmpty(Vec<Present>),
     /// sum, mean.
     Sum(Vec<SumState>),
     /// stddev.
@@ -34,6 +44,14 @@ pub(crate) enum Column {
     /// min, max.
     Extreme(Vec<Extreme>),
     Distinct(Vec<ValueSet>),
+}
+
+/// count(COL)'s state: values that are not missing and not a default marker, and the
+/// default markers, which count only in a column that holds text.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Present {
+    pub(crate) n: u64,
+    pub(crate) markers: u64,
 }
 
 /// Numbers added (non-empty and numeric) and their sum in 10^-9 units.
@@ -51,19 +69,22 @@ pub(crate) struct SpreadState {
     pub(crate) squares: U256,
 }
 
-/// min/max keep two winners because which one prints is only known at the end: the numeric
-/// winner if every value was a number, otherwise the bytewise winner over all values.
+/// min/max keep several winners because which one prints is only known at the end: the
+/// numeric winner if every value was a number, otherwise the bytewise winner; and apart, the
+/// bytewise winner among default markers, which compete only in a column that holds text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Extreme {
-    /// A non-empty value was seen.
+    /// A value that is neither missing nor a default marker was seen.
     pub(crate) seen: bool,
-    /// Every value seen is a plain decimal; `numeric` is meaningful only while true.
+    /// Every such value is a number; `numeric` is meaningful only while true.
     pub(crate) all_numeric: bool,
     /// Numeric winner's text; among numerically equal texts the bytewise smallest, so the
     /// winner does not depend on which came first.
     pub(crate) numeric: SmallBytes,
     /// Bytewise winner.
     pub(crate) bytes: SmallBytes,
+    /// Bytewise winner among the default markers seen (empty: none).
+    pub(crate) marker: SmallBytes,
 }
 
 /// Nothing seen yet: vacuously all numeric.
@@ -74,27 +95,45 @@ impl Default for Extreme {
             all_numeric: true,
             numeric: SmallBytes::default(),
             bytes: SmallBytes::default(),
+            marker: SmallBytes::default(),
         }
     }
 }
 
+/// The order min (`Less`) or max (`Greater`) wants.
+fn wanted(max: bool) -> Ordering {
+    if max {
+        Ordering::Greater
+    } else {
+        Ordering::Less
+    }
+}
+
 impl Extreme {
+    /// Adds a value that is not empty; returns whether it is text (see the module docs).
     #[inline]
-    fn update(&mut self, v: &[u8], max: bool) {
-        let want = if max {
-            Ordering::Greater
-        } else {
-            Ordering::Less
-        };
+    fn update(&mut self, v: &[u8], max: bool, nulls: &NullMarkers) -> bool {
+        let want = wanted(max);
+        if nulls.is_marker(v) {
+            if !nulls.is_null_everywhere(v)
+                && (self.marker.as_slice().is_empty() || v.cmp(self.marker.as_slice()) == want)
+            {
+                self.marker.set(v);
+            }
+            return false;
+        }
         if !self.seen || v.cmp(self.bytes.as_slice()) == want {
             self.bytes.set(v);
         }
+        let mut number = false;
         if self.all_numeric {
             match Decimal::parse(v) {
-                Some(d) if !self.seen || beats(d, v, self.numeric.as_slice(), want) => {
-                    self.numeric.set(v)
+                Some(d) => {
+                    number = true;
+                    if !self.seen || beats(d, v, self.numeric.as_slice(), want) {
+                        self.numeric.set(v)
+                    }
                 }
-                Some(_) => {}
                 None => {
                     self.all_numeric = false;
                     self.numeric = SmallBytes::default();
@@ -102,21 +141,47 @@ impl Extreme {
             }
         }
         self.seen = true;
+        !number && is_text(v)
     }
 
-    fn merge(&mut self, other: Extreme, max: bool) {
+    /// The winner to print; `column_text`: the column holds text, so markers are values.
+    fn winner(&self, max: bool, column_text: bool) -> Option<&[u8]> {
+        let marker = Some(self.marker.as_slice()).filter(|m| column_text && !m.is_empty());
+        let value = self.seen.then(|| {
+            if self.all_numeric {
+                self.numeric.as_slice()
+            } else {
+                self.bytes.as_slice()
+            }
+        });
+        match (value, marker) {
+            (Some(_), Some(m)) => {
+                // A marker is text, so the group is not all numbers: bytewise over both.
+                let b = self.bytes.as_slice();
+                Some(if m.cmp(b) == wanted(max) { m } else { b })
+            }
+            (v, m) => v.or(m),
+        }
+    }
+
+    fn merge(&mut self, mut other: Extreme, max: bool) {
+        let want = wanted(max);
+        let theirs = std::mem::take(&mut other.marker);
+        if !theirs.as_slice().is_empty()
+            && (self.marker.as_slice().is_empty()
+                || theirs.as_slice().cmp(self.marker.as_slice()) == want)
+        {
+            self.marker = theirs;
+        }
         if !other.seen {
             return;
         }
         if !self.seen {
+            let marker = std::mem::take(&mut self.marker);
             *self = other;
+            self.marker = marker;
             return;
         }
-        let want = if max {
-            Ordering::Greater
-        } else {
-            Ordering::Less
-        };
         if other.bytes.as_slice().cmp(self.bytes.as_slice()) == want {
             self.bytes = other.bytes;
         }
@@ -219,7 +284,7 @@ impl Column {
     pub(crate) fn push_group(&mut self) {
         match self {
             Column::Records => {}
-            Column::NonEmpty(v) => v.push(0),
+            Column::NonEmpty(v) => v.push(Present::default()),
             Column::Sum(v) => v.push(SumState::default()),
             Column::Spread(v) => v.push(SpreadState::default()),
             Column::Extreme(v) => v.push(Extreme::default()),
@@ -228,35 +293,63 @@ impl Column {
     }
 
     /// Adds one field's value to group `g`; returns true when a numeric aggregate got a
-    /// non-number (which is skipped, never counted as 0). Empty values are nulls: skipped
-    /// silently.
+    /// value that is neither a number nor missing (skipped, never counted as 0, reported).
+    /// Missing values are skipped silently (see the module docs). `texts` counts, for this
+    /// aggregate, the values that are text.
     #[inline]
-    pub(crate) fn update(&mut self, g: usize, func: AggFn, value: &[u8]) -> bool {
+    pub(crate) fn update(
+        &mut self,
+        g: usize,
+        func: AggFn,
+        value: &[u8],
+        nulls: &NullMarkers,
+        texts: &mut u64,
+    ) -> bool {
         if value.is_empty() {
             return false;
         }
         match self {
             Column::Records => {}
-            Column::NonEmpty(v) => v[g] += 1,
-            Column::Sum(v) => match scaled(value) {
-                Some(x) => {
+            Column::NonEmpty(v) => {
+                if nulls.is_marker(value) {
+                    if !nulls.is_null_everywhere(value) {
+                        v[g].markers += 1;
+                    }
+                } else {
+                    v[g].n += 1;
+                    *texts += u64::from(is_text(value));
+                }
+            }
+            Column::Sum(v) => match number(value, nulls) {
+                Number::Value(x) => {
                     let st = &mut v[g];
                     st.n += 1;
                     st.sum.add(x);
                 }
-                None => return true,
+                Number::Missing => {}
+                Number::Unusable => return true,
             },
-            Column::Spread(v) => match scaled(value) {
-                Some(x) => {
+            Column::Spread(v) => match number(value, nulls) {
+                Number::Value(x) => {
                     let st = &mut v[g];
                     st.n += 1;
                     st.sum.add(x);
                     st.squares.add_square(x);
                 }
-                None => return true,
+                Number::Missing => {}
+                Number::Unusable => return true,
             },
-            Column::Extreme(v) => v[g].update(value, matches!(func, AggFn::Max(_))),
+            Column::Extreme(v) => {
+                *texts += u64::from(v[g].update(value, matches!(func, AggFn::Max(_)), nulls));
+            }
             Column::Distinct(v) => {
+                if nulls.is_marker(value) {
+                    if nulls.is_null_everywhere(value) {
+                        return false;
+                    }
+                } else {
+                    *texts += u64::from(is_text(value));
+                }
                 let set = &mut v[g];
                 if !set.contains(value) {
                     set.insert(value.into());
@@ -269,7 +362,10 @@ impl Column {
     /// Folds group `og` of `other` (same function) into group `g`, taking its state.
     pub(crate) fn merge_from(&mut self, g: usize, func: AggFn, other: &mut Column, og: usize) {
         match (self, other) {
-            (Column::NonEmpty(a), Column::NonEmpty(b)) => a[g] = a[g].wrapping_add(b[og]),
+            (Column::NonEmpty(a), Column::NonEmpty(b)) => {
+                a[g].n = a[g].n.wrapping_add(b[og].n);
+                a[g].markers = a[g].markers.wrapping_add(b[og].markers);
+            }
             (Column::Sum(a), Column::Sum(b)) => {
                 let (a, b) = (&mut a[g], b[og]);
                 a.n = a.n.wrapping_add(b.n);
@@ -300,13 +396,25 @@ impl Column {
     }
 
     /// Group `g`'s printed value; empty means null (no value to aggregate: no numbers for sum
-    /// and mean, fewer than two for stddev, no non-empty value for min and max). min/max
-    /// print the winning value's original bytes. `g` past the end reads as an empty state,
-    /// which is how the totals row of an empty table prints.
-    pub(crate) fn render(&self, g: usize, func: AggFn, records: u64) -> Vec<u8> {
+    /// and mean, fewer than two for stddev, no value for min and max). min/max print the
+    /// winning value's original bytes. `column_text`: the aggregate saw text in its column,
+    /// so the default markers are values, not missing. `g` past the end reads as an empty
+    /// state, which is how the totals row of an empty table prints.
+    pub(crate) fn render(
+        &self,
+        g: usize,
+        func: AggFn,
+        records: u64,
+        column_text: bool,
+        nulls: &NullMarkers,
+    ) -> Vec<u8> {
         let text = match self {
             Column::Records => records.to_string(),
-            Column::NonEmpty(v) => v.get(g).copied().unwrap_or(0).to_string(),
+            Column::NonEmpty(v) => {
+                let p = v.get(g).copied().unwrap_or_default();
+                let markers = if column_text { p.markers } else { 0 };
+                p.n.wrapping_add(markers).to_string()
+            }
             Column::Sum(v) => match v.get(g) {
                 Some(st) if st.n > 0 => match func {
                     AggFn::Mean(_) => mean_text(&st.sum, st.n),
@@ -318,16 +426,60 @@ impl Column {
                 Some(st) if st.n > 1 => stddev_text(&st.sum, &st.squares, st.n),
                 _ => String::new(),
             },
-            Column::Extreme(v) => match v.get(g) {
-                Some(e) if e.seen => {
-                    let winner = if e.all_numeric { &e.numeric } else { &e.bytes };
-                    return winner.as_slice().to_vec();
-                }
-                _ => String::new(),
-            },
-            Column::Distinct(v) => v.get(g).map_or(0, HashSet::len).to_string(),
+            Column::Extreme(v) => {
+                let max = matches!(func, AggFn::Max(_));
+                let winner = v.get(g).and_then(|e| e.winner(max, column_text));
+                return winner.map(<[u8]>::to_vec).unwrap_or_default();
+            }
+            Column::Distinct(v) => {
+                let set = v.get(g);
+                let len = set.map_or(0, HashSet::len);
+                let markers = match set {
+                    Some(set) if !column_text => nulls.contextual_in(|m| set.contains(m)),
+                    _ => 0,
+                };
+                (len - markers).to_string()
+            }
         };
         text.into_bytes()
+    }
+}
+
+impl Column {
+    /// Whether some group holds a default marker (`NA`, ...) that would count as a value
+    /// where the column holds text.
+    pub(crate) fn holds_markers(&self, nulls: &NullMarkers) -> bool {
+        match self {
+            Column::NonEmpty(v) => v.iter().any(|p| p.markers > 0),
+            Column::Extreme(v) => v.iter().any(|e| !e.marker.as_slice().is_empty()),
+            Column::Distinct(v) => v
+                .iter()
+                .any(|set| nulls.contextual_in(|m| set.contains(m)) > 0),
+            Column::Records | Column::Sum(_) | Column::Spread(_) => false,
+        }
+    }
+}
+
+/// What a numeric aggregate makes of a value.
+enum Number {
+    /// In 10^-9 units.
+    Value(i128),
+    Missing,
+    /// Neither a number nor missing.
+    Unusable,
+}
+
+/// A non-empty value for sum, mean or stddev: markers are missing (found first when one could
+/// pass for a number; otherwise only when the value is not a number).
+#[inline]
+fn number(value: &[u8], nulls: &NullMarkers) -> Number {
+    if nulls.has_numeric_marker() && nulls.is_marker(value) {
+        return Number::Missing;
+    }
+    match scaled(value) {
+        Some(x) => Number::Value(x),
+        None if nulls.is_marker(value) => Number::Missing,
+        None => Number::Unusable,
     }
 }
 
@@ -343,37 +495,44 @@ mod tests {
     }
 
     fn run(func: AggFn, values: &[&str]) -> (String, u64) {
-        let mut col = one(func);
-        let mut bad = 0;
-        for v in values {
-            bad += u64::from(col.update(0, func, v.as_bytes()));
-        }
-        (text(&col, func, values.len()), bad)
+        run_with(func, values, &NullMarkers::default())
     }
 
-    fn text(col: &Column, func: AggFn, records: usize) -> String {
-        String::from_utf8(col.render(0, func, records as u64)).unwrap()
+    fn run_with(func: AggFn, values: &[&str], nulls: &NullMarkers) -> (String, u64) {
+        let mut col = one(func);
+        let (mut bad, mut texts) = (0, 0);
+        for v in values {
+            bad += u64::from(col.update(0, func, v.as_bytes(), nulls, &mut texts));
+        }
+        (text(&col, func, values.len(), texts > 0, nulls), bad)
+    }
+
+    fn text(col: &Column, func: AggFn, records: usize, texts: bool, nulls: &NullMarkers) -> String {
+        String::from_utf8(col.render(0, func, records as u64, texts, nulls)).unwrap()
     }
 
     /// Every split point and both merge directions give the unsplit result.
     fn merged_everywhere(func: AggFn, values: &[&str]) -> String {
+        let nulls = NullMarkers::default();
         let (whole, _) = run(func, values);
         for cut in 0..=values.len() {
             for flip in [false, true] {
                 let mut a = one(func);
                 let mut b = one(func);
+                let mut texts = [0, 0];
                 for v in &values[..cut] {
-                    a.update(0, func, v.as_bytes());
+                    a.update(0, func, v.as_bytes(), &nulls, &mut texts[0]);
                 }
                 for v in &values[cut..] {
-                    b.update(0, func, v.as_bytes());
+                    b.update(0, func, v.as_bytes(), &nulls, &mut texts[1]);
                 }
                 if flip {
                     std::mem::swap(&mut a, &mut b);
                 }
                 a.merge_from(0, func, &mut b, 0);
+                let column_text = texts[0] + texts[1] > 0;
                 assert_eq!(
-                    text(&a, func, values.len()),
+                    text(&a, func, values.len(), column_text, &nulls),
                     whole,
                     "{func:?} cut {cut} flip {flip}"
                 );
@@ -383,10 +542,77 @@ mod tests {
     }
 
     #[test]
+    fn markers_are_missing_in_numeric_columns_and_text_in_text_columns() {
+        // Numeric aggregates skip them silently, like empty fields.
+        assert_eq!(
+            run(AggFn::Sum(0), &["1", "NA", "2", "\\N", "", "NaN"]),
+            ("3".into(), 0)
+        );
+        assert_eq!(run(AggFn::Mean(0), &["NA", "NULL"]), (String::new(), 0));
+        // count(COL), min/max, distinct: missing in a column of numbers or times...
+        assert_eq!(run(AggFn::CountNonEmpty(0), &["1", "NA", "2", ""]).0, "2");
+        assert_eq!(run(AggFn::CountNonEmpty(0), &["NA", "NA"]).0, "0");
+        assert_eq!(run(AggFn::Max(0), &["744", "NA", "1007", "-5"]).0, "1007");
+        assert_eq!(run(AggFn::Min(0), &["NA", "-5", "N/A"]).0, "-5");
+        assert_eq!(run(AggFn::Max(0), &["NA", "NA"]).0, "");
+        assert_eq!(
+            run(
+                AggFn::Max(0),
+                &["2013-01-01T10:00:00Z", "NA", "2013-01-02T10:00:00Z"]
+            )
+            .0,
+            "2013-01-02T10:00:00Z"
+        );
+        assert_eq!(
+            run(AggFn::Distinct(0), &["1", "NA", "1", "2", "null"]).0,
+            "2"
+        );
+        // ... and values in a column that holds text.
+        assert_eq!(run(AggFn::CountNonEmpty(0), &["Ann", "NA", "Bo"]).0, "3");
+        assert_eq!(run(AggFn::Max(0), &["Ann", "NA", "Bo"]).0, "NA");
+        assert_eq!(run(AggFn::Min(0), &["NA", "Ann", "Bo"]).0, "Ann");
+        assert_eq!(run(AggFn::Max(0), &["7", "NA", "x"]).0, "x");
+        assert_eq!(run(AggFn::Distinct(0), &["a", "NA", "b", "NA"]).0, "3");
+        for func in [
+            AggFn::CountNonEmpty(0),
+            AggFn::Max(0),
+            AggFn::Min(0),
+            AggFn::Distinct(0),
+        ] {
+            merged_everywhere(func, &["5", "NA", "x", "", "NULL", "-2"]);
+            merged_everywhere(func, &["5", "NA", "3", "", "NULL", "-2"]);
+            merged_everywhere(func, &["NA", "", "NULL"]);
+        }
+    }
+
+    #[test]
+    fn a_given_list_is_missing_everywhere() {
+        let nulls = NullMarkers::only(&["-999", "?"]);
+        assert_eq!(
+            run_with(AggFn::Sum(0), &["-999", "1", "?"], &nulls),
+            ("1".into(), 0)
+        );
+        assert_eq!(
+            run_with(AggFn::Sum(0), &["NA", "1"], &nulls),
+            ("1".into(), 1)
+        );
+        assert_eq!(
+            run_with(AggFn::CountNonEmpty(0), &["a", "?", "NA"], &nulls).0,
+            "2"
+        );
+        assert_eq!(run_with(AggFn::Max(0), &["1", "-999", "?"], &nulls).0, "1");
+        assert_eq!(run_with(AggFn::Min(0), &["1", "-999"], &nulls).0, "1");
+        assert_eq!(
+            run_with(AggFn::Distinct(0), &["1", "-999", "?", "1"], &nulls).0,
+            "1"
+        );
+    }
+
+    #[test]
     fn numeric_skips_nulls_and_counts_malformed() {
         assert_eq!(
             run(AggFn::Sum(0), &["1.5", "", "x", "2", "1e3"]),
-            ("3.5".into(), 2)
+            ("1003.5".into(), 1)
         );
         assert_eq!(run(AggFn::Sum(0), &["x", "y"]), (String::new(), 2));
         assert_eq!(run(AggFn::Mean(0), &[""]), (String::new(), 0));

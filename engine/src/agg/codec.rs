@@ -3,11 +3,12 @@
 //!
 //! Layout (integers are LEB128 unless said otherwise):
 //! `fleetagg` version(u8) | plan fingerprint: nkeys, (kind u8, column)*, nspecs,
-//! (kind u8, column)* | malformed per key, per spec | ngroups | per group: key length, packed
-//! key, records, one state per spec. States: count: nothing; count(COL): n; sum/mean: n,
-//! sum (32 bytes, little-endian two's complement); stddev: the same plus the sum of squares
-//! (32 bytes); min/max: flags u8 (1 = seen, 2 = all numeric), bytewise winner, numeric
-//! winner (each length-prefixed); distinct: count, then each value length-prefixed.
+//! (kind u8, column)* | malformed per key, per spec | text values per spec | ngroups | per
+//! group: key length, packed key, records, one state per spec. States: count: nothing;
+//! count(COL): n, markers; sum/mean: n, sum (32 bytes, little-endian two's complement);
+//! stddev: the same plus the sum of squares (32 bytes); min/max: flags u8 (1 = seen, 2 = all
+//! numeric), bytewise winner, numeric winner, marker winner (each length-prefixed); distinct:
+//! count, then each value length-prefixed.
 //!
 //! Decoding trusts nothing: every length is checked against what is left, the fingerprint
 //! must match the plan, and states must be consistent, so a truncated or foreign file is an
@@ -17,16 +18,16 @@ use std::collections::HashSet;
 
 use crate::query::number::Decimal;
 
-use super::accum::{Column, Extreme, SpreadState, SumState, ValueSet};
+use super::accum::{Column, Extreme, Present, SpreadState, SumState, ValueSet};
 use super::error::AggError;
 use super::exact::{Sum256, U256};
 use super::hash::BuildKeyHasher;
 use super::keys::{push_varint, read_varint, unpack};
 use super::spec::{AggFn, AggPlan, KeyFn};
-use super::table::AggTable;
+use super::table::{AggTable, SpecCounts};
 
 const MAGIC: &[u8] = b"fleetagg";
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 
 fn key_code(f: KeyFn) -> (u8, usize) {
     match f {
@@ -78,7 +79,12 @@ impl AggTable {
         out.extend_from_slice(MAGIC);
         out.push(VERSION);
         fingerprint(&self.plan, out);
-        for &n in self.malformed_keys.iter().chain(&self.malformed_values) {
+        for &n in self
+            .malformed_keys
+            .iter()
+            .chain(&self.malformed_values)
+            .chain(&self.text_values)
+        {
             push_varint(out, n);
         }
         let groups = self.group_list();
@@ -115,6 +121,10 @@ impl AggTable {
         for _ in &plan.specs {
             malformed_values.push(r.varint()?);
         }
+        let mut text_values = Vec::with_capacity(plan.specs.len());
+        for _ in &plan.specs {
+            text_values.push(r.varint()?);
+        }
         let ngroups = r.len()?;
         // A group takes at least two bytes, which bounds what a bogus count can reserve.
         let mut groups = Vec::with_capacity(ngroups.min(r.left() / 2));
@@ -142,8 +152,11 @@ impl AggTable {
             plan,
             groups,
             columns,
-            malformed_values,
-            malformed_keys,
+            SpecCounts {
+                malformed_values,
+                text_values,
+                malformed_keys,
+            },
         ))
     }
 }
@@ -158,7 +171,10 @@ fn push_sum(out: &mut Vec<u8>, n: u64, sum: &Sum256) {
 fn encode_state(column: &Column, g: usize, out: &mut Vec<u8>) {
     match column {
         Column::Records => {}
-        Column::NonEmpty(v) => push_varint(out, v[g]),
+        Column::NonEmpty(v) => {
+            push_varint(out, v[g].n);
+            push_varint(out, v[g].markers);
+        }
         Column::Sum(v) => push_sum(out, v[g].n, &v[g].sum),
         Column::Spread(v) => {
             let st = &v[g];
@@ -171,6 +187,7 @@ fn encode_state(column: &Column, g: usize, out: &mut Vec<u8>) {
             out.push(u8::from(e.seen) | (u8::from(e.all_numeric) << 1));
             push_bytes(out, e.bytes.as_slice());
             push_bytes(out, e.numeric.as_slice());
+            push_bytes(out, e.marker.as_slice());
         }
         Column::Distinct(v) => {
             push_varint(out, v[g].len() as u64);
@@ -185,7 +202,10 @@ fn encode_state(column: &Column, g: usize, out: &mut Vec<u8>) {
 fn decode_state(r: &mut Reader<'_>, column: &mut Column) -> Result<(), AggError> {
     match column {
         Column::Records => {}
-        Column::NonEmpty(v) => v.push(r.varint()?),
+        Column::NonEmpty(v) => v.push(Present {
+            n: r.varint()?,
+            markers: r.varint()?,
+        }),
         Column::Sum(v) => {
             let (n, sum) = r.sum()?;
             v.push(SumState { n, sum });
@@ -204,6 +224,7 @@ fn decode_state(r: &mut Reader<'_>, column: &mut Column) -> Result<(), AggError>
             let (seen, all_numeric) = (flags & 1 != 0, flags & 2 != 0);
             let bytes = r.sized()?;
             let numeric = r.sized()?;
+            let marker = r.sized()?;
             let consistent = flags < 4
                 && if !seen {
                     bytes.is_empty() && numeric.is_empty()
@@ -220,6 +241,7 @@ fn decode_state(r: &mut Reader<'_>, column: &mut Column) -> Result<(), AggError>
                 all_numeric: all_numeric || !seen,
                 numeric: numeric.into(),
                 bytes: bytes.into(),
+                marker: marker.into(),
             });
         }
         Column::Distinct(v) => {

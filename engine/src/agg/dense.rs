@@ -19,15 +19,21 @@
 //! distinct have variable-size, non-invertible states, so plans using them take the hashed
 //! path (per-chunk tables merged by the coordinator, see `aggregate.rs`).
 //!
-//! Cell layout (words): `records`, then per spec: count: none; count(COL): n; sum/mean: n,
-//! sum (4 words, little-endian two's complement); stddev: n, sum (4), squares (4). After the
-//! cells, one word per spec: values a numeric aggregate could not read.
+//! Cell layout (words): `records`, then per spec: count: none; count(COL): n, default markers
+//! (see `accum.rs`); sum/mean: n, sum (4 words, little-endian two's complement); stddev: n,
+//! sum (4), squares (4). After the cells, one word per spec: values a numeric aggregate could
+//! not read, or for count(COL) values found to be text.
+//!
+//! Missing values cost plain numeric data nothing: a short integer is read as before, and a
+//! field is looked up among the null markers only when it is not one (or when a given marker
+//! is itself a number, which the plan knows).
 
-use super::accum::{Column, SpreadState, SumState};
+use super::accum::{Column, Present, SpreadState, SumState};
 use super::exact::{scaled, scaled_in, Sum256, POW10, SCALE_DIGITS, U256};
 use super::keys::{derive, push_part, WEEKDAYS};
 use super::spec::{AggFn, AggPlan, KeyFn};
 use super::table::{small_int_in, AggTable};
+use crate::input::nulls::{is_text, NullMarkers};
 
 /// Cap on the shared array, in bytes, so the region (array plus an undo log of the same
 /// size) stays a few tens of MB whatever the key range looks like.
@@ -56,12 +62,14 @@ pub struct DenseLayout {
     width: usize,
     /// Per spec: its function and the word offset of its state in a cell.
     specs: Vec<(AggFn, usize)>,
+    /// What counts as missing (the plan's).
+    nulls: NullMarkers,
 }
 
 fn state_words(func: AggFn) -> Option<usize> {
     match func {
         AggFn::Count => Some(0),
-        AggFn::CountNonEmpty(_) => Some(1),
+        AggFn::CountNonEmpty(_) => Some(2),
         AggFn::Sum(_) | AggFn::Mean(_) => Some(5),
         AggFn::Stddev(_) => Some(9),
         AggFn::Min(_) | AggFn::Max(_) | AggFn::Distinct(_) => None,
@@ -100,6 +108,7 @@ impl DenseLayout {
             cells,
             width,
             specs,
+            nulls: plan.nulls.clone(),
         })
     }
 
@@ -209,8 +218,16 @@ impl DenseLayout {
             if words == 0 {
                 continue;
             }
-            one(&mut dst[at], src[at]);
-            let mut wide = at + 1;
+            // Counters (count(COL) has two), then 4-word sums.
+            let counters = if let AggFn::CountNonEmpty(_) = func {
+                2
+            } else {
+                1
+            };
+            for w in at..at + counters {
+                one(&mut dst[w], src[w]);
+            }
+            let mut wide = at + counters;
             while wide < at + words {
                 add_wide(&mut dst[wide..wide + 4], &src[wide..wide + 4], negate);
                 wide += 4;
@@ -237,7 +254,12 @@ impl DenseLayout {
             table.records[g] = cell[0];
             for (column, &(_, at)) in table.columns.iter_mut().zip(&self.specs) {
                 match column {
-                    Column::NonEmpty(v) => v[g] = cell[at],
+                    Column::NonEmpty(v) => {
+                        v[g] = Present {
+                            n: cell[at],
+                            markers: cell[at + 1],
+                        }
+                    }
                     Column::Sum(v) => {
                         v[g] = SumState {
                             n: cell[at],
@@ -255,12 +277,11 @@ impl DenseLayout {
                 }
             }
         }
-        for (bad, &n) in table
-            .malformed_values
-            .iter_mut()
-            .zip(&words[self.globals_at()..])
-        {
-            *bad = n;
+        for (s, &n) in words[self.globals_at()..self.words()].iter().enumerate() {
+            match self.specs[s].0 {
+                AggFn::CountNonEmpty(_) => table.text_values[s] = n,
+                _ => table.malformed_values[s] = n,
+            }
         }
         table
     }
@@ -311,13 +332,17 @@ const PIPELINE_SPECS: usize = 8;
 /// One aggregate input of a record, parsed.
 #[derive(Debug, Clone, Copy, Default)]
 enum Parsed {
-    /// Nothing to add (count, or an empty value).
+    /// Nothing to add (count, or a missing value).
     #[default]
     Skip,
-    /// A non-empty value for count(COL).
-    Present,
+    /// A value for count(COL), and whether it was found to be text.
+    Present {
+        text: bool,
+    },
+    /// A default marker for count(COL).
+    Marker,
     Number(i128),
-    /// Not a number, for a numeric aggregate.
+    /// Neither a number nor missing, for a numeric aggregate.
     Bad,
 }
 
@@ -358,6 +383,9 @@ struct Narrow {
     /// The specs that read a column, in order (plain `count` is lane 0 of every cell).
     ops: [NarrowOp; PIPELINE_SPECS],
     n_ops: usize,
+    /// A null marker could pass for a number (`--null -999`): values are looked up among
+    /// the markers before being read as short integers.
+    markers_first: bool,
 }
 
 /// What a record does to a narrow cell for one spec that reads a column.
@@ -370,6 +398,8 @@ struct NarrowOp {
     lane: u8,
     /// The word of its `i64` sum, or `NONE` for `count(COL)`.
     sum: u8,
+    /// For `count(COL)`, the lane counting default markers; `NONE` for sums.
+    markers: u8,
 }
 
 const NONE: u8 = u8::MAX;
@@ -393,23 +423,36 @@ impl Narrow {
                         spec: s,
                         lane: n_ops as u8 + 1,
                         sum: if summed { 0 } else { NONE },
+                        markers: NONE,
                     };
                     n_ops += 1;
                 }
                 _ => return None,
             }
         }
-        // Counter words first (lanes 0..=n_ops, two to a word), then one word per sum.
-        let mut width = (n_ops + 1).div_ceil(2);
+        // Counter words first (lanes 0..=n_ops, then a markers lane per count(COL), two to a
+        // word), then one word per sum.
+        let mut lanes = n_ops + 1;
+        for op in ops[..n_ops].iter_mut().filter(|op| op.sum == NONE) {
+            op.markers = lanes as u8;
+            lanes += 1;
+        }
+        let mut width = lanes.div_ceil(2);
         for op in ops[..n_ops].iter_mut().filter(|op| op.sum != NONE) {
             op.sum = width as u8;
             width += 1;
         }
-        Some(Narrow { width, ops, n_ops })
+        Some(Narrow {
+            width,
+            ops,
+            n_ops,
+            markers_first: layout.nulls.has_numeric_marker(),
+        })
     }
 }
 
-/// [`DenseDelta::update`]'s narrow step for a value that is not a short integer.
+/// [`DenseDelta::update`]'s narrow step for a sum's value that is not a short integer (or
+/// may be a marker).
 #[inline(never)]
 fn add_narrow_slow(
     narrow: &mut [u64],
@@ -420,6 +463,9 @@ fn add_narrow_slow(
     op: &NarrowOp,
     value: &[u8],
 ) {
+    if layout.nulls.is_marker(value) {
+        return;
+    }
     let Some(x) = scaled(value) else {
         words[layout.globals_at() + op.spec] += 1;
         return;
@@ -427,6 +473,29 @@ fn add_narrow_slow(
     let cell = &mut narrow[i * shape.width..(i + 1) * shape.width];
     bump(cell, op.lane);
     add_sum(&mut cell[usize::from(op.sum)], words, layout, i, op.spec, x);
+}
+
+/// [`DenseDelta::update`]'s narrow step for a `count(COL)` value that is not a short integer
+/// (or may be a marker).
+#[inline(never)]
+fn count_narrow_slow(
+    narrow: &mut [u64],
+    words: &mut [u64],
+    layout: &DenseLayout,
+    shape: &Narrow,
+    i: usize,
+    op: &NarrowOp,
+    value: &[u8],
+) {
+    let cell = &mut narrow[i * shape.width..(i + 1) * shape.width];
+    match count_value(&layout.nulls, value) {
+        Parsed::Present { text } => {
+            bump(cell, op.lane);
+            words[layout.globals_at() + op.spec] += u64::from(text);
+        }
+        Parsed::Marker => bump(cell, op.markers),
+        _ => {}
+    }
 }
 
 /// Adds `x` to a narrow cell's `i64` sum, or, for a value or total out of `i64`'s reach, to
@@ -484,12 +553,21 @@ fn update_narrow<'f>(
         if value.is_empty() {
             continue;
         }
-        if op.sum != NONE {
-            let Some(v) = crate::simd::digits::short_digits(line, value) else {
-                // Anything but a short integer: the general parse, out of line.
+        // A short integer is a number, never missing (unless a marker is a number).
+        let short = match shape.markers_first {
+            false => crate::simd::digits::short_digits(line, value),
+            true => None,
+        };
+        let Some(v) = short else {
+            // Anything else: the general reading, out of line.
+            if op.sum != NONE {
                 add_narrow_slow(narrow, words, layout, shape, i, op, value);
-                continue;
-            };
+            } else {
+                count_narrow_slow(narrow, words, layout, shape, i, op, value);
+            }
+            continue;
+        };
+        if op.sum != NONE {
             let x = i128::from(v * POW10[SCALE_DIGITS]);
             let sum = &mut narrow[at + usize::from(op.sum)];
             add_sum(sum, words, layout, i, op.spec, x);
@@ -537,6 +615,9 @@ impl DenseDelta {
         for op in &shape.ops[..shape.n_ops] {
             let at = layout.specs[op.spec].1;
             wide[at] += lane(cell, op.lane);
+            if op.markers != NONE {
+                wide[at + 1] += lane(cell, op.markers);
+            }
             if op.sum != NONE {
                 let mut sum = sum256(&wide[at + 1..at + 5]);
                 sum.add(i128::from(cell[usize::from(op.sum)] as i64));
@@ -590,7 +671,13 @@ impl DenseDelta {
     ) {
         count_record(&mut self.words, &mut self.touched, layout, i);
         for (s, &(func, _)) in layout.specs.iter().enumerate() {
-            apply_one(&mut self.words, layout, i, s, parse(func, line, field));
+            apply_one(
+                &mut self.words,
+                layout,
+                i,
+                s,
+                parse(layout, func, line, field),
+            );
         }
     }
 
@@ -607,7 +694,7 @@ impl DenseDelta {
         let slot = self.next;
         self.pipe[slot].0 = i;
         for (value, &(func, _)) in self.pipe[slot].1.iter_mut().zip(&layout.specs) {
-            *value = parse(func, line, field);
+            *value = parse(layout, func, line, field);
         }
         prefetch(&self.words, i * layout.width, layout.width);
         if self.pending {
@@ -691,19 +778,45 @@ impl DenseDelta {
 
 /// What record field `func` reads holds, for the wide cells.
 #[inline(always)]
-fn parse<'f>(func: AggFn, line: &[u8], field: &impl Fn(usize) -> &'f [u8]) -> Parsed {
+fn parse<'f>(
+    layout: &DenseLayout,
+    func: AggFn,
+    line: &[u8],
+    field: &impl Fn(usize) -> &'f [u8],
+) -> Parsed {
     let value = match func.column() {
         Some(c) => field(c),
         None => return Parsed::Skip,
     };
     if value.is_empty() {
-        Parsed::Skip
-    } else if let AggFn::CountNonEmpty(_) = func {
-        Parsed::Present
+        return Parsed::Skip;
+    }
+    let nulls = &layout.nulls;
+    if let AggFn::CountNonEmpty(_) = func {
+        return count_value(nulls, value);
+    }
+    if nulls.has_numeric_marker() && nulls.is_marker(value) {
+        return Parsed::Skip;
+    }
+    match scaled_in(line, value) {
+        Some(x) => Parsed::Number(x),
+        None if nulls.is_marker(value) => Parsed::Skip,
+        None => Parsed::Bad,
+    }
+}
+
+/// count(COL)'s reading of a non-empty value (see `accum.rs`).
+#[inline]
+fn count_value(nulls: &NullMarkers, value: &[u8]) -> Parsed {
+    if nulls.is_marker(value) {
+        if nulls.is_null_everywhere(value) {
+            Parsed::Skip
+        } else {
+            Parsed::Marker
+        }
     } else {
-        match scaled_in(line, value) {
-            Some(x) => Parsed::Number(x),
-            None => Parsed::Bad,
+        Parsed::Present {
+            text: is_text(value),
         }
     }
 }
@@ -722,7 +835,11 @@ fn apply_one(words: &mut [u64], layout: &DenseLayout, i: usize, s: usize, p: Par
     let at = i * layout.width + at;
     match p {
         Parsed::Skip => {}
-        Parsed::Present => words[at] += 1,
+        Parsed::Present { text } => {
+            words[at] += 1;
+            words[layout.globals_at() + s] += u64::from(text);
+        }
+        Parsed::Marker => words[at + 1] += 1,
         Parsed::Bad => words[layout.globals_at() + s] += 1,
         Parsed::Number(x) => {
             words[at] += 1;
@@ -800,60 +917,68 @@ mod tests {
 
     /// Runs the same records through a delta with narrow cells and one without: the encoded
     /// deltas must be the same bytes, with sums that leave `i64` on the way (one value alone,
-    /// and two that only overflow together), negative and fractional values, bad and empty
-    /// ones, and a second chunk in the same deltas to show the cells were cleared.
+    /// and two that only overflow together), negative and fractional values, bad, empty and
+    /// missing ones, and a second chunk in the same deltas to show the cells were cleared;
+    /// with the default null rule and with given markers, one of which is a short integer.
     #[test]
     fn narrow_cells_encode_exactly_like_wide_ones() {
         let schema = Schema::new(None, 3);
         let aggs = ["count", "sum(2)", "mean(3)", "count(3)"];
-        let plan = AggPlan::parse(Some("1"), &aggs, &schema).expect("plan");
-        let layout = DenseLayout::for_plan(&plan, Some((100, 140))).expect("a dense plan");
-        let values: [&[u8]; 8] = [
-            b"5",
-            b"9223372036",
-            b"-9223372036.854775808",
-            b"4611686018.5",
-            b"",
-            b"x",
-            b"0.000000001",
-            b"99999999999999",
-        ];
-        let mut narrow = DenseDelta::default();
-        let mut wide = DenseDelta::default();
-        for round in 0..2 {
-            narrow.prepare(&layout, 1000);
-            wide.prepare(&layout, 1 << 32);
-            assert!(narrow.shape.is_some() && wide.shape.is_none());
-            for k in 0..5000usize {
-                let key = (100 + (k * 7 + round) % 41).to_string();
-                let parts = [
-                    key.as_bytes(),
-                    values[k % values.len()],
-                    values[(k * 3 + round) % values.len()],
-                ];
-                // The fields as slices of their line (the kernel's quote-free case, read a word
-                // at a time) or of a copy apart from it (the full parser's case).
-                let line = parts.join(&b',');
-                let mut fields: [&[u8]; 3] = [&[]; 3];
-                let mut at = 0;
-                for (f, part) in fields.iter_mut().zip(parts) {
-                    *f = if k % 2 == 0 {
-                        &line[at..at + part.len()]
-                    } else {
-                        part
-                    };
-                    at += part.len() + 1;
+        for nulls in [NullMarkers::default(), NullMarkers::only(&["5", "x", "NA"])] {
+            let plan = AggPlan::parse(Some("1"), &aggs, &schema)
+                .expect("plan")
+                .with_nulls(nulls.clone());
+            let layout = DenseLayout::for_plan(&plan, Some((100, 140))).expect("a dense plan");
+            let values: [&[u8]; 11] = [
+                b"5",
+                b"9223372036",
+                b"-9223372036.854775808",
+                b"4611686018.5",
+                b"",
+                b"x",
+                b"0.000000001",
+                b"99999999999999",
+                b"NA",
+                b"\\N",
+                b"1.5e3",
+            ];
+            let mut narrow = DenseDelta::default();
+            let mut wide = DenseDelta::default();
+            for round in 0..2 {
+                narrow.prepare(&layout, 1000);
+                wide.prepare(&layout, 1 << 32);
+                assert!(narrow.shape.is_some() && wide.shape.is_none());
+                for k in 0..5000usize {
+                    let key = (100 + (k * 7 + round) % 41).to_string();
+                    let parts = [
+                        key.as_bytes(),
+                        values[k % values.len()],
+                        values[(k * 3 + round) % values.len()],
+                    ];
+                    // The fields as slices of their line (the kernel's quote-free case, read a
+                    // word at a time) or of a copy apart from it (the full parser's case).
+                    let line = parts.join(&b',');
+                    let mut fields: [&[u8]; 3] = [&[]; 3];
+                    let mut at = 0;
+                    for (f, part) in fields.iter_mut().zip(parts) {
+                        *f = if k % 2 == 0 {
+                            &line[at..at + part.len()]
+                        } else {
+                            part
+                        };
+                        at += part.len() + 1;
+                    }
+                    let field = |i: usize| fields[i];
+                    let i = layout.cell_of(&line, &field).expect("the key is in range");
+                    narrow.update(&layout, i, &line, &field);
+                    wide.update(&layout, i, &line, &field);
                 }
-                let field = |i: usize| fields[i];
-                let i = layout.cell_of(&line, &field).expect("the key is in range");
-                narrow.update(&layout, i, &line, &field);
-                wide.update(&layout, i, &line, &field);
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                narrow.encode(&layout, &mut a);
+                wide.encode(&layout, &mut b);
+                assert!(a.len() > 41 * 8, "every cell was touched");
+                assert!(a == b, "round {round}: narrow and wide deltas differ");
             }
-            let (mut a, mut b) = (Vec::new(), Vec::new());
-            narrow.encode(&layout, &mut a);
-            wide.encode(&layout, &mut b);
-            assert!(a.len() > 41 * 8, "every cell was touched");
-            assert!(a == b, "round {round}: narrow and wide deltas differ");
         }
     }
 }

@@ -54,13 +54,13 @@ pub(crate) fn scaled_in(line: &[u8], text: &[u8]) -> Option<i128> {
     }
 }
 
-/// [`scaled`] for any decimal.
+/// [`scaled`] for any number.
 #[inline(never)]
 fn scaled_decimal(text: &[u8]) -> Option<i128> {
     let d = Decimal::parse(text)?;
     let int = d.int_digits();
     let frac = d.frac_digits();
-    if int.len() + SCALE_DIGITS <= 18 && frac.len() <= SCALE_DIGITS {
+    if d.exponent() == 0 && int.len() + SCALE_DIGITS <= 18 && frac.len() <= SCALE_DIGITS {
         // Common case: the scaled value fits a u64, whose arithmetic is cheaper than i128's.
         let mut v: u64 = 0;
         for &b in int.iter().chain(frac) {
@@ -72,26 +72,26 @@ fn scaled_decimal(text: &[u8]) -> Option<i128> {
     scaled_wide(&d)
 }
 
-/// [`scaled`] for any length, in i128 throughout.
+/// [`scaled`] for any length or exponent, in i128 throughout, digit place by digit place.
 fn scaled_wide(d: &Decimal<'_>) -> Option<i128> {
-    let (int, frac) = (d.int_digits(), d.frac_digits());
-    if int.len() > MAX_INT_DIGITS {
+    if d.is_zero() {
+        return Some(0);
+    }
+    let top = d.top_place();
+    if top >= MAX_INT_DIGITS as i64 {
         return None;
     }
+    let last = -(SCALE_DIGITS as i64);
     let mut v: i128 = 0;
-    for &b in int {
-        v = v * 10 + i128::from(b - b'0');
+    for place in (last..=top.max(0)).rev() {
+        v = v * 10 + i128::from(d.digit(place));
     }
-    for i in 0..SCALE_DIGITS {
-        v = v * 10 + frac.get(i).map_or(0, |&b| i128::from(b - b'0'));
-    }
-    if let Some(&next) = frac.get(SCALE_DIGITS) {
-        // Trailing zeros are trimmed by `Decimal`, so any digit after `next` means the dropped
-        // part is strictly more than `next` alone.
-        let more = frac.len() > SCALE_DIGITS + 1;
-        if next > b'5' || (next == b'5' && (more || v % 2 == 1)) {
-            v += 1;
-        }
+    // Round half-to-even at the last kept place: `next` is the first dropped digit, and any
+    // non-zero digit below it makes the dropped part strictly more than `next` alone.
+    let next = d.digit(last - 1);
+    let more = d.bottom_place() < last - 1;
+    if next > 5 || (next == 5 && (more || v % 2 == 1)) {
+        v += 1;
     }
     Some(if d.is_negative() { -v } else { v })
 }
@@ -535,7 +535,13 @@ mod tests {
         );
         assert_eq!(scaled(b"abc"), None);
         assert_eq!(scaled(b""), None);
-        assert_eq!(scaled(b"1e5"), None);
+        assert_eq!(scaled(b"1e5"), Some(100_000 * 1_000_000_000));
+        assert_eq!(scaled(b"-2.5E-3"), Some(-2_500_000));
+        assert_eq!(scaled(b"1.5e-9"), Some(2), "half to even");
+        assert_eq!(scaled(b"2.5e-9"), Some(2), "half to even");
+        assert_eq!(scaled(b"1e-300"), Some(0));
+        assert_eq!(scaled(b"1e18"), Some(10i128.pow(27)));
+        assert_eq!(scaled(b"1e19"), None, "20 integer digits");
     }
 
     #[test]
@@ -638,6 +644,19 @@ mod tests {
         fn fast_scaling_matches_wide(text in "[+-]?[0-9]{0,12}(\\.[0-9]{0,12})?") {
             if let Some(d) = Decimal::parse(text.as_bytes()) {
                 prop_assert_eq!(scaled(text.as_bytes()), scaled_wide(&d), "{}", text);
+            }
+        }
+
+        /// An exponent only moves the point: `m e k` scales like the plain text of the same
+        /// number.
+        #[test]
+        fn exponents_scale_like_their_plain_text(
+            text in "[+-]?[0-9]{0,12}(\\.[0-9]{0,12})?", k in -12i64..12,
+        ) {
+            if Decimal::parse(text.as_bytes()).is_some() {
+                let exp = format!("{text}e{k}");
+                let plain = Decimal::parse(exp.as_bytes()).unwrap().to_string();
+                prop_assert_eq!(scaled(exp.as_bytes()), scaled(plain.as_bytes()), "{} = {}", exp, plain);
             }
         }
 

@@ -46,7 +46,10 @@ pub fn finish(
                     .specs
                     .iter()
                     .zip(&table.columns)
-                    .map(|(s, column)| column.render(g, s.func, records))
+                    .enumerate()
+                    .map(|(i, (s, column))| {
+                        column.render(g, s.func, records, table.column_text(i), &plan.nulls)
+                    })
                     .collect(),
             })
         })
@@ -58,7 +61,10 @@ pub fn finish(
                 .specs
                 .iter()
                 .zip(&table.columns)
-                .map(|(s, column)| column.render(usize::MAX, s.func, 0))
+                .enumerate()
+                .map(|(i, (s, column))| {
+                    column.render(usize::MAX, s.func, 0, table.column_text(i), &plan.nulls)
+                })
                 .collect(),
         });
     }

@@ -7,6 +7,7 @@
 //! trimmed: ` MEAN( speed )` is `mean(speed)`) because they are the output column names and
 //! what `--sort` refers to.
 
+use crate::input::nulls::NullMarkers;
 use crate::input::schema::Schema;
 use crate::query::expr::ColumnRef;
 
@@ -17,7 +18,7 @@ use super::error::{suggest, AggError, AGG_NAMES, KEY_NAMES};
 pub enum AggFn {
     /// Records in the group.
     Count,
-    /// Non-empty values.
+    /// Values that are not missing ([`crate::input::nulls`]).
     CountNonEmpty(usize),
     Sum(usize),
     Mean(usize),
@@ -25,7 +26,7 @@ pub enum AggFn {
     Max(usize),
     /// Sample standard deviation (n - 1).
     Stddev(usize),
-    /// Exact number of distinct non-empty byte strings.
+    /// Exact number of distinct byte strings that are not missing.
     Distinct(usize),
 }
 
@@ -95,6 +96,8 @@ pub struct GroupKey {
 pub struct AggPlan {
     pub keys: Vec<GroupKey>,
     pub specs: Vec<AggSpec>,
+    /// What counts as missing, in the encoding of the bytes aggregated.
+    pub nulls: NullMarkers,
 }
 
 impl AggPlan {
@@ -112,7 +115,17 @@ impl AggPlan {
             .iter()
             .map(|a| parse_agg(a, schema))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(AggPlan { keys, specs })
+        Ok(AggPlan {
+            keys,
+            specs,
+            nulls: NullMarkers::default(),
+        })
+    }
+
+    /// The same plan with `nulls` saying what is missing (the default rule otherwise).
+    pub fn with_nulls(mut self, nulls: NullMarkers) -> AggPlan {
+        self.nulls = nulls;
+        self
     }
 
     /// The number of leading fields a record must have for every key and spec to read: the

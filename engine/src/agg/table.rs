@@ -36,6 +36,13 @@ pub(crate) fn small_int_in(line: &[u8], text: &[u8]) -> Option<usize> {
     usize::try_from(crate::simd::digits::short_digits(line, text)?).ok()
 }
 
+/// A table's counters apart from its groups, as the codec reads them.
+pub(crate) struct SpecCounts {
+    pub(crate) malformed_values: Vec<u64>,
+    pub(crate) text_values: Vec<u64>,
+    pub(crate) malformed_keys: Vec<u64>,
+}
+
 #[derive(Debug)]
 pub struct AggTable {
     /// A copy of the plan the table was made for (a few short strings per table): merge and
@@ -47,8 +54,11 @@ pub struct AggTable {
     pub(crate) records: Vec<u64>,
     /// One per spec.
     pub(crate) columns: Vec<Column>,
-    /// Per spec: non-numbers seen by sum/mean/stddev.
+    /// Per spec: values neither numbers nor missing seen by sum/mean/stddev.
     pub(crate) malformed_values: Vec<u64>,
+    /// Per spec: values found to be text by count(COL), min/max and distinct (see
+    /// [`Column::update`]); any makes the default markers of that column values.
+    pub(crate) text_values: Vec<u64>,
     /// Per key: non-empty values a derived key could not read as a timestamp.
     pub(crate) malformed_keys: Vec<u64>,
     scratch: Vec<u8>,
@@ -66,6 +76,7 @@ impl AggTable {
             index: HashMap::default(),
             records: Vec::new(),
             malformed_values: vec![0; plan.specs.len()],
+            text_values: vec![0; plan.specs.len()],
             malformed_keys: vec![0; plan.keys.len()],
             scratch: Vec::new(),
             dense: Vec::new(),
@@ -82,17 +93,18 @@ impl AggTable {
         );
         let group = self.group_of(plan, &field);
         self.records[group] += 1;
-        for ((spec, column), bad) in plan
+        for (((spec, column), bad), texts) in plan
             .specs
             .iter()
             .zip(&mut self.columns)
             .zip(&mut self.malformed_values)
+            .zip(&mut self.text_values)
         {
             let value = match spec.func.column() {
                 Some(c) => field(c),
                 None => b"",
             };
-            *bad += u64::from(column.update(group, spec.func, value));
+            *bad += u64::from(column.update(group, spec.func, value, &plan.nulls, texts));
         }
     }
 
@@ -128,9 +140,9 @@ impl AggTable {
                 derived => match derive(derived, value) {
                     Some(d) => push_part(&mut self.scratch, d.as_bytes()),
                     None => {
-                        // An empty field is a null, not a malformed timestamp.
+                        // A missing value is a null, not a malformed timestamp.
                         if let Some(n) = self.malformed_keys.get_mut(k) {
-                            *n += u64::from(!value.is_empty());
+                            *n += u64::from(!plan.nulls.is_null_number(value));
                         }
                         push_part(&mut self.scratch, b"");
                     }
@@ -194,6 +206,9 @@ impl AggTable {
         for (a, b) in self.malformed_keys.iter_mut().zip(&other.malformed_keys) {
             *a = a.wrapping_add(*b);
         }
+        for (a, b) in self.text_values.iter_mut().zip(&other.text_values) {
+            *a = a.wrapping_add(*b);
+        }
         for (key, og) in other.index {
             let g = match self.index.get(&key[..]) {
                 Some(&g) => g,
@@ -229,7 +244,28 @@ impl AggTable {
             .collect()
     }
 
-    /// Per derived key with any: (key text, non-empty values that were not timestamps and so
+    /// Whether spec `s` saw text in its column, so the default markers there are values.
+    pub(crate) fn column_text(&self, s: usize) -> bool {
+        self.text_values.get(s).is_some_and(|&n| n > 0)
+    }
+
+    /// The aggregates whose column holds text and also default markers (`NA`, ...), which
+    /// they therefore read as values, not as missing: worth telling the user, since one
+    /// stray text in a column of numbers is enough.
+    pub fn markers_read_as_text(&self) -> Vec<String> {
+        self.plan
+            .specs
+            .iter()
+            .zip(&self.columns)
+            .enumerate()
+            .filter(|(s, (_, column))| {
+                self.column_text(*s) && column.holds_markers(&self.plan.nulls)
+            })
+            .map(|(_, (spec, _))| spec.text.clone())
+            .collect()
+    }
+
+    /// Per derived key with any: (key text, values neither missing nor timestamps, which
     /// were grouped under the empty key).
     pub fn malformed_keys(&self) -> Vec<(String, u64)> {
         self.plan
@@ -258,11 +294,16 @@ impl AggTable {
         plan: &AggPlan,
         groups: Vec<(Box<[u8]>, u64)>,
         columns: Vec<Column>,
-        malformed_values: Vec<u64>,
-        malformed_keys: Vec<u64>,
+        counts: SpecCounts,
     ) -> AggTable {
+        let SpecCounts {
+            malformed_values,
+            text_values,
+            malformed_keys,
+        } = counts;
         let mut table = AggTable::new(plan);
         table.malformed_values = malformed_values;
+        table.text_values = text_values;
         table.malformed_keys = malformed_keys;
         table.columns = columns;
         table.index.reserve(groups.len());

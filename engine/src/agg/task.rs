@@ -52,10 +52,11 @@ impl AggTask {
     /// column the array covers the key range seen in a sample of `chunks`.
     pub fn new(
         ncols: usize,
-        predicates: Vec<Predicate>,
+        mut predicates: Vec<Predicate>,
         plan: AggPlan,
         chunks: &ChunkPlan,
     ) -> AggTask {
+        crate::scan::kernel::order_predicates(&mut predicates);
         let range = match plan.keys.as_slice() {
             [k] => match k.func {
                 KeyFn::Column(c) => sample_key_range(chunks, c),

@@ -1,9 +1,11 @@
 //! One record batch being filled from CSV records: a typed Arrow builder per column, cut into
 //! a [`RecordBatch`] when full. The builders are reused, so a conversion allocates per batch
-//! at most, never per value.
+//! at most, never per value. Empty fields and null markers become nulls
+//! ([`super::infer::is_null_value`]); timestamps with offsets are written as UTC instants.
 
-use super::infer::{parse_float_loose, parse_int_loose, parse_timestamp};
+use super::infer::{in_unit, is_null_value, parse_float_loose, parse_int_loose, parse_timestamp};
 use super::types::{ColumnType, OutputColumn, BATCH_BYTES, BATCH_ROWS};
+use crate::input::nulls::NullMarkers;
 use arrow_array::builder::{
     Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
     TimestampNanosecondBuilder,
@@ -20,6 +22,9 @@ enum ColumnBuilder {
     Text(StringBuilder),
 }
 
+/// The time zone of timestamp columns whose values had UTC offsets.
+const UTC: &str = "UTC";
+
 /// The Arrow schema of the output: every column nullable (an empty field is null).
 pub fn arrow_schema(columns: &[OutputColumn]) -> SchemaRef {
     let fields: Vec<Field> = columns
@@ -33,7 +38,7 @@ fn data_type(c: &OutputColumn) -> DataType {
     match c.ty {
         ColumnType::Int64 => DataType::Int64,
         ColumnType::Float64 => DataType::Float64,
-        ColumnType::Timestamp => DataType::Timestamp(c.unit, None),
+        ColumnType::Timestamp => DataType::Timestamp(c.unit, c.utc.then(|| UTC.into())),
         ColumnType::Utf8 => DataType::Utf8,
     }
 }
@@ -48,6 +53,9 @@ pub struct Unparsable {
 pub struct BatchBuilder {
     schema: SchemaRef,
     columns: Vec<ColumnBuilder>,
+    /// Per column: default markers are null in it.
+    markers_null: Vec<bool>,
+    nulls: NullMarkers,
     rows: usize,
     bytes: usize,
     /// Utf8 values that were not valid UTF-8 (written with U+FFFD replacements).
@@ -55,24 +63,29 @@ pub struct BatchBuilder {
 }
 
 impl BatchBuilder {
-    pub fn new(columns: &[OutputColumn]) -> BatchBuilder {
+    pub fn new(columns: &[OutputColumn], nulls: &NullMarkers) -> BatchBuilder {
         let builders = columns
             .iter()
-            .map(|c| match (c.ty, c.unit) {
-                (ColumnType::Int64, _) => ColumnBuilder::Int(Int64Builder::new()),
-                (ColumnType::Float64, _) => ColumnBuilder::Float(Float64Builder::new()),
-                (ColumnType::Timestamp, TimeUnit::Nanosecond) => {
-                    ColumnBuilder::Nanos(TimestampNanosecondBuilder::new())
+            .map(|c| {
+                let zone = c.utc.then_some(UTC);
+                match (c.ty, c.unit) {
+                    (ColumnType::Int64, _) => ColumnBuilder::Int(Int64Builder::new()),
+                    (ColumnType::Float64, _) => ColumnBuilder::Float(Float64Builder::new()),
+                    (ColumnType::Timestamp, TimeUnit::Nanosecond) => ColumnBuilder::Nanos(
+                        TimestampNanosecondBuilder::new().with_timezone_opt(zone),
+                    ),
+                    (ColumnType::Timestamp, _) => ColumnBuilder::Micros(
+                        TimestampMicrosecondBuilder::new().with_timezone_opt(zone),
+                    ),
+                    (ColumnType::Utf8, _) => ColumnBuilder::Text(StringBuilder::new()),
                 }
-                (ColumnType::Timestamp, _) => {
-                    ColumnBuilder::Micros(TimestampMicrosecondBuilder::new())
-                }
-                (ColumnType::Utf8, _) => ColumnBuilder::Text(StringBuilder::new()),
             })
             .collect();
         BatchBuilder {
             schema: arrow_schema(columns),
             columns: builders,
+            markers_null: columns.iter().map(|c| c.markers_null).collect(),
+            nulls: nulls.clone(),
             rows: 0,
             bytes: 0,
             replaced: 0,
@@ -93,24 +106,26 @@ impl BatchBuilder {
 
     /// Appends one record; `field(i)` is its i-th field, one per column.
     pub fn append<'r>(&mut self, field: impl Fn(usize) -> &'r [u8]) -> Result<(), Unparsable> {
-        for (i, builder) in self.columns.iter_mut().enumerate() {
+        for (i, (builder, &markers_null)) in
+            self.columns.iter_mut().zip(&self.markers_null).enumerate()
+        {
             let value = field(i);
             self.bytes += value.len();
             let bad = || Unparsable { column: i };
             match builder {
-                _ if value.is_empty() => append_null(builder),
+                _ if is_null_value(value, &self.nulls, markers_null) => append_null(builder),
                 ColumnBuilder::Int(b) => b.append_value(parse_int_loose(value).ok_or_else(bad)?),
                 ColumnBuilder::Float(b) => {
                     b.append_value(parse_float_loose(value).ok_or_else(bad)?)
                 }
                 ColumnBuilder::Micros(b) => b.append_value(
                     parse_timestamp(value)
-                        .and_then(|t| t.in_unit(TimeUnit::Microsecond))
+                        .and_then(|t| in_unit(&t, TimeUnit::Microsecond))
                         .ok_or_else(bad)?,
                 ),
                 ColumnBuilder::Nanos(b) => b.append_value(
                     parse_timestamp(value)
-                        .and_then(|t| t.in_unit(TimeUnit::Nanosecond))
+                        .and_then(|t| in_unit(&t, TimeUnit::Nanosecond))
                         .ok_or_else(bad)?,
                 ),
                 ColumnBuilder::Text(b) => match std::str::from_utf8(value) {

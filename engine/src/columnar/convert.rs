@@ -14,6 +14,7 @@
 use super::infer::ColumnGuess;
 use super::table::{decide_columns, infer_text, write_text, CsvText, Inferred};
 use super::types::{ColumnType, ColumnarError, ColumnarFormat, OutputColumn};
+use crate::input::nulls::NullMarkers;
 use crate::input::plan::PlannedFile;
 use crate::output::{clobbers_input, AtomicOutput};
 use memmap2::Mmap;
@@ -38,6 +39,8 @@ pub struct ConvertOptions {
     pub names: Vec<String>,
     /// `--schema`, one entry per column.
     pub overrides: Vec<Option<ColumnType>>,
+    /// What counts as missing (written as null).
+    pub nulls: NullMarkers,
     pub workers: usize,
     pub strict: bool,
     pub interrupt: Option<&'static AtomicBool>,
@@ -262,7 +265,7 @@ pub fn convert_files(
         readable
             .par_iter()
             .map(|f| {
-                let result = write_file(f, &report.columns, opts.format, &writing);
+                let result = write_file(f, &report.columns, &opts.nulls, opts.format, &writing);
                 writing.file_done();
                 result
             })
@@ -295,13 +298,14 @@ fn infer_file(
     };
     let text = text_of(&file.input, data_of(&map, &file.input));
     let mut tick = |bytes, rows| counters.tick(bytes, rows);
-    infer_text(text, &opts.names, &opts.overrides, &mut tick).map(Ok)
+    infer_text(text, &opts.names, &opts.overrides, &opts.nulls, &mut tick).map(Ok)
 }
 
 /// Pass 2 over one file: its column file, complete under its name or absent.
 fn write_file(
     file: &ConvertFile,
     columns: &[OutputColumn],
+    nulls: &NullMarkers,
     format: ColumnarFormat,
     counters: &Counters<'_>,
 ) -> Result<Result<FileOutcome, String>, ColumnarError> {
@@ -322,7 +326,7 @@ fn write_file(
     };
     let what = output.display().to_string();
     let mut tick = |bytes, rows| counters.tick(bytes, rows);
-    let (out, written) = match write_text(text, columns, format, out, &what, &mut tick) {
+    let (out, written) = match write_text(text, columns, nulls, format, out, &what, &mut tick) {
         Ok(done) => done,
         Err(ColumnarError::Interrupted) => return Err(ColumnarError::Interrupted),
         Err(e) => return Ok(Err(e.to_string())),
@@ -405,6 +409,7 @@ mod tests {
         ConvertOptions {
             format: ColumnarFormat::Parquet,
             overrides: vec![None; names.len()],
+            nulls: NullMarkers::default(),
             names,
             workers: 2,
             strict: false,

@@ -6,7 +6,13 @@
 //! typed value writes back as the same text a reader would expect, so nothing a user can see
 //! is lost. `007`, `+5`, `-0` and ` 5` are not Int64 (a zip code keeps its leading zero),
 //! `inf`, `NaN` and `1e999` are not Float64, and a timestamp must be a real date and time.
-//! An empty field is null in every type and says nothing about the column's type.
+//!
+//! Missing values follow [`crate::input::nulls`]: an empty field or a marker of a given list
+//! is null in every type and says nothing about the column's type; a default marker (`NA`,
+//! ...) says nothing either, and is null unless the column holds text (then it is text too).
+//! Timestamps with a UTC offset (`Z`, `+02:00`) are instants, written as UTC; a column may
+//! not mix them with timestamps without one (nothing says which zone those are in), so such
+//! a column is text.
 //!
 //! A type the user forces with `--schema` accepts more ([`parse_int_loose`],
 //! [`parse_float_loose`]: `007` becomes 7 because that was asked for). Every text the strict
@@ -14,33 +20,28 @@
 //! in both cases.
 
 use super::types::ColumnType;
+use crate::input::nulls::NullMarkers;
+use crate::query::number::Decimal;
+use crate::query::timestamp::is_date_or_timestamp;
+pub use crate::query::timestamp::{parse_timestamp, Timestamp};
 use arrow_schema::TimeUnit;
 
-/// Seconds since 1970-01-01T00:00:00 (no time zone: the data's own local time), the fraction
-/// in nanoseconds, and how many fraction digits the text had.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timestamp {
-    pub seconds: i64,
-    pub nanos: u32,
-    pub fraction_digits: u8,
-}
-
-impl Timestamp {
-    /// The value in `unit`, or `None` when it does not fit an i64 of that unit or would lose
-    /// fraction digits.
-    pub fn in_unit(&self, unit: TimeUnit) -> Option<i64> {
-        let (per_second, digits) = match unit {
-            TimeUnit::Second => (1, 0),
-            TimeUnit::Millisecond => (1_000, 3),
-            TimeUnit::Microsecond => (1_000_000, 6),
-            TimeUnit::Nanosecond => (1_000_000_000, 9),
-        };
-        if self.fraction_digits > digits {
-            return None;
-        }
-        let fraction = i64::from(self.nanos) / (1_000_000_000 / per_second);
-        self.seconds.checked_mul(per_second)?.checked_add(fraction)
+/// The value of `t` in `unit` (UTC when it has an offset), or `None` when it does not fit an
+/// i64 of that unit or would lose fraction digits.
+pub fn in_unit(t: &Timestamp, unit: TimeUnit) -> Option<i64> {
+    let (per_second, digits) = match unit {
+        TimeUnit::Second => (1, 0),
+        TimeUnit::Millisecond => (1_000, 3),
+        TimeUnit::Microsecond => (1_000_000, 6),
+        TimeUnit::Nanosecond => (1_000_000_000, 9),
+    };
+    if t.fraction_digits > digits {
+        return None;
     }
+    let fraction = i64::from(t.nanos) / (1_000_000_000 / per_second);
+    t.utc_seconds()
+        .checked_mul(per_second)?
+        .checked_add(fraction)
 }
 
 /// A canonical decimal integer that fits an i64: `0`, `-12`, `345`; no sign `+`, no leading
@@ -102,85 +103,6 @@ pub fn parse_float(text: &[u8]) -> Option<f64> {
     value.is_finite().then_some(value)
 }
 
-/// `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DDTHH:MM:SS`, optionally followed by `.` and 1 to 9
-/// fraction digits; a real calendar date (leap years included), hours 00-23, no leap second.
-pub fn parse_timestamp(text: &[u8]) -> Option<Timestamp> {
-    if text.len() < 19 {
-        return None;
-    }
-    let (base, fraction) = text.split_at(19);
-    let num = |range: std::ops::Range<usize>| -> Option<u32> {
-        let part = &base[range];
-        if !part.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        Some(part.iter().fold(0, |n, &b| n * 10 + u32::from(b - b'0')))
-    };
-    if base[4] != b'-'
-        || base[7] != b'-'
-        || !matches!(base[10], b' ' | b'T')
-        || base[13] != b':'
-        || base[16] != b':'
-    {
-        return None;
-    }
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month)
-        || day < 1
-        || day > days_in_month(year, month)
-        || hour > 23
-        || minute > 59
-        || second > 59
-    {
-        return None;
-    }
-    let (nanos, fraction_digits) = match fraction {
-        [] => (0, 0),
-        [b'.', digits @ ..] if (1..=9).contains(&digits.len()) => {
-            if !digits.iter().all(u8::is_ascii_digit) {
-                return None;
-            }
-            let n = digits
-                .iter()
-                .fold(0u32, |n, &b| n * 10 + u32::from(b - b'0'));
-            (n * 10u32.pow(9 - digits.len() as u32), digits.len() as u8)
-        }
-        _ => return None,
-    };
-    let days = days_from_civil(i64::from(year), month, day);
-    Some(Timestamp {
-        seconds: days * 86_400
-            + i64::from(hour) * 3_600
-            + i64::from(minute) * 60
-            + i64::from(second),
-        nanos,
-        fraction_digits,
-    })
-}
-
-fn days_in_month(year: u32, month: u32) -> u32 {
-    match month {
-        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
-            29
-        }
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 /// What every non-null value of one column, seen so far, can be read as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ColumnGuess {
@@ -190,6 +112,12 @@ pub struct ColumnGuess {
     timestamp_ns: bool,
     /// Every value is a timestamp with at most 6 fraction digits.
     timestamp_us: bool,
+    /// Some timestamp had a UTC offset; some had none (a column cannot hold both).
+    zoned: bool,
+    naive: bool,
+    /// Some value is text for the null rule: not a number, date or timestamp.
+    text: bool,
+    /// Values that decide the type: neither null nor a default marker.
     non_null: u64,
 }
 
@@ -200,41 +128,65 @@ impl Default for ColumnGuess {
             float: true,
             timestamp_ns: true,
             timestamp_us: true,
+            zoned: false,
+            naive: false,
+            text: false,
             non_null: 0,
         }
     }
 }
 
 impl ColumnGuess {
-    pub fn observe(&mut self, value: &[u8]) {
+    pub fn observe(&mut self, value: &[u8], nulls: &NullMarkers) {
         if value.is_empty() {
+            return;
+        }
+        if nulls.is_marker(value) {
+            // Null, or a default marker: it is text only if the column is, which the other
+            // values decide.
             return;
         }
         self.non_null += 1;
         let is_int = self.int && parse_int(value).is_some();
         self.int = is_int;
         // Every canonical integer is also a finite decimal: no second parse for int columns.
-        if self.float && !is_int {
-            self.float = parse_float(value).is_some();
-        }
+        let is_float = is_int || (self.float && parse_float(value).is_some());
+        self.float = is_float;
+        let mut is_time = false;
         if self.timestamp_ns || self.timestamp_us {
             let ts = parse_timestamp(value);
-            self.timestamp_ns &= ts.is_some_and(|t| t.in_unit(TimeUnit::Nanosecond).is_some());
-            self.timestamp_us &= ts.is_some_and(|t| t.in_unit(TimeUnit::Microsecond).is_some());
+            is_time = ts.is_some();
+            if let Some(t) = ts {
+                self.zoned |= t.offset.is_some();
+                self.naive |= t.offset.is_none();
+            }
+            let one_kind = !(self.zoned && self.naive);
+            self.timestamp_ns &=
+                one_kind && ts.is_some_and(|t| in_unit(&t, TimeUnit::Nanosecond).is_some());
+            self.timestamp_us &=
+                one_kind && ts.is_some_and(|t| in_unit(&t, TimeUnit::Microsecond).is_some());
+        }
+        if !self.text && !is_float && !is_time {
+            self.text = Decimal::parse(value).is_none() && !is_date_or_timestamp(value);
         }
     }
 
-    /// Nothing but text is possible any more: further values cannot change the type.
+    /// Nothing but text is possible any more: further values cannot change the type, nor
+    /// whether default markers are text.
     pub fn settled(&self) -> bool {
-        !(self.int || self.float || self.timestamp_ns || self.timestamp_us)
+        self.text && !(self.int || self.float || self.timestamp_ns || self.timestamp_us)
     }
 
     /// What the column's values together say (the guesses of two parts of the data).
     pub fn merge(&mut self, other: &ColumnGuess) {
         self.int &= other.int;
         self.float &= other.float;
-        self.timestamp_ns &= other.timestamp_ns;
-        self.timestamp_us &= other.timestamp_us;
+        self.zoned |= other.zoned;
+        self.naive |= other.naive;
+        let one_kind = !(self.zoned && self.naive);
+        self.timestamp_ns &= other.timestamp_ns && one_kind;
+        self.timestamp_us &= other.timestamp_us && one_kind;
+        self.text |= other.text;
         self.non_null += other.non_null;
     }
 
@@ -264,6 +216,21 @@ impl ColumnGuess {
         }
     }
 
+    /// The timestamps had a UTC offset: the column holds UTC instants.
+    pub fn is_utc(&self) -> bool {
+        self.zoned
+    }
+
+    /// Timestamps with and without a UTC offset were both seen.
+    pub fn mixes_zones(&self) -> bool {
+        self.zoned && self.naive
+    }
+
+    /// Whether the default markers (`NA`, ...) are null in this column: it holds no text.
+    pub fn markers_are_null(&self) -> bool {
+        !self.text
+    }
+
     /// Whether one time unit holds every value seen exactly (for `--schema COL:timestamp`,
     /// whose values were each checked with [`value_fits`]).
     pub fn has_time_unit(&self) -> bool {
@@ -271,18 +238,29 @@ impl ColumnGuess {
     }
 }
 
-/// Whether one value can be written as `ty` when the user forces that type.
-pub fn value_fits(value: &[u8], ty: ColumnType) -> bool {
+/// Whether one value can be written as `ty` when the user forces that type: a number,
+/// timestamp or marker for a typed column (a marker is then null), anything for Utf8.
+pub fn value_fits(value: &[u8], ty: ColumnType, nulls: &NullMarkers) -> bool {
+    if value.is_empty() || nulls.is_marker(value) {
+        return true;
+    }
+    match ty {
+        ColumnType::Int64 => parse_int_loose(value).is_some(),
+        ColumnType::Float64 => parse_float_loose(value).is_some(),
+        ColumnType::Timestamp => parse_timestamp(value).is_some_and(|t| {
+            in_unit(&t, TimeUnit::Nanosecond).is_some()
+                || in_unit(&t, TimeUnit::Microsecond).is_some()
+        }),
+        ColumnType::Utf8 => true,
+    }
+}
+
+/// Whether `value` is written as null in a column of type `ty` whose default markers are
+/// null or not (`markers_null`, from [`ColumnGuess::markers_are_null`]).
+#[inline]
+pub fn is_null_value(value: &[u8], nulls: &NullMarkers, markers_null: bool) -> bool {
     value.is_empty()
-        || match ty {
-            ColumnType::Int64 => parse_int_loose(value).is_some(),
-            ColumnType::Float64 => parse_float_loose(value).is_some(),
-            ColumnType::Timestamp => parse_timestamp(value).is_some_and(|t| {
-                t.in_unit(TimeUnit::Nanosecond).is_some()
-                    || t.in_unit(TimeUnit::Microsecond).is_some()
-            }),
-            ColumnType::Utf8 => true,
-        }
+        || (nulls.is_marker(value) && (markers_null || nulls.is_null_everywhere(value)))
 }
 
 #[cfg(test)]
@@ -342,63 +320,98 @@ mod tests {
     }
 
     #[test]
-    fn timestamps_are_real_dates_and_times() {
-        let t = parse_timestamp(b"1970-01-01 00:00:00").unwrap();
-        assert_eq!((t.seconds, t.nanos, t.fraction_digits), (0, 0, 0));
+    fn timestamps_in_units() {
         let t = parse_timestamp(b"2008-02-02T13:30:49.25").unwrap();
-        assert_eq!(t.seconds, 1_201_959_049);
-        assert_eq!((t.nanos, t.fraction_digits), (250_000_000, 2));
         assert_eq!(
-            t.in_unit(TimeUnit::Microsecond),
+            in_unit(&t, TimeUnit::Microsecond),
             Some(1_201_959_049_250_000)
         );
         let t = parse_timestamp(b"1969-12-31 23:59:59.123456789").unwrap();
-        assert_eq!(t.seconds, -1);
-        assert_eq!(t.in_unit(TimeUnit::Microsecond), None, "loses 3 digits");
+        assert_eq!(in_unit(&t, TimeUnit::Microsecond), None, "loses 3 digits");
         assert_eq!(
-            t.in_unit(TimeUnit::Nanosecond),
+            in_unit(&t, TimeUnit::Nanosecond),
             Some(-1_000_000_000 + 123_456_789)
         );
-        assert!(parse_timestamp(b"2024-02-29 12:00:00").is_some());
-        assert!(parse_timestamp(b"2000-02-29 12:00:00").is_some());
-        for bad in [
-            &b"2023-02-29 12:00:00"[..],
-            b"1900-02-29 12:00:00",
-            b"2024-13-01 00:00:00",
-            b"2024-04-31 00:00:00",
-            b"2024-01-01 24:00:00",
-            b"2024-01-01 23:60:00",
-            b"2024-01-01 23:59:60",
-            b"2024-01-01",
-            b"2024-01-01 1:00:00",
-            b"2024/01/01 10:00:00",
-            b"2024-01-01 10:00:00.",
-            b"2024-01-01 10:00:00.1234567890",
-            b"2024-01-01 10:00:00Z",
-            b"2024-01-01 10:00:00 ",
-        ] {
-            assert!(
-                parse_timestamp(bad).is_none(),
-                "{}",
-                String::from_utf8_lossy(bad)
-            );
-        }
-    }
-
-    #[test]
-    fn days_match_known_dates() {
-        assert_eq!(days_from_civil(1970, 1, 1), 0);
-        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
-        assert_eq!(days_from_civil(1969, 12, 31), -1);
-        assert_eq!(days_from_civil(1600, 1, 1), -135_140);
+        // With an offset: the UTC instant.
+        let t = parse_timestamp(b"2013-01-01T12:00:00+02:00").unwrap();
+        assert_eq!(in_unit(&t, TimeUnit::Second), Some(1_357_034_400));
     }
 
     fn guess(values: &[&str]) -> ColumnGuess {
+        guess_with(values, &NullMarkers::default())
+    }
+
+    fn guess_with(values: &[&str], nulls: &NullMarkers) -> ColumnGuess {
         let mut g = ColumnGuess::default();
         for v in values {
-            g.observe(v.as_bytes());
+            g.observe(v.as_bytes(), nulls);
         }
         g
+    }
+
+    #[test]
+    fn default_markers_are_null_unless_the_column_is_text() {
+        let delays = guess(&["12", "NA", "-3", "", "NA"]);
+        assert_eq!(delays.column_type(), ColumnType::Int64);
+        assert!(delays.markers_are_null());
+        let nulls = NullMarkers::default();
+        assert!(is_null_value(b"NA", &nulls, delays.markers_are_null()));
+        let mixed = guess(&["1.5", "NaN", "\\N", "null", "N/A", "NULL", "2e3"]);
+        assert_eq!(mixed.column_type(), ColumnType::Float64);
+        let names = guess(&["Ann", "NA", "Bo"]);
+        assert_eq!(names.column_type(), ColumnType::Utf8);
+        assert!(!names.markers_are_null());
+        assert!(!is_null_value(b"NA", &nulls, names.markers_are_null()));
+        assert!(is_null_value(b"", &nulls, names.markers_are_null()));
+        // Only markers: nothing says the column is text, so they are null.
+        let only = guess(&["NA", "NA"]);
+        assert_eq!(only.column_type(), ColumnType::Utf8);
+        assert!(only.markers_are_null());
+        // Dates are not text either (the column stays Utf8, its NA null).
+        let dates = guess(&["2013-01-01", "NA"]);
+        assert_eq!(dates.column_type(), ColumnType::Utf8);
+        assert!(dates.markers_are_null());
+        let times = guess(&["2013-01-01T10:00:00Z", "NA", "2013-01-01T11:00:00Z"]);
+        assert_eq!(times.column_type(), ColumnType::Timestamp);
+        assert!(times.is_utc());
+        // "007" is a number for the null rule though text for the type.
+        let zips = guess(&["007", "NA"]);
+        assert_eq!(zips.column_type(), ColumnType::Utf8);
+        assert!(zips.markers_are_null());
+    }
+
+    #[test]
+    fn given_markers_are_null_in_every_column() {
+        let nulls = NullMarkers::only(&["-999", "?"]);
+        let g = guess_with(&["1", "-999", "?", "2"], &nulls);
+        assert_eq!(g.column_type(), ColumnType::Int64);
+        let t = guess_with(&["a", "?"], &nulls);
+        assert!(is_null_value(b"?", &nulls, t.markers_are_null()));
+        assert!(!is_null_value(b"NA", &nulls, t.markers_are_null()));
+        // NA is not a marker of this list: text.
+        assert_eq!(
+            guess_with(&["1", "NA"], &nulls).column_type(),
+            ColumnType::Utf8
+        );
+    }
+
+    #[test]
+    fn zoned_and_naive_timestamps_do_not_mix() {
+        let z = guess(&["2013-01-01T10:00:00Z", "2013-01-01T10:00:00+05:30"]);
+        assert_eq!(z.column_type(), ColumnType::Timestamp);
+        assert!(z.is_utc());
+        let naive = guess(&["2013-01-01 10:00:00"]);
+        assert!(!naive.is_utc());
+        let mixed = guess(&["2013-01-01T10:00:00Z", "2013-01-01 10:00:00"]);
+        assert_eq!(mixed.column_type(), ColumnType::Utf8);
+        assert!(mixed.mixes_zones());
+        let mut merged = guess(&["2013-01-01T10:00:00Z"]);
+        merged.merge(&guess(&["2013-01-01 10:00:00"]));
+        assert_eq!(merged.column_type(), ColumnType::Utf8);
+        let mut fine = guess(&["", "NA"]);
+        fine.merge(&guess(&["2013-01-01T10:00:00Z"]));
+        assert_eq!(fine.column_type(), ColumnType::Timestamp);
+        assert!(fine.is_utc());
     }
 
     #[test]
@@ -435,6 +448,7 @@ mod tests {
         assert!(guess(&[""]).has_time_unit());
         assert!(!guess(&["2500-01-01 00:00:00.1", "2000-01-01 00:00:00.1234567"]).has_time_unit());
         assert!(guess(&["a"]).settled());
+        assert!(!guess(&["1", "2"]).settled());
     }
 
     #[test]
@@ -445,10 +459,12 @@ mod tests {
         assert_eq!(parse_float_loose(b"007.50"), Some(7.5));
         assert_eq!(parse_float_loose(b"inf"), None);
         assert_eq!(parse_float_loose(b"NaN"), None);
-        assert!(value_fits(b"00", ColumnType::Int64));
-        assert!(!value_fits(b"1.5", ColumnType::Int64));
-        assert!(value_fits(b"", ColumnType::Timestamp));
-        assert!(!value_fits(b"2024-01-01", ColumnType::Timestamp));
+        let nulls = NullMarkers::default();
+        assert!(value_fits(b"00", ColumnType::Int64, &nulls));
+        assert!(!value_fits(b"1.5", ColumnType::Int64, &nulls));
+        assert!(value_fits(b"", ColumnType::Timestamp, &nulls));
+        assert!(value_fits(b"NA", ColumnType::Int64, &nulls));
+        assert!(!value_fits(b"2024-01-01", ColumnType::Timestamp, &nulls));
     }
 
     proptest::proptest! {

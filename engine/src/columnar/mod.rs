@@ -3,8 +3,9 @@
 //!
 //! Types are inferred *exactly*: a column is Int64 only if every value written parses as an
 //! i64 (see `infer.rs` for the grammars), Float64 only if every value is a finite decimal,
-//! Timestamp only if every value is a `YYYY-MM-DD[ T]HH:MM:SS[.f]` date-time, Utf8 otherwise;
-//! an empty field is null. Both Arrow's and Parquet's file formats put the schema before the
+//! Timestamp only if every value is a `YYYY-MM-DD[ T]HH:MM:SS[.f]` date-time (UTC when they
+//! carry offsets), Utf8 otherwise; an empty field or a null marker is null
+//! ([`crate::input::nulls`]). Both Arrow's and Parquet's file formats put the schema before the
 //! first row, so the type of a column must be known before anything is written, and the last
 //! value can change it. Hence two passes over CSV *text* that is already in output order:
 //!
@@ -42,8 +43,8 @@ pub use convert::{
     ConvertReport, FileOutcome,
 };
 pub use infer::{
-    parse_float, parse_float_loose, parse_int, parse_int_loose, parse_timestamp, ColumnGuess,
-    Timestamp,
+    in_unit, parse_float, parse_float_loose, parse_int, parse_int_loose, parse_timestamp,
+    ColumnGuess, Timestamp,
 };
 pub use spool::Spool;
 pub use table::{

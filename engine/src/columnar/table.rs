@@ -8,6 +8,7 @@ use super::types::{
     ColumnType, ColumnarError, ColumnarFormat, OutputColumn, BATCH_ROWS, REPORTED_MALFORMED,
 };
 use super::write::TableWriter;
+use crate::input::nulls::NullMarkers;
 use crate::input::schema::Schema;
 use crate::query::expr::parse_column_list;
 use std::io::Write;
@@ -148,6 +149,7 @@ pub fn infer_text(
     text: CsvText<'_>,
     names: &[String],
     checks: &[Option<ColumnType>],
+    nulls: &NullMarkers,
     tick: Tick<'_>,
 ) -> Result<Inferred, ColumnarError> {
     let ncols = names.len();
@@ -157,10 +159,10 @@ pub fn infer_text(
     while let Some((record, line, seen)) = records.next()? {
         for (i, (value, guess)) in record.iter().zip(guesses.iter_mut()).enumerate() {
             if !guess.settled() {
-                guess.observe(value);
+                guess.observe(value, nulls);
             }
             if let Some(Some(ty)) = checks.get(i) {
-                if !value_fits(value, *ty) {
+                if !value_fits(value, *ty, nulls) {
                     return Err(ColumnarError::DoesNotFit {
                         column: names[i].clone(),
                         ty: *ty,
@@ -206,6 +208,14 @@ pub fn decide_columns(
                             .to_string(),
                     });
                 }
+                Some(ColumnType::Timestamp) if guess.mixes_zones() => {
+                    return Err(ColumnarError::SchemaArg {
+                        text: format!("{name}:timestamp"),
+                        message: "some values have a UTC offset and some do not, so they are \
+                                  not one kind of time; use utf8"
+                            .to_string(),
+                    });
+                }
                 Some(ty) => ty,
                 None => guess.column_type(),
             };
@@ -213,6 +223,8 @@ pub fn decide_columns(
                 name: name.clone(),
                 ty,
                 unit: guess.time_unit(),
+                utc: guess.is_utc(),
+                markers_null: guess.markers_are_null(),
             })
         })
         .collect()
@@ -223,12 +235,13 @@ pub fn decide_columns(
 pub fn write_text<W: Write + Send>(
     text: CsvText<'_>,
     columns: &[OutputColumn],
+    nulls: &NullMarkers,
     format: ColumnarFormat,
     out: W,
     what: &str,
     tick: Tick<'_>,
 ) -> Result<(W, TableReport), ColumnarError> {
-    let mut batch = BatchBuilder::new(columns);
+    let mut batch = BatchBuilder::new(columns, nulls);
     let mut writer = TableWriter::new(format, out, batch.schema(), what)?;
     let mut records = Records::new(text, columns.len());
     let mut rows = 0u64;
@@ -271,11 +284,12 @@ pub fn write_text<W: Write + Send>(
 }
 
 /// What a column file is to hold: the columns' names, `--schema` types (one entry per
-/// column, `None` to infer) and the format.
+/// column, `None` to infer), the null markers and the format.
 #[derive(Debug, Clone, Copy)]
 pub struct TableSpec<'a> {
     pub names: &'a [String],
     pub overrides: &'a [Option<ColumnType>],
+    pub nulls: &'a NullMarkers,
     pub format: ColumnarFormat,
 }
 
@@ -287,9 +301,9 @@ pub fn write_table<W: Write + Send>(
     what: &str,
     tick: Tick<'_>,
 ) -> Result<(W, TableReport), ColumnarError> {
-    let inferred = infer_text(text, spec.names, spec.overrides, tick)?;
+    let inferred = infer_text(text, spec.names, spec.overrides, spec.nulls, tick)?;
     let columns = decide_columns(spec.names, &inferred.guesses, spec.overrides)?;
-    write_text(text, &columns, spec.format, out, what, tick)
+    write_text(text, &columns, spec.nulls, spec.format, out, what, tick)
 }
 
 /// Parses `--schema col:type,...` against the output's column names (a name, matched as
@@ -381,7 +395,9 @@ mod tests {
             path: Some(Path::new("in.csv")),
             first_line: 10,
         };
-        let inferred = infer_text(text, &names(&["a", "b"]), &[], &mut |_, _| Ok(())).unwrap();
+        let nulls = NullMarkers::default();
+        let inferred =
+            infer_text(text, &names(&["a", "b"]), &[], &nulls, &mut |_, _| Ok(())).unwrap();
         assert_eq!(inferred.rows, 2);
         assert_eq!(inferred.malformed, 2);
         assert_eq!(inferred.malformed_at, vec!["in.csv:12", "in.csv:13"]);
@@ -397,6 +413,7 @@ mod tests {
             text,
             &names(&["n", "s"]),
             &[Some(ColumnType::Int64), None],
+            &NullMarkers::default(),
             &mut |_, _| Ok(()),
         )
         .unwrap_err();
@@ -424,6 +441,7 @@ mod tests {
             TableSpec {
                 names: &names(&["n", "x"]),
                 overrides: &[],
+                nulls: &NullMarkers::default(),
                 format: ColumnarFormat::Arrow,
             },
             Vec::new(),
@@ -445,6 +463,7 @@ mod tests {
             TableSpec {
                 names: &names(&["w"]),
                 overrides: &[],
+                nulls: &NullMarkers::default(),
                 format: ColumnarFormat::Arrow,
             },
             Vec::new(),

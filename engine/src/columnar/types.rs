@@ -44,8 +44,8 @@ impl ColumnarFormat {
 pub enum ColumnType {
     Int64,
     Float64,
-    /// Without time zone, microseconds (nanoseconds when a value has more than 6 fraction
-    /// digits).
+    /// Microseconds (nanoseconds when a value has more than 6 fraction digits), in UTC when
+    /// the values had UTC offsets, else without a time zone.
     Timestamp,
     Utf8,
 }
@@ -128,4 +128,21 @@ pub struct OutputColumn {
     pub name: String,
     pub ty: ColumnType,
     pub unit: TimeUnit,
+    /// A timestamp column of UTC instants (its values had offsets), tagged with time zone
+    /// "UTC"; otherwise timestamps are wall-clock times without a zone.
+    pub utc: bool,
+    /// The default markers (`NA`, ...) are written as null: the column holds no text
+    /// (see [`crate::input::nulls`]).
+    pub markers_null: bool,
+}
+
+impl OutputColumn {
+    /// The type as the summary prints it: `int64`, `timestamp (UTC)`.
+    pub fn type_text(&self) -> String {
+        if self.ty == ColumnType::Timestamp && self.utc {
+            format!("{} (UTC)", self.ty)
+        } else {
+            self.ty.to_string()
+        }
+    }
 }

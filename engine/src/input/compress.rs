@@ -36,6 +36,18 @@ impl Compression {
         }
     }
 
+    /// The compression whose magic bytes `first` starts with (gzip `1f 8b`, zstd
+    /// `28 b5 2f fd`), for a stream without a file name (standard input).
+    pub fn from_magic(first: &[u8]) -> Option<Compression> {
+        if first.starts_with(&[0x1f, 0x8b]) {
+            Some(Compression::Gzip)
+        } else if first.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Some(Compression::Zstd)
+        } else {
+            None
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Compression::Gzip => "gzip",

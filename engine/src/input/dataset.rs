@@ -5,7 +5,9 @@
 //! first file's first two records), and the column names (`--columns`, the descriptor's
 //! `columns`, or the header). Every file with a header must carry the same header as the first.
 //!
-//! Also the text encoding (flag > `fleet.toml` > UTF-8) and, per file, whether it is streamed
+//! Also the null markers (`--null` > `fleet.toml`'s `null` > the default rule of
+//! [`crate::input::nulls`]), the text encoding (flag > `fleet.toml` > UTF-8) and, per file,
+//! whether it is streamed
 //! rather than mapped: compressed files, and files whose delimiter can occur inside the
 //! encoding's characters (transcoded to UTF-8, see `charset.rs`). A streamed file's header is
 //! read from the first bytes of its decompressed (and transcoded) content.
@@ -14,6 +16,7 @@ use crate::input::charset;
 use crate::input::compress::{content_path, Compression, Source, StreamError};
 use crate::input::descriptor::{self, Descriptor, DescriptorError};
 use crate::input::discover::{self, DiscoverError, DiscoverOptions, Discovery, Unreadable};
+use crate::input::nulls::NullMarkers;
 use crate::input::plan::{ChunkPlan, PlannedFile};
 use crate::input::schema::{looks_like_header, Schema};
 use crate::scan::record::GeneralRecords;
@@ -38,6 +41,8 @@ pub struct DatasetOptions {
     pub encoding: Option<String>,
     /// Content bytes per piece of a streamed file (0: the default).
     pub piece_size: u64,
+    /// `--null`: the values that are missing (overrides `fleet.toml`; `None`: the default).
+    pub nulls: Option<Vec<String>>,
 }
 
 #[derive(Debug)]
@@ -57,12 +62,22 @@ pub struct Dataset {
     /// The files are transcoded to UTF-8 before scanning (the delimiter can occur inside
     /// the encoding's characters), so records and `--where` values are UTF-8 already.
     pub transcoded: bool,
+    /// What counts as missing, in UTF-8 (as given).
+    pub nulls: NullMarkers,
 }
 
 impl Dataset {
     /// The encoding of the bytes the kernels see, when it is not UTF-8.
     pub fn scanned_encoding(&self) -> Option<&'static Encoding> {
         self.encoding.filter(|_| !self.transcoded)
+    }
+
+    /// The null markers as the kernels see them: in the scanned encoding.
+    pub fn scanned_nulls(&self) -> NullMarkers {
+        match self.scanned_encoding() {
+            Some(encoding) => self.nulls.in_encoding(encoding),
+            None => self.nulls.clone(),
+        }
     }
 }
 
@@ -205,6 +220,10 @@ pub fn open(opts: &DatasetOptions) -> Result<Dataset, DatasetError> {
         descriptor: found.map(|(p, _)| p),
         encoding,
         transcoded,
+        nulls: match (&opts.nulls, &desc.null) {
+            (Some(list), _) | (None, Some(list)) => NullMarkers::only(list),
+            (None, None) => NullMarkers::default(),
+        },
     })
 }
 
@@ -255,8 +274,8 @@ fn read_head(
         .unwrap_or_else(|| default_delimiter(&content_path(path)));
     let stdin = crate::input::stdin::is_stdin(path);
     let compression = if stdin {
-        match crate::input::stdin::sniff_compression() {
-            Ok(c) => c,
+        match crate::input::stdin::peek(4) {
+            Ok(first) => Compression::from_magic(&first),
             Err(e) => return Ok(Err(e.to_string())),
         }
     } else {

@@ -1,5 +1,6 @@
 //! The dataset descriptor `fleet.toml`: what a directory of headerless CSV files cannot say
-//! about itself (column names, whether there is a header line, the delimiter, the encoding).
+//! about itself (column names, whether there is a header line, the delimiter, the encoding,
+//! the values that mean "missing").
 //!
 //! [`find`] locates the descriptor that applies to the command line's inputs and [`Descriptor::load`]
 //! reads and validates it, so that everything downstream (schema, scanning) can trust its
@@ -17,9 +18,9 @@ pub struct Descriptor {
     pub header: Option<bool>,
     pub delimiter: Option<String>,
     pub encoding: Option<String>,
-    /// Column types for `fleet sql` (`[types] id = "int64"`): int64, float64, timestamp or
-    /// utf8; the other commands read every field as text and ignore them.
-    pub types: Option<std::collections::BTreeMap<String, String>>,
+    /// The null markers (see [`crate::input::nulls`]): exactly these values and the empty
+    /// field are missing, in every column, instead of the default rule.
+    pub null: Option<Vec<String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -214,7 +215,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let p = write(
             tmp.path(),
-            "columns = [\"id\", \"time\", \"lon\", \"lat\"]\nheader = false\ndelimiter = \";\"\nencoding = \"UTF-8\"\n",
+            "columns = [\"id\", \"time\", \"lon\", \"lat\"]\nheader = false\ndelimiter = \";\"\nencoding = \"UTF-8\"\nnull = [\"\", \"NA\", \"\\\\N\"]\n",
         );
         let d = Descriptor::load(&p).unwrap();
         assert_eq!(
@@ -224,7 +225,7 @@ mod tests {
                 header: Some(false),
                 delimiter: Some(";".into()),
                 encoding: Some("UTF-8".into()),
-                types: None,
+                null: Some(vec!["".into(), "NA".into(), "\\N".into()]),
             }
         );
         assert_eq!(d.delimiter_byte(), Some(b';'));

@@ -325,8 +325,10 @@ mod tests {
         assert!(!looks_like_header(&[], None));
         // A number-like name is data.
         assert!(!looks_like_header(&split("a,2015"), Some(&split("1,2"))));
-        // Non-numbers in the grammar's sense ("1e5", "-") still count as names.
-        assert!(looks_like_header(&split("1e5,-"), Some(&split("x,.5"))));
+        // Non-numbers in the grammar's sense ("e5", "-") still count as names; "1e5" is a
+        // number.
+        assert!(looks_like_header(&split("e5,-"), Some(&split("x,.5"))));
+        assert!(!looks_like_header(&split("1e5,-"), Some(&split("x,.5"))));
     }
 
     proptest! {

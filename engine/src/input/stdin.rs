@@ -8,7 +8,6 @@
 //! inherit. The unit can therefore run once only: a worker that dies reading standard input
 //! fails the job (a re-run would see the rest of the stream, not all of it).
 
-use crate::input::compress::Compression;
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::AsFd;
@@ -48,28 +47,23 @@ pub fn reader() -> io::Result<impl Read> {
     }))
 }
 
-/// The compression of standard input, from its first bytes (gzip `1f 8b`, zstd `28 b5 2f
-/// fd`), which stay recorded for the readers.
-pub fn sniff_compression() -> io::Result<Option<Compression>> {
-    let mut magic = head();
+/// The first `n` bytes of standard input (fewer if it ends sooner), which stay recorded for
+/// the readers: enough to tell its compression by its magic bytes.
+pub fn peek(n: usize) -> io::Result<Vec<u8>> {
+    let mut first = head();
     let mut input = Recording {
         file: File::from(io::stdin().as_fd().try_clone_to_owned()?),
     };
-    while magic.len() < 4 {
-        let mut byte = [0u8; 4];
-        let n = input.read(&mut byte[..4 - magic.len()])?;
-        if n == 0 {
+    while first.len() < n {
+        let mut buf = vec![0u8; n - first.len()];
+        let got = input.read(&mut buf)?;
+        if got == 0 {
             break;
         }
-        magic.extend_from_slice(&byte[..n]);
+        first.extend_from_slice(&buf[..got]);
     }
-    Ok(if magic.starts_with(&[0x1f, 0x8b]) {
-        Some(Compression::Gzip)
-    } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Some(Compression::Zstd)
-    } else {
-        None
-    })
+    first.truncate(n);
+    Ok(first)
 }
 
 struct Recording {

@@ -136,6 +136,12 @@ impl<'a> Pieces<'a> {
                 *slot = t.lines + o.invalid_lines[k];
             }
         }
+        for k in 0..o.incomparable.min(REPORTED_MALFORMED as u64) as usize {
+            if let Some(slot) = t.incomparable_lines.get_mut(t.incomparable as usize + k) {
+                *slot = t.lines + o.incomparable_lines[k];
+            }
+        }
+        t.incomparable += o.incomparable;
         t.records += o.records;
         t.matches += o.matches;
         t.malformed += o.malformed;

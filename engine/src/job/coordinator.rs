@@ -251,6 +251,19 @@ impl Coordinator {
             }
         }
         self.report.invalid += outcome.invalid;
+        for &line in outcome.incomparable_lines.iter().take(
+            outcome
+                .incomparable
+                .min(outcome.incomparable_lines.len() as u64) as usize,
+        ) {
+            if self.report.incomparable_examples.len() < MALFORMED_EXAMPLES {
+                let at = file.first_line + self.file_lines + line;
+                self.report
+                    .incomparable_examples
+                    .push((file.path.clone(), at));
+            }
+        }
+        self.report.incomparable += outcome.incomparable;
         self.file_lines += outcome.lines;
     }
 

@@ -47,11 +47,12 @@ use std::time::Instant;
 /// times a second from the coordinator's own loop.
 pub fn run_scan(
     plan: ChunkPlan,
-    spec: ScanSpec,
+    mut spec: ScanSpec,
     opts: &JobOptions,
     out: &mut dyn Write,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<ScanReport, JobError> {
+    crate::scan::kernel::order_predicates(&mut spec.predicates);
     run_job(plan, Box::new(spec), opts, Consumer::Stream(out), progress)
 }
 

@@ -43,6 +43,11 @@ pub struct ScanReport {
     pub invalid: u64,
     /// File and 1-based line of the records holding the first of them.
     pub invalid_examples: Vec<(PathBuf, u64)>,
+    /// Records a numeric `--where` could not compare (a value neither a number nor missing):
+    /// never matched.
+    pub incomparable: u64,
+    /// File and 1-based line of the first of them.
+    pub incomparable_examples: Vec<(PathBuf, u64)>,
     /// Files that could not be read during the scan (their output is missing or partial).
     pub failed_files: Vec<(PathBuf, String)>,
     /// The scan stopped at `--limit`.

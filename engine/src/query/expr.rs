@@ -1,5 +1,5 @@
-//! Parsing of user-written column expressions: `--where COLUMN OP VALUE` and column lists
-//! such as `--select id,time,3`.
+//! Parsing of user-written column expressions: `--where COLUMN OP VALUE` (or `COLUMN is
+//! null`, `COLUMN is not null`) and column lists such as `--select id,time,3`.
 //!
 //! This is purely syntactic: a column stays a [`ColumnRef`] (a name or a 1-based position)
 //! until [`crate::input::schema::Schema::resolve`] checks it against the data, and the value stays
@@ -36,6 +36,10 @@ pub enum Op {
     Ge,
     /// Unanchored regex search.
     Regex,
+    /// `is null`: the field is missing (no value).
+    IsNull,
+    /// `is not null`.
+    IsNotNull,
 }
 
 impl fmt::Display for Op {
@@ -48,6 +52,8 @@ impl fmt::Display for Op {
             Op::Gt => ">",
             Op::Ge => ">=",
             Op::Regex => "~",
+            Op::IsNull => "is null",
+            Op::IsNotNull => "is not null",
         })
     }
 }
@@ -56,14 +62,14 @@ impl fmt::Display for Op {
 pub struct WhereExpr {
     pub column: ColumnRef,
     pub op: Op,
-    /// Unquoted; may be empty (`name=` selects empty fields).
+    /// Unquoted; may be empty (`name=` selects empty fields); empty for `is null`.
     pub value: String,
 }
 
 /// Every error names the text it came from and a 1-based character position in it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExprError {
-    #[error("invalid --where '{}': expected an operator (=, !=, <, <=, >, >=, ~) at position {position}", one_line(.expr))]
+    #[error("invalid --where '{}': expected an operator (=, !=, <, <=, >, >=, ~, is null, is not null) at position {position}", one_line(.expr))]
     NoOperator { expr: String, position: usize },
     #[error("invalid --where '{}': expected a column name before '{op}' at position {position}", one_line(.expr))]
     EmptyColumn {
@@ -107,8 +113,18 @@ const OPERATORS: &[(&str, Op)] = &[
     ("~", Op::Regex),
 ];
 
-/// Parses `COLUMN OP VALUE`; see the module docs for the grammar.
+/// Parses `COLUMN OP VALUE`, `COLUMN is null` or `COLUMN is not null` (any case); see the
+/// module docs for the grammar.
 pub fn parse_where(text: &str) -> Result<WhereExpr, ExprError> {
+    if let Some((column_text, op)) = null_test(text) {
+        let column_at = text.len() - text.trim_start().len();
+        let column = parse_column(column_text, text, column_at)?;
+        return Ok(WhereExpr {
+            column,
+            op,
+            value: String::new(),
+        });
+    }
     let err_expr = || text.to_string();
     let Some(op_at) = text.find(OPERATOR_CHARS) else {
         return Err(ExprError::NoOperator {
@@ -162,6 +178,27 @@ pub fn parse_where(text: &str) -> Result<WhereExpr, ExprError> {
         _ => value.to_string(),
     };
     Ok(WhereExpr { column, op, value })
+}
+
+/// `COLUMN is null` / `COLUMN is not null`: the trimmed column and the test, when the text
+/// ends with those words and the column holds no operator character (`note=is null` compares
+/// `note` with the text "is null").
+fn null_test(text: &str) -> Option<(&str, Op)> {
+    let head = strip_word(text, "null")?;
+    let (head, op) = match strip_word(head, "not").and_then(|h| strip_word(h, "is")) {
+        Some(h) => (h, Op::IsNotNull),
+        None => (strip_word(head, "is")?, Op::IsNull),
+    };
+    let column = head.trim();
+    (!column.is_empty() && !column.contains(OPERATOR_CHARS)).then_some((column, op))
+}
+
+/// `text` without its last word when that is `word` (any ASCII case) preceded by whitespace.
+fn strip_word<'a>(text: &'a str, word: &str) -> Option<&'a str> {
+    let text = text.trim_end();
+    let cut = text.len().checked_sub(word.len())?;
+    let (head, tail) = (text.get(..cut)?, text.get(cut..)?);
+    (tail.eq_ignore_ascii_case(word) && head.ends_with(char::is_whitespace)).then_some(head)
 }
 
 /// Parses a comma-separated list such as `id,time,3`; items are trimmed, empty items are errors.
@@ -253,11 +290,75 @@ mod tests {
 
     #[test]
     fn op_display() {
-        let shown: Vec<String> = [Op::Eq, Op::Ne, Op::Lt, Op::Le, Op::Gt, Op::Ge, Op::Regex]
-            .iter()
-            .map(|o| o.to_string())
-            .collect();
-        assert_eq!(shown, ["=", "!=", "<", "<=", ">", ">=", "~"]);
+        let shown: Vec<String> = [
+            Op::Eq,
+            Op::Ne,
+            Op::Lt,
+            Op::Le,
+            Op::Gt,
+            Op::Ge,
+            Op::Regex,
+            Op::IsNull,
+            Op::IsNotNull,
+        ]
+        .iter()
+        .map(|o| o.to_string())
+        .collect();
+        assert_eq!(
+            shown,
+            [
+                "=",
+                "!=",
+                "<",
+                "<=",
+                ">",
+                ">=",
+                "~",
+                "is null",
+                "is not null"
+            ]
+        );
+    }
+
+    #[test]
+    fn null_tests() {
+        assert_eq!(
+            parse_where("arr_delay is null").unwrap(),
+            w(name("arr_delay"), Op::IsNull, "")
+        );
+        assert_eq!(
+            parse_where("  dep time  IS   NOT\tNull ").unwrap(),
+            w(name("dep time"), Op::IsNotNull, "")
+        );
+        assert_eq!(
+            parse_where("3 is null").unwrap(),
+            w(ColumnRef::Index(3), Op::IsNull, "")
+        );
+        // A column named "is" and one named "not".
+        assert_eq!(
+            parse_where("is is null").unwrap(),
+            w(name("is"), Op::IsNull, "")
+        );
+        assert_eq!(
+            parse_where("not is not null").unwrap(),
+            w(name("not"), Op::IsNotNull, "")
+        );
+        // With an operator it is a comparison with the text.
+        assert_eq!(
+            parse_where("note=is null").unwrap(),
+            w(name("note"), Op::Eq, "is null")
+        );
+        // Not the null test: no column, or glued words.
+        assert!(matches!(
+            parse_where("is null").unwrap_err(),
+            ExprError::NoOperator { .. }
+        ));
+        assert!(parse_where("x isnull").is_err());
+        assert!(parse_where("x is nul").is_err());
+        assert!(matches!(
+            parse_where("0 is null").unwrap_err(),
+            ExprError::ZeroPosition { .. }
+        ));
     }
 
     #[test]
@@ -527,6 +628,13 @@ mod tests {
                 };
                 prop_assert!(position >= 1 && position <= text.chars().count() + 1);
             }
+        }
+
+        #[test]
+        fn null_tests_round_trip(col in "[a-z][a-z_ ]{0,6}[a-z]", not in any::<bool>()) {
+            let (op, words) = if not { (Op::IsNotNull, "is not null") } else { (Op::IsNull, "is null") };
+            let parsed = parse_where(&format!(" {col}  {words} ")).unwrap();
+            prop_assert_eq!(parsed, w(name(&col), op, ""));
         }
 
         #[test]

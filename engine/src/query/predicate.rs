@@ -1,10 +1,12 @@
 //! A `--where` expression compiled against a schema into a test on one field's bytes.
 //!
-//! [`crate::query::expr`] parses the text and [`crate::input::schema`] resolves the column; this module fixes
-//! the comparison semantics once, so the scanning kernel only calls [`Predicate::matches`] per
+//! [`crate::query::expr`] parses the text and [`crate::input::schema`] resolves the column; this
+//! module fixes the semantics once, so the scanning kernel only calls [`Predicate::test`] per
 //! record (and may use [`Predicate::needle`] to skip whole stretches of data that cannot
-//! match). The rule: when both the value and the field are plain decimals
-//! ([`crate::query::number`]) they compare numerically and exactly; otherwise as raw bytes.
+//! match). Comparisons follow [`crate::query::compare`]: numerically and exactly when the value
+//! is a number, with null fields never matching and other non-numbers reported as not
+//! comparable; `is null` / `is not null` test for an empty field or a null marker
+//! ([`crate::input::nulls`], set with [`Predicate::with_nulls`]); `~` searches the bytes.
 //!
 //! Input in another encoding ([`Predicate::in_encoding`]): values are given in UTF-8 and must
 //! match the decoded text. `=` and `!=` compare the field's raw bytes with the value encoded
@@ -14,13 +16,13 @@
 //! encoding, so ASCII fields are compared as they are). A value with a character the
 //! encoding cannot represent is compared as decoded text too (it can only match `!=`).
 
-use std::cmp::Ordering;
-
 use regex::bytes::Regex;
 
+use crate::input::nulls::NullMarkers;
 use crate::input::schema::{Schema, SchemaError};
+pub use crate::query::compare::Verdict;
+use crate::query::compare::{Cmp, Comparison};
 use crate::query::expr::{Op, WhereExpr};
-use crate::query::number::{Decimal, OwnedDecimal};
 use crate::text::one_line;
 
 #[derive(Debug, thiserror::Error)]
@@ -31,12 +33,22 @@ pub enum PredicateError {
     Regex { pattern: String, message: String },
 }
 
+/// What [`Predicate::needle`] finds: bytes every matching field holds, unless (`numeric`) it
+/// writes the number with an exponent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Needle<'a> {
+    pub bytes: &'a [u8],
+    pub numeric: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct Predicate {
     column: usize,
     /// The value as given (UTF-8): what `describe` shows and what decoded text is compared with.
     text: Vec<u8>,
     test: Test,
+    /// What counts as missing, in the encoding of the bytes tested.
+    nulls: NullMarkers,
 }
 
 /// What a predicate does with a field: its real cases, fixed at compile time.
@@ -57,104 +69,8 @@ enum Test {
         comparison: Comparison,
         encoding: &'static encoding_rs::Encoding,
     },
-}
-
-/// One ordering comparison of a field with the value: numerically and exactly when both are
-/// plain decimals, otherwise as bytes.
-#[derive(Debug, Clone)]
-struct Comparison {
-    cmp: Cmp,
-    value: Vec<u8>,
-    number: Option<OwnedDecimal>,
-    /// `number` when it is a whole number of at most 8 digits: fields of up to 8 plain digits
-    /// (speeds, counts, ids) are then compared as integers, without the general decimal
-    /// comparison (the same order, much less work per record).
-    small: Option<u64>,
-}
-
-/// The comparison operators (every `Op` but `~`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Cmp {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-}
-
-impl Cmp {
-    fn of(op: Op) -> Option<Cmp> {
-        Some(match op {
-            Op::Eq => Cmp::Eq,
-            Op::Ne => Cmp::Ne,
-            Op::Lt => Cmp::Lt,
-            Op::Le => Cmp::Le,
-            Op::Gt => Cmp::Gt,
-            Op::Ge => Cmp::Ge,
-            Op::Regex => return None,
-        })
-    }
-
-    fn op(self) -> Op {
-        match self {
-            Cmp::Eq => Op::Eq,
-            Cmp::Ne => Op::Ne,
-            Cmp::Lt => Op::Lt,
-            Cmp::Le => Op::Le,
-            Cmp::Gt => Op::Gt,
-            Cmp::Ge => Op::Ge,
-        }
-    }
-
-    #[inline]
-    fn holds(self, ordering: Ordering) -> bool {
-        match self {
-            Cmp::Eq => ordering == Ordering::Equal,
-            Cmp::Ne => ordering != Ordering::Equal,
-            Cmp::Lt => ordering == Ordering::Less,
-            Cmp::Le => ordering != Ordering::Greater,
-            Cmp::Gt => ordering == Ordering::Greater,
-            Cmp::Ge => ordering != Ordering::Less,
-        }
-    }
-}
-
-impl Comparison {
-    fn new(cmp: Cmp, value: Vec<u8>) -> Comparison {
-        let number = OwnedDecimal::parse(&value);
-        let small = number.as_ref().and_then(|n| {
-            let d = n.as_decimal();
-            let whole = !d.is_negative() && d.frac_digits().is_empty() && d.int_digits().len() <= 8;
-            whole.then(|| {
-                d.int_digits()
-                    .iter()
-                    .fold(0, |v, &b| v * 10 + u64::from(b - b'0'))
-            })
-        });
-        Comparison {
-            cmp,
-            value,
-            number,
-            small,
-        }
-    }
-
-    #[inline]
-    fn holds(&self, field: &[u8]) -> bool {
-        let short = self
-            .small
-            .and_then(|small| Some((crate::simd::digits::short_digits(field, field)?, small)));
-        let ordering = match (&self.number, short) {
-            (Some(_), Some((v, small))) => v.cmp(&small),
-            (Some(number), None) => match Decimal::parse(field) {
-                Some(f) => f.cmp(&number.as_decimal()),
-                None => field.cmp(&self.value),
-            },
-            (None, _) => field.cmp(&self.value),
-        };
-        self.cmp.holds(ordering)
-    }
+    /// `is null` (`true`) or `is not null`: the field is empty or a null marker.
+    Null(bool),
 }
 
 /// `field` itself when it is ASCII (which reads the same in every supported encoding), else
@@ -176,17 +92,31 @@ impl Predicate {
     pub fn compile(expr: &WhereExpr, schema: &Schema) -> Result<Predicate, PredicateError> {
         let column = schema.resolve(&expr.column)?;
         let text = expr.value.as_bytes().to_vec();
-        let test = match Cmp::of(expr.op) {
-            None => Test::Regex {
+        let test = match (expr.op, Cmp::of(expr.op)) {
+            (_, Some(cmp)) => Test::Raw(Comparison::new(cmp, text.clone())),
+            (Op::IsNull, None) => Test::Null(true),
+            (Op::IsNotNull, None) => Test::Null(false),
+            (_, None) => Test::Regex {
                 regex: Regex::new(&expr.value).map_err(|e| PredicateError::Regex {
                     pattern: expr.value.clone(),
                     message: regex_message(&e),
                 })?,
                 decode: None,
             },
-            Some(cmp) => Test::Raw(Comparison::new(cmp, text.clone())),
         };
-        Ok(Predicate { column, text, test })
+        Ok(Predicate {
+            column,
+            text,
+            test,
+            nulls: NullMarkers::default(),
+        })
+    }
+
+    /// The same test with `nulls` saying what is missing (given in the encoding of the bytes
+    /// tested: [`crate::Dataset::scanned_nulls`]); the default rule otherwise.
+    pub fn with_nulls(mut self, nulls: NullMarkers) -> Predicate {
+        self.nulls = nulls;
+        self
     }
 
     /// The same test on input in `encoding` (see the module docs).
@@ -196,6 +126,7 @@ impl Predicate {
                 regex,
                 decode: Some(encoding),
             },
+            Test::Null(is_null) => Test::Null(is_null),
             Test::Raw(comparison) | Test::Decoded { comparison, .. } => {
                 let text = String::from_utf8_lossy(&self.text).into_owned();
                 match (
@@ -223,78 +154,104 @@ impl Predicate {
     pub fn op(&self) -> Op {
         match &self.test {
             Test::Regex { .. } => Op::Regex,
+            Test::Null(true) => Op::IsNull,
+            Test::Null(false) => Op::IsNotNull,
             Test::Raw(c) | Test::Decoded { comparison: c, .. } => c.cmp.op(),
         }
     }
 
-    /// `field` is the field's unescaped content. Semantics: for `~`, regex search (unanchored) in the bytes.
-    /// For comparisons: when BOTH the value and the field parse as `Decimal`, compare numerically (exact);
-    /// otherwise compare the raw bytes lexicographically. `=` and `!=` follow the same rule.
+    /// Whether `field` (its unescaped content) passes: see [`Predicate::test`].
     #[inline]
     pub fn matches(&self, field: &[u8]) -> bool {
+        self.test(field) == Verdict::Match
+    }
+
+    /// The test on one field (its unescaped content): `~` searches the bytes (unanchored);
+    /// comparisons follow [`crate::query::compare`]; `is null` asks whether the field is
+    /// empty or a marker.
+    #[inline]
+    pub fn test(&self, field: &[u8]) -> Verdict {
         // The common case stays small enough to inline into the kernels' record loops.
         match &self.test {
-            Test::Raw(comparison) => comparison.holds(field),
-            _ => self.matches_other(field),
+            Test::Raw(comparison) => comparison.verdict(field, &self.nulls),
+            _ => self.test_other(field),
         }
     }
 
-    /// [`Predicate::matches`] for a regex or a comparison on decoded text.
+    /// [`Predicate::test`] for a regex, a comparison on decoded text, or `is [not] null`.
     #[inline(never)]
-    fn matches_other(&self, field: &[u8]) -> bool {
+    fn test_other(&self, field: &[u8]) -> Verdict {
         match &self.test {
-            Test::Raw(comparison) => comparison.holds(field),
+            Test::Raw(comparison) => comparison.verdict(field, &self.nulls),
             Test::Regex {
                 regex,
                 decode: None,
-            } => regex.is_match(field),
+            } => regex.is_match(field).into(),
             Test::Regex {
                 regex,
                 decode: Some(encoding),
-            } => regex.is_match(decoded(encoding, field, &mut Vec::new())),
+            } => regex
+                .is_match(decoded(encoding, field, &mut Vec::new()))
+                .into(),
             Test::Decoded {
                 comparison,
                 encoding,
-            } => comparison.holds(decoded(encoding, field, &mut Vec::new())),
+            } => {
+                // Markers are in the input's encoding: look for them before decoding.
+                if comparison.reads_values() && self.nulls.is_null_number(field) {
+                    return Verdict::Miss;
+                }
+                comparison.verdict(decoded(encoding, field, &mut Vec::new()), &self.nulls)
+            }
+            Test::Null(is_null) => (self.nulls.is_null_number(field) == *is_null).into(),
         }
     }
 
-    /// Bytes that every field satisfying this predicate must contain, for a SIMD pre-filter (memmem) over raw data:
-    /// only for Op::Eq. For a numeric value: its integer digits without leading zeros if non-zero (value 11865 → "11865",
-    /// also matches field "011865", "11865.0", "+11865"), else its fraction digits (0.25 → "25"), else "0" for zero.
-    /// For a non-numeric value: the value's bytes, but None if empty. Must never produce a needle that a matching field lacks.
+    /// Whether this predicate can find fields not comparable with its value (a comparison
+    /// with a number, other than `=`): they are counted and reported.
+    pub fn reports_incomparable(&self) -> bool {
+        match &self.test {
+            Test::Raw(c) | Test::Decoded { comparison: c, .. } => {
+                c.number.is_some() && c.cmp != Cmp::Eq
+            }
+            Test::Regex { .. } | Test::Null(_) => false,
+        }
+    }
+
+    /// Bytes that every field satisfying this predicate must contain, for a SIMD pre-filter
+    /// over raw data: only for `=`. For a numeric value: its integer digits without leading
+    /// zeros if non-zero (value 11865 → "11865", also in fields "011865", "11865.0",
+    /// "+11865"), else its fraction digits (0.25 → "25"), else "0" for zero; a field that
+    /// writes the number with an exponent (`1.1865e4`) need not hold them, so the needle is
+    /// then [`Needle::numeric`] and the pre-filter must also pass lines holding an `e` or `E`.
+    /// For a non-numeric value: the value's bytes, but None if empty. Must never produce a
+    /// needle that a matching field lacks.
     ///
     /// Also None when the needle would contain `"`: inside a quoted CSV field that byte is
     /// written doubled, so the raw data of a matching record need not contain the needle.
-    pub fn needle(&self) -> Option<&[u8]> {
+    pub fn needle(&self) -> Option<Needle<'_>> {
         let Test::Raw(c) = &self.test else {
             return None;
         };
         if c.cmp != Cmp::Eq {
             return None;
         }
-        let needle: &[u8] = match &c.number {
-            Some(n) => {
-                let d = n.as_decimal();
-                if !d.int_digits().is_empty() {
-                    d.int_digits()
-                } else if !d.frac_digits().is_empty() {
-                    d.frac_digits()
-                } else {
-                    b"0"
-                }
-            }
-            None => &c.value,
+        let (bytes, numeric): (&[u8], bool) = match &c.number {
+            Some(_) => (c.digits.as_deref()?, true),
+            None => (&c.value, false),
         };
-        if needle.is_empty() || needle.contains(&b'"') {
+        if bytes.is_empty() || bytes.contains(&b'"') {
             None
         } else {
-            Some(needle)
+            Some(Needle { bytes, numeric })
         }
     }
 
     /// The predicate as the user would read it, e.g. `id = 11865` or `time >= "2015-02-01 08:00:00"`.
     pub fn describe(&self, schema: &Schema) -> String {
+        if let Test::Null(_) = self.test {
+            return format!("{} {}", schema.display_name(self.column), self.op());
+        }
         let value = String::from_utf8_lossy(&self.text);
         let needs_quotes = value.is_empty()
             || value.chars().any(char::is_whitespace)
@@ -330,6 +287,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::query::expr::parse_where;
+    use crate::query::number::Decimal;
     use proptest::prelude::*;
 
     fn schema() -> Schema {
@@ -364,8 +322,9 @@ mod tests {
     fn not_equal() {
         let pr = p("id!=11865");
         assert!(!pr.matches(b"11865.00"));
-        assert!(pr.matches(b"11865 "));
+        assert_eq!(pr.test(b"11865 "), Verdict::Incomparable);
         assert!(pr.matches(b"1"));
+        assert!(pr.matches(b"1.1865e3"));
         let text = Schema::new(Some(vec!["name".into()]), 0);
         let pr = Predicate::compile(&parse_where("name != abc").unwrap(), &text).unwrap();
         assert!(pr.matches(b"abd"));
@@ -380,8 +339,10 @@ mod tests {
         assert!(!pr.matches(b"100.0"));
         assert!(pr.matches(b"0101"));
         assert!(!pr.matches(b"-200"));
-        // Not a number: bytes decide, and "abc" > "100".
-        assert!(pr.matches(b"abc"));
+        assert!(pr.matches(b"1.5e3"));
+        assert!(!pr.matches(b"1E2"));
+        // Not a number: not comparable (it used to compare as bytes, and "abc" > "100").
+        assert_eq!(pr.test(b"abc"), Verdict::Incomparable);
         let pr = p("speed <= -1.5");
         assert!(pr.matches(b"-1.50"));
         assert!(pr.matches(b"-2"));
@@ -405,6 +366,79 @@ mod tests {
         assert!(pr.matches(b"a"));
         assert!(pr.matches(b"B"));
         assert!(!pr.matches(b"ba"));
+    }
+
+    #[test]
+    fn nulls_never_match_a_number() {
+        for op in ["=", "!=", "<", "<=", ">", ">="] {
+            let pr = p(&format!("speed{op}100"));
+            for null in ["", "NA", "NULL", "null", "NaN", "N/A", "\\N"] {
+                assert_eq!(pr.test(null.as_bytes()), Verdict::Miss, "{op} {null:?}");
+            }
+            let text = if op == "=" {
+                Verdict::Miss
+            } else {
+                Verdict::Incomparable
+            };
+            for other in ["na", "-", "100 km/h", "1,000", "inf"] {
+                assert_eq!(pr.test(other.as_bytes()), text, "{op} {other:?}");
+            }
+            assert!(pr.reports_incomparable() == (op != "="));
+        }
+        // A given list: only it (and empty) is null; a sentinel number too.
+        let pr = p("speed>=0").with_nulls(NullMarkers::only(&["-999", "?"]));
+        assert_eq!(pr.test(b"-999"), Verdict::Miss);
+        assert_eq!(pr.test(b"?"), Verdict::Miss);
+        assert_eq!(pr.test(b""), Verdict::Miss);
+        assert_eq!(pr.test(b"NA"), Verdict::Incomparable);
+        assert_eq!(pr.test(b"-999.0"), Verdict::Miss, "-999.0 < 0");
+        assert_eq!(pr.test(b"5"), Verdict::Match);
+    }
+
+    #[test]
+    fn nulls_never_match_a_time_but_text_sees_bytes() {
+        let pr = p("time>=2013-06-01");
+        assert!(pr.matches(b"2013-06-01 10:00:00"));
+        assert!(!pr.matches(b"NA"), "NA > 2013 as bytes, but it is missing");
+        assert!(!pr.matches(b""));
+        assert_eq!(
+            pr.test(b"soon"),
+            Verdict::Match,
+            "text still compares as bytes"
+        );
+        assert!(!pr.reports_incomparable());
+        let pr = p("time!='2013-06-01 10:00:00'");
+        assert!(!pr.matches(b"NA"));
+        // A text value compares bytes: the marker is found, empty fields too.
+        let name = p("lon=NA");
+        assert!(name.matches(b"NA"));
+        let ne = p("lon!=abc");
+        assert!(ne.matches(b"NA"));
+        assert!(ne.matches(b""));
+    }
+
+    #[test]
+    fn null_tests() {
+        let null = p("lat is null");
+        let not_null = p("lat IS NOT NULL");
+        assert_eq!((null.op(), not_null.op()), (Op::IsNull, Op::IsNotNull));
+        for v in ["", "NA", "\\N", "NaN"] {
+            assert!(
+                null.matches(v.as_bytes()) && !not_null.matches(v.as_bytes()),
+                "{v:?}"
+            );
+        }
+        for v in ["0", "na", "x", " "] {
+            assert!(
+                !null.matches(v.as_bytes()) && not_null.matches(v.as_bytes()),
+                "{v:?}"
+            );
+        }
+        assert_eq!(null.needle(), None);
+        assert_eq!(null.describe(&schema()), "lat is null");
+        assert_eq!(not_null.describe(&schema()), "lat is not null");
+        let given = p("lat is null").with_nulls(NullMarkers::only(&["-"]));
+        assert!(given.matches(b"-") && given.matches(b"") && !given.matches(b"NA"));
     }
 
     #[test]
@@ -459,17 +493,27 @@ mod tests {
 
     #[test]
     fn needles() {
-        assert_eq!(p("id=11865").needle(), Some(&b"11865"[..]));
-        assert_eq!(p("id=+0011865.000").needle(), Some(&b"11865"[..]));
-        assert_eq!(p("id=0.25").needle(), Some(&b"25"[..]));
-        assert_eq!(p("id=-.0500").needle(), Some(&b"05"[..]));
-        assert_eq!(p("id=-0.0").needle(), Some(&b"0"[..]));
-        assert_eq!(p("id=abc").needle(), Some(&b"abc"[..]));
-        assert_eq!(p("id='a b'").needle(), Some(&b"a b"[..]));
-        assert_eq!(p("id='say \"hi\"'").needle(), None);
-        assert_eq!(p("id!=5").needle(), None);
-        assert_eq!(p("id>=5").needle(), None);
-        assert_eq!(p("id~5").needle(), None);
+        let p = |text: &str| {
+            let pr = p(text);
+            pr.needle().map(|n| (n.bytes.to_vec(), n.numeric))
+        };
+        let numeric = |b: &[u8]| Some((b.to_vec(), true));
+        let text = |b: &[u8]| Some((b.to_vec(), false));
+        assert_eq!(p("id=11865"), numeric(b"11865"));
+        assert_eq!(p("id=+0011865.000"), numeric(b"11865"));
+        assert_eq!(p("id=0.25"), numeric(b"25"));
+        assert_eq!(p("id=-.0500"), numeric(b"05"));
+        assert_eq!(p("id=-0.0"), numeric(b"0"));
+        assert_eq!(p("id=abc"), text(b"abc"));
+        assert_eq!(p("id='a b'"), text(b"a b"));
+        assert_eq!(p("id='say \"hi\"'"), None);
+        assert_eq!(p("id!=5"), None);
+        assert_eq!(p("id>=5"), None);
+        assert_eq!(p("id~5"), None);
+        // Exponent values: the digits of the number they write.
+        assert_eq!(p("id=1.1865e4"), numeric(b"11865"));
+        assert_eq!(p("id=1E-3"), numeric(b"001"));
+        assert_eq!(p("id=1e300"), None, "too long to look for");
     }
 
     #[test]
@@ -499,6 +543,7 @@ mod tests {
                 1 => Just('-'),
                 1 => Just('+'),
                 1 => Just('a'),
+                1 => Just('e'),
                 1 => Just(' '),
             ],
             0..7,
@@ -517,10 +562,11 @@ mod tests {
             let pr = Predicate::compile(&expr, &schema()).unwrap();
             if pr.matches(f.as_bytes()) {
                 if let Some(needle) = pr.needle() {
+                    let exponent = needle.numeric && f.contains(['e', 'E']);
                     prop_assert!(
-                        memchr::memmem::find(f.as_bytes(), needle).is_some(),
+                        exponent || memchr::memmem::find(f.as_bytes(), needle.bytes).is_some(),
                         "field {:?} matches {:?} but lacks needle {:?}", f, v,
-                        String::from_utf8_lossy(needle)
+                        String::from_utf8_lossy(needle.bytes)
                     );
                 }
             }
@@ -534,10 +580,16 @@ mod tests {
             };
             let (eq, ne, lt, le, gt, ge) =
                 (get(Op::Eq), get(Op::Ne), get(Op::Lt), get(Op::Le), get(Op::Gt), get(Op::Ge));
-            prop_assert_eq!(eq, !ne);
-            prop_assert_eq!(le, lt || eq);
-            prop_assert_eq!(ge, gt || eq);
-            prop_assert_eq!(u8::from(lt) + u8::from(eq) + u8::from(gt), 1);
+            let numeric = Decimal::parse(v.as_bytes()).is_some();
+            if numeric && Decimal::parse(f.as_bytes()).is_none() {
+                // Null or not comparable: nothing matches a number.
+                prop_assert!(!(eq || ne || lt || le || gt || ge));
+            } else {
+                prop_assert_eq!(eq, !ne);
+                prop_assert_eq!(le, lt || eq);
+                prop_assert_eq!(ge, gt || eq);
+                prop_assert_eq!(u8::from(lt) + u8::from(eq) + u8::from(gt), 1);
+            }
         }
 
         #[test]

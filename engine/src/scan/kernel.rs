@@ -13,11 +13,18 @@
 //!
 //! A record whose field count differs from the schema's is *malformed*: counted, its line
 //! reported (the first few per chunk), and never matched, so a `--where` on a column it lacks
-//! cannot silently misfire.
+//! cannot silently misfire. A record whose value a numeric `--where` cannot compare is
+//! counted and located the same way ([`crate::query::compare`]).
+//!
+//! Predicates are tested in order and a record stops at the first that fails, so which
+//! records are found not comparable depends on that order; the job puts the pre-filter's
+//! predicate first ([`order_predicates`]), so the records the fast path never splits (those
+//! without the needle) are exactly those the full parse rejects at the first test, and both
+//! paths count the same.
 
-use crate::query::predicate::Predicate;
+use crate::query::predicate::{Predicate, Verdict};
 use crate::scan::format::{format_record, Emit};
-use crate::scan::outcome::{note_malformed, ChunkOutcome, REPORTED_MALFORMED};
+use crate::scan::outcome::{note_incomparable, note_malformed, ChunkOutcome, REPORTED_MALFORMED};
 use crate::scan::record::{split_quote_free, GeneralRecords, RangeEnd};
 use crate::simd::candidate::{for_each_flagged_line, Probe};
 use crate::simd::structure::{for_each_line, for_each_line_split, Line, MAX_SPLIT};
@@ -127,7 +134,7 @@ fn scan_quote_free(
     let mut outcome = ChunkOutcome::default();
     let needed = filter.fields_needed().max(sink.fields_needed());
     let needle = filter.predicates.iter().find_map(Predicate::needle);
-    if let Some(probe) = needle.and_then(Probe::new) {
+    if let Some(probe) = needle.and_then(|n| Probe::new(n.bytes, n.numeric)) {
         return scan_flagged(
             data, range, delimiter, filter, &probe, needed, sink, scratch,
         );
@@ -156,7 +163,8 @@ fn scan_quote_free(
                     let start = if i == 0 { line.start } else { at[i - 1] + 1 };
                     &data[start..at.get(i).copied().unwrap_or(line.end)]
                 };
-                filter_record(filter, sink, &mut outcome, raw_of(&line), &field);
+                let line_no = || line.line_no;
+                filter_record(filter, sink, &mut outcome, raw_of(&line), &field, line_no);
             },
         )
     } else {
@@ -172,7 +180,8 @@ fn scan_quote_free(
                 split_quote_free(data, line.start..line.end, delimiter, fields, needed);
             }
             let field = |i: usize| &data[fields[i].clone()];
-            filter_record(filter, sink, &mut outcome, raw_of(&line), &field);
+            let line_no = || line.line_no;
+            filter_record(filter, sink, &mut outcome, raw_of(&line), &field, line_no);
         })
     }
     .ok()?;
@@ -191,7 +200,8 @@ fn with_newline(data: &[u8], content: Range<usize>, chunk_end: usize) -> &[u8] {
     &data[content.start..end]
 }
 
-/// Tests a well-formed record against every predicate and hands it to `sink` if it passes.
+/// Tests a well-formed record against every predicate in order and hands it to `sink` if it
+/// passes; a value a predicate cannot compare is counted, with `line_no()` for the first few.
 #[inline(always)]
 fn filter_record<'f>(
     filter: Filter<'_>,
@@ -199,14 +209,25 @@ fn filter_record<'f>(
     outcome: &mut ChunkOutcome,
     raw: &[u8],
     field: &impl Fn(usize) -> &'f [u8],
+    line_no: impl FnOnce() -> u64,
 ) {
-    if filter
-        .predicates
-        .iter()
-        .all(|p| p.matches(field(p.column())))
-    {
-        outcome.matches += 1;
-        sink.matched(raw, field);
+    for p in filter.predicates {
+        match p.test(field(p.column())) {
+            Verdict::Match => {}
+            Verdict::Miss => return,
+            Verdict::Incomparable => return note_incomparable(outcome, line_no),
+        }
+    }
+    outcome.matches += 1;
+    sink.matched(raw, field);
+}
+
+/// Puts the predicate whose needle the fast path looks for first, keeping the others in
+/// order: then a record lacking the needle fails at the first test on every path (see the
+/// module docs). Jobs call it once on their predicates.
+pub fn order_predicates(predicates: &mut [Predicate]) {
+    if let Some(i) = predicates.iter().position(|p| p.needle().is_some()) {
+        predicates[..=i].rotate_right(1);
     }
 }
 
@@ -246,7 +267,8 @@ fn scan_flagged(
         split_quote_free(data, line.start..line.end, delimiter, fields, needed);
         let field = |i: usize| &data[fields[i].clone()];
         let raw = with_newline(data, line.start..line.end, chunk_end);
-        filter_record(filter, sink, &mut outcome, raw, &field);
+        let line_no = || lines.line_at(data, line.start);
+        filter_record(filter, sink, &mut outcome, raw, &field, line_no);
     })
     .ok()?;
     outcome.records = counts.records;
@@ -346,14 +368,16 @@ pub fn filter_chunk(
             note_malformed(&mut outcome, lines.line_at(data, rec.start));
             continue;
         }
-        if filter
-            .predicates
-            .iter()
-            .all(|p| p.matches(records.field(p.column())))
-        {
-            outcome.matches += 1;
-            sink.matched(&data[rec.start..rec.end], &|i| records.field(i));
-        }
+        let line_no = || lines.line_at(data, rec.start);
+        let field = |i| records.field(i);
+        filter_record(
+            filter,
+            sink,
+            &mut outcome,
+            &data[rec.start..rec.end],
+            &field,
+            line_no,
+        );
     }
     let used_end = match records.end_state() {
         Some(RangeEnd::Partial(start)) => {

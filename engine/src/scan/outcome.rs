@@ -1,6 +1,7 @@
 //! What scanning one chunk reports to the job: counts, where its last record ended, and the
-//! lines of the first malformed records. It travels from the kernel through the shared region
-//! (a chunk slot holds it) to the coordinator's report.
+//! lines of the first malformed records and of the first records with a value `--where` could
+//! not compare. It travels from the kernel through the shared region (a chunk slot holds it)
+//! to the coordinator's report.
 
 /// How many malformed records per chunk are reported with their line.
 pub const REPORTED_MALFORMED: usize = 5;
@@ -23,6 +24,24 @@ pub struct ChunkOutcome {
     pub invalid: u64,
     /// Line offsets, as for `malformed_lines`, of the records holding the first of them.
     pub invalid_lines: [u64; REPORTED_MALFORMED],
+    /// Records rejected because a `--where` comparing numbers met a value that is neither a
+    /// number nor missing ([`crate::query::compare::Verdict::Incomparable`]).
+    pub incomparable: u64,
+    /// Line offsets, as for `malformed_lines`, of the first of them.
+    pub incomparable_lines: [u64; REPORTED_MALFORMED],
+}
+
+/// Counts a record with a value `--where` could not compare; `line` (its line offset) is
+/// only asked for the first few.
+#[cold]
+pub(crate) fn note_incomparable(outcome: &mut ChunkOutcome, line: impl FnOnce() -> u64) {
+    if let Some(slot) = outcome
+        .incomparable_lines
+        .get_mut(outcome.incomparable as usize)
+    {
+        *slot = line();
+    }
+    outcome.incomparable += 1;
 }
 
 pub(crate) fn note_malformed(outcome: &mut ChunkOutcome, line: u64) {

@@ -9,6 +9,10 @@
 //! hold a candidate; it splits and tests those. Candidates are a superset of the needle's
 //! occurrences, so no matching line is missed: the caller's predicate is the real test.
 //!
+//! A number can also be written with an exponent (`1.1865e4` equals 11865 without holding
+//! its digits), so for a numeric needle every `e` or `E` is a candidate too: such lines are
+//! rare in numeric data, and the test then reads them as numbers.
+//!
 //! Hand-written for the same reason as [`crate::simd::structure`]: it is the innermost loop of the
 //! most common query, and this is where fleet has to keep up with ripgrep's `memmem`.
 //! AVX-512BW or AVX2 is chosen at run time, with a portable fallback (also the test oracle).
@@ -24,12 +28,17 @@ pub struct Probe {
     bytes: [u8; 4],
     /// The needle's length: a candidate starting at `i` reads up to `i + span - 1`.
     span: usize,
+    /// `b'e'` when every `e` or `E` is a candidate too (a numeric needle: see the module
+    /// docs), else 0. Tested as `byte | 0x20 == exponent`, which no byte meets for 0, so the
+    /// vector code runs the same instructions either way.
+    exponent: u8,
 }
 
 impl Probe {
     /// `None` for a needle that cannot take this pass: empty, or holding a newline (a
-    /// candidate must lie inside one line).
-    pub fn new(needle: &[u8]) -> Option<Probe> {
+    /// candidate must lie inside one line). `numeric`: the needle is a number's digits, so
+    /// exponent letters are candidates too.
+    pub fn new(needle: &[u8], numeric: bool) -> Option<Probe> {
         let len = needle.len();
         if len == 0 || needle.contains(&b'\n') {
             return None;
@@ -40,6 +49,7 @@ impl Probe {
             offsets,
             bytes: offsets.map(|o| needle[o]),
             span: len,
+            exponent: if numeric { b'e' } else { 0 },
         })
     }
 }
@@ -113,7 +123,8 @@ fn pass_portable(
 
 /// Masks of the 64-byte block at `bytes[at..]`: (newlines, delimiters, quotes or CRs,
 /// candidates). Candidate bit `j` needs every probe byte at `at + j + offset`, which may lie
-/// past the block; a probe past the end of `bytes` fails. Portable, for tails and as the oracle.
+/// past the block (a probe past the end of `bytes` fails), or an exponent letter at `at + j`
+/// when the probe asks for those. Portable, for tails and as the oracle.
 pub fn scalar_masks(bytes: &[u8], at: usize, delimiter: u8, probe: &Probe) -> (u64, u64, u64, u64) {
     let (mut nl, mut dl, mut bad, mut cand) = (0u64, 0u64, 0u64, 0u64);
     let block = &bytes[at..(at + 64).min(bytes.len())];
@@ -126,7 +137,8 @@ pub fn scalar_masks(bytes: &[u8], at: usize, delimiter: u8, probe: &Probe) -> (u
             .iter()
             .zip(probe.bytes)
             .all(|(&o, want)| bytes.get(at + j + o) == Some(&want));
-        cand |= (hit as u64) << j;
+        let exponent = b | 0x20 == probe.exponent;
+        cand |= ((hit || exponent) as u64) << j;
     }
     (nl, dl, bad, cand)
 }
@@ -397,11 +409,15 @@ mod wide {
                 _mm512_or_si512(differ(0), differ(1)),
                 _mm512_or_si512(differ(2), differ(3)),
             );
+            let exponent = _mm512_cmpeq_epi8_mask(
+                _mm512_or_si512(v, _mm512_set1_epi8(0x20)),
+                _mm512_set1_epi8(probe.exponent as i8),
+            );
             (
                 eq(b'\n'),
                 eq(delimiter),
                 eq(b'"') | eq(b'\r'),
-                _mm512_testn_epi8_mask(any, any),
+                _mm512_testn_epi8_mask(any, any) | exponent,
             )
         }
     }
@@ -520,7 +536,17 @@ mod wide {
             for k in 1..4 {
                 cand = and(cand, eq(probe.offsets[k], probe.bytes[k]));
             }
-            (nl, dl, bad, mask(cand))
+            let exponent = {
+                let lower = _mm256_set1_epi8(0x20);
+                let e = _mm256_set1_epi8(probe.exponent as i8);
+                let lo = _mm256_loadu_si256(ptr as *const __m256i);
+                let hi = _mm256_loadu_si256(ptr.add(32) as *const __m256i);
+                (
+                    _mm256_cmpeq_epi8(_mm256_or_si256(lo, lower), e),
+                    _mm256_cmpeq_epi8(_mm256_or_si256(hi, lower), e),
+                )
+            };
+            (nl, dl, bad, mask(or(cand, exponent)))
         }
     }
 
@@ -554,8 +580,14 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// Every line, by the obvious method: (start, end, delimiters, holds the needle).
-    fn naive(bytes: &[u8], delimiter: u8, needle: &[u8]) -> Option<Vec<(usize, usize, u32, bool)>> {
+    /// Every line, by the obvious method: (start, end, delimiters, holds the needle or, for a
+    /// numeric needle, an exponent letter).
+    fn naive(
+        bytes: &[u8],
+        delimiter: u8,
+        needle: &[u8],
+        numeric: bool,
+    ) -> Option<Vec<(usize, usize, u32, bool)>> {
         if bytes.iter().any(|&b| b == b'"' || b == b'\r') {
             return None;
         }
@@ -565,7 +597,8 @@ mod tests {
             let end = start + piece.len();
             if !piece.is_empty() {
                 let d = piece.iter().filter(|&&c| c == delimiter).count() as u32;
-                let has = piece.windows(needle.len()).any(|w| w == needle);
+                let has = piece.windows(needle.len()).any(|w| w == needle)
+                    || (numeric && piece.iter().any(|&b| b == b'e' || b == b'E'));
                 lines.push((start, end, d, has));
             }
             start = end + 1;
@@ -577,16 +610,17 @@ mod tests {
         data: &[u8],
         offset: usize,
         needle: &[u8],
+        numeric: bool,
         delimiters: u32,
     ) -> Result<(), TestCaseError> {
-        let probe = Probe::new(needle).expect("needle without newline");
+        let probe = Probe::new(needle, numeric).expect("needle without newline");
         let bytes = &data[offset..];
         let mut got = Vec::new();
         let result =
             for_each_flagged_line(data, offset..data.len(), b',', delimiters, &probe, |f| {
                 got.push(f)
             });
-        match naive(bytes, b',', needle) {
+        match naive(bytes, b',', needle, numeric) {
             None => prop_assert_eq!(result, Err(NotQuoteFree)),
             Some(lines) => {
                 let counts = result.expect("quote-free");
@@ -642,16 +676,18 @@ mod tests {
             data in proptest::collection::vec(prop_oneof![
                 6 => Just(b'1'), 3 => Just(b'8'), 2 => Just(b'6'), 2 => Just(b'5'),
                 3 => Just(b','), 2 => Just(b'\n'), 1 => Just(b'a'),
+                1 => Just(b'e'), 1 => Just(b'E'),
             ], 0..600),
             offset in 0usize..70,
             needle in prop_oneof![
                 Just(&b"11865"[..]), Just(&b"1"[..]), Just(&b"18"[..]), Just(&b"1,5"[..]),
                 Just(&b"186511865186"[..]),
             ],
+            numeric in any::<bool>(),
             delimiters in 0u32..4,
         ) {
             let offset = offset.min(data.len());
-            check(&data, offset, needle, delimiters)?;
+            check(&data, offset, needle, numeric, delimiters)?;
         }
 
         #[test]
@@ -674,7 +710,7 @@ mod tests {
             }
             let offset = offset.min(data.len());
             let start = data[..offset].iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-            check(&data, start, b"11865", 1)?;
+            check(&data, start, b"11865", false, 1)?;
         }
 
         #[test]
@@ -685,7 +721,7 @@ mod tests {
         ) {
             let i = at.index(data.len());
             data[i] = bad;
-            check(&data, 0, b"11", 1)?;
+            check(&data, 0, b"11", false, 1)?;
         }
     }
 
@@ -693,9 +729,11 @@ mod tests {
     fn the_vector_masks_equal_the_scalar_masks() {
         let mut data = Vec::new();
         for i in 0..4000u32 {
-            data.extend_from_slice(format!("{},{}\n", i * 7919 % 20011, i % 13).as_bytes());
+            // Now and then a number with an exponent, which a numeric probe flags.
+            let e = ["", "e1", "E-2"][(i % 37).min(2) as usize];
+            data.extend_from_slice(format!("{}{e},{}\n", i * 7919 % 20011, i % 13).as_bytes());
         }
-        let probe = Probe::new(b"119").expect("a plain needle");
+        let probe = Probe::new(b"119", true).expect("a plain needle");
         let mut scalar = Vec::new();
         let want = pass_portable(&data, 0..data.len(), b',', 1, &probe, |f| scalar.push(f));
         assert!(

@@ -1,6 +1,7 @@
 //! Shared by the agg tests: a plain reference aggregation (records read with the `csv` crate,
 //! every raw value kept per group in a `BTreeMap`, aggregates computed at the end with
-//! straightforward i128 arithmetic in 10^-6 units) and the generated gps/trips records.
+//! straightforward i128 arithmetic in 10^-6 units, missing values by the README's rule written
+//! out here: [`RefNulls`]) and the generated gps/trips records.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::cmp::Ordering;
@@ -66,21 +67,43 @@ pub fn trips(files: std::ops::Range<usize>, rows: u64) -> (Schema, Vec<ByteRecor
 // ---------------------------------------------------------------------------------------
 // The reference.
 
-/// A value in 10^-6 units when it is a plain decimal (`[+-]?(D+(.D*)?|.D+)`).
+/// A value in 10^-6 units when it is a number (`[+-]?(D+(.D*)?|.D+)([eE][+-]?D+)?`).
 pub fn micro(text: &[u8]) -> Option<i128> {
     static GRAMMAR: OnceLock<Regex> = OnceLock::new();
-    let grammar =
-        GRAMMAR.get_or_init(|| Regex::new(r"\A[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)\z").unwrap());
+    let grammar = GRAMMAR.get_or_init(|| {
+        Regex::new(r"\A[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\z").unwrap()
+    });
     if !grammar.is_match(text) {
         return None;
     }
     let s = std::str::from_utf8(text).unwrap();
+    let (s, exp) = match s.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i32>().unwrap()),
+        None => (s, 0),
+    };
     let (negative, s) = match s.as_bytes()[0] {
         b'-' => (true, &s[1..]),
         b'+' => (false, &s[1..]),
         _ => (false, s),
     };
     let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    // All digits, and where the point goes once the exponent has moved it.
+    let digits = format!("{int}{frac}");
+    let point = int.len() as i32 + exp;
+    let (int, frac) = if point <= 0 {
+        (
+            String::new(),
+            format!("{}{digits}", "0".repeat((-point) as usize)),
+        )
+    } else if point as usize >= digits.len() {
+        (
+            format!("{digits}{}", "0".repeat(point as usize - digits.len())),
+            String::new(),
+        )
+    } else {
+        let (a, b) = digits.split_at(point as usize);
+        (a.to_string(), b.to_string())
+    };
     let frac = frac.trim_end_matches('0');
     assert!(
         frac.len() <= 6,
@@ -94,6 +117,70 @@ pub fn micro(text: &[u8]) -> Option<i128> {
     let frac: i128 = format!("{frac:0<6}").parse().unwrap();
     let v = int * 1_000_000 + frac;
     Some(if negative { -v } else { v })
+}
+
+/// The null rule of the README, written out plainly: `always` (a given list) is missing in
+/// every column; `contextual` (the default markers) is missing unless the column holds text.
+/// The empty value is always missing.
+#[derive(Debug, Clone)]
+pub struct RefNulls {
+    pub always: Vec<Vec<u8>>,
+    pub contextual: Vec<Vec<u8>>,
+}
+
+impl Default for RefNulls {
+    fn default() -> RefNulls {
+        RefNulls {
+            always: Vec::new(),
+            contextual: ["NA", "NULL", "null", "NaN", "N/A", "\\N"]
+                .map(|m| m.as_bytes().to_vec())
+                .to_vec(),
+        }
+    }
+}
+
+impl RefNulls {
+    /// Exactly these values (and the empty one) are missing.
+    pub fn only(list: &[&str]) -> RefNulls {
+        RefNulls {
+            always: list.iter().map(|m| m.as_bytes().to_vec()).collect(),
+            contextual: Vec::new(),
+        }
+    }
+
+    /// Missing where a value is read as a number or time.
+    pub fn missing(&self, v: &[u8]) -> bool {
+        v.is_empty() || self.always.iter().any(|m| m == v) || self.contextual.iter().any(|m| m == v)
+    }
+
+    /// Missing in a column that holds text (`column_text`) or not.
+    pub fn missing_in(&self, v: &[u8], column_text: bool) -> bool {
+        v.is_empty()
+            || self.always.iter().any(|m| m == v)
+            || (!column_text && self.contextual.iter().any(|m| m == v))
+    }
+
+    /// Text for the rule: not missing anywhere, not a marker, not a number, date or time.
+    pub fn is_text(&self, v: &[u8]) -> bool {
+        !self.missing(v) && micro(v).is_none() && !is_time(v)
+    }
+}
+
+/// A real date `YYYY-MM-DD`, or a date and time with optional fraction and UTC offset.
+pub fn is_time(v: &[u8]) -> bool {
+    static TIME: OnceLock<Regex> = OnceLock::new();
+    let re = TIME.get_or_init(|| {
+        Regex::new(
+            r"\A([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[ T]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?)?\z",
+        )
+        .unwrap()
+    });
+    let Some(c) = re.captures(v) else {
+        return false;
+    };
+    let num = |i: usize| -> u32 { std::str::from_utf8(&c[i]).unwrap().parse().unwrap() };
+    let (y, m, d) = (num(1), num(2), num(3));
+    (1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m)
 }
 
 pub fn micro_text(v: i128, trim: bool) -> String {
@@ -148,7 +235,7 @@ pub fn sakamoto(y: u32, m: u32, d: u32) -> usize {
 }
 
 /// (key, malformed?) for one key function.
-pub fn ref_key(func: KeyFn, v: &[u8]) -> (Vec<u8>, bool) {
+pub fn ref_key(func: KeyFn, v: &[u8], nulls: &RefNulls) -> (Vec<u8>, bool) {
     if let KeyFn::Column(_) = func {
         return (v.to_vec(), false);
     }
@@ -159,7 +246,7 @@ pub fn ref_key(func: KeyFn, v: &[u8]) -> (Vec<u8>, bool) {
         )
         .unwrap()
     });
-    let bad = (Vec::new(), !v.is_empty());
+    let bad = (Vec::new(), !nulls.missing(v));
     let Some(c) = re.captures(v) else { return bad };
     let num = |i: usize| -> Option<u32> {
         c.get(i)
@@ -208,8 +295,23 @@ pub fn ref_cmp_key(func: KeyFn, a: &[u8], b: &[u8]) -> Ordering {
     ref_cmp_values(a, b)
 }
 
-pub fn ref_value(func: AggFn, rows: u64, vals: &[Vec<u8>], malformed: &mut u64) -> Vec<u8> {
-    let present: Vec<&Vec<u8>> = vals.iter().filter(|v| !v.is_empty()).collect();
+/// Spec `func`'s printed value for a group of `rows` records whose values are `vals`;
+/// `column_text`: the column (over every group) holds text, so default markers are values.
+pub fn ref_value(
+    func: AggFn,
+    rows: u64,
+    vals: &[Vec<u8>],
+    malformed: &mut u64,
+    nulls: &RefNulls,
+    column_text: bool,
+) -> Vec<u8> {
+    let present: Vec<&Vec<u8>> = if func_reads_numbers(func) {
+        vals.iter().filter(|v| !nulls.missing(v)).collect()
+    } else {
+        vals.iter()
+            .filter(|v| !nulls.missing_in(v, column_text))
+            .collect()
+    };
     let nums: Vec<i128> = present.iter().filter_map(|v| micro(v)).collect();
     if func_reads_numbers(func) {
         *malformed += (present.len() - nums.len()) as u64;
@@ -286,12 +388,23 @@ pub fn reference(
     sort: Option<&Sort>,
     top: Option<usize>,
 ) -> RefOut {
+    reference_with(plan, recs, sort, top, &RefNulls::default())
+}
+
+/// [`reference`] with the missing values of `nulls`.
+pub fn reference_with(
+    plan: &AggPlan,
+    recs: &[ByteRecord],
+    sort: Option<&Sort>,
+    top: Option<usize>,
+    nulls: &RefNulls,
+) -> RefOut {
     let mut groups: BTreeMap<Key, RefGroup> = BTreeMap::new();
     let mut malformed_keys = vec![0u64; plan.keys.len()];
     for rec in recs {
         let mut key = Vec::new();
         for (i, k) in plan.keys.iter().enumerate() {
-            let (text, bad) = ref_key(k.func, &rec[k.func.column()]);
+            let (text, bad) = ref_key(k.func, &rec[k.func.column()], nulls);
             malformed_keys[i] += u64::from(bad);
             key.push(text);
         }
@@ -320,6 +433,14 @@ pub fn reference(
         groups.insert(Vec::new(), (0, vec![Vec::new(); plan.specs.len()]));
     }
     let group_count = groups.len();
+    // Whether each spec's column holds text, over every group.
+    let column_text: Vec<bool> = (0..plan.specs.len())
+        .map(|s| {
+            groups
+                .values()
+                .any(|(_, vals)| vals[s].iter().any(|v| nulls.is_text(v)))
+        })
+        .collect();
     let mut malformed_values = vec![0u64; plan.specs.len()];
     let mut rows: Vec<(Key, Vec<Vec<u8>>)> = groups
         .into_iter()
@@ -329,7 +450,8 @@ pub fn reference(
                 .iter()
                 .zip(&vals)
                 .zip(&mut malformed_values)
-                .map(|((s, v), bad)| ref_value(s.func, n, v, bad))
+                .zip(&column_text)
+                .map(|(((s, v), bad), &text)| ref_value(s.func, n, v, bad, nulls, text))
                 .collect();
             (key, values)
         })

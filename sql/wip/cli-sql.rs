@@ -2,14 +2,14 @@
 //! fleet's scan underneath (crate fleet-sql). This module only parses arguments, registers
 //! the tables and writes the result.
 
-use crate::input::{column_names, header_flag};
-use crate::output::open_output_file;
+use crate::input::{column_names, header_flag, null_flags};
 use crate::sink::{ignore_broken_pipe, RawStdout};
 use crate::Outcome;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use fleet_engine::input::dataset::DatasetOptions;
-use fleet_sql::format::{ResultWriter, TextFormat};
+use fleet_engine::output::{clobbers_input, AtomicOutput};
+use fleet_sql::format::{ResultFormat, ResultWriter};
 use fleet_sql::{FleetTable, SqlSession, TableOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -23,17 +23,23 @@ pub enum Format {
     Jsonl,
     /// Aligned columns for reading (the result is held until the end).
     Table,
+    /// Arrow IPC file format, the result's types as they are (needs -o).
+    Arrow,
+    /// Parquet, zstd-compressed (needs -o).
+    Parquet,
 }
 
 const SQL_EXAMPLES: &str = "\
 Examples:
   fleet sql 'SELECT * FROM gps WHERE id = 11865' --table data/gps
+  fleet sql \"SELECT count(*) FROM 'data/gps' WHERE speed > 100\"
   fleet sql 'SELECT id, count(*) AS points, avg(speed) FROM gps GROUP BY id ORDER BY points DESC LIMIT 10' -t data/gps --format table
   fleet sql 'SELECT g.id, c.company FROM gps g JOIN companies c ON g.id = c.id' -t gps=data/gps -t companies=lookup/companies.csv
 
-Tables: --table NAME=PATH, or --table PATH to name it after its folder (quote names that are
-not plain lower-case identifiers: FROM \"gps-gz\"). Column types come from fleet.toml's
-[types] or are inferred from the first MiB of up to 8 files. Filters fleet evaluates exactly
+Tables: --table NAME=PATH, --table PATH to name it after its folder (quote names that are
+not plain lower-case identifiers: FROM \"gps-gz\"), or a path in the query: FROM 'data/gps'
+(a quoted name that is no registered table but a path is opened as a dataset). Column types
+come from fleet.toml's [types] or are inferred from the first MiB of up to 8 files. Filters fleet evaluates exactly
 (=, !=, <, >, IN, AND/OR/NOT, LIKE 'prefix%', ~ regex) run inside fleet's scan.
 
 Exit status: 0 success, 2 error (a partial result, with an unreadable file, included),
@@ -42,21 +48,18 @@ Exit status: 0 success, 2 error (a partial result, with an unreadable file, incl
 #[derive(Args)]
 #[command(after_help = SQL_EXAMPLES)]
 pub struct SqlArgs {
-    /// The SQL query (DataFusion's dialect, close to PostgreSQL's).
+    /// The SQL query (DataFusion's dialect, close to PostgreSQL's). A quoted table name that is
+    /// a path (FROM 'data/gps') opens that dataset.
     query: String,
     /// A dataset as a table: NAME=PATH, or PATH (named after its folder, or the file's name
     /// without extensions). Repeatable.
-    #[arg(
-        short = 't',
-        long = "table",
-        value_name = "[NAME=]PATH",
-        required = true
-    )]
+    #[arg(short = 't', long = "table", value_name = "[NAME=]PATH")]
     tables: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     format: Format,
-    /// Write to FILE (atomically: it appears only when complete) instead of stdout.
+    /// Write to FILE (atomically: it appears only when complete) instead of stdout; needed by
+    /// --format arrow|parquet.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
     /// Worker threads for fleet's scans and DataFusion's operators (default: available cores).
@@ -75,6 +78,13 @@ pub struct SqlArgs {
     /// Text encoding of the input: utf-8, gbk, gb2312, gb18030, big5 or latin1.
     #[arg(long, value_name = "NAME")]
     encoding: Option<String>,
+    /// Bytes per chunk of fleet's scans, with an optional KiB/MiB/GiB suffix [default: 8MiB].
+    #[arg(long, value_name = "SIZE", value_parser = crate::args::parse_size)]
+    chunk_size: Option<u64>,
+    /// A value that means "missing" (NULL) in every table (repeatable; replaces the default
+    /// NA, NULL, null, NaN, N/A, \N and fleet.toml's list; the empty field is always NULL).
+    #[arg(long = "null", value_name = "VALUE", allow_hyphen_values = true)]
+    nulls: Vec<String>,
     /// No summary on stderr.
     #[arg(short, long)]
     quiet: bool,
@@ -85,22 +95,39 @@ pub fn run(args: SqlArgs) -> anyhow::Result<Outcome> {
         bail!("--workers must be at least 1");
     }
     if args.format == Format::Table && args.output.is_some() {
-        bail!("--format table is drawn for reading on stdout; with -o use csv or jsonl");
+        bail!("--format table is drawn for reading on stdout; with -o use csv, jsonl, arrow or parquet");
+    }
+    let format = match args.format {
+        Format::Csv => ResultFormat::Csv,
+        Format::Jsonl => ResultFormat::Jsonl,
+        Format::Table => ResultFormat::Table,
+        Format::Arrow => ResultFormat::Arrow,
+        Format::Parquet => ResultFormat::Parquet,
+    };
+    if format.is_binary() && args.output.is_none() {
+        bail!(
+            "--format {} writes a binary file, never to stdout: give -o FILE",
+            if format == ResultFormat::Arrow {
+                "arrow"
+            } else {
+                "parquet"
+            }
+        );
     }
     let workers = args
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let session = SqlSession::new(workers)?;
     let interrupt = Some(fleet_engine::job::interrupt::install());
-    let mut tables = Vec::new();
-    for spec in &args.tables {
-        let (name, path) = table_spec(spec)?;
+    let open = |path: &Path, what: &str| -> anyhow::Result<FleetTable> {
         let opts = DatasetOptions {
-            paths: vec![path.clone()],
+            paths: vec![path.to_path_buf()],
             header: header_flag(args.header, args.no_header),
             columns: column_names(None)?,
             delimiter: args.delimiter,
             encoding: args.encoding.clone(),
+            nulls: null_flags(&args.nulls),
+            chunk_size: args.chunk_size.unwrap_or(0),
             ..DatasetOptions::default()
         };
         let table = FleetTable::open(
@@ -110,7 +137,7 @@ pub fn run(args: SqlArgs) -> anyhow::Result<Outcome> {
                 interrupt,
             },
         )
-        .with_context(|| format!("--table {spec}"))?;
+        .with_context(|| what.to_string())?;
         for bad in &table.dataset().discovery.unreadable {
             eprintln!(
                 "fleet: warning: cannot read {}: {}",
@@ -118,21 +145,29 @@ pub fn run(args: SqlArgs) -> anyhow::Result<Outcome> {
                 bad.reason
             );
         }
+        Ok(table)
+    };
+    let mut tables = Vec::new();
+    for spec in &args.tables {
+        let (name, path) = table_spec(spec)?;
+        let table = open(&path, &format!("--table {spec}"))?;
         session.register(&name, table.clone())?;
         tables.push((name, table));
     }
-    let format = match args.format {
-        Format::Csv => TextFormat::Csv,
-        Format::Jsonl => TextFormat::Jsonl,
-        Format::Table => TextFormat::Table,
-    };
+    // FROM 'data/gps': a table the query names that is not registered but is a path.
+    for name in session.unknown_tables(&args.query)? {
+        let path = Path::new(&name);
+        if !path.exists() {
+            continue; // DataFusion names it in its "table not found" error
+        }
+        let table = open(path, &format!("table '{name}'"))?;
+        session.register_path(&name, table.clone())?;
+        tables.push((name, table));
+    }
     let schema = session.result_schema(&args.query)?;
     let rows = match &args.output {
         Some(path) => {
-            let file = match tables.first() {
-                Some((_, t)) => open_output_file(path, t.dataset())?,
-                None => bail!("no table"),
-            };
+            let file = output_file(path, &tables)?;
             let mut writer = ResultWriter::new(format, io::BufWriter::with_capacity(1 << 20, file));
             let rows = session.query(&args.query, |batch| writer.write(batch))?;
             let file = writer
@@ -164,6 +199,21 @@ pub fn run(args: SqlArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Interrupted);
     }
     Ok(finish(&args, &tables, rows))
+}
+
+/// `-o FILE`, refused when it is a file of any table.
+fn output_file(path: &Path, tables: &[(String, FleetTable)]) -> anyhow::Result<AtomicOutput> {
+    let inputs = tables
+        .iter()
+        .flat_map(|(_, t)| t.dataset().plan.files.iter().map(|f| f.path.as_path()));
+    if let Some(input) = clobbers_input(path, inputs) {
+        bail!(
+            "--output {} is one of the inputs ({}); refusing to overwrite it",
+            path.display(),
+            input.display()
+        );
+    }
+    AtomicOutput::create(path).with_context(|| format!("cannot create {}", path.display()))
 }
 
 /// `NAME=PATH`, or `PATH` named after its folder (a file: its name without extensions).
