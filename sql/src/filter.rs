@@ -63,14 +63,18 @@ impl NullRule {
         }
     }
 
-    /// `columnar`'s rule for a batch (`NullMarkers::is_null_in` without classifying the
-    /// values that are no marker, which this hot path must not pay for).
     #[inline]
     pub fn is_null(&self, column: usize, value: &[u8]) -> bool {
-        value.is_empty()
-            || (self.markers.is_marker(value)
-                && (!self.text[column] || self.markers.is_null_everywhere(value)))
+        is_null(&self.markers, value, self.text[column])
     }
+}
+
+/// The batch builder's rule (`columnar`'s `is_null_value`): empty, a marker of a given list,
+/// or a default marker in a column that holds no text.
+#[inline]
+fn is_null(markers: &NullMarkers, value: &[u8], text_column: bool) -> bool {
+    value.is_empty()
+        || (markers.is_marker(value) && (!text_column || markers.is_null_everywhere(value)))
 }
 
 /// A comparison operator of SQL, on an [`Ordering`].
@@ -388,7 +392,7 @@ fn comparison(column: usize, cmp: Cmp, value: &ScalarValue, cx: FilterContext<'_
             if text.is_empty()
                 || OwnedDecimal::parse(text.as_bytes()).is_some()
                 || is_date_or_timestamp(text.as_bytes())
-                || cx.nulls.is_null_in(text.as_bytes(), !col.markers_null)
+                || is_null(cx.nulls, text.as_bytes(), !col.markers_null)
             {
                 return None;
             }
