@@ -137,7 +137,7 @@ impl AggTable {
             let value = field(key.func.column());
             match key.func {
                 KeyFn::Column(_) => push_part(&mut self.scratch, value),
-                derived => match derive(derived, value) {
+                derived => match derive(derived, value, plan.time_format(derived.column())) {
                     Some(d) => push_part(&mut self.scratch, d.as_bytes()),
                     None => {
                         // A missing value is a null, not a malformed timestamp.
