@@ -11,7 +11,8 @@
 #   RUNS=5               timed runs per tool and workload
 #   WORKERS=2            fleet's workers, ripgrep's -j, DuckDB's and Polars' threads, Pool size
 #   SIZE=2GiB            generated data size when DIR is not given
-#   WORKLOADS="select count groupby"
+#   WORKLOADS="select count groupby bucket"   (bucket: 15-minute windows, count and exact
+#                        median speed; DuckDB time_bucket, Polars dt.truncate)
 #   FLEET=target/release/fleet   the binary to measure (built with cargo if missing)
 #   FLEET_BASE=PATH      a second fleet build, timed and checked beside the first as the
 #                        tool "fleet-base" (before/after a change, in one run)
@@ -27,7 +28,7 @@ set -euo pipefail
 RUNS=${RUNS:-5}
 WORKERS=${WORKERS:-2}
 SIZE=${SIZE:-2GiB}
-WORKLOADS=${WORKLOADS:-select count groupby}
+WORKLOADS=${WORKLOADS:-select count groupby bucket}
 SKIP=${SKIP:-}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
@@ -149,6 +150,8 @@ commands() { # WORKLOAD
     esac
     printf 'duckdb\t%s %s duckdb %s %s %s --threads %s\n' "$PY" "$(q "$here/peers/frames.py")" "$w" "$d" "$out.duckdb.out" "$WORKERS"
     printf 'polars\t%s %s polars %s %s %s --threads %s\n' "$PY" "$(q "$here/peers/frames.py")" "$w" "$d" "$out.polars.out" "$WORKERS"
+    # The classic script has no time windows.
+    [[ $w == bucket ]] && return 0
     printf 'classic\tpython3 %s %s %s %s --procs %s\n' "$(q "$here/peers/classic.py")" "$w" "$d" "$out.classic.out" "$WORKERS"
 }
 
@@ -160,6 +163,7 @@ fleet_commands() { # WORKLOAD NAME BINARY: the fleet line of a workload, under N
     select) printf '%s\t%s scan %s --where id=11865 --workers %s -q -o %s\n' "$name" "$fl" "$d" "$WORKERS" "$out" ;;
     count) printf '%s\t%s scan %s --count --where %s --workers %s -q > %s\n' "$name" "$fl" "$d" "'speed>100'" "$WORKERS" "$out" ;;
     groupby) printf '%s\t%s agg %s --group-by id --agg count --agg %s --workers %s -q -o %s\n' "$name" "$fl" "$d" "'mean(speed)'" "$WORKERS" "$out" ;;
+    bucket) printf '%s\t%s agg %s --group-by %s --agg count --agg %s --workers %s -q -o %s\n' "$name" "$fl" "$d" "'bucket(time,15m)'" "'median(speed)'" "$WORKERS" "$out" ;;
     esac
 }
 
