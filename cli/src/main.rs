@@ -14,6 +14,8 @@ mod output;
 mod progress;
 mod scan;
 mod sink;
+#[cfg(feature = "sql")]
+mod sql;
 mod table;
 
 use clap::{Parser, Subcommand};
@@ -60,6 +62,10 @@ enum Command {
     /// in parallel.
     #[cfg(feature = "columnar")]
     Convert(convert::ConvertArgs),
+    /// Run a SQL query over datasets (joins, window functions, ORDER BY, ...) through Apache
+    /// DataFusion, with fleet's scan reading and filtering the files.
+    #[cfg(feature = "sql")]
+    Sql(sql::SqlArgs),
 }
 
 /// How a command ended, beyond plain success. The exit codes follow grep and ripgrep: 0
@@ -104,6 +110,8 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         #[cfg(feature = "columnar")]
         Command::Convert(args) => convert::run(args),
+        #[cfg(feature = "sql")]
+        Command::Sql(args) => sql::run(args),
     };
     let signalled = || fleet_engine::job::interrupt::exit_code().unwrap_or(130);
     match result {

@@ -116,6 +116,7 @@ impl<W: Write + Send> ResultWriter<W> {
                     .with_datetime_format(TIMESTAMP_FORMAT.to_string())
                     .build(self.text_out()?);
                 writer.write(batch).map_err(io::Error::other)?;
+                drop(writer);
                 self.header_done = true;
             }
             ResultFormat::Jsonl => {

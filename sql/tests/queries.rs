@@ -133,7 +133,7 @@ fn a_pushed_filter_runs_in_fleets_scan_and_only_matches_become_rows() {
     let physical = plan.iter().find(|r| r[0] == "physical_plan").unwrap();
     assert!(
         physical[1].contains("FleetScanExec")
-            && physical[1].contains(&format!("gps.id = Int64({id})")),
+            && physical[1].contains(&format!("id = Int64({id})")),
         "{physical:?}"
     );
     assert!(!physical[1].contains("FilterExec"), "{physical:?}");
@@ -166,7 +166,7 @@ fn or_in_not_like_and_nulls_follow_sql() {
             .collect::<Vec<_>>()
     };
     assert_eq!(q("n != 1"), ["gamma", "alps", ""]);
-    assert_eq!(q("n < 5"), ["alpha", "gamma", ""]);
+    assert_eq!(q("n < 5"), ["alpha", "gamma"]);
     assert_eq!(q("n IN (1, 10)"), ["alpha", "alps"]);
     assert_eq!(q("NOT (n IN (1, 10))"), ["gamma", ""]);
     assert_eq!(q("n IS NULL OR x = 100"), ["beta", "alps"]);
@@ -255,6 +255,10 @@ fn group_by_matches_a_reference_and_datafusions_csv_reader() {
     for r in a.iter_mut().chain(b.iter_mut()) {
         r[1] = r[1].replace('T', " ");
     }
+    // No ORDER BY: DataFusion's reader may read the files in another order.
+    a.sort();
+    b.sort();
+    assert!(!a.is_empty());
     assert_eq!(a, b);
 }
 

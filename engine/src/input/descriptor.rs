@@ -25,6 +25,9 @@ pub struct Descriptor {
     /// default), `epoch_s` or `epoch_ms` (see [`crate::agg::TimeFormat`]), e.g.
     /// `[time_format]` then `time = "epoch_s"`.
     pub time_format: Option<std::collections::BTreeMap<String, String>>,
+    /// Column types for `fleet sql` (`[types] id = "int64"`): int64, float64, timestamp or
+    /// utf8; the other commands read every field as text and ignore them.
+    pub types: Option<std::collections::BTreeMap<String, String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -245,6 +248,7 @@ mod tests {
                 encoding: Some("UTF-8".into()),
                 null: Some(vec!["".into(), "NA".into(), "\\N".into()]),
                 time_format: None,
+                types: None,
             }
         );
         assert_eq!(d.delimiter_byte(), Some(b';'));
