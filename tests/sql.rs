@@ -66,18 +66,24 @@ fn scan_and_sql_select_the_same_records_on_plain_and_gzip_data() {
     let dir = gps(3, 20_000);
     let gz = tempfile::tempdir().unwrap();
     gzip_copy(dir.path(), gz.path());
+    // A taxi that is in the data (the generator's ids are random).
+    let id = an_id(dir.path());
     let scan = fleet(&[
         "scan",
         "-q",
         "--where",
-        "id=30378",
+        &format!("id={id}"),
         dir.path().to_str().unwrap(),
     ]);
     let expected = parse(&stdout(&scan), false);
     assert!(!expected.is_empty());
     for data in [dir.path(), gz.path()] {
         let table = format!("gps={}", data.display());
-        let out = sql("SELECT * FROM gps WHERE id = 30378", &[&table], &[]);
+        let out = sql(
+            &format!("SELECT * FROM gps WHERE id = {id}"),
+            &[&table],
+            &[],
+        );
         assert!(out.status.success(), "{}", stderr(&out));
         assert_eq!(parse(&stdout(&out), true), expected, "{}", data.display());
     }
@@ -143,7 +149,8 @@ fn agg_and_sql_group_by_give_the_same_values() {
                 [&e[0], &e[1], &e[2], &e[4], &e[5]]
             );
             let (a, b): (f64, f64) = (g[3].parse().unwrap(), e[3].parse().unwrap());
-            assert!((a - b).abs() < 1e-9, "{g:?} {e:?}");
+            // fleet agg prints the exact mean to 6 decimals, DataFusion a double.
+            assert!((a - b).abs() <= 5e-7 + 1e-12, "{g:?} {e:?}");
         }
     }
 }
@@ -240,9 +247,12 @@ fn errors_are_one_line_with_exit_2() {
 fn group_by_reference_with_a_lookup_join() {
     let dir = gps(2, 5000);
     let lookup = tempfile::tempdir().unwrap();
+    // Two taxis that are in the data (the generator's ids are random).
+    let (alpha, beta) = (an_id_at(dir.path(), 99), an_id_at(dir.path(), 199));
+    assert_ne!(alpha, beta);
     std::fs::write(
         lookup.path().join("companies.csv"),
-        "id,company\n30378,Alpha\n34630,Beta\n",
+        format!("id,company\n{alpha},Alpha\n{beta},Beta\n"),
     )
     .unwrap();
     let out = sql(
@@ -255,7 +265,7 @@ fn group_by_reference_with_a_lookup_join() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let mut expected = BTreeMap::new();
-    for (id, name) in [("30378", "Alpha"), ("34630", "Beta")] {
+    for (id, name) in [(alpha.as_str(), "Alpha"), (beta.as_str(), "Beta")] {
         let n = fleet(&[
             "scan",
             "-q",
@@ -265,9 +275,8 @@ fn group_by_reference_with_a_lookup_join() {
             dir.path().to_str().unwrap(),
         ]);
         let n: u64 = stdout(&n).trim().parse().unwrap();
-        if n > 0 {
-            expected.insert(name, n);
-        }
+        assert!(n > 0, "taxi {id} is in the data");
+        expected.insert(name, n);
     }
     let want: String = std::iter::once("company,n\n".to_string())
         .chain(expected.iter().map(|(c, n)| format!("{c},{n}\n")))
@@ -413,7 +422,7 @@ fn a_quoted_path_in_from_needs_no_table_flag() {
 #[test]
 fn arrow_and_parquet_results_read_back_with_their_types() {
     use arrow_array::cast::AsArray;
-    use arrow_array::types::{Float64Type, Int64Type};
+    use arrow_array::types::Int64Type;
     let dir = gps(1, 3000);
     let table = format!("gps={}", dir.path().display());
     let query = "SELECT id, count(*) AS n, max(speed) AS top FROM gps GROUP BY id ORDER BY id";
@@ -451,7 +460,8 @@ fn arrow_and_parquet_results_read_back_with_their_types() {
                 b.column(0).as_primitive::<Int64Type>(),
                 b.column(1).as_primitive::<Int64Type>(),
             );
-            let top = b.column(2).as_primitive::<Float64Type>();
+            // speed holds whole numbers, so it is typed Int64 (and so is its max).
+            let top = b.column(2).as_primitive::<Int64Type>();
             for i in 0..b.num_rows() {
                 got.push(vec![
                     format!("{}", id.value(i) as f64),
@@ -523,4 +533,22 @@ fn ctrl_c_ends_a_query_blocked_on_a_full_pipe_with_130() {
     assert!(ok.success());
     let out = child.wait_output();
     assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+}
+
+/// The id of the 100th record of the first data file.
+fn an_id(dir: &std::path::Path) -> String {
+    an_id_at(dir, 99)
+}
+
+/// The id of the record at 0-based `line` of the first data file.
+fn an_id_at(dir: &std::path::Path, line: usize) -> String {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+        .collect();
+    files.sort();
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    let line = text.lines().nth(line).unwrap();
+    line.split(',').next().unwrap().to_string()
 }

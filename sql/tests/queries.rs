@@ -132,8 +132,7 @@ fn a_pushed_filter_runs_in_fleets_scan_and_only_matches_become_rows() {
     let plan = rows(&s, &format!("EXPLAIN {sql}"));
     let physical = plan.iter().find(|r| r[0] == "physical_plan").unwrap();
     assert!(
-        physical[1].contains("FleetScanExec")
-            && physical[1].contains(&format!("id = Int64({id})")),
+        physical[1].contains("FleetScanExec") && physical[1].contains(&format!("id = Int64({id})")),
         "{physical:?}"
     );
     assert!(!physical[1].contains("FilterExec"), "{physical:?}");
