@@ -12,8 +12,9 @@
 //! - [`exec`]: [`FleetScanExec`], the `ExecutionPlan`: runs the job on fleet's thread engine
 //!   beside tokio and streams the batches.
 //! - [`session`]: [`SqlSession`], a DataFusion session on its own tokio runtime (what `fleet
-//!   sql` drives); [`format`]: results as CSV, JSON lines or a table.
-//! - [`error`]: [`SqlError`].
+//!   sql` drives).
+//! - [`format`]: results as CSV, JSON lines, a table, Arrow or Parquet.
+//! - [`error`]: [`SqlError`], what every fallible call here returns.
 
 pub mod error;
 pub mod exec;
