@@ -143,6 +143,14 @@ impl Comparison {
         self.number.is_some() || self.time
     }
 
+    /// Whether `field` leaves this comparison unknown: the value is a number or a time and
+    /// the field is missing, or the value is a number and the field is not.
+    pub(crate) fn unknown(&self, field: &[u8], nulls: &NullMarkers) -> bool {
+        self.reads_values()
+            && (nulls.is_null_number(field)
+                || (self.number.is_some() && Decimal::parse(field).is_none()))
+    }
+
     /// The comparison on one field, `nulls` saying which fields are missing. Plain numeric
     /// fields never reach the null check unless a marker could itself pass for a number.
     #[inline]
