@@ -777,16 +777,15 @@ mod tests {
     }
 
     fn tree_strategy() -> impl Strategy<Value = Expr> {
-        let leaf =
-            prop_oneof![
-                ("[a-d]", 0usize..6, "[a-z0-9]{1,4}").prop_map(|(c, op, v)| {
-                    let ops = [Op::Eq, Op::Ne, Op::Lt, Op::Ge, Op::Regex, Op::Gt];
-                    cmp(&c, ops[op], &v, 0)
-                }),
-                ("[a-d]", proptest::collection::vec("[a-z0-9]{1,3}", 1..4)).prop_map(|(c, vs)| {
-                    list(&c, &vs.iter().map(String::as_str).collect::<Vec<_>>(), 0)
-                }),
-            ];
+        let leaf = prop_oneof![
+            ("[a-d]", 0usize..6, "[a-z0-9]{1,4}").prop_map(|(c, op, v)| {
+                let ops = [Op::Eq, Op::Ne, Op::Lt, Op::Ge, Op::Regex, Op::Gt];
+                cmp(&c, ops[op], &v, 0)
+            }),
+            ("[a-d]", proptest::collection::vec("[a-z0-9]{1,3}", 1..4)).prop_map(|(c, vs)| {
+                list(&c, &vs.iter().map(String::as_str).collect::<Vec<_>>(), 0)
+            }),
+        ];
         leaf.prop_recursive(3, 16, 3, |inner| {
             prop_oneof![
                 inner.clone().prop_map(not),
