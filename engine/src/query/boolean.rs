@@ -168,6 +168,8 @@ impl<'a> Parser<'a> {
         let start = self.pos;
         let text = self.text;
         let mut i = start;
+        // Parentheses in a column name (`speed (km/h)`) that balance are part of it.
+        let mut depth = 0usize;
         while i < text.len() {
             let c = text[i..].chars().next().unwrap_or(' ');
             let column_so_far = !text[start..i].trim().is_empty();
@@ -181,13 +183,13 @@ impl<'a> Parser<'a> {
                         return self.comparison_text(start, end, None);
                     }
                 }
-                if keyword_at(text, i, "in") {
+                if keyword_at(text, i, "in") && set_follows(text, i + 2) {
                     return self.set(start, i, i + 2, false);
                 }
                 if keyword_at(text, i, "not") {
                     let rest = &text[i + 3..];
                     let at = i + 3 + rest.len() - rest.trim_start().len();
-                    if at > i + 3 && keyword_at(text, at, "in") {
+                    if at > i + 3 && keyword_at(text, at, "in") && set_follows(text, at + 2) {
                         return self.set(start, i, at + 2, true);
                     }
                 }
@@ -195,8 +197,11 @@ impl<'a> Parser<'a> {
                     break;
                 }
             }
-            if c == ')' {
-                break;
+            match c {
+                '(' => depth += 1,
+                ')' if depth == 0 => break,
+                ')' => depth -= 1,
+                _ => {}
             }
             i += c.len_utf8();
         }
@@ -401,6 +406,15 @@ fn keyword_at(text: &str, at: usize, word: &str) -> bool {
     found.eq_ignore_ascii_case(word) && before_ok && after_ok
 }
 
+/// Whether the `in` ending at `from` starts a set: a list or a file follows, or one last
+/// word without an operator (`id in 5`, reported as a malformed set). Otherwise it is part of
+/// a column name (`check in = 5`, `log in time is null`).
+fn set_follows(text: &str, from: usize) -> bool {
+    let rest = text[from..].trim();
+    rest.starts_with(['(', '@'])
+        || !(rest.contains(OPERATOR_CHARS) || rest.contains(char::is_whitespace))
+}
+
 /// After `is` at `from`: the end of `null` or `not null`, when those words follow.
 fn null_words_end(text: &str, from: usize) -> Option<usize> {
     let skip = |at: usize| at + (text[at..].len() - text[at..].trim_start().len());
@@ -593,6 +607,9 @@ mod tests {
             "not is not null",
             "name=",
             "not = 5",
+            "check in = 5",
+            "speed (km/h)>100",
+            "log in time is null",
         ] {
             let Expr::Compare { expr, .. } = parse_filter(text).unwrap() else {
                 panic!("{text}: not one comparison");

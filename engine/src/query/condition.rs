@@ -294,6 +294,11 @@ impl Condition {
     pub fn verdict<'f>(&self, field: &impl Fn(usize) -> &'f [u8]) -> Verdict {
         match self {
             Condition::Test(p) => p.test(field(p.column())),
+            // A set alone (an id list) is as hot as a comparison: no detour through `truth`.
+            Condition::In { column, set, .. } => match set.truth(field(*column)) {
+                Truth::True => Verdict::Match,
+                _ => Verdict::Miss,
+            },
             _ => self.verdict_other(field),
         }
     }
