@@ -287,27 +287,43 @@ fn compile(
 }
 
 impl Condition {
-    /// The test of one record, `field(i)` giving its field `i` (unescaped). A single
-    /// comparison answers exactly as [`Predicate::test`]; anything else is true (a match),
-    /// unknown because of a value not comparable (reported), or not kept.
+    /// The test of one record, `field(i)` giving its field `i` (unescaped): whether it is
+    /// kept. A single comparison answers exactly as [`Predicate::holds`]; anything else holds
+    /// when true, and sets `incomparable` when unknown because of a value not comparable.
     #[inline]
-    pub fn verdict<'f>(&self, field: &impl Fn(usize) -> &'f [u8]) -> Verdict {
+    pub fn holds<'f>(&self, field: &impl Fn(usize) -> &'f [u8], incomparable: &mut bool) -> bool {
         match self {
-            Condition::Test(p) => p.test(field(p.column())),
+            Condition::Test(p) => p.holds(field(p.column()), incomparable),
             // A set alone (an id list) is as hot as a comparison: no detour through `truth`.
-            Condition::In { column, set, .. } => match set.truth(field(*column)) {
-                Truth::True => Verdict::Match,
-                _ => Verdict::Miss,
-            },
-            _ => self.verdict_other(field),
+            Condition::In { column, set, .. } => set.truth(field(*column)) == Truth::True,
+            _ => self.holds_other(field, incomparable),
         }
+    }
+
+    #[inline(never)]
+    fn holds_other<'f>(&self, field: &dyn Fn(usize) -> &'f [u8], incomparable: &mut bool) -> bool {
+        match self.verdict_other(field) {
+            Verdict::Match => true,
+            Verdict::Miss => false,
+            Verdict::Incomparable => {
+                *incomparable = true;
+                false
+            }
+        }
+    }
+
+    /// [`Condition::holds`] as a [`Verdict`].
+    pub fn verdict<'f>(&self, field: &impl Fn(usize) -> &'f [u8]) -> Verdict {
+        let mut incomparable = false;
+        let holds = self.holds(field, &mut incomparable);
+        Verdict::of(holds, incomparable)
     }
 
     #[inline(never)]
     fn verdict_other<'f>(&self, field: &dyn Fn(usize) -> &'f [u8]) -> Verdict {
         if let Condition::Complement(all) = self {
             let kept = all.iter().all(|c| c.verdict(&field) == Verdict::Match);
-            return (!kept).into();
+            return Verdict::of(!kept, false);
         }
         match self.truth(field) {
             Truth::True => Verdict::Match,

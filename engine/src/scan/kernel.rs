@@ -23,7 +23,6 @@
 //! paths count the same.
 
 use crate::query::condition::{Candidates, Condition, Prefilter};
-use crate::query::predicate::Verdict;
 use crate::scan::format::{format_record, Emit};
 use crate::scan::outcome::{note_incomparable, note_malformed, ChunkOutcome, REPORTED_MALFORMED};
 use crate::scan::record::{split_quote_free, GeneralRecords, RangeEnd};
@@ -173,8 +172,15 @@ fn scan_quote_free(
                     let start = if i == 0 { line.start } else { at[i - 1] + 1 };
                     &data[start..at.get(i).copied().unwrap_or(line.end)]
                 };
-                let line_no = || line.line_no;
-                filter_record(filter, sink, &mut outcome, raw_of(&line), &field, line_no);
+                let no = line.line_no;
+                filter_record(
+                    filter,
+                    sink,
+                    &mut outcome,
+                    raw_of(&line),
+                    &field,
+                    move || no,
+                );
             },
         )
     } else {
@@ -190,8 +196,15 @@ fn scan_quote_free(
                 split_quote_free(data, line.start..line.end, delimiter, fields, needed);
             }
             let field = |i: usize| &data[fields[i].clone()];
-            let line_no = || line.line_no;
-            filter_record(filter, sink, &mut outcome, raw_of(&line), &field, line_no);
+            let no = line.line_no;
+            filter_record(
+                filter,
+                sink,
+                &mut outcome,
+                raw_of(&line),
+                &field,
+                move || no,
+            );
         })
     }
     .ok()?;
@@ -221,15 +234,17 @@ fn filter_record<'f>(
     field: &impl Fn(usize) -> &'f [u8],
     line_no: impl FnOnce() -> u64,
 ) {
-    for p in filter.predicates {
-        match p.verdict(field) {
-            Verdict::Match => {}
-            Verdict::Miss => return,
-            Verdict::Incomparable => return note_incomparable(outcome, line_no),
-        }
+    let mut incomparable = false;
+    if filter
+        .predicates
+        .iter()
+        .all(|p| p.holds(field, &mut incomparable))
+    {
+        outcome.matches += 1;
+        sink.matched(raw, field);
+    } else if incomparable {
+        note_incomparable(outcome, line_no);
     }
-    outcome.matches += 1;
-    sink.matched(raw, field);
 }
 
 /// Puts the predicate whose needle the fast path looks for first, keeping the others in
