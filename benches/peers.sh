@@ -11,8 +11,9 @@
 #   RUNS=5               timed runs per tool and workload
 #   WORKERS=2            fleet's workers, ripgrep's -j, DuckDB's and Polars' threads, Pool size
 #   SIZE=2GiB            generated data size when DIR is not given
-#   WORKLOADS="select count groupby ids"   ids: --where 'id in @ids.txt', 1,000 ids
-#                        taken from the data (the classic script has no such workload)
+#   WORKLOADS="select count groupby bucket ids"   (bucket: 15-minute windows, count and exact
+#                        median speed; DuckDB time_bucket, Polars dt.truncate; ids: --where
+#                        'id in @ids.txt', 1,000 ids taken from the data, no classic script)
 #   FLEET=target/release/fleet   the binary to measure (built with cargo if missing)
 #   FLEET_BASE=PATH      a second fleet build, timed and checked beside the first as the
 #                        tool "fleet-base" (before/after a change, in one run)
@@ -28,7 +29,7 @@ set -euo pipefail
 RUNS=${RUNS:-5}
 WORKERS=${WORKERS:-2}
 SIZE=${SIZE:-2GiB}
-WORKLOADS=${WORKLOADS:-select count groupby ids}
+WORKLOADS=${WORKLOADS:-select count groupby bucket ids}
 SKIP=${SKIP:-}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
@@ -173,6 +174,8 @@ commands() { # WORKLOAD
     esac
     printf 'duckdb\t%s %s duckdb %s %s %s --threads %s\n' "$PY" "$(q "$here/peers/frames.py")" "$w" "$d" "$out.duckdb.out" "$WORKERS"
     printf 'polars\t%s %s polars %s %s %s --threads %s\n' "$PY" "$(q "$here/peers/frames.py")" "$w" "$d" "$out.polars.out" "$WORKERS"
+    # The classic script has no time windows.
+    [[ $w == bucket ]] && return 0
     printf 'classic\tpython3 %s %s %s %s --procs %s\n' "$(q "$here/peers/classic.py")" "$w" "$d" "$out.classic.out" "$WORKERS"
 }
 
@@ -185,6 +188,7 @@ fleet_commands() { # WORKLOAD NAME BINARY: the fleet line of a workload, under N
     count) printf '%s\t%s scan %s --count --where %s --workers %s -q > %s\n' "$name" "$fl" "$d" "'speed>100'" "$WORKERS" "$out" ;;
     ids) printf '%s\t%s scan %s --count --where %s --workers %s -q > %s\n' "$name" "$fl" "$d" "$(q "id in @$ids")" "$WORKERS" "$out" ;;
     groupby) printf '%s\t%s agg %s --group-by id --agg count --agg %s --workers %s -q -o %s\n' "$name" "$fl" "$d" "'mean(speed)'" "$WORKERS" "$out" ;;
+    bucket) printf '%s\t%s agg %s --group-by %s --agg count --agg %s --workers %s -q -o %s\n' "$name" "$fl" "$d" "'bucket(time,15m)'" "'median(speed)'" "$WORKERS" "$out" ;;
     esac
 }
 

@@ -51,6 +51,7 @@ fn every_workload_engine_and_worker_count_is_measured() {
         "select-speed",
         "agg-id",
         "agg-hour",
+        "agg-bucket",
     ] {
         for engine in ["processes", "threads"] {
             for workers in [1, 2] {

@@ -12,6 +12,8 @@ count   the one integer (ids too: the records whose id is in the list);
 groupby rows id,count,mean keyed by id (any header and order); counts exactly, means
         within 1.5e-6 (fleet prints 6 decimals of the exact mean, ties to even; tools that sum
         in doubles and print 6 decimals may land one unit away on a tie such as 45.2078125).
+bucket  rows window,count,median keyed by the window start text; counts exactly, medians
+        equal as numbers (halves are exact in a double).
 TIMINGS are hyperfine --export-json files, or text files of "TOOL SECONDS" lines from the
 fallback loop; a file's name is WORKLOAD.json or WORKLOAD.times.
 """
@@ -30,6 +32,13 @@ def load(workload, path):
     if workload in ("count", "ids"):
         return int(data.strip())
     rows = {}
+    if workload == "bucket":
+        for line in data.decode().splitlines():
+            cells = line.strip().split(",")
+            if len(cells) != 3 or not cells[1].strip().isdigit():
+                continue  # a header line
+            rows[cells[0].strip('"')] = (int(cells[1]), float(cells[2]))
+        return rows
     for line in data.decode().splitlines():
         cells = line.strip().split(",")
         if len(cells) != 3 or not cells[0].strip().isdigit():
@@ -53,9 +62,10 @@ def differs(workload, want, got):
         missing = sorted(want.keys() - got.keys())[:3]
         extra = sorted(got.keys() - want.keys())[:3]
         return f"{len(got)} groups, expected {len(want)} (missing {missing}, extra {extra})"
+    tolerance = 0.0 if workload == "bucket" else 1.5e-6
     for key, (n, mean) in want.items():
         gn, gmean = got[key]
-        if gn != n or abs(gmean - mean) > 1.5e-6:
+        if gn != n or abs(gmean - mean) > tolerance:
             return f"group {key}: {gn},{gmean}, expected {n},{mean}"
     return None
 
@@ -75,7 +85,7 @@ def check(workload, reference, outs):
             print(f"WRONG ANSWER from {out}: {problem}", file=sys.stderr)
             bad += 1
     size = want if workload in ("count", "ids") else len(want)
-    what = {"select": "lines", "count": "records", "ids": "records", "groupby": "groups"}[workload]
+    what = {"select": "lines", "count": "records", "ids": "records", "groupby": "groups", "bucket": "windows"}[workload]
     if bad == 0:
         print(f"{workload}: all {len(outs) + 1} tools agree ({size} {what})", file=sys.stderr)
     return 1 if bad else 0

@@ -5,7 +5,9 @@ have no header; id and speed are read as integers and every other column as text
 selected line is written back exactly as it was read (a DOUBLE would print 114.06122 for
 114.061220) and the check can compare lines byte for byte.
 
-usage: frames.py duckdb|polars select|count|groupby|ids DIR OUT [--threads N] [--ids FILE]
+usage: frames.py duckdb|polars select|count|groupby|bucket|ids DIR OUT [--threads N] [--ids FILE]
+bucket: per 15-minute window of `time` (DuckDB's time_bucket, Polars' dt.truncate), the
+record count and the exact median speed, keyed by the window start as text.
 ids counts the records whose id is one of FILE's (one per line): DuckDB with
 `IN (SELECT ...)`, Polars with `is_in`.
 Time includes starting Python and importing the library, as for any command a user runs.
@@ -44,6 +46,13 @@ def run_duckdb(workload, pattern, out, threads, ids=None):
         ).fetchone()
         with open(out, "w") as f:
             f.write(f"{n}\n")
+    elif workload == "bucket":
+        con.execute(
+            "COPY (SELECT strftime(b, '%Y-%m-%d %H:%M:%S') AS bucket, count(*) AS count, "
+            "median(speed) AS median FROM (SELECT time_bucket(INTERVAL 15 minutes, "
+            f"CAST(time AS TIMESTAMP)) AS b, speed FROM {src}) GROUP BY b ORDER BY b) "
+            f"TO '{out}' (FORMAT csv, HEADER true)"
+        )
     else:
         con.execute(
             f"COPY (SELECT id, count(*) AS count, avg(speed) AS mean FROM {src} "
@@ -69,6 +78,18 @@ def run_polars(workload, pattern, out, threads, ids=None):
         n = lf.filter(pl.col("id").is_in(wanted)).select(pl.len()).collect().item()
         with open(out, "w") as f:
             f.write(f"{n}\n")
+    elif workload == "bucket":
+        (
+            lf.with_columns(
+                pl.col("time").str.to_datetime("%Y-%m-%d %H:%M:%S").dt.truncate("15m").alias("b")
+            )
+            .group_by("b")
+            .agg(pl.len().alias("count"), pl.col("speed").median().alias("median"))
+            .sort("b")
+            .select(pl.col("b").dt.strftime("%Y-%m-%d %H:%M:%S").alias("bucket"), "count", "median")
+            .collect()
+            .write_csv(out)
+        )
     else:
         (
             lf.group_by("id")
@@ -82,7 +103,7 @@ def run_polars(workload, pattern, out, threads, ids=None):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("engine", choices=["duckdb", "polars"])
-    parser.add_argument("workload", choices=["select", "count", "groupby", "ids"])
+    parser.add_argument("workload", choices=["select", "count", "groupby", "bucket", "ids"])
     parser.add_argument("dir")
     parser.add_argument("out")
     parser.add_argument("--threads", type=int, default=2)

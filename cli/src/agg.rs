@@ -1,5 +1,6 @@
-//! `fleet agg`: counts, sums, means, min/max, stddev and distinct counts over the same inputs
-//! as `scan`, grouped by columns or time buckets of a timestamp column, in one pass.
+//! `fleet agg`: counts, sums, means, min/max, stddev, distinct counts, exact and approximate
+//! quantiles, first/last values over the same inputs as `scan`, grouped by columns, parts or
+//! fixed windows of a timestamp column, or numeric bins, in one pass.
 
 use crate::columnar::{require_output, ColumnarKind, ColumnarSink};
 use crate::input::{job_error, InputArgs, AGG_CHUNK};
@@ -8,8 +9,11 @@ use crate::Outcome;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use fleet_engine::agg::task::{run_agg, AggTask};
-use fleet_engine::agg::{finish, parse_sort, write_csv, write_jsonl, write_table, AggPlan};
+use fleet_engine::agg::{
+    finish_per, parse_sort, parse_top_by, write_csv, write_jsonl, write_table, AggPlan, TimeFormat,
+};
 use fleet_engine::input::charset::decode_into;
+use fleet_engine::query::expr::ColumnRef;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -41,6 +45,16 @@ Examples:
   fleet agg --group-by 'hour(time)' --agg count --sort -count data/gps busiest hours of the day
   fleet agg -w 'speed>100' --agg count --agg 'distinct(id)' data/gps   fast points, taxis involved
   fleet agg --group-by payment_type --agg 'sum(total_amount)' --format jsonl data/trips
+  fleet agg --group-by 'bucket(time,15m)' --agg count --agg 'median(speed)' data/gps
+                                                       points and median speed per 15 minutes
+  fleet agg --group-by 'id,date(time)' --agg 'first(time)' --agg 'last(time)' data/gps
+                                                       each taxi's first and last point per day
+  fleet agg --group-by 'bin(speed,10)' --agg count --agg 'quantile(lat,0.95)' data/gps
+                                                       speed histogram in 10 km/h bins
+  fleet agg --group-by 'date(time),id' --agg count --sort -count --top 3 --top-by 'date(time)' data/gps
+                                                       the 3 busiest taxis of each day
+  fleet agg --time-format ts=epoch_ms --group-by 'hour(ts)' --agg count data/events
+                                                       a column of epoch milliseconds (UTC)
 
 Exit status: 0 on success, 2 on an error (a partial result included), 130 after Ctrl-C.";
 
@@ -49,20 +63,36 @@ Exit status: 0 on success, 2 on an error (a partial result included), 130 after 
 pub struct AggArgs {
     #[command(flatten)]
     input: InputArgs,
-    /// count, count(COL), sum(COL), mean(COL), min(COL), max(COL), stddev(COL) or
-    /// distinct(COL); repeatable (default: count). Missing values (see --null) are skipped.
+    /// count, count(COL), sum(COL), mean(COL), min(COL), max(COL), stddev(COL),
+    /// distinct(COL), median(COL), quantile(COL, Q) (exact, Q from 0 to 1, linear
+    /// interpolation as DuckDB's quantile_cont; median is Q = 0.5), approx_quantile(COL, Q)
+    /// (DDSketch: within 1% of the value, for columns with too many distinct values to count),
+    /// first(COL), last(COL) (in file order); repeatable (default: count). Missing values (see
+    /// --null) are skipped.
     #[arg(long = "agg", value_name = "SPEC")]
     aggs: Vec<String>,
-    /// Group keys, comma-separated: columns, or of a timestamp column hour(COL) (the hour of
-    /// day, 00-23, across all days), day(COL) (the date), weekday(COL), month(COL).
+    /// Group keys, comma-separated: columns; of a timestamp column hour(COL) (the hour of
+    /// day, 00-23, across all days), day(COL) or date(COL) (YYYY-MM-DD), weekday(COL),
+    /// month(COL), bucket(COL, 15m) (the start of fixed windows of N s/m/h/d, aligned as
+    /// DuckDB's time_bucket); bin(COL, 10) (lower edge of numeric bins: 0, 10, 20, ...).
     #[arg(long, value_name = "KEYS")]
     group_by: Option<String>,
-    /// Order rows by a group key or an aggregate as written, e.g. -count (default: by keys).
-    #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
+    /// Order rows by group keys or aggregates as written, comma-separated, - for descending,
+    /// e.g. -count,id (default: by keys).
+    #[arg(long, value_name = "KEY,...", allow_hyphen_values = true)]
     sort: Option<String>,
-    /// Keep only the first N rows.
+    /// Keep only the first N rows (per value of --top-by if given).
     #[arg(long, value_name = "N")]
     top: Option<usize>,
+    /// With --top N: keep the first N rows for each value of this group key, rows grouped by
+    /// it, e.g. --group-by 'date(time),id' --sort -count --top 3 --top-by 'date(time)'.
+    #[arg(long, value_name = "KEY", requires = "top")]
+    top_by: Option<String>,
+    /// How a timestamp column is written for the time keys: COL=epoch_s (integer seconds
+    /// since 1970-01-01 UTC), COL=epoch_ms (milliseconds) or COL=text (the default); also
+    /// [time_format] in fleet.toml. Repeatable. All times are read as UTC.
+    #[arg(long = "time-format", value_name = "COL=FORMAT")]
+    time_formats: Vec<String>,
     /// Write to FILE (atomically: it appears only when complete) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -73,6 +103,14 @@ pub struct AggArgs {
     /// timestamp, utf8); other columns are inferred from every value written.
     #[arg(long, value_name = "COL:TYPE,...")]
     schema: Option<String>,
+}
+
+/// A column as written on the command line: digits are a 1-based position, else a name.
+fn column_ref(text: &str) -> ColumnRef {
+    match text.parse::<usize>() {
+        Ok(n) if n > 0 => ColumnRef::Index(n),
+        _ => ColumnRef::Name(text.to_string()),
+    }
 }
 
 pub fn run(args: AggArgs) -> anyhow::Result<Outcome> {
@@ -90,10 +128,39 @@ pub fn run(args: AggArgs) -> anyhow::Result<Outcome> {
     } else {
         args.aggs.iter().map(String::as_str).collect()
     };
+    let mut times = Vec::new();
+    let given = ds
+        .time_formats
+        .iter()
+        .map(|(c, f)| (c.as_str(), f.as_str(), "fleet.toml"))
+        .chain(args.time_formats.iter().map(|t| match t.split_once('=') {
+            Some((c, f)) => (c.trim(), f.trim(), "--time-format"),
+            None => ("", t.as_str(), "--time-format"),
+        }));
+    for (column, format, from) in given {
+        if column.is_empty() {
+            bail!("invalid {from} '{format}': expected COL=FORMAT, e.g. time=epoch_s");
+        }
+        let col = ds
+            .schema
+            .resolve(&column_ref(column))
+            .with_context(|| format!("invalid {from} column '{column}'"))?;
+        let Some(f) = TimeFormat::parse(format) else {
+            bail!(
+                "invalid {from} '{column}={format}': the format must be text, epoch_s or epoch_ms"
+            );
+        };
+        times.push((col, f));
+    }
     let plan = AggPlan::parse(args.group_by.as_deref(), &specs, &ds.schema)?
-        .with_nulls(ds.scanned_nulls());
+        .with_nulls(ds.scanned_nulls())
+        .with_time_formats(times);
     let sort = match &args.sort {
         Some(text) => Some(parse_sort(text, &plan).with_context(|| format!("--sort '{text}'"))?),
+        None => None,
+    };
+    let top_by = match &args.top_by {
+        Some(text) => Some(parse_top_by(text, &plan)?),
         None => None,
     };
     let opts = args.input.job_options(None)?;
@@ -143,7 +210,7 @@ pub fn run(args: AggArgs) -> anyhow::Result<Outcome> {
     };
     result.report.elapsed = started.elapsed();
     args.input.check_strict(&result.report)?;
-    let mut rows = finish(&result.table, &plan, sort.as_ref(), args.top);
+    let mut rows = finish_per(&result.table, &plan, sort.as_ref(), args.top, top_by);
     if let Some(encoding) = decode {
         // Keys and min/max texts are the input's bytes: decoded only for printing, so groups
         // and their order are those of the raw bytes.

@@ -53,17 +53,21 @@ pub enum Workload {
     AggId,
     /// agg --group-by 'hour(time)' --agg count -o FILE.
     AggHour,
+    /// agg --group-by 'bucket(time,15m)' --agg count --agg 'median(speed)' -o FILE (time
+    /// windows and an exact quantile: the hashed path).
+    AggBucket,
     /// copy DIR to a temporary folder on the same filesystem.
     Copy,
 }
 
-const ALL_WORKLOADS: [Workload; 7] = [
+const ALL_WORKLOADS: [Workload; 8] = [
     Workload::ScanId,
     Workload::CountSpeed,
     Workload::CountIds,
     Workload::SelectSpeed,
     Workload::AggId,
     Workload::AggHour,
+    Workload::AggBucket,
     Workload::Copy,
 ];
 
@@ -76,6 +80,7 @@ impl Workload {
             Workload::SelectSpeed => "select-speed",
             Workload::AggId => "agg-id",
             Workload::AggHour => "agg-hour",
+            Workload::AggBucket => "agg-bucket",
             Workload::Copy => "copy",
         }
     }
@@ -131,6 +136,16 @@ impl Workload {
                 "agg",
                 [
                     words(&["--group-by", "hour(time)", "--agg", "count", "-o"]),
+                    vec![out.clone().into()],
+                ]
+                .concat(),
+                Produces::File(out),
+            ),
+            Workload::AggBucket => (
+                "agg",
+                [
+                    words(&["--group-by", "bucket(time,15m)", "--agg", "count"]),
+                    words(&["--agg", "median(speed)", "-o"]),
                     vec![out.clone().into()],
                 ]
                 .concat(),

@@ -19,13 +19,16 @@
 //! lets chunks be aggregated privately and merged in any order with identical output.
 
 use std::cmp::Ordering;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
+
+use sketches_ddsketch::{Config, DDSketch};
 
 use crate::input::nulls::{is_text, NullMarkers};
 use crate::query::number::Decimal;
 
 use super::exact::{mean_text, scaled, stddev_text, sum_text, Sum256, U256};
 use super::hash::BuildKeyHasher;
+use super::keys::scaled_text;
 use super::spec::AggFn;
 
 pub(crate) type ValueSet = HashSet<Box<[u8]>, BuildKeyHasher>;
@@ -44,6 +47,145 @@ pub(crate) enum Column {
     /// min, max.
     Extreme(Vec<Extreme>),
     Distinct(Vec<ValueSet>),
+    /// quantile, median: a count per distinct number.
+    Hist(Vec<Hist>),
+    /// approx_quantile.
+    Sketch(Vec<Sketch>),
+    /// first, last.
+    Pick(Vec<Pick>),
+}
+
+/// Canonical small integers below this are counted in a plain array (speeds, ages, hours):
+/// one increment per value instead of a tree insert.
+const HIST_DENSE: usize = 4096;
+
+/// Exact quantiles: how many times each number occurs in the group. Counts add under merge,
+/// so the state (and the quantile read from it) cannot depend on chunking or merge order.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Hist {
+    /// `dense[v]`: occurrences of the canonical integer `v` (`v < HIST_DENSE`).
+    pub(crate) dense: Vec<u64>,
+    /// Every other number, in 10^-9 units.
+    pub(crate) sparse: BTreeMap<i128, u64>,
+}
+
+impl Hist {
+    #[inline]
+    fn add_small(&mut self, v: usize) {
+        if v >= self.dense.len() {
+            self.dense
+                .resize((v + 1).next_power_of_two().clamp(128, HIST_DENSE), 0);
+        }
+        self.dense[v] += 1;
+    }
+
+    fn merge(&mut self, other: Hist) {
+        if self.dense.len() < other.dense.len() {
+            self.dense.resize(other.dense.len(), 0);
+        }
+        for (a, b) in self.dense.iter_mut().zip(&other.dense) {
+            *a = a.wrapping_add(*b);
+        }
+        for (v, n) in other.sparse {
+            let c = self.sparse.entry(v).or_default();
+            *c = c.wrapping_add(n);
+        }
+    }
+
+    /// (value in 10^-9 units, count) ascending: the dense and sparse parts merged.
+    fn ascending(&self) -> Vec<(i128, u64)> {
+        const UNIT: i128 = 1_000_000_000;
+        let dense = self
+            .dense
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+            .map(|(v, &n)| (v as i128 * UNIT, n));
+        let mut out: Vec<(i128, u64)> = Vec::with_capacity(self.sparse.len() + 128);
+        let mut sparse = self.sparse.iter().map(|(&v, &n)| (v, n)).peekable();
+        for (v, n) in dense {
+            while let Some(&(s, m)) = sparse.peek() {
+                if s >= v {
+                    break;
+                }
+                out.push((s, m));
+                sparse.next();
+            }
+            match sparse.peek() {
+                Some(&(s, m)) if s == v => {
+                    out.push((v, n + m));
+                    sparse.next();
+                }
+                _ => out.push((v, n)),
+            }
+        }
+        out.extend(sparse);
+        out
+    }
+
+    /// The `q` quantile (q in billionths) with linear interpolation between the values at
+    /// ranks `floor(q (n-1))` and the next (DuckDB's `quantile_cont`), in 10^-9 units
+    /// rounded half-to-even; `None` when empty.
+    pub(crate) fn quantile(&self, q: u32) -> Option<i128> {
+        const UNIT: u128 = 1_000_000_000;
+        let values = self.ascending();
+        let n: u64 = values.iter().map(|&(_, c)| c).sum();
+        if n == 0 {
+            return None;
+        }
+        let pos = u128::from(q) * u128::from(n - 1);
+        let (lo, rem) = ((pos / UNIT) as u64, pos % UNIT);
+        let at = |rank: u64| -> i128 {
+            let mut seen = 0u64;
+            for &(v, c) in &values {
+                seen += c;
+                if rank < seen {
+                    return v;
+                }
+            }
+            values.last().map_or(0, |&(v, _)| v)
+        };
+        let low = at(lo);
+        if rem == 0 {
+            return Some(low);
+        }
+        let high = at(lo + 1);
+        let num = (high - low) * rem as i128;
+        let unit = UNIT as i128;
+        let (quot, r) = (num.div_euclid(unit), num.rem_euclid(unit));
+        let up = match (2 * r).cmp(&unit) {
+            Ordering::Greater => true,
+            Ordering::Equal => quot % 2 != 0,
+            Ordering::Less => false,
+        };
+        Some(low + quot + i128::from(up))
+    }
+}
+
+/// The relative accuracy of `approx_quantile`: DDSketch's default, 1% of the value.
+pub const APPROX_RELATIVE_ERROR: f64 = 0.01;
+
+/// A group's DDSketch (the crate's type has no `Debug`).
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Sketch(pub(crate) DDSketch);
+
+impl std::fmt::Debug for Sketch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Sketch({} values)", self.0.count())
+    }
+}
+
+fn new_sketch() -> Sketch {
+    Sketch(DDSketch::new(Config::defaults()))
+}
+
+/// first/last: the value chosen so far. Tables merge in file order (earlier table first; the
+/// coordinator merges chunk tables in plan order), so a chunk's first and last values are
+/// placed by the chunk's position in the file.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Pick {
+    pub(crate) seen: bool,
+    pub(crate) value: SmallBytes,
 }
 
 /// count(COL)'s state: values that are not missing and not a default marker, and the
@@ -278,6 +420,9 @@ impl Column {
             AggFn::Stddev(_) => Column::Spread(Vec::new()),
             AggFn::Min(_) | AggFn::Max(_) => Column::Extreme(Vec::new()),
             AggFn::Distinct(_) => Column::Distinct(Vec::new()),
+            AggFn::Quantile(..) => Column::Hist(Vec::new()),
+            AggFn::ApproxQuantile(..) => Column::Sketch(Vec::new()),
+            AggFn::First(_) | AggFn::Last(_) => Column::Pick(Vec::new()),
         }
     }
 
@@ -290,6 +435,9 @@ impl Column {
             Column::Spread(v) => v.push(SpreadState::default()),
             Column::Extreme(v) => v.push(Extreme::default()),
             Column::Distinct(v) => v.push(ValueSet::default()),
+            Column::Hist(v) => v.push(Hist::default()),
+            Column::Sketch(v) => v.push(new_sketch()),
+            Column::Pick(v) => v.push(Pick::default()),
         }
     }
 
@@ -362,6 +510,34 @@ impl Column {
                     set.insert(value.into());
                 }
             }
+            Column::Hist(v) => {
+                if !nulls.has_numeric_marker() {
+                    if let Some(n) = super::table::small_int(value).filter(|&n| n < HIST_DENSE) {
+                        v[g].add_small(n);
+                        return false;
+                    }
+                }
+                match number(value, nulls) {
+                    Number::Value(x) => *v[g].sparse.entry(x).or_default() += 1,
+                    Number::Missing => {}
+                    Number::Unusable => return true,
+                }
+            }
+            Column::Sketch(v) => match number(value, nulls) {
+                Number::Value(x) => v[g].0.add(x as f64 / 1e9),
+                Number::Missing => {}
+                Number::Unusable => return true,
+            },
+            Column::Pick(v) => {
+                if nulls.is_null_everywhere(value) {
+                    return false;
+                }
+                let p = &mut v[g];
+                if matches!(func, AggFn::Last(_)) || !p.seen {
+                    p.value.set(value);
+                    p.seen = true;
+                }
+            }
         }
         false
     }
@@ -395,6 +571,22 @@ impl Column {
                     a.extend(small);
                 } else {
                     a.extend(b);
+                }
+            }
+            (Column::Hist(a), Column::Hist(b)) => a[g].merge(std::mem::take(&mut b[og])),
+            (Column::Sketch(a), Column::Sketch(b)) => {
+                // Same configuration on both sides, which is all `merge` checks.
+                let _ = a[g].0.merge(&b[og].0);
+            }
+            (Column::Pick(a), Column::Pick(b)) => {
+                let theirs = std::mem::take(&mut b[og]);
+                // `other` holds later records (see [`Pick`]).
+                let take = match func {
+                    AggFn::Last(_) => theirs.seen,
+                    _ => !a[g].seen,
+                };
+                if take {
+                    a[g] = theirs;
                 }
             }
             // Same plan on both sides makes other pairs impossible; `Records` has no state.
@@ -447,6 +639,33 @@ impl Column {
                 };
                 (len - markers).to_string()
             }
+            Column::Hist(v) => {
+                let q = match func {
+                    AggFn::Quantile(_, q) => q,
+                    _ => 0,
+                };
+                v.get(g)
+                    .and_then(|h| h.quantile(q))
+                    .map(scaled_text)
+                    .unwrap_or_default()
+            }
+            Column::Sketch(v) => {
+                let q = match func {
+                    AggFn::ApproxQuantile(_, q) => f64::from(q) / 1e9,
+                    _ => 0.0,
+                };
+                match v.get(g).and_then(|s| s.0.quantile(q).ok().flatten()) {
+                    Some(x) => approx_text(x),
+                    None => String::new(),
+                }
+            }
+            Column::Pick(v) => {
+                return v
+                    .get(g)
+                    .filter(|p| p.seen)
+                    .map(|p| p.value.as_slice().to_vec())
+                    .unwrap_or_default();
+            }
         };
         text.into_bytes()
     }
@@ -462,8 +681,34 @@ impl Column {
             Column::Distinct(v) => v
                 .iter()
                 .any(|set| nulls.contextual_in(|m| set.contains(m)) > 0),
-            Column::Records | Column::Sum(_) | Column::Spread(_) => false,
+            Column::Records
+            | Column::Sum(_)
+            | Column::Spread(_)
+            | Column::Hist(_)
+            | Column::Sketch(_)
+            | Column::Pick(_) => false,
         }
+    }
+}
+
+/// An approximate value to 6 significant digits (more would be noise at 1% accuracy), as a
+/// plain decimal.
+fn approx_text(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return "0".into();
+    }
+    let magnitude = x.abs().log10().floor() as i32;
+    let decimals = (5 - magnitude).clamp(0, 12) as usize;
+    let text = format!("{x:.decimals$}");
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    };
+    if text == "-0" {
+        "0".into()
+    } else {
+        text
     }
 }
 
@@ -635,6 +880,80 @@ mod tests {
             ("3".into(), 0)
         );
         assert_eq!(run(AggFn::Distinct(0), &[]), ("0".into(), 0));
+    }
+
+    #[test]
+    fn quantiles_interpolate_like_quantile_cont() {
+        let q = |q: u32, values: &[&str]| run(AggFn::Quantile(0, q), values);
+        let half = 500_000_000;
+        assert_eq!(q(half, &["1", "2", "3", "4"]), ("2.5".into(), 0));
+        assert_eq!(q(half, &["3", "1", "2"]), ("2".into(), 0));
+        assert_eq!(q(0, &["3", "1", "2"]).0, "1");
+        assert_eq!(q(1_000_000_000, &["3", "1", "2"]).0, "3");
+        // 0.95 of 0..=10: position 9.5.
+        let ten: Vec<String> = (0..=10).map(|v| v.to_string()).collect();
+        let ten: Vec<&str> = ten.iter().map(String::as_str).collect();
+        assert_eq!(q(950_000_000, &ten).0, "9.5");
+        // Decimals, negatives and large values go beside the dense counts.
+        assert_eq!(
+            q(half, &["-1.5", "5000", "2", "2.0", "x", ""]),
+            ("2".into(), 1)
+        );
+        assert_eq!(q(half, &["-1.5", "0.25"]).0, "-0.625");
+        assert_eq!(q(half, &[]).0, "");
+        assert_eq!(q(half, &["NA"]), (String::new(), 0));
+        // 1/3 between 0 and 1 rounds half-to-even at 10^-9.
+        assert_eq!(q(333_333_333, &["0", "1", "1", "1"]).0, "0.999999999");
+        for values in [&ten[..], &["5", "-1.5", "5000", "2", "2.0", "7"][..]] {
+            for f in [0, 100_000_000, half, 950_000_000, 1_000_000_000] {
+                merged_everywhere(AggFn::Quantile(0, f), values);
+            }
+        }
+    }
+
+    #[test]
+    fn first_and_last_in_order() {
+        assert_eq!(run(AggFn::First(0), &["", "b", "c", ""]).0, "b");
+        assert_eq!(run(AggFn::Last(0), &["", "b", "c", ""]).0, "c");
+        assert_eq!(run(AggFn::First(0), &["", ""]).0, "");
+        // A merge takes `other` as the later records.
+        let nulls = NullMarkers::default();
+        for (func, want) in [(AggFn::First(0), "a"), (AggFn::Last(0), "d")] {
+            let (mut a, mut b) = (one(func), one(func));
+            let mut t = 0;
+            a.update(0, func, b"a", &nulls, &mut t);
+            a.update(0, func, b"b", &nulls, &mut t);
+            b.update(0, func, b"c", &nulls, &mut t);
+            b.update(0, func, b"d", &nulls, &mut t);
+            a.merge_from(0, func, &mut b, 0);
+            assert_eq!(text(&a, func, 4, true, &nulls), want);
+        }
+    }
+
+    #[test]
+    fn approx_quantile_within_its_bound() {
+        let values: Vec<String> = (1..=1000).map(|v| v.to_string()).collect();
+        let values: Vec<&str> = values.iter().map(String::as_str).collect();
+        let got: f64 = merged_everywhere_approx(&values).parse().unwrap();
+        assert!(
+            (got - 500.0).abs() <= 500.0 * APPROX_RELATIVE_ERROR * 1.01,
+            "{got}"
+        );
+    }
+
+    fn merged_everywhere_approx(values: &[&str]) -> String {
+        let func = AggFn::ApproxQuantile(0, 500_000_000);
+        let nulls = NullMarkers::default();
+        let (mut a, mut b) = (one(func), one(func));
+        let mut t = 0;
+        for (i, v) in values.iter().enumerate() {
+            let side = if i % 3 == 0 { &mut a } else { &mut b };
+            side.update(0, func, v.as_bytes(), &nulls, &mut t);
+        }
+        a.merge_from(0, func, &mut b, 0);
+        let whole = run(func, values).0;
+        assert_eq!(text(&a, func, values.len(), false, &nulls), whole);
+        whole
     }
 
     #[test]

@@ -18,7 +18,7 @@ use std::collections::HashSet;
 
 use crate::query::number::Decimal;
 
-use super::accum::{Column, Extreme, Present, SpreadState, SumState, ValueSet};
+use super::accum::{Column, Extreme, Hist, Pick, Present, SpreadState, SumState, ValueSet};
 use super::error::AggError;
 use super::exact::{Sum256, U256};
 use super::hash::BuildKeyHasher;
@@ -27,43 +27,57 @@ use super::spec::{AggFn, AggPlan, KeyFn};
 use super::table::{AggTable, SpecCounts};
 
 const MAGIC: &[u8] = b"fleetagg";
-const VERSION: u8 = 2;
+const VERSION: u8 = 3;
 
-fn key_code(f: KeyFn) -> (u8, usize) {
+/// (kind, column, parameter: window, bin width or fraction; 0 when none).
+fn key_code(f: KeyFn) -> (u8, usize, u128) {
     match f {
-        KeyFn::Column(c) => (0, c),
-        KeyFn::Hour(c) => (1, c),
-        KeyFn::Day(c) => (2, c),
-        KeyFn::Weekday(c) => (3, c),
-        KeyFn::Month(c) => (4, c),
+        KeyFn::Column(c) => (0, c, 0),
+        KeyFn::Hour(c) => (1, c, 0),
+        KeyFn::Day(c) => (2, c, 0),
+        KeyFn::Weekday(c) => (3, c, 0),
+        KeyFn::Month(c) => (4, c, 0),
+        KeyFn::Bucket(c, w) => (5, c, u128::from(w)),
+        KeyFn::Bin(c, w) => (6, c, w as u128),
     }
 }
 
-fn spec_code(f: AggFn) -> (u8, usize) {
+fn spec_code(f: AggFn) -> (u8, usize, u128) {
     match f {
-        AggFn::Count => (0, 0),
-        AggFn::CountNonEmpty(c) => (1, c),
-        AggFn::Sum(c) => (2, c),
-        AggFn::Mean(c) => (3, c),
-        AggFn::Min(c) => (4, c),
-        AggFn::Max(c) => (5, c),
-        AggFn::Stddev(c) => (6, c),
-        AggFn::Distinct(c) => (7, c),
+        AggFn::Count => (0, 0, 0),
+        AggFn::CountNonEmpty(c) => (1, c, 0),
+        AggFn::Sum(c) => (2, c, 0),
+        AggFn::Mean(c) => (3, c, 0),
+        AggFn::Min(c) => (4, c, 0),
+        AggFn::Max(c) => (5, c, 0),
+        AggFn::Stddev(c) => (6, c, 0),
+        AggFn::Distinct(c) => (7, c, 0),
+        AggFn::Quantile(c, q) => (8, c, u128::from(q)),
+        AggFn::ApproxQuantile(c, q) => (9, c, u128::from(q)),
+        AggFn::First(c) => (10, c, 0),
+        AggFn::Last(c) => (11, c, 0),
     }
 }
 
 fn fingerprint(plan: &AggPlan, out: &mut Vec<u8>) {
-    push_varint(out, plan.keys.len() as u64);
-    for k in &plan.keys {
-        let (code, col) = key_code(k.func);
+    let part = |out: &mut Vec<u8>, (code, col, param): (u8, usize, u128)| {
         out.push(code);
         push_varint(out, col as u64);
+        out.extend_from_slice(&param.to_le_bytes());
+    };
+    push_varint(out, plan.keys.len() as u64);
+    for k in &plan.keys {
+        part(out, key_code(k.func));
     }
     push_varint(out, plan.specs.len() as u64);
     for s in &plan.specs {
-        let (code, col) = spec_code(s.func);
-        out.push(code);
-        push_varint(out, col as u64);
+        part(out, spec_code(s.func));
+    }
+    // Epoch columns change what the derived keys are.
+    push_varint(out, plan.times.len() as u64);
+    for &(c, f) in &plan.times {
+        push_varint(out, c as u64);
+        out.push(f as u8);
     }
 }
 
@@ -195,6 +209,27 @@ fn encode_state(column: &Column, g: usize, out: &mut Vec<u8>) {
                 push_bytes(out, value);
             }
         }
+        Column::Hist(v) => {
+            let h = &v[g];
+            push_varint(out, h.dense.len() as u64);
+            for &n in &h.dense {
+                push_varint(out, n);
+            }
+            push_varint(out, h.sparse.len() as u64);
+            for (&value, &n) in &h.sparse {
+                out.extend_from_slice(&value.to_le_bytes());
+                push_varint(out, n);
+            }
+        }
+        Column::Sketch(v) => {
+            // serde keeps the configuration bit for bit, which `merge` compares.
+            let json = serde_json::to_vec(&v[g]).unwrap_or_default();
+            push_bytes(out, &json);
+        }
+        Column::Pick(v) => {
+            out.push(u8::from(v[g].seen));
+            push_bytes(out, v[g].value.as_slice());
+        }
     }
 }
 
@@ -256,6 +291,51 @@ fn decode_state(r: &mut Reader<'_>, column: &mut Column) -> Result<(), AggError>
                 }
             }
             v.push(set);
+        }
+        Column::Hist(v) => {
+            let at = r.pos;
+            let dense_len = r.len()?;
+            if dense_len > 1 << 16 {
+                return Err(r.fail_at(at, "histogram too long"));
+            }
+            let mut h = Hist::default();
+            h.dense.reserve(dense_len.min(r.left()));
+            for _ in 0..dense_len {
+                h.dense.push(r.varint()?);
+            }
+            let sparse_len = r.len()?;
+            for _ in 0..sparse_len {
+                let at = r.pos;
+                let value = i128::from_le_bytes(
+                    r.take(16)?
+                        .try_into()
+                        .map_err(|_| r.fail_at(at, "truncated"))?,
+                );
+                let n = r.varint()?;
+                if h.sparse.insert(value, n).is_some() {
+                    return Err(r.fail_at(at, "duplicate histogram value"));
+                }
+            }
+            v.push(h);
+        }
+        Column::Sketch(v) => {
+            let at = r.pos;
+            let json = r.sized()?;
+            let sketch = serde_json::from_slice(json)
+                .map_err(|_| r.fail_at(at, "malformed quantile sketch"))?;
+            v.push(sketch);
+        }
+        Column::Pick(v) => {
+            let at = r.pos;
+            let seen = r.byte()?;
+            let value = r.sized()?;
+            if seen > 1 || (seen == 0 && !value.is_empty()) {
+                return Err(r.fail_at(at, "inconsistent first/last state"));
+            }
+            v.push(Pick {
+                seen: seen == 1,
+                value: value.into(),
+            });
         }
     }
     Ok(())

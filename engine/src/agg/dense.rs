@@ -34,7 +34,7 @@
 use super::accum::{Column, Present, SpreadState, SumState};
 use super::exact::{scaled, scaled_in, Sum256, POW10, SCALE_DIGITS, U256};
 use super::keys::{derive, push_part, WEEKDAYS};
-use super::spec::{AggFn, AggPlan, KeyFn};
+use super::spec::{AggFn, AggPlan, KeyFn, TimeFormat};
 use super::table::{small_int_in, AggTable};
 use crate::input::nulls::{is_text, NullMarkers};
 use crate::query::number::Decimal;
@@ -68,6 +68,8 @@ pub struct DenseLayout {
     specs: Vec<(AggFn, usize)>,
     /// What counts as missing (the plan's).
     nulls: NullMarkers,
+    /// How the key column's timestamps are written (hour and weekday keys).
+    time: TimeFormat,
 }
 
 fn state_words(func: AggFn) -> Option<usize> {
@@ -76,7 +78,13 @@ fn state_words(func: AggFn) -> Option<usize> {
         AggFn::CountNonEmpty(_) => Some(2),
         AggFn::Sum(_) | AggFn::Mean(_) => Some(5),
         AggFn::Stddev(_) => Some(9),
-        AggFn::Min(_) | AggFn::Max(_) | AggFn::Distinct(_) => None,
+        AggFn::Min(_)
+        | AggFn::Max(_)
+        | AggFn::Distinct(_)
+        | AggFn::Quantile(..)
+        | AggFn::ApproxQuantile(..)
+        | AggFn::First(_)
+        | AggFn::Last(_) => None,
     }
 }
 
@@ -103,9 +111,15 @@ impl DenseLayout {
                     let cells = hi.checked_sub(lo)?.checked_add(1)?.min(max_cells);
                     (DenseKey::Int { column, lo }, cells)
                 }
-                KeyFn::Day(_) | KeyFn::Month(_) => return None,
+                KeyFn::Day(_) | KeyFn::Month(_) | KeyFn::Bucket(..) | KeyFn::Bin(..) => {
+                    return None
+                }
             },
             _ => return None,
+        };
+        let time = match plan.keys.as_slice() {
+            [k] => plan.time_format(k.func.column()),
+            _ => TimeFormat::Text,
         };
         Some(DenseLayout {
             key,
@@ -113,6 +127,7 @@ impl DenseLayout {
             width,
             specs,
             nulls: plan.nulls.clone(),
+            time,
         })
     }
 
@@ -142,12 +157,12 @@ impl DenseLayout {
                 (i < self.cells).then_some(i)
             }
             DenseKey::Hour(c) => {
-                let d = derive(KeyFn::Hour(c), field(c))?;
+                let d = derive(KeyFn::Hour(c), field(c), self.time)?;
                 let b = d.as_bytes();
                 Some(usize::from(b[0] - b'0') * 10 + usize::from(b[1] - b'0'))
             }
             DenseKey::Weekday(c) => {
-                let d = derive(KeyFn::Weekday(c), field(c))?;
+                let d = derive(KeyFn::Weekday(c), field(c), self.time)?;
                 WEEKDAYS.iter().position(|w| &w[..] == d.as_bytes())
             }
         }

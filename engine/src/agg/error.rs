@@ -6,7 +6,7 @@ use crate::input::schema::SchemaError;
 use crate::text::one_line;
 
 /// Names the aggregate functions in messages, in the order the docs list them.
-pub(crate) const AGG_NAMES: [&str; 8] = [
+pub(crate) const AGG_NAMES: [&str; 13] = [
     "count",
     "sum",
     "mean",
@@ -14,21 +14,27 @@ pub(crate) const AGG_NAMES: [&str; 8] = [
     "max",
     "stddev",
     "distinct",
+    "median",
+    "quantile",
+    "approx_quantile",
+    "first",
+    "last",
     "count(COL)",
 ];
 
 /// Names the group-key functions in messages.
-pub(crate) const KEY_NAMES: [&str; 4] = ["hour", "day", "weekday", "month"];
+pub(crate) const KEY_NAMES: [&str; 7] =
+    ["hour", "day", "date", "weekday", "month", "bucket", "bin"];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AggError {
-    #[error("invalid --agg '{}': unknown function '{}'{} (known: count, count(COL), sum, mean, min, max, stddev, distinct)", one_line(.text), one_line(.name), suggestion_text(.suggestion))]
+    #[error("invalid --agg '{}': unknown function '{}'{} (known: count, count(COL), sum, mean, min, max, stddev, distinct, median, quantile, approx_quantile, first, last)", one_line(.text), one_line(.name), suggestion_text(.suggestion))]
     UnknownFunction {
         text: String,
         name: String,
         suggestion: Option<String>,
     },
-    #[error("invalid --group-by '{}': unknown function '{}'{} (known: hour, day, weekday, month, or a column)", one_line(.text), one_line(.name), suggestion_text(.suggestion))]
+    #[error("invalid --group-by '{}': unknown function '{}'{} (known: hour, day, date, weekday, month, bucket, bin, or a column)", one_line(.text), one_line(.name), suggestion_text(.suggestion))]
     UnknownKeyFunction {
         text: String,
         name: String,
@@ -55,6 +61,8 @@ pub enum AggError {
         name: String,
         known: Vec<String>,
     },
+    #[error("invalid --top-by '{}': it must be one of the --group-by keys (known: {})", one_line(.text), .known.iter().map(|k| one_line(k)).collect::<Vec<_>>().join(", "))]
+    UnknownTopBy { text: String, known: Vec<String> },
     #[error("invalid aggregate table: {reason} at byte {offset}")]
     Decode { reason: &'static str, offset: usize },
 }
@@ -79,7 +87,11 @@ pub(crate) fn suggest(name: &str, known: &[&str]) -> Option<String> {
         "maximum" | "greatest" => Some("max"),
         "len" | "size" | "n" => Some("count"),
         "dow" | "dayofweek" | "day_of_week" | "wday" => Some("weekday"),
-        "date" => Some("day"),
+        "time_bucket" | "window" | "floor" => Some("bucket"),
+        "histogram" | "bucketize" => Some("bin"),
+        "percentile" | "quantile_cont" | "percentile_cont" => Some("quantile"),
+        "approx_percentile" | "percentile_approx" => Some("approx_quantile"),
+        "any_value" | "arg_min" => Some("first"),
         "hr" | "hours" => Some("hour"),
         "mon" | "months" => Some("month"),
         _ => None,

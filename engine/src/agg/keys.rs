@@ -1,5 +1,6 @@
-//! Group keys on the hot path: deriving `hour`/`day`/`weekday`/`month` keys from timestamp
-//! text, and packing a record's tuple of key byte strings into one buffer that identifies
+//! Group keys on the hot path: deriving `hour`/`day`/`weekday`/`month`/`bucket` keys from
+//! timestamps (text, or epoch seconds/milliseconds per [`TimeFormat`], all read as UTC) and
+//! `bin` keys from numbers, and packing a record's tuple of key byte strings into one buffer that identifies
 //! its group.
 //!
 //! The packing is length-prefixed (a LEB128 length, then the bytes, per key), so distinct
@@ -11,15 +12,17 @@ use std::cmp::Ordering;
 
 use crate::query::number::Decimal;
 
-use super::spec::KeyFn;
+use super::exact::scaled;
+use super::spec::{KeyFn, TimeFormat};
 
 /// Weekday names, Monday first (ISO 8601 order, also the output order).
 pub(crate) const WEEKDAYS: [&[u8; 3]; 7] = [b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun"];
 
-/// A derived key's text; at most `YYYY-MM-DD`.
+/// A derived key's text; at most `YYYY-MM-DD HH:MM:SS` or a bin edge (at most 19 integer
+/// digits, a point and 9 decimals, a sign).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Derived {
-    buf: [u8; 10],
+    buf: [u8; 32],
     len: usize,
 }
 
@@ -29,21 +32,120 @@ impl Derived {
     }
 
     fn from(text: &[u8]) -> Derived {
-        let mut buf = [0u8; 10];
-        let len = text.len().min(buf.len());
-        buf[..len].copy_from_slice(&text[..len]);
-        Derived { buf, len }
+        let mut d = Derived::empty();
+        d.push(text);
+        d
+    }
+
+    fn empty() -> Derived {
+        Derived {
+            buf: [0u8; 32],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, text: &[u8]) {
+        let n = text.len().min(self.buf.len() - self.len);
+        self.buf[self.len..self.len + n].copy_from_slice(&text[..n]);
+        self.len += n;
+    }
+
+    /// `v` zero-padded to `width` digits (`v` fits).
+    fn push_num(&mut self, v: u32, width: usize) {
+        let mut digits = [b'0'; 4];
+        let mut v = v;
+        for d in digits[..width].iter_mut().rev() {
+            *d = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        self.push(&digits[..width]);
+    }
+
+    /// `YYYY-MM-DD`.
+    fn push_date(&mut self, s: &Stamp) {
+        self.push_num(s.year as u32, 4);
+        self.push(b"-");
+        self.push_num(s.month, 2);
+        self.push(b"-");
+        self.push_num(s.day, 2);
     }
 }
 
 /// The parts of an accepted timestamp the keys need.
 struct Stamp {
+    /// 0..=9999.
     year: i64,
     month: u32,
     day: u32,
     /// Absent for a bare date.
     hour: Option<u32>,
+    /// Minutes and whole seconds (0 for a bare date).
+    minute: u32,
+    second: u32,
 }
+
+impl Stamp {
+    /// Seconds since 1970-01-01 00:00:00 UTC.
+    fn epoch_seconds(&self) -> i64 {
+        days_from_civil(self.year, self.month, self.day) * 86_400
+            + i64::from(self.hour.unwrap_or(0)) * 3_600
+            + i64::from(self.minute) * 60
+            + i64::from(self.second)
+    }
+
+    /// The stamp of `secs` seconds since the epoch; `None` outside years 0..=9999.
+    fn from_epoch(secs: i64) -> Option<Stamp> {
+        let days = secs.div_euclid(86_400);
+        let sod = secs.rem_euclid(86_400) as u32;
+        let (year, month, day) = civil_from_days(days);
+        (0..=9999).contains(&year).then_some(Stamp {
+            year,
+            month,
+            day,
+            hour: Some(sod / 3_600),
+            minute: sod / 60 % 60,
+            second: sod % 60,
+        })
+    }
+}
+
+/// Seconds (or milliseconds) since the epoch written as an integer (an optional `-`, at most
+/// 18 digits); milliseconds round down to the second.
+fn parse_epoch(t: &[u8], format: TimeFormat) -> Option<Stamp> {
+    let (negative, digits) = match t {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, t),
+    };
+    if digits.is_empty() || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let magnitude = digits
+        .iter()
+        .fold(0i64, |n, &b| n * 10 + i64::from(b - b'0'));
+    let v = if negative { -magnitude } else { magnitude };
+    let secs = match format {
+        TimeFormat::EpochMs => v.div_euclid(1_000),
+        _ => v,
+    };
+    Stamp::from_epoch(secs)
+}
+
+/// The date of a day count since 1970-01-01 (H. Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// DuckDB's default `time_bucket` origin, 2000-01-03 00:00:00 (a Monday), in epoch seconds:
+/// windows of whole days or weeks start there; for windows dividing a day it changes nothing.
+const BUCKET_ORIGIN: i64 = 946_857_600;
 
 /// Only ever given 2 to 4 bytes, so the value cannot overflow.
 fn digits(text: &[u8]) -> Option<u32> {
@@ -80,6 +182,7 @@ fn parse_stamp(t: &[u8]) -> Option<Stamp> {
     if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
         return None;
     }
+    let mut minute_second = (0, 0);
     let hour = if t.len() == 10 {
         None
     } else {
@@ -99,6 +202,7 @@ fn parse_stamp(t: &[u8]) -> Option<Stamp> {
             [b'.', frac @ ..] if !frac.is_empty() && frac.iter().all(u8::is_ascii_digit) => {}
             _ => return None,
         }
+        minute_second = (m, s);
         Some(h)
     };
     Some(Stamp {
@@ -106,6 +210,8 @@ fn parse_stamp(t: &[u8]) -> Option<Stamp> {
         month,
         day,
         hour,
+        minute: minute_second.0,
+        second: minute_second.1,
     })
 }
 
@@ -120,28 +226,92 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// The key text of a derived key, or `None` when `field` is not an accepted timestamp (or a
-/// date, for `hour`). `KeyFn::Column` is not derived and gives `None` too.
-pub(crate) fn derive(func: KeyFn, field: &[u8]) -> Option<Derived> {
-    if let KeyFn::Column(_) = func {
-        return None;
+/// The key text of a derived key, or `None` when `field` is not an accepted timestamp in
+/// `format` (or a date, for `hour`), or for `bin` not a number. `KeyFn::Column` is not derived
+/// and gives `None` too.
+#[inline]
+pub(crate) fn derive(func: KeyFn, field: &[u8], format: TimeFormat) -> Option<Derived> {
+    match func {
+        KeyFn::Column(_) => return None,
+        KeyFn::Bin(_, width) => return bin(field, width),
+        _ => {}
     }
-    let stamp = parse_stamp(field)?;
+    let text = format == TimeFormat::Text;
+    let stamp = if text {
+        parse_stamp(field)?
+    } else {
+        parse_epoch(field, format)?
+    };
     Some(match func {
         // Validated digits, so the original text is already the canonical form.
-        KeyFn::Hour(_) => {
+        KeyFn::Hour(_) if text => {
             stamp.hour?;
             Derived::from(&field[11..13])
         }
-        KeyFn::Day(_) => Derived::from(&field[..10]),
-        KeyFn::Month(_) => Derived::from(&field[..7]),
+        KeyFn::Day(_) if text => Derived::from(&field[..10]),
+        KeyFn::Month(_) if text => Derived::from(&field[..7]),
+        KeyFn::Hour(_) => {
+            let mut d = Derived::empty();
+            d.push_num(stamp.hour?, 2);
+            d
+        }
+        KeyFn::Day(_) => {
+            let mut d = Derived::empty();
+            d.push_date(&stamp);
+            d
+        }
+        KeyFn::Month(_) => {
+            let mut d = Derived::empty();
+            d.push_num(stamp.year as u32, 4);
+            d.push(b"-");
+            d.push_num(stamp.month, 2);
+            d
+        }
         KeyFn::Weekday(_) => {
             // 1970-01-01 was a Thursday (index 3 with Monday at 0).
             let days = days_from_civil(stamp.year, stamp.month, stamp.day);
             Derived::from(WEEKDAYS[(days + 3).rem_euclid(7) as usize])
         }
-        KeyFn::Column(_) => return None,
+        KeyFn::Bucket(_, width) => {
+            let t = stamp.epoch_seconds();
+            let width = i64::try_from(width).ok()?;
+            let start = BUCKET_ORIGIN + (t - BUCKET_ORIGIN).div_euclid(width) * width;
+            let s = Stamp::from_epoch(start)?;
+            let mut d = Derived::empty();
+            d.push_date(&s);
+            d.push(b" ");
+            d.push_num(s.hour.unwrap_or(0), 2);
+            d.push(b":");
+            d.push_num(s.minute, 2);
+            d.push(b":");
+            d.push_num(s.second, 2);
+            d
+        }
+        KeyFn::Column(_) | KeyFn::Bin(..) => return None,
     })
+}
+
+/// `bin(COL, width)`: the lower edge `floor(v / width) * width` of a number, exactly (both in
+/// 10^-9 units), written without trailing fraction zeros.
+fn bin(field: &[u8], width: i128) -> Option<Derived> {
+    let v = scaled(field)?;
+    let edge = v.div_euclid(width).checked_mul(width)?;
+    let mut d = Derived::empty();
+    d.push(scaled_text(edge).as_bytes());
+    Some(d)
+}
+
+/// A value in 10^-9 units as a plain decimal: `-3`, `12.5`, `0`.
+pub(crate) fn scaled_text(v: i128) -> String {
+    const UNIT: u128 = 1_000_000_000;
+    let m = v.unsigned_abs();
+    let (int, frac) = (m / UNIT, m % UNIT);
+    let sign = if v < 0 { "-" } else { "" };
+    if frac == 0 {
+        return format!("{sign}{int}");
+    }
+    let frac = format!("{frac:09}");
+    format!("{sign}{int}.{}", frac.trim_end_matches('0'))
 }
 
 /// Appends `value` to a packed key tuple.
@@ -222,7 +392,8 @@ mod tests {
     use proptest::prelude::*;
 
     fn key(func: KeyFn, text: &str) -> Option<String> {
-        derive(func, text.as_bytes()).map(|d| String::from_utf8(d.as_bytes().to_vec()).unwrap())
+        derive(func, text.as_bytes(), TimeFormat::Text)
+            .map(|d| String::from_utf8(d.as_bytes().to_vec()).unwrap())
     }
 
     #[test]
@@ -284,14 +455,86 @@ mod tests {
                 KeyFn::Weekday(0),
                 KeyFn::Month(0),
             ] {
-                assert!(derive(f, bad.as_bytes()).is_none(), "{bad:?} with {f:?}");
+                assert!(
+                    derive(f, bad.as_bytes(), TimeFormat::Text).is_none(),
+                    "{bad:?} with {f:?}"
+                );
             }
         }
         assert!(
-            derive(KeyFn::Hour(0), b"2015-02-01").is_none(),
+            derive(KeyFn::Hour(0), b"2015-02-01", TimeFormat::Text).is_none(),
             "a date has no hour"
         );
-        assert!(derive(KeyFn::Day(0), b"2000-02-29").is_some());
+        assert!(derive(KeyFn::Day(0), b"2000-02-29", TimeFormat::Text).is_some());
+    }
+
+    fn derived(func: KeyFn, text: &str, format: TimeFormat) -> Option<String> {
+        derive(func, text.as_bytes(), format)
+            .map(|d| String::from_utf8(d.as_bytes().to_vec()).unwrap())
+    }
+
+    #[test]
+    fn buckets_dates_and_bins() {
+        let b = |w: u64, t: &str| derived(KeyFn::Bucket(0, w), t, TimeFormat::Text);
+        assert_eq!(
+            b(900, "2015-02-01 08:05:00").as_deref(),
+            Some("2015-02-01 08:00:00")
+        );
+        assert_eq!(
+            b(900, "2015-02-01 08:15:00").as_deref(),
+            Some("2015-02-01 08:15:00")
+        );
+        assert_eq!(
+            b(900, "2015-02-01T08:29:59.9").as_deref(),
+            Some("2015-02-01 08:15:00")
+        );
+        assert_eq!(
+            b(300, "2015-02-01 23:59:59").as_deref(),
+            Some("2015-02-01 23:55:00")
+        );
+        assert_eq!(
+            b(3600, "2015-02-01").as_deref(),
+            Some("2015-02-01 00:00:00")
+        );
+        assert_eq!(
+            b(86_400, "1969-12-31 23:00:00").as_deref(),
+            Some("1969-12-31 00:00:00")
+        );
+        // Week windows start on Mondays, as DuckDB's time_bucket's origin 2000-01-03.
+        assert_eq!(
+            b(7 * 86_400, "2015-02-01 08:00:00").as_deref(),
+            Some("2015-01-26 00:00:00")
+        );
+        assert_eq!(b(900, "2015-02-01 08:05"), None);
+        let e = |f: KeyFn, t: &str| derived(f, t, TimeFormat::EpochS);
+        assert_eq!(e(KeyFn::Day(0), "0").as_deref(), Some("1970-01-01"));
+        assert_eq!(e(KeyFn::Hour(0), "1422777900").as_deref(), Some("08"));
+        assert_eq!(
+            e(KeyFn::Bucket(0, 900), "1422777900").as_deref(),
+            Some("2015-02-01 08:00:00")
+        );
+        assert_eq!(e(KeyFn::Day(0), "-1").as_deref(), Some("1969-12-31"));
+        assert_eq!(e(KeyFn::Month(0), "1422777900").as_deref(), Some("2015-02"));
+        assert_eq!(e(KeyFn::Weekday(0), "1422777900").as_deref(), Some("Sun"));
+        assert_eq!(e(KeyFn::Day(0), "2015-02-01"), None);
+        assert_eq!(e(KeyFn::Day(0), "1.5"), None);
+        assert_eq!(e(KeyFn::Day(0), "999999999999999999"), None);
+        let ms = |f: KeyFn, t: &str| derived(f, t, TimeFormat::EpochMs);
+        assert_eq!(
+            ms(KeyFn::Bucket(0, 1), "-1").as_deref(),
+            Some("1969-12-31 23:59:59")
+        );
+        assert_eq!(ms(KeyFn::Hour(0), "1422777900999").as_deref(), Some("08"));
+        let bin = |w: i128, t: &str| derived(KeyFn::Bin(0, w), t, TimeFormat::Text);
+        const U: i128 = 1_000_000_000;
+        assert_eq!(bin(10 * U, "0").as_deref(), Some("0"));
+        assert_eq!(bin(10 * U, "19.99").as_deref(), Some("10"));
+        assert_eq!(bin(10 * U, "-0.5").as_deref(), Some("-10"));
+        assert_eq!(bin(10 * U, "-10").as_deref(), Some("-10"));
+        assert_eq!(bin(U / 10, "0.35").as_deref(), Some("0.3"));
+        assert_eq!(bin(U / 10, "-0.35").as_deref(), Some("-0.4"));
+        assert_eq!(bin(U / 4, "2.6").as_deref(), Some("2.5"));
+        assert_eq!(bin(10 * U, "abc"), None);
     }
 
     #[test]
@@ -356,7 +599,7 @@ mod tests {
             prop_assume!((0..=9999).contains(&y));
             let text = format!("{y:04}-{m:02}-{d:02}");
             let want = WEEKDAYS[(days + 5).rem_euclid(7) as usize];
-            let got = derive(KeyFn::Weekday(0), text.as_bytes());
+            let got = derive(KeyFn::Weekday(0), text.as_bytes(), TimeFormat::Text);
             prop_assert!(got.is_some(), "{}", text);
             let got = got.unwrap();
             prop_assert_eq!(got.as_bytes(), &want[..], "{}", text);

@@ -12,7 +12,7 @@ use std::cmp::Ordering;
 use crate::scan::format::{write_csv_field, write_json_string};
 
 use super::keys::{cmp_key, cmp_values, unpack};
-use super::spec::{AggPlan, Sort, SortKey};
+use super::spec::{AggPlan, Sort, SortKey, SortTerm};
 use super::table::AggTable;
 
 /// One output row. Bytes rather than text: group keys and min/max values are the data's own
@@ -32,6 +32,19 @@ pub fn finish(
     plan: &AggPlan,
     sort: Option<&Sort>,
     top: Option<usize>,
+) -> Vec<AggRow> {
+    finish_per(table, plan, sort, top, None)
+}
+
+/// [`finish`] with `--top-by`: with `top_by` (a group key's index) the `top` rows are kept per
+/// value of that key, and the rows come grouped by it (its values ascending), each group in
+/// the `sort` order.
+pub fn finish_per(
+    table: &AggTable,
+    plan: &AggPlan,
+    sort: Option<&Sort>,
+    top: Option<usize>,
+    top_by: Option<usize>,
 ) -> Vec<AggRow> {
     let mut rows: Vec<AggRow> = table
         .group_list()
@@ -76,27 +89,50 @@ pub fn finish(
             .find(|o| o.is_ne())
             .unwrap_or(Ordering::Equal)
     };
-    match sort {
-        None => rows.sort_by(by_keys),
-        Some(sort) => rows.sort_by(|a, b| {
-            let primary = match sort.by {
-                SortKey::Key(i) => match (a.keys.get(i), b.keys.get(i), plan.keys.get(i)) {
-                    (Some(x), Some(y), Some(k)) => directed(cmp_key(k.func, x, y), sort.descending),
-                    _ => Ordering::Equal,
+    let by_term = |term: &SortTerm, a: &AggRow, b: &AggRow| -> Ordering {
+        match term.by {
+            SortKey::Key(i) => match (a.keys.get(i), b.keys.get(i), plan.keys.get(i)) {
+                (Some(x), Some(y), Some(k)) => directed(cmp_key(k.func, x, y), term.descending),
+                _ => Ordering::Equal,
+            },
+            SortKey::Spec(i) => match (a.values.get(i), b.values.get(i)) {
+                (Some(x), Some(y)) => match (x.is_empty(), y.is_empty()) {
+                    (false, false) => directed(cmp_values(x, y), term.descending),
+                    (a_null, b_null) => a_null.cmp(&b_null),
                 },
-                SortKey::Spec(i) => match (a.values.get(i), b.values.get(i)) {
-                    (Some(x), Some(y)) => match (x.is_empty(), y.is_empty()) {
-                        (false, false) => directed(cmp_values(x, y), sort.descending),
-                        (a_null, b_null) => a_null.cmp(&b_null),
-                    },
-                    _ => Ordering::Equal,
-                },
-            };
-            primary.then_with(|| by_keys(a, b))
-        }),
-    }
+                _ => Ordering::Equal,
+            },
+        }
+    };
+    let by_group = |a: &AggRow, b: &AggRow| -> Ordering {
+        match (top_by, top_by.and_then(|i| plan.keys.get(i))) {
+            (Some(i), Some(k)) => cmp_key(k.func, &a.keys[i], &b.keys[i]),
+            _ => Ordering::Equal,
+        }
+    };
+    let terms = sort.map_or(&[][..], |s| s.terms.as_slice());
+    rows.sort_by(|a, b| {
+        terms
+            .iter()
+            .fold(by_group(a, b), |o, t| o.then_with(|| by_term(t, a, b)))
+            .then_with(|| by_keys(a, b))
+    });
     if let Some(n) = top {
-        rows.truncate(n);
+        match top_by.filter(|&i| i < plan.keys.len()) {
+            None => rows.truncate(n),
+            Some(i) => {
+                let mut kept = 0usize;
+                let mut previous: Option<Vec<u8>> = None;
+                rows.retain(|row| {
+                    if previous.as_deref() != Some(row.keys[i].as_slice()) {
+                        previous = Some(row.keys[i].clone());
+                        kept = 0;
+                    }
+                    kept += 1;
+                    kept <= n
+                });
+            }
+        }
     }
     rows
 }

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use super::accum::Column;
 use super::hash::BuildKeyHasher;
 use super::keys::{derive, push_part};
-use super::spec::{AggPlan, GroupKey, KeyFn};
+use super::spec::{AggPlan, GroupKey, KeyFn, TimeFormat};
 
 /// Entries of the dense index for small integer keys: 4 MiB at most, enough for ids up to
 /// about a million (taxi ids are 10000..39999).
@@ -34,6 +34,20 @@ pub(crate) fn small_int_in(line: &[u8], text: &[u8]) -> Option<usize> {
         return None;
     }
     usize::try_from(crate::simd::digits::short_digits(line, text)?).ok()
+}
+
+/// Whether `tail`, what follows `YYYY-MM-DD HH:MM` in a text time, is `:SS` (00..59) with an
+/// optional `.FRACTION`: the rest of a time [`derive`] accepts, without a leap second (which
+/// would carry into the next minute).
+#[inline]
+fn same_minute(tail: &[u8]) -> bool {
+    match tail {
+        [b':', b'0'..=b'5', b'0'..=b'9'] => true,
+        [b':', b'0'..=b'5', b'0'..=b'9', b'.', frac @ ..] => {
+            !frac.is_empty() && frac.iter().all(u8::is_ascii_digit)
+        }
+        _ => false,
+    }
 }
 
 /// A table's counters apart from its groups, as the codec reads them.
@@ -66,6 +80,11 @@ pub struct AggTable {
     /// key value -> group number + 1 (0: not cached). `index` stays the source of truth, so
     /// groups added by merge or decode are simply found there and cached on first use.
     dense: Vec<u32>,
+    /// For a single `bucket` key of whole-minute windows that divide a day, on text times:
+    /// the last record's `YYYY-MM-DD HH:MM` (validated) and its group. Every time in the
+    /// same minute falls in the same window, and data sorted by time repeats the minute
+    /// for many records in a row, so most records skip parsing, formatting and hashing.
+    minute: Option<([u8; 16], usize)>,
 }
 
 impl AggTable {
@@ -80,6 +99,7 @@ impl AggTable {
             malformed_keys: vec![0; plan.keys.len()],
             scratch: Vec::new(),
             dense: Vec::new(),
+            minute: None,
         }
     }
 
@@ -130,14 +150,46 @@ impl AggTable {
                     return g;
                 }
             }
+            [GroupKey {
+                func: KeyFn::Bucket(c, width),
+                ..
+            }] if width % 60 == 0
+                && 86_400 % width == 0
+                && plan.time_format(*c) == TimeFormat::Text =>
+            {
+                let value = field(*c);
+                if let Some((prefix, g)) = &self.minute {
+                    if value.len() >= 19 && value[..16] == prefix[..] && same_minute(&value[16..]) {
+                        return *g;
+                    }
+                }
+                let g = self.group_of_keys(plan, field);
+                // Cache only a minute that parsed (a malformed time is grouped under ""),
+                // and not from a leap second, which belongs to the next minute's window.
+                if value.len() >= 19
+                    && same_minute(&value[16..])
+                    && derive(plan.keys[0].func, value, TimeFormat::Text).is_some()
+                {
+                    let mut prefix = [0u8; 16];
+                    prefix.copy_from_slice(&value[..16]);
+                    self.minute = Some((prefix, g));
+                }
+                return g;
+            }
             _ => {}
         }
+        self.group_of_keys(plan, field)
+    }
+
+    /// The record's group by packing every key (the general path).
+    #[inline]
+    fn group_of_keys<'f>(&mut self, plan: &AggPlan, field: &impl Fn(usize) -> &'f [u8]) -> usize {
         self.scratch.clear();
         for (k, key) in plan.keys.iter().enumerate() {
             let value = field(key.func.column());
             match key.func {
                 KeyFn::Column(_) => push_part(&mut self.scratch, value),
-                derived => match derive(derived, value) {
+                derived => match derive(derived, value, plan.time_format(derived.column())) {
                     Some(d) => push_part(&mut self.scratch, d.as_bytes()),
                     None => {
                         // A missing value is a null, not a malformed timestamp.
@@ -464,5 +516,42 @@ mod tests {
         assert_eq!(x, y);
         assert!(x.iter().all(|(_, r)| *r == 4), "{x:?}");
         assert!(a.dense.len() <= DENSE_MAX);
+    }
+
+    #[test]
+    fn minute_cache_agrees_with_parsing_every_time() {
+        let p = plan(Some("bucket(time,15m)"), &["count"]);
+        let times = [
+            "2015-02-01 08:14:59",
+            "2015-02-01 08:14:60",
+            "2015-02-01 08:14:5x",
+            "2015-02-01 08:14:30.5",
+            "2015-02-01 08:14:30.",
+            "2015-02-01T08:14:30",
+            "2015-02-01 08:15:00",
+            "2015-02-01 08:14:01",
+        ];
+        let mut t = AggTable::new(&p);
+        for time in times {
+            feed(&mut t, &p, &[["1", time, "5"]]);
+        }
+        let mut groups: Vec<(String, u64)> = t
+            .group_list()
+            .into_iter()
+            .map(|(k, n)| {
+                let parts = super::super::keys::unpack(k, 1).unwrap();
+                (String::from_utf8(parts[0].to_vec()).unwrap(), n)
+            })
+            .collect();
+        groups.sort();
+        assert_eq!(
+            groups,
+            [
+                (String::new(), 2),
+                ("2015-02-01 08:00:00".to_string(), 4),
+                ("2015-02-01 08:15:00".to_string(), 2),
+            ]
+        );
+        assert_eq!(t.malformed_keys(), [("bucket(time,15m)".to_string(), 2)]);
     }
 }

@@ -64,6 +64,8 @@ pub struct Dataset {
     pub transcoded: bool,
     /// What counts as missing, in UTF-8 (as given).
     pub nulls: NullMarkers,
+    /// `fleet.toml`'s `time_format`: (column name, format) pairs, validated.
+    pub time_formats: Vec<(String, String)>,
 }
 
 impl Dataset {
@@ -224,6 +226,12 @@ pub fn open(opts: &DatasetOptions) -> Result<Dataset, DatasetError> {
             (Some(list), _) | (None, Some(list)) => NullMarkers::only(list),
             (None, None) => NullMarkers::default(),
         },
+        time_formats: desc
+            .time_format
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
     })
 }
 

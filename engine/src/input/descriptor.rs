@@ -1,6 +1,6 @@
 //! The dataset descriptor `fleet.toml`: what a directory of headerless CSV files cannot say
 //! about itself (column names, whether there is a header line, the delimiter, the encoding,
-//! the values that mean "missing").
+//! the values that mean "missing", how time columns are written for `agg`'s time keys).
 //!
 //! [`find`] locates the descriptor that applies to the command line's inputs and [`Descriptor::load`]
 //! reads and validates it, so that everything downstream (schema, scanning) can trust its
@@ -21,6 +21,10 @@ pub struct Descriptor {
     /// The null markers (see [`crate::input::nulls`]): exactly these values and the empty
     /// field are missing, in every column, instead of the default rule.
     pub null: Option<Vec<String>>,
+    /// Per column name: how its timestamps are written for `agg`'s time keys, `text` (the
+    /// default), `epoch_s` or `epoch_ms` (see [`crate::agg::TimeFormat`]), e.g.
+    /// `[time_format]` then `time = "epoch_s"`.
+    pub time_format: Option<std::collections::BTreeMap<String, String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +49,8 @@ pub enum DescriptorError {
         path: PathBuf,
         source: crate::input::charset::UnknownEncoding,
     },
+    #[error("invalid time_format in {}: {message}", .path.display())]
+    TimeFormat { path: PathBuf, message: String },
     #[error("invalid columns in {}: {message}", .path.display())]
     Columns { path: PathBuf, message: String },
     #[error("conflicting dataset descriptors {} and {}: the inputs must share one {FILE_NAME} (or pass the settings as flags)", .first.display(), .second.display())]
@@ -90,6 +96,18 @@ impl Descriptor {
                     source,
                 }
             })?;
+        }
+        for (column, format) in self.time_format.iter().flatten() {
+            if crate::agg::TimeFormat::parse(format).is_none() {
+                return Err(DescriptorError::TimeFormat {
+                    path: path.to_path_buf(),
+                    message: format!(
+                        "column '{}': '{}' is not text, epoch_s or epoch_ms",
+                        crate::text::one_line(column),
+                        crate::text::one_line(format)
+                    ),
+                });
+            }
         }
         if let Some(columns) = &self.columns {
             let columns_err = |message: String| DescriptorError::Columns {
@@ -226,6 +244,7 @@ mod tests {
                 delimiter: Some(";".into()),
                 encoding: Some("UTF-8".into()),
                 null: Some(vec!["".into(), "NA".into(), "\\N".into()]),
+                time_format: None,
             }
         );
         assert_eq!(d.delimiter_byte(), Some(b';'));

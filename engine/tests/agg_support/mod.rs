@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 use csv::{ByteRecord, ReaderBuilder, WriterBuilder};
-use fleet_engine::agg::{AggFn, AggPlan, KeyFn, Sort, SortKey};
+use fleet_engine::agg::{AggFn, AggPlan, KeyFn, Sort, SortKey, SortTerm};
 use fleet_engine::input::schema::Schema;
 use fleet_fixtures::{gps_file, trips_file, GPS_COLUMNS};
 use regex::bytes::Regex;
@@ -272,7 +272,7 @@ pub fn ref_key(func: KeyFn, v: &[u8], nulls: &RefNulls) -> (Vec<u8>, bool) {
         KeyFn::Weekday(_) => {
             ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"][sakamoto(y, m, d)].to_string()
         }
-        KeyFn::Column(_) => unreachable!(),
+        KeyFn::Column(_) | KeyFn::Bucket(..) | KeyFn::Bin(..) => unreachable!(),
     };
     (text.into_bytes(), false)
 }
@@ -422,7 +422,11 @@ pub fn reference_with(
                     | AggFn::Min(c)
                     | AggFn::Max(c)
                     | AggFn::Stddev(c)
-                    | AggFn::Distinct(c) => c,
+                    | AggFn::Distinct(c)
+                    | AggFn::Quantile(c, _)
+                    | AggFn::ApproxQuantile(c, _)
+                    | AggFn::First(c)
+                    | AggFn::Last(c) => c,
                     AggFn::Count => unreachable!(),
                 }]
                 .to_vec(),
@@ -464,33 +468,37 @@ pub fn reference_with(
         o
     };
     rows.sort_by(|a, b| {
-        let first = match sort {
-            None => Ordering::Equal,
-            Some(Sort {
-                by: SortKey::Key(i),
-                descending,
-            }) => {
-                let o = ref_cmp_key(plan.keys[*i].func, &a.0[*i], &b.0[*i]);
-                if *descending {
-                    o.reverse()
-                } else {
-                    o
+        let terms = sort.map_or(&[][..], |s| s.terms.as_slice());
+        let mut first = Ordering::Equal;
+        for term in terms {
+            let o = match term {
+                SortTerm {
+                    by: SortKey::Key(i),
+                    descending,
+                } => {
+                    let o = ref_cmp_key(plan.keys[*i].func, &a.0[*i], &b.0[*i]);
+                    if *descending {
+                        o.reverse()
+                    } else {
+                        o
+                    }
                 }
-            }
-            Some(Sort {
-                by: SortKey::Spec(i),
-                descending,
-            }) => {
-                let (x, y) = (&a.1[*i], &b.1[*i]);
-                if x.is_empty() || y.is_empty() {
-                    x.is_empty().cmp(&y.is_empty())
-                } else if *descending {
-                    ref_cmp_values(y, x)
-                } else {
-                    ref_cmp_values(x, y)
+                SortTerm {
+                    by: SortKey::Spec(i),
+                    descending,
+                } => {
+                    let (x, y) = (&a.1[*i], &b.1[*i]);
+                    if x.is_empty() || y.is_empty() {
+                        x.is_empty().cmp(&y.is_empty())
+                    } else if *descending {
+                        ref_cmp_values(y, x)
+                    } else {
+                        ref_cmp_values(x, y)
+                    }
                 }
-            }
-        };
+            };
+            first = first.then(o);
+        }
         first.then_with(|| by_keys(&a.0, &b.0))
     });
     if let Some(n) = top {
