@@ -11,8 +11,9 @@
 #   RUNS=5               timed runs per tool and workload
 #   WORKERS=2            fleet's workers, ripgrep's -j, DuckDB's and Polars' threads, Pool size
 #   SIZE=2GiB            generated data size when DIR is not given
-#   WORKLOADS="select count groupby bucket"   (bucket: 15-minute windows, count and exact
-#                        median speed; DuckDB time_bucket, Polars dt.truncate)
+#   WORKLOADS="select count groupby bucket ids"   (bucket: 15-minute windows, count and exact
+#                        median speed; DuckDB time_bucket, Polars dt.truncate; ids: --where
+#                        'id in @ids.txt', 1,000 ids taken from the data, no classic script)
 #   FLEET=target/release/fleet   the binary to measure (built with cargo if missing)
 #   FLEET_BASE=PATH      a second fleet build, timed and checked beside the first as the
 #                        tool "fleet-base" (before/after a change, in one run)
@@ -28,7 +29,7 @@ set -euo pipefail
 RUNS=${RUNS:-5}
 WORKERS=${WORKERS:-2}
 SIZE=${SIZE:-2GiB}
-WORKLOADS=${WORKLOADS:-select count groupby bucket}
+WORKLOADS=${WORKLOADS:-select count groupby bucket ids}
 SKIP=${SKIP:-}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
@@ -121,6 +122,23 @@ else
 fi
 note "$DIR: ${#files[@]} files, $bytes bytes; $RUNS runs per tool; $WORKERS workers/threads"
 
+# --- the id list of the ids workload: 1,000 distinct ids, every 7th record from the start --
+ids=$work/ids.txt
+python3 - "${files[@]}" >"$ids" <<'PY'
+import sys
+seen = {}
+for path in sys.argv[1:]:
+    with open(path, "rb") as f:
+        for i, line in enumerate(f):
+            if i % 7 == 0:
+                seen.setdefault(line.split(b",", 1)[0].decode(), None)
+            if len(seen) >= 1000 or i > 1_400_000:
+                break
+    if len(seen) >= 1000:
+        break
+print("\n".join(seen))
+PY
+
 # --- the commands: NAME<TAB>COMMAND lines, each writing its answer to $work/W.NAME.out ----
 q() { printf '%q' "$1"; }
 commands() { # WORKLOAD
@@ -147,6 +165,12 @@ commands() { # WORKLOAD
     groupby)
         printf 'mawk\tmawk -F, %s%s > %s\n' "'{c[\$1]++; s[\$1]+=\$5} END{for(k in c) printf \"%s,%d,%.6f\\n\", k, c[k], s[k]/c[k]}'" "$f" "$out.mawk.out"
         ;;
+    ids)
+        printf 'mawk\tmawk -F, %s %s%s > %s\n' "'NR==FNR{s[\$1]; next} (\$1 in s){n++} END{print n+0}'" "$(q "$ids")" "$f" "$out.mawk.out"
+        printf 'duckdb\t%s %s duckdb ids %s %s --threads %s --ids %s\n' "$PY" "$(q "$here/peers/frames.py")" "$d" "$out.duckdb.out" "$WORKERS" "$(q "$ids")"
+        printf 'polars\t%s %s polars ids %s %s --threads %s --ids %s\n' "$PY" "$(q "$here/peers/frames.py")" "$d" "$out.polars.out" "$WORKERS" "$(q "$ids")"
+        return
+        ;;
     esac
     printf 'duckdb\t%s %s duckdb %s %s %s --threads %s\n' "$PY" "$(q "$here/peers/frames.py")" "$w" "$d" "$out.duckdb.out" "$WORKERS"
     printf 'polars\t%s %s polars %s %s %s --threads %s\n' "$PY" "$(q "$here/peers/frames.py")" "$w" "$d" "$out.polars.out" "$WORKERS"
@@ -162,6 +186,7 @@ fleet_commands() { # WORKLOAD NAME BINARY: the fleet line of a workload, under N
     case $w in
     select) printf '%s\t%s scan %s --where id=11865 --workers %s -q -o %s\n' "$name" "$fl" "$d" "$WORKERS" "$out" ;;
     count) printf '%s\t%s scan %s --count --where %s --workers %s -q > %s\n' "$name" "$fl" "$d" "'speed>100'" "$WORKERS" "$out" ;;
+    ids) printf '%s\t%s scan %s --count --where %s --workers %s -q > %s\n' "$name" "$fl" "$d" "$(q "id in @$ids")" "$WORKERS" "$out" ;;
     groupby) printf '%s\t%s agg %s --group-by id --agg count --agg %s --workers %s -q -o %s\n' "$name" "$fl" "$d" "'mean(speed)'" "$WORKERS" "$out" ;;
     bucket) printf '%s\t%s agg %s --group-by %s --agg count --agg %s --workers %s -q -o %s\n' "$name" "$fl" "$d" "'bucket(time,15m)'" "'median(speed)'" "$WORKERS" "$out" ;;
     esac

@@ -8,7 +8,7 @@ usage:
 Answers are normalised before comparing, since tools differ in order and number format:
 select  the multiset of lines, sorted (the Python script appends in whatever order its
         processes finish; ripgrep's threads interleave files);
-count   the one integer;
+count   the one integer (ids too: the records whose id is in the list);
 groupby rows id,count,mean keyed by id (any header and order); counts exactly, means
         within 1.5e-6 (fleet prints 6 decimals of the exact mean, ties to even; tools that sum
         in doubles and print 6 decimals may land one unit away on a tie such as 45.2078125).
@@ -29,7 +29,7 @@ def load(workload, path):
         data = f.read()
     if workload == "select":
         return sorted(data.splitlines())
-    if workload == "count":
+    if workload in ("count", "ids"):
         return int(data.strip())
     rows = {}
     if workload == "bucket":
@@ -56,7 +56,7 @@ def differs(workload, want, got):
             (f"{g!r} vs {w!r}" for w, g in zip(want, got) if w != g),
             "one is a prefix of the other",
         )
-    if workload == "count":
+    if workload in ("count", "ids"):
         return None if want == got else f"{got}, expected {want}"
     if want.keys() != got.keys():
         missing = sorted(want.keys() - got.keys())[:3]
@@ -84,8 +84,8 @@ def check(workload, reference, outs):
         if problem:
             print(f"WRONG ANSWER from {out}: {problem}", file=sys.stderr)
             bad += 1
-    size = len(want) if workload != "count" else want
-    what = {"select": "lines", "count": "records", "groupby": "groups", "bucket": "windows"}[workload]
+    size = want if workload in ("count", "ids") else len(want)
+    what = {"select": "lines", "count": "records", "ids": "records", "groupby": "groups", "bucket": "windows"}[workload]
     if bad == 0:
         print(f"{workload}: all {len(outs) + 1} tools agree ({size} {what})", file=sys.stderr)
     return 1 if bad else 0

@@ -5,9 +5,11 @@ have no header; id and speed are read as integers and every other column as text
 selected line is written back exactly as it was read (a DOUBLE would print 114.06122 for
 114.061220) and the check can compare lines byte for byte.
 
-usage: frames.py duckdb|polars select|count|groupby|bucket DIR OUT [--threads N]
+usage: frames.py duckdb|polars select|count|groupby|bucket|ids DIR OUT [--threads N] [--ids FILE]
 bucket: per 15-minute window of `time` (DuckDB's time_bucket, Polars' dt.truncate), the
 record count and the exact median speed, keyed by the window start as text.
+ids counts the records whose id is one of FILE's (one per line): DuckDB with
+`IN (SELECT ...)`, Polars with `is_in`.
 Time includes starting Python and importing the library, as for any command a user runs.
 """
 
@@ -19,7 +21,7 @@ INTEGER = {"id", "speed"}
 TAXI = 11865
 
 
-def run_duckdb(workload, pattern, out, threads):
+def run_duckdb(workload, pattern, out, threads, ids=None):
     import duckdb
 
     con = duckdb.connect()
@@ -37,6 +39,13 @@ def run_duckdb(workload, pattern, out, threads):
         (n,) = con.execute(f"SELECT count(*) FROM {src} WHERE speed > 100").fetchone()
         with open(out, "w") as f:
             f.write(f"{n}\n")
+    elif workload == "ids":
+        wanted = f"read_csv('{ids}', header = false, columns = {{'id': 'BIGINT'}})"
+        (n,) = con.execute(
+            f"SELECT count(*) FROM {src} WHERE id IN (SELECT id FROM {wanted})"
+        ).fetchone()
+        with open(out, "w") as f:
+            f.write(f"{n}\n")
     elif workload == "bucket":
         con.execute(
             "COPY (SELECT strftime(b, '%Y-%m-%d %H:%M:%S') AS bucket, count(*) AS count, "
@@ -51,7 +60,7 @@ def run_duckdb(workload, pattern, out, threads):
         )
 
 
-def run_polars(workload, pattern, out, threads):
+def run_polars(workload, pattern, out, threads, ids=None):
     # The pool size is read once, at import: set it first.
     os.environ["POLARS_MAX_THREADS"] = str(threads)
     import polars as pl
@@ -62,6 +71,11 @@ def run_polars(workload, pattern, out, threads):
         lf.filter(pl.col("id") == TAXI).sink_csv(out, include_header=False)
     elif workload == "count":
         n = lf.filter(pl.col("speed") > 100).select(pl.len()).collect().item()
+        with open(out, "w") as f:
+            f.write(f"{n}\n")
+    elif workload == "ids":
+        wanted = pl.read_csv(ids, has_header=False, schema={"id": pl.Int64})["id"]
+        n = lf.filter(pl.col("id").is_in(wanted)).select(pl.len()).collect().item()
         with open(out, "w") as f:
             f.write(f"{n}\n")
     elif workload == "bucket":
@@ -89,14 +103,15 @@ def run_polars(workload, pattern, out, threads):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("engine", choices=["duckdb", "polars"])
-    parser.add_argument("workload", choices=["select", "count", "groupby", "bucket"])
+    parser.add_argument("workload", choices=["select", "count", "groupby", "bucket", "ids"])
     parser.add_argument("dir")
     parser.add_argument("out")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--ids", help="the id list of the ids workload")
     args = parser.parse_args()
     pattern = os.path.join(args.dir, "*.csv")
     run = run_duckdb if args.engine == "duckdb" else run_polars
-    run(args.workload, pattern, args.out, args.threads)
+    run(args.workload, pattern, args.out, args.threads, args.ids)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,10 @@ const KIB: u64 = 1 << 10;
 const GPS_BYTES_PER_RECORD: f64 = 55.5;
 /// The seed of benchmark data: fixed, so every machine benchmarks the same bytes.
 const SEED: u64 = 1;
+/// The id list of the `count-ids` workload, in the scratch folder.
+const IDS_FILE: &str = "ids.txt";
+/// How many ids it holds (fewer when the data has fewer).
+const IDS: usize = 1000;
 /// Written last into a generated folder; its absence means the folder is incomplete.
 const MARKER: &str = ".bench-complete";
 
@@ -40,6 +44,9 @@ pub enum Workload {
     ScanId,
     /// scan --count --where 'speed>100' (a numeric test on every record).
     CountSpeed,
+    /// scan --count --where 'id in @ids.txt' with 1,000 ids taken from the data (a set probe
+    /// on every record).
+    CountIds,
     /// scan --select id,time,speed --where 'speed>60' -o FILE (projection).
     SelectSpeed,
     /// agg --group-by id --agg count --agg 'mean(speed)' -o FILE.
@@ -53,9 +60,10 @@ pub enum Workload {
     Copy,
 }
 
-const ALL_WORKLOADS: [Workload; 7] = [
+const ALL_WORKLOADS: [Workload; 8] = [
     Workload::ScanId,
     Workload::CountSpeed,
+    Workload::CountIds,
     Workload::SelectSpeed,
     Workload::AggId,
     Workload::AggHour,
@@ -68,6 +76,7 @@ impl Workload {
         match self {
             Workload::ScanId => "scan-id",
             Workload::CountSpeed => "count-speed",
+            Workload::CountIds => "count-ids",
             Workload::SelectSpeed => "select-speed",
             Workload::AggId => "agg-id",
             Workload::AggHour => "agg-hour",
@@ -93,6 +102,15 @@ impl Workload {
             Workload::CountSpeed => (
                 "scan",
                 words(&["--count", "--where", "speed>100"]),
+                Produces::Stdout,
+            ),
+            Workload::CountIds => (
+                "scan",
+                vec![
+                    "--count".into(),
+                    "--where".into(),
+                    format!("id in @{}", scratch.join(IDS_FILE).display()).into(),
+                ],
                 Produces::Stdout,
             ),
             Workload::SelectSpeed => (
@@ -277,6 +295,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
             "the source folder",
             tree_digest(&data.dir)?,
         );
+    }
+    if workloads.contains(&Workload::CountIds) {
+        write_ids(&data.files, &scratch.path().join(IDS_FILE))?;
     }
     let mut cells = Vec::new();
     for &workload in &workloads {
@@ -488,6 +509,40 @@ fn count_records(fleet: &Path, dir: &Path) -> anyhow::Result<u64> {
 
 /// A hidden folder for outputs and copies beside the data (same filesystem, so a copy is a
 /// copy and not a cross-device move of bytes), or in the cache folder if that is read-only.
+/// Writes up to [`IDS`] distinct first fields of the data's records to `path`, one per
+/// line, taken every few records from the start of each file in turn, so the set holds ids
+/// that occur in the data.
+fn write_ids(files: &[PathBuf], path: &Path) -> anyhow::Result<()> {
+    use std::io::BufRead;
+    let mut ids = std::collections::BTreeSet::new();
+    for file in files {
+        let reader = std::io::BufReader::new(
+            fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?,
+        );
+        for line in reader.split(b'\n').step_by(7).take(200_000) {
+            let line = line.with_context(|| format!("cannot read {}", file.display()))?;
+            let id = line.split(|&b| b == b',').next().unwrap_or_default();
+            if !id.is_empty() && id.iter().all(u8::is_ascii_digit) {
+                ids.insert(id.to_vec());
+            }
+            if ids.len() >= IDS {
+                break;
+            }
+        }
+        if ids.len() >= IDS {
+            break;
+        }
+    }
+    if ids.is_empty() {
+        bail!("no numeric ids found in the first column of the data for count-ids");
+    }
+    let text: Vec<u8> = ids
+        .iter()
+        .flat_map(|id| [&id[..], b"\n"].concat())
+        .collect();
+    fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}
+
 fn scratch_dir(data: &Path) -> anyhow::Result<tempfile::TempDir> {
     let beside = data
         .canonicalize()

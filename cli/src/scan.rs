@@ -46,6 +46,10 @@ Examples:
   fleet scan -w 'speed>100' -w occupied=1 --count data/gps  how many fast, occupied points
   fleet scan -w 'time~ 0[78]:' -s id,time,speed --format table --head 20 data/gps
   fleet scan -w payment_type=2 --format parquet -o cash.parquet data/trips
+  fleet scan -w 'id in (11865, 20001) or id in @taxis.txt' data/gps  sets: a list, a file
+  fleet scan -w 'not (occupied=1 and speed=0)' --count data/gps    and, or, not, ( )
+  fleet scan -i -w 'city~^san ' -w 'name !~ test' data/places      -i: any case; !~: no match
+  fleet scan -v -w 'speed>0' --count data/gps                      -v: the records not kept
 
 Exit status: 0 when a record matched (or --count printed more than 0), 1 when none did,
 2 on an error (a partial result, with an unreadable file, included), 130 after Ctrl-C.";
