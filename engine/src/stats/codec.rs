@@ -65,8 +65,13 @@ pub fn encode(profiles: &[ColumnProfile], out: &mut Vec<u8>) {
             Distinct::Sketched(s) => {
                 out.push(1);
                 // Not the crate's Java encoding: its decoder restores the default
-                // configuration (2048 bins), which would collapse a wide sketch.
-                put_bytes(out, &serde_json::to_vec(&s.dd).unwrap_or_default());
+                // configuration (2048 bins), which would collapse a wide sketch. An empty
+                // sketch (a text column) is left out: its infinite min and max have no JSON.
+                if s.dd.count() == 0 {
+                    put_bytes(out, b"");
+                } else {
+                    put_bytes(out, &serde_json::to_vec(&s.dd).unwrap_or_default());
+                }
                 // Serializing plain registers to a Vec cannot fail.
                 put_bytes(out, &serde_json::to_vec(&s.hll).unwrap_or_default());
             }
@@ -131,8 +136,12 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<ColumnProfile>, StatsError> {
                 Distinct::Exact(map)
             }
             1 => {
-                let dd: DDSketch =
-                    serde_json::from_slice(r.bytes()?).map_err(|_| StatsError::Corrupt)?;
+                let dd = match r.bytes()? {
+                    b"" => Sketches::new().dd,
+                    json => {
+                        serde_json::from_slice::<DDSketch>(json).map_err(|_| StatsError::Corrupt)?
+                    }
+                };
                 let hll: Hll =
                     serde_json::from_slice(r.bytes()?).map_err(|_| StatsError::Corrupt)?;
                 Distinct::Sketched(Box::new(Sketches { hll, dd }))
@@ -237,13 +246,17 @@ mod tests {
         for v in ["1", "", "NA", "2.5", "2015-02-01 00:00:00", "x"] {
             a.observe(v.as_bytes(), &nulls);
         }
+        let mut c = ColumnProfile::default();
         for i in 0..super::super::profile::EXACT_CAP + 5 {
             b.observe(i.to_string().as_bytes(), &nulls);
+            c.observe(format!("t{i}").as_bytes(), &nulls);
         }
         let mut bytes = Vec::new();
-        encode(&[a.clone(), b.clone()], &mut bytes);
+        encode(&[a.clone(), b.clone(), c], &mut bytes);
         let back = decode(&bytes).unwrap();
-        assert_eq!(back.len(), 2);
+        assert_eq!(back.len(), 3);
+        // A sketched text column: distinct values, no numbers.
+        assert!(matches!(back[2].distinct, Distinct::Sketched(_)));
         assert_eq!(back[0].numbers, a.numbers);
         assert_eq!(back[0].markers, a.markers);
         assert_eq!(back[0].guess, a.guess);
