@@ -9,7 +9,7 @@
 //! and terminators, random byte soup over the CSV-significant alphabet, and large files: fields
 //! of several MB and single records far larger than the chunk size.
 //!
-//! Fleet and Python differ on purpose in a few ways (README "CSV dialect"); each is a rule
+//! Fleet and Python differ on purpose in a few ways (docs/formats.md "CSV dialect"); each is a rule
 //! applied to the oracle's output below, never a skipped case:
 //! 1. An empty line is not a record in fleet (the `csv` crate's semantics); Python yields `[]`.
 //! 2. The first record fixes the field count; a record with another count is *malformed* in

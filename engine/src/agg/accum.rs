@@ -6,8 +6,8 @@
 //! `mean` and `stddev` always, and in `count(COL)`, `min`/`max` and `distinct` unless the
 //! column holds text. Which is known only at the end, so those states keep what the markers
 //! would add apart (a count, the bytewise winner, the set members), and the table counts per
-//! aggregate the text values it saw ([`Column::update`]'s `texts`: the same count whatever
-//! the chunking); [`Column::render`] is told whether there were any.
+//! aggregate whether it saw a text value ([`Column::update`]'s `texts`, non-zero once one
+//! was seen, added up when tables merge); [`Column::render`] is told whether there were any.
 //!
 //! States are stored column-wise, one `Vec` per aggregate indexed by group number, each
 //! holding only what its function needs (8 bytes for `count(COL)`, 48 for sum and mean, 80
@@ -110,9 +110,10 @@ fn wanted(max: bool) -> Ordering {
 }
 
 impl Extreme {
-    /// Adds a value that is not empty; returns whether it is text (see the module docs).
+    /// Adds a value that is not empty; returns whether it is text (see the module docs), as
+    /// far as it had to be found out: only while `text_known` is false.
     #[inline]
-    fn update(&mut self, v: &[u8], max: bool, nulls: &NullMarkers) -> bool {
+    fn update(&mut self, v: &[u8], max: bool, nulls: &NullMarkers, text_known: bool) -> bool {
         let want = wanted(max);
         if nulls.is_marker(v) {
             if !nulls.is_null_everywhere(v)
@@ -141,7 +142,7 @@ impl Extreme {
             }
         }
         self.seen = true;
-        !number && is_text(v)
+        !number && !text_known && is_text(v)
     }
 
     /// The winner to print; `column_text`: the column holds text, so markers are values.
@@ -294,8 +295,9 @@ impl Column {
 
     /// Adds one field's value to group `g`; returns true when a numeric aggregate got a
     /// value that is neither a number nor missing (skipped, never counted as 0, reported).
-    /// Missing values are skipped silently (see the module docs). `texts` counts, for this
-    /// aggregate, the values that are text.
+    /// Missing values are skipped silently (see the module docs). `texts` becomes non-zero
+    /// when a value is text (after which values are not looked at for it again: one is all
+    /// the output needs).
     #[inline]
     pub(crate) fn update(
         &mut self,
@@ -317,7 +319,9 @@ impl Column {
                     }
                 } else {
                     v[g].n += 1;
-                    *texts += u64::from(is_text(value));
+                    if *texts == 0 && is_text(value) {
+                        *texts = 1;
+                    }
                 }
             }
             Column::Sum(v) => match number(value, nulls) {
@@ -340,15 +344,18 @@ impl Column {
                 Number::Unusable => return true,
             },
             Column::Extreme(v) => {
-                *texts += u64::from(v[g].update(value, matches!(func, AggFn::Max(_)), nulls));
+                let max = matches!(func, AggFn::Max(_));
+                if v[g].update(value, max, nulls, *texts > 0) {
+                    *texts = 1;
+                }
             }
             Column::Distinct(v) => {
                 if nulls.is_marker(value) {
                     if nulls.is_null_everywhere(value) {
                         return false;
                     }
-                } else {
-                    *texts += u64::from(is_text(value));
+                } else if *texts == 0 && is_text(value) {
+                    *texts = 1;
                 }
                 let set = &mut v[g];
                 if !set.contains(value) {

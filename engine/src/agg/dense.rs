@@ -22,11 +22,14 @@
 //! Cell layout (words): `records`, then per spec: count: none; count(COL): n, default markers
 //! (see `accum.rs`); sum/mean: n, sum (4 words, little-endian two's complement); stddev: n,
 //! sum (4), squares (4). After the cells, one word per spec: values a numeric aggregate could
-//! not read, or for count(COL) values found to be text.
+//! not read, or for count(COL) 1 when the chunk held a text value (added up over chunks:
+//! only whether it is 0 matters).
 //!
-//! Missing values cost plain numeric data nothing: a short integer is read as before, and a
-//! field is looked up among the null markers only when it is not one (or when a given marker
-//! is itself a number, which the plan knows).
+//! Missing values cost plain numeric data next to nothing: a short integer is read as before,
+//! and a field is looked up among the null markers only when it is not one (a plan whose
+//! given markers could pass for numbers takes the wide cells, which look first). count(COL)
+//! must also know whether its column holds text: digits are not, anything else is read out
+//! of line, and only until the chunk has found one text value.
 
 use super::accum::{Column, Present, SpreadState, SumState};
 use super::exact::{scaled, scaled_in, Sum256, POW10, SCALE_DIGITS, U256};
@@ -34,6 +37,7 @@ use super::keys::{derive, push_part, WEEKDAYS};
 use super::spec::{AggFn, AggPlan, KeyFn};
 use super::table::{small_int_in, AggTable};
 use crate::input::nulls::{is_text, NullMarkers};
+use crate::query::number::Decimal;
 
 /// Cap on the shared array, in bytes, so the region (array plus an undo log of the same
 /// size) stays a few tens of MB whatever the key range looks like.
@@ -383,9 +387,6 @@ struct Narrow {
     /// The specs that read a column, in order (plain `count` is lane 0 of every cell).
     ops: [NarrowOp; PIPELINE_SPECS],
     n_ops: usize,
-    /// A null marker could pass for a number (`--null -999`): values are looked up among
-    /// the markers before being read as short integers.
-    markers_first: bool,
 }
 
 /// What a record does to a narrow cell for one spec that reads a column.
@@ -406,9 +407,11 @@ const NONE: u8 = u8::MAX;
 
 impl Narrow {
     /// The narrow shape for `layout`, if every spec has one (not stddev, whose squares need
-    /// the wide cell) and there are few enough specs for the pipeline.
+    /// the wide cell) and there are few enough specs for the pipeline. Not when a null marker
+    /// could pass for a number (`--null -999`): the narrow step reads short integers without
+    /// looking for markers, so such plans take the wide cells, which do.
     fn for_layout(layout: &DenseLayout) -> Option<Narrow> {
-        if layout.specs.len() > PIPELINE_SPECS {
+        if layout.specs.len() > PIPELINE_SPECS || layout.nulls.has_numeric_marker() {
             return None;
         }
         let mut ops = [NarrowOp::default(); PIPELINE_SPECS];
@@ -442,17 +445,11 @@ impl Narrow {
             op.sum = width as u8;
             width += 1;
         }
-        Some(Narrow {
-            width,
-            ops,
-            n_ops,
-            markers_first: layout.nulls.has_numeric_marker(),
-        })
+        Some(Narrow { width, ops, n_ops })
     }
 }
 
-/// [`DenseDelta::update`]'s narrow step for a sum's value that is not a short integer (or
-/// may be a marker).
+/// [`DenseDelta::update`]'s narrow step for a sum's value that is not a short integer.
 #[inline(never)]
 fn add_narrow_slow(
     narrow: &mut [u64],
@@ -463,11 +460,11 @@ fn add_narrow_slow(
     op: &NarrowOp,
     value: &[u8],
 ) {
-    if layout.nulls.is_marker(value) {
-        return;
-    }
     let Some(x) = scaled(value) else {
-        words[layout.globals_at() + op.spec] += 1;
+        // No marker is a number here (see `Narrow::for_layout`): missing, or not usable.
+        if !layout.nulls.is_marker(value) {
+            words[layout.globals_at() + op.spec] += 1;
+        }
         return;
     };
     let cell = &mut narrow[i * shape.width..(i + 1) * shape.width];
@@ -488,10 +485,11 @@ fn count_narrow_slow(
     value: &[u8],
 ) {
     let cell = &mut narrow[i * shape.width..(i + 1) * shape.width];
-    match count_value(&layout.nulls, value) {
+    let found = &mut words[layout.globals_at() + op.spec];
+    match count_value(&layout.nulls, value, *found > 0) {
         Parsed::Present { text } => {
             bump(cell, op.lane);
-            words[layout.globals_at() + op.spec] += u64::from(text);
+            *found |= u64::from(text);
         }
         Parsed::Marker => bump(cell, op.markers),
         _ => {}
@@ -553,24 +551,22 @@ fn update_narrow<'f>(
         if value.is_empty() {
             continue;
         }
-        // A short integer is a number, never missing (unless a marker is a number).
-        let short = match shape.markers_first {
-            false => crate::simd::digits::short_digits(line, value),
-            true => None,
-        };
-        let Some(v) = short else {
-            // Anything else: the general reading, out of line.
-            if op.sum != NONE {
-                add_narrow_slow(narrow, words, layout, shape, i, op, value);
-            } else {
-                count_narrow_slow(narrow, words, layout, shape, i, op, value);
-            }
-            continue;
-        };
         if op.sum != NONE {
+            // A short integer is a number, never missing (no marker is a number here, see
+            // `Narrow::for_layout`).
+            let Some(v) = crate::simd::digits::short_digits(line, value) else {
+                // Anything else: the general reading, out of line.
+                add_narrow_slow(narrow, words, layout, shape, i, op, value);
+                continue;
+            };
             let x = i128::from(v * POW10[SCALE_DIGITS]);
             let sum = &mut narrow[at + usize::from(op.sum)];
             add_sum(sum, words, layout, i, op.spec, x);
+        } else if !Decimal::is_plain(value) {
+            // count(COL): a plain number is never missing nor text (no marker is a number
+            // here); anything else is looked at out of line.
+            count_narrow_slow(narrow, words, layout, shape, i, op, value);
+            continue;
         }
         bump(&mut narrow[at..], op.lane);
     }
@@ -671,13 +667,9 @@ impl DenseDelta {
     ) {
         count_record(&mut self.words, &mut self.touched, layout, i);
         for (s, &(func, _)) in layout.specs.iter().enumerate() {
-            apply_one(
-                &mut self.words,
-                layout,
-                i,
-                s,
-                parse(layout, func, line, field),
-            );
+            let text_known = self.words[layout.globals_at() + s] > 0;
+            let parsed = parse(layout, func, text_known, line, field);
+            apply_one(&mut self.words, layout, i, s, parsed);
         }
     }
 
@@ -693,8 +685,10 @@ impl DenseDelta {
     ) {
         let slot = self.next;
         self.pipe[slot].0 = i;
-        for (value, &(func, _)) in self.pipe[slot].1.iter_mut().zip(&layout.specs) {
-            *value = parse(layout, func, line, field);
+        let globals = &self.words[layout.globals_at()..];
+        let specs = self.pipe[slot].1.iter_mut().zip(&layout.specs).zip(globals);
+        for ((value, &(func, _)), &found) in specs {
+            *value = parse(layout, func, found > 0, line, field);
         }
         prefetch(&self.words, i * layout.width, layout.width);
         if self.pending {
@@ -776,11 +770,13 @@ impl DenseDelta {
     }
 }
 
-/// What record field `func` reads holds, for the wide cells.
+/// What record field `func` reads holds, for the wide cells; `text_known`: this delta has
+/// found text for the spec already, so count(COL) need not look again.
 #[inline(always)]
 fn parse<'f>(
     layout: &DenseLayout,
     func: AggFn,
+    text_known: bool,
     line: &[u8],
     field: &impl Fn(usize) -> &'f [u8],
 ) -> Parsed {
@@ -793,7 +789,7 @@ fn parse<'f>(
     }
     let nulls = &layout.nulls;
     if let AggFn::CountNonEmpty(_) = func {
-        return count_value(nulls, value);
+        return count_value(nulls, value, text_known);
     }
     if nulls.has_numeric_marker() && nulls.is_marker(value) {
         return Parsed::Skip;
@@ -805,9 +801,10 @@ fn parse<'f>(
     }
 }
 
-/// count(COL)'s reading of a non-empty value (see `accum.rs`).
+/// count(COL)'s reading of a non-empty value (see `accum.rs`); whether it is text is only
+/// looked at while `text_known` is false (one text value is all the output needs).
 #[inline]
-fn count_value(nulls: &NullMarkers, value: &[u8]) -> Parsed {
+fn count_value(nulls: &NullMarkers, value: &[u8], text_known: bool) -> Parsed {
     if nulls.is_marker(value) {
         if nulls.is_null_everywhere(value) {
             Parsed::Skip
@@ -816,7 +813,7 @@ fn count_value(nulls: &NullMarkers, value: &[u8]) -> Parsed {
         }
     } else {
         Parsed::Present {
-            text: is_text(value),
+            text: !text_known && is_text(value),
         }
     }
 }
@@ -837,7 +834,9 @@ fn apply_one(words: &mut [u64], layout: &DenseLayout, i: usize, s: usize, p: Par
         Parsed::Skip => {}
         Parsed::Present { text } => {
             words[at] += 1;
-            words[layout.globals_at() + s] += u64::from(text);
+            // A flag, not a count: the same whether narrow or wide cells, pipelined or not,
+            // saw the text first.
+            words[layout.globals_at() + s] |= u64::from(text);
         }
         Parsed::Marker => words[at + 1] += 1,
         Parsed::Bad => words[layout.globals_at() + s] += 1,
@@ -919,12 +918,13 @@ mod tests {
     /// deltas must be the same bytes, with sums that leave `i64` on the way (one value alone,
     /// and two that only overflow together), negative and fractional values, bad, empty and
     /// missing ones, and a second chunk in the same deltas to show the cells were cleared;
-    /// with the default null rule and with given markers, one of which is a short integer.
+    /// with the default null rule and with given markers. (Markers that are numbers take the
+    /// wide cells only: `engine/tests/missing.rs` holds those to the reference.)
     #[test]
     fn narrow_cells_encode_exactly_like_wide_ones() {
         let schema = Schema::new(None, 3);
         let aggs = ["count", "sum(2)", "mean(3)", "count(3)"];
-        for nulls in [NullMarkers::default(), NullMarkers::only(&["5", "x", "NA"])] {
+        for nulls in [NullMarkers::default(), NullMarkers::only(&["x", "NA"])] {
             let plan = AggPlan::parse(Some("1"), &aggs, &schema)
                 .expect("plan")
                 .with_nulls(nulls.clone());
@@ -980,5 +980,14 @@ mod tests {
                 assert!(a == b, "round {round}: narrow and wide deltas differ");
             }
         }
+        let plan = AggPlan::parse(Some("1"), &aggs, &schema)
+            .expect("plan")
+            .with_nulls(NullMarkers::only(&["-999"]));
+        let layout = DenseLayout::for_plan(&plan, Some((100, 140))).expect("a dense plan");
+        assert_eq!(
+            Narrow::for_layout(&layout),
+            None,
+            "a marker that is a number"
+        );
     }
 }

@@ -56,8 +56,8 @@ pub struct AggTable {
     pub(crate) columns: Vec<Column>,
     /// Per spec: values neither numbers nor missing seen by sum/mean/stddev.
     pub(crate) malformed_values: Vec<u64>,
-    /// Per spec: values found to be text by count(COL), min/max and distinct (see
-    /// [`Column::update`]); any makes the default markers of that column values.
+    /// Per spec: non-zero when count(COL), min/max or distinct met a text value (see
+    /// [`Column::update`]), which makes the default markers of that column values.
     pub(crate) text_values: Vec<u64>,
     /// Per key: non-empty values a derived key could not read as a timestamp.
     pub(crate) malformed_keys: Vec<u64>,

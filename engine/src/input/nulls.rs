@@ -23,21 +23,6 @@ use crate::query::timestamp::is_date_or_timestamp;
 /// exports (`null`), pandas (`NaN`), spreadsheets (`N/A`).
 pub const DEFAULT_MARKERS: [&str; 6] = ["NA", "NULL", "null", "NaN", "N/A", "\\N"];
 
-/// What a value is, for the null rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ValueClass {
-    /// Empty, or a marker of a given list: null everywhere.
-    Null,
-    /// A default marker: null unless its column holds text.
-    Marker,
-    /// A number ([`Decimal`]'s grammar, exponents included).
-    Number,
-    /// A date (`YYYY-MM-DD`) or timestamp ([`crate::query::timestamp`]).
-    Time,
-    /// Anything else.
-    Text,
-}
-
 /// The markers of one dataset (see the module docs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NullMarkers {
@@ -141,39 +126,9 @@ impl NullMarkers {
         self.numeric
     }
 
-    /// The class of `value` (see [`ValueClass`]).
-    pub fn classify(&self, value: &[u8]) -> ValueClass {
-        if value.is_empty() {
-            return ValueClass::Null;
-        }
-        if self.is_marker(value) {
-            return if self.is_null_everywhere(value) {
-                ValueClass::Null
-            } else {
-                ValueClass::Marker
-            };
-        }
-        if Decimal::parse(value).is_some() {
-            ValueClass::Number
-        } else if is_date_or_timestamp(value) {
-            ValueClass::Time
-        } else {
-            ValueClass::Text
-        }
-    }
-
-    /// The default markers that `set` holds (to take them back out of a count).
+    /// How many of the default markers `contains` holds (to take them back out of a count).
     pub fn contextual_in(&self, contains: impl Fn(&[u8]) -> bool) -> usize {
         self.contextual.iter().filter(|m| contains(m)).count()
-    }
-
-    /// Whether `value` is null in a column that holds text (`text_column`) or not.
-    pub fn is_null_in(&self, value: &[u8], text_column: bool) -> bool {
-        match self.classify(value) {
-            ValueClass::Null => true,
-            ValueClass::Marker => !text_column,
-            _ => false,
-        }
     }
 }
 
@@ -188,43 +143,77 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_default_markers_depend_on_the_column() {
+    fn the_default_markers_are_contextual() {
         let n = NullMarkers::default();
         for m in DEFAULT_MARKERS {
             assert!(n.is_marker(m.as_bytes()), "{m}");
             assert!(n.is_null_number(m.as_bytes()), "{m}");
-            assert_eq!(n.classify(m.as_bytes()), ValueClass::Marker, "{m}");
-            assert!(n.is_null_in(m.as_bytes(), false));
-            assert!(!n.is_null_in(m.as_bytes(), true));
+            assert!(!n.is_null_everywhere(m.as_bytes()), "{m}");
         }
         assert!(!n.has_numeric_marker());
-        assert_eq!(n.classify(b""), ValueClass::Null);
-        assert!(n.is_null_in(b"", true));
-        assert_eq!(n.classify(b"-1.5e3"), ValueClass::Number);
-        assert_eq!(n.classify(b"2013-01-01T10:00:00Z"), ValueClass::Time);
-        assert_eq!(n.classify(b"2013-01-01"), ValueClass::Time);
+        assert!(n.is_null_number(b""));
+        assert!(!n.is_marker(b""));
         for text in [
-            "na", "Na", "N", "NAN", "nan", "none", "-", " NA", "NA ", "UA",
+            "na", "Na", "N", "NAN", "nan", "none", "-", " NA", "NA ", "UA", "1.5",
         ] {
             assert!(!n.is_marker(text.as_bytes()), "{text}");
-            assert_eq!(n.classify(text.as_bytes()), ValueClass::Text, "{text}");
         }
+        assert_eq!(n.contextual_in(|m| m == b"NA" || m == b"x"), 1);
     }
 
     #[test]
     fn a_given_list_is_null_everywhere_and_replaces_the_default() {
         let n = NullMarkers::only(&["", "-999", "?", "-999"]);
         assert!(n.has_numeric_marker());
-        assert_eq!(n.classify(b"-999"), ValueClass::Null);
-        assert_eq!(n.classify(b"?"), ValueClass::Null);
-        assert!(n.is_null_in(b"?", true));
-        assert_eq!(n.classify(b"NA"), ValueClass::Text);
-        assert_eq!(n.classify(b"-999.0"), ValueClass::Number);
+        assert!(n.is_null_everywhere(b"-999") && n.is_null_everywhere(b"?"));
+        assert!(!n.is_marker(b"NA") && !n.is_marker(b"-999.0"));
         assert!(!n.is_marker(b""));
         assert!(n.is_null_number(b""));
+        assert_eq!(n.contextual_in(|_| true), 0);
         let empty_only = NullMarkers::only::<&str>(&[""]);
-        assert_eq!(empty_only.classify(b"NA"), ValueClass::Text);
-        assert!(!empty_only.is_marker(b"\\N"));
+        assert!(!empty_only.is_marker(b"NA") && !empty_only.is_marker(b"\\N"));
+        let time = NullMarkers::only(&["1970-01-01"]);
+        assert!(time.has_numeric_marker(), "a time passes for a value too");
+    }
+
+    #[test]
+    fn markers_in_another_encoding() {
+        let gbk = encoding_rs::GBK;
+        let n = NullMarkers::only(&["缺失", "NA"]).in_encoding(gbk);
+        let (bytes, _, _) = gbk.encode("缺失");
+        assert!(n.is_null_everywhere(&bytes) && n.is_null_everywhere(b"NA"));
+        assert!(!n.is_marker("缺失".as_bytes()));
+    }
+
+    #[test]
+    fn text_is_what_is_neither_number_nor_time() {
+        for number in [
+            "0",
+            "-1.5",
+            ".5",
+            "5.",
+            "+3",
+            "1e5",
+            "007",
+            "2013-01-01",
+            "2013-01-01T10:00:00Z",
+        ] {
+            assert!(!is_text(number.as_bytes()), "{number}");
+        }
+        for text in [
+            "-",
+            ".",
+            "1.2.3",
+            "--1",
+            "1-2",
+            "UA",
+            "12 km",
+            "nan",
+            "1e",
+            "2013-02-30",
+        ] {
+            assert!(is_text(text.as_bytes()), "{text}");
+        }
     }
 
     #[test]

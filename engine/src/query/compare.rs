@@ -28,13 +28,13 @@ pub enum Verdict {
     Incomparable,
 }
 
-impl From<bool> for Verdict {
-    #[inline]
-    fn from(holds: bool) -> Verdict {
-        if holds {
-            Verdict::Match
-        } else {
-            Verdict::Miss
+impl Verdict {
+    /// The verdict of a test that held or not, having found the field not comparable or not.
+    pub fn of(holds: bool, incomparable: bool) -> Verdict {
+        match (holds, incomparable) {
+            (true, _) => Verdict::Match,
+            (false, false) => Verdict::Miss,
+            (false, true) => Verdict::Incomparable,
         }
     }
 }
@@ -143,37 +143,40 @@ impl Comparison {
         self.number.is_some() || self.time
     }
 
-    /// The comparison on one field, `nulls` saying which fields are missing. Plain numeric
-    /// fields never reach the null check unless a marker could itself pass for a number.
+    /// Whether the comparison holds for one field, `nulls` saying which fields are missing.
+    /// A field that is neither a number nor missing where the value is a number sets
+    /// `incomparable` (and does not hold). Plain numeric fields never reach the null check
+    /// unless a marker could itself pass for a number.
     #[inline]
-    pub(crate) fn verdict(&self, field: &[u8], nulls: &NullMarkers) -> Verdict {
+    pub(crate) fn holds(&self, field: &[u8], nulls: &NullMarkers, incomparable: &mut bool) -> bool {
         let Some(number) = &self.number else {
             if self.time && nulls.is_null_number(field) {
-                return Verdict::Miss;
+                return false;
             }
-            return self.cmp.holds(field.cmp(&self.value)).into();
+            return self.cmp.holds(field.cmp(&self.value));
         };
-        if nulls.has_numeric_marker() && nulls.is_null_number(field) {
-            return Verdict::Miss;
-        }
         if let Some(small) = self.small {
-            if let Some(v) = crate::simd::digits::short_digits(field, field) {
-                return self.cmp.holds(v.cmp(&small)).into();
+            if !nulls.has_numeric_marker() {
+                if let Some(v) = crate::simd::digits::short_digits(field, field) {
+                    return self.cmp.holds(v.cmp(&small));
+                }
             }
+        }
+        if nulls.has_numeric_marker() && nulls.is_null_number(field) {
+            return false;
         }
         match Decimal::parse(field) {
-            Some(f) => self.cmp.holds(f.cmp(&number.as_decimal())).into(),
-            None => self.not_a_number(field, nulls),
+            Some(f) => self.cmp.holds(f.cmp(&number.as_decimal())),
+            None => {
+                *incomparable = self.not_comparable(field, nulls);
+                false
+            }
         }
     }
 
-    /// A field that is not a number, compared with a number.
+    /// Whether a field that is not a number, compared with a number, is reported.
     #[cold]
-    fn not_a_number(&self, field: &[u8], nulls: &NullMarkers) -> Verdict {
-        if self.cmp == Cmp::Eq || nulls.is_null_number(field) {
-            Verdict::Miss
-        } else {
-            Verdict::Incomparable
-        }
+    fn not_comparable(&self, field: &[u8], nulls: &NullMarkers) -> bool {
+        self.cmp != Cmp::Eq && !nulls.is_null_number(field)
     }
 }

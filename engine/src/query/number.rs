@@ -36,8 +36,9 @@ pub struct Decimal<'a> {
 impl<'a> Decimal<'a> {
     /// Parses `text` as a whole; anything outside the grammar (whitespace, `inf`/`nan`,
     /// separators, a lone sign or dot, an exponent without digits or of more than 17
-    /// significant digits) is `None`.
-    #[inline]
+    /// significant digits) is `None`. Always inlined: it runs per value in the filter and
+    /// aggregate loops, where a call would cost as much as the parse.
+    #[inline(always)]
     pub fn parse(text: &'a [u8]) -> Option<Decimal<'a>> {
         let (negative, rest) = match text.first()? {
             b'-' => (true, &text[1..]),
@@ -48,24 +49,67 @@ impl<'a> Decimal<'a> {
             .iter()
             .position(|b| !b.is_ascii_digit())
             .unwrap_or(rest.len());
-        let (int_all, mut after) = rest.split_at(int_len);
-        let mut frac_all = &after[..0];
-        if let Some((b'.', frac)) = after.split_first() {
-            let frac_len = frac
-                .iter()
-                .position(|b| !b.is_ascii_digit())
-                .unwrap_or(frac.len());
-            (frac_all, after) = frac.split_at(frac_len);
+        let (int_all, after) = rest.split_at(int_len);
+        // Plain decimals, by far the commonest, take this path; anything after the digits
+        // but a dot and more digits is an exponent or not a number (out of line).
+        let frac_all = match after.split_first() {
+            None => &after[..0],
+            Some((b'.', frac)) if frac.iter().all(u8::is_ascii_digit) => frac,
+            Some(_) => return Decimal::with_exponent(negative, int_all, after),
+        };
+        Decimal::normalized(negative, int_all, frac_all, 0)
+    }
+
+    /// Whether `text` is one of the commonest numbers, an optional `-` then digits with at
+    /// most one dot and a digit somewhere (`116.51172`, `-3`, `.5`), found in one loop
+    /// without taking the number apart: for code that only needs to know that a value is a
+    /// number. `false` says nothing ([`Decimal::parse`] knows).
+    #[inline(always)]
+    pub fn is_plain(text: &[u8]) -> bool {
+        let body = text.strip_prefix(b"-").unwrap_or(text);
+        // Two tight loops (digits, then digits after the dot) rather than one that sorts
+        // every byte three ways.
+        match body.iter().position(|b| !b.is_ascii_digit()) {
+            None => !body.is_empty(),
+            Some(dot) => {
+                body[dot] == b'.'
+                    && body.len() > 1
+                    && body[dot + 1..].iter().all(u8::is_ascii_digit)
+            }
         }
+    }
+
+    /// The rest of [`Decimal::parse`] for text with something after the integer digits that
+    /// is not just a fraction: `after` is that part (`.5e3`, `e-2`, or not a number).
+    #[cold]
+    fn with_exponent(negative: bool, int_all: &'a [u8], after: &'a [u8]) -> Option<Decimal<'a>> {
+        let (frac_all, rest) = match after.split_first() {
+            Some((b'.', frac)) => {
+                let frac_len = frac
+                    .iter()
+                    .position(|b| !b.is_ascii_digit())
+                    .unwrap_or(frac.len());
+                frac.split_at(frac_len)
+            }
+            _ => (&after[..0], after),
+        };
+        let exp = parse_exponent(rest)?;
+        Decimal::normalized(negative, int_all, frac_all, exp)
+    }
+
+    /// Leading integer zeros and trailing fraction zeros dropped; zero is positive with
+    /// exponent 0. `None` when there is no digit at all.
+    #[inline(always)]
+    fn normalized(
+        negative: bool,
+        int_all: &'a [u8],
+        frac_all: &'a [u8],
+        exp: i64,
+    ) -> Option<Decimal<'a>> {
         // The grammar needs at least one digit on either side of the dot.
         if int_all.is_empty() && frac_all.is_empty() {
             return None;
         }
-        let exp = if after.is_empty() {
-            0
-        } else {
-            parse_exponent(after)?
-        };
         let lead = int_all
             .iter()
             .position(|&b| b != b'0')
@@ -197,7 +241,6 @@ impl<'a> Decimal<'a> {
 
 /// `[eE] [+-]? DIGITS` as an `i64`, or `None` outside that grammar or beyond
 /// [`MAX_EXPONENT_DIGITS`] significant digits.
-#[cold]
 fn parse_exponent(text: &[u8]) -> Option<i64> {
     let (&e, rest) = text.split_first()?;
     if e | 0x20 != b'e' {
@@ -688,6 +731,18 @@ mod tests {
             prop_assert_eq!(d(&ta).cmp(&d(&tb)), want, "{} vs {}", ta, tb);
             // The canonical text is the same number.
             prop_assert_eq!(d(&d(&ta).to_string()).cmp(&d(&ta)), Ordering::Equal);
+        }
+
+        #[test]
+        fn plain_numbers_are_numbers(bytes in proptest::collection::vec(
+            prop_oneof![Just(b'0'), Just(b'7'), Just(b'.'), Just(b'-'), Just(b'+'), Just(b'e'), any::<u8>()],
+            0..8,
+        )) {
+            let plain = regex::bytes::Regex::new(r"\A-?([0-9]+(\.[0-9]*)?|\.[0-9]+)\z").unwrap();
+            prop_assert_eq!(Decimal::is_plain(&bytes), plain.is_match(&bytes));
+            if Decimal::is_plain(&bytes) {
+                prop_assert!(Decimal::parse(&bytes).is_some());
+            }
         }
 
         #[test]

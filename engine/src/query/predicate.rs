@@ -1,7 +1,7 @@
 //! A `--where` expression compiled against a schema into a test on one field's bytes.
 //!
 //! [`crate::query::expr`] parses the text and [`crate::input::schema`] resolves the column; this
-//! module fixes the semantics once, so the scanning kernel only calls [`Predicate::test`] per
+//! module fixes the semantics once, so the scanning kernel only calls [`Predicate::holds`] per
 //! record (and may use [`Predicate::needle`] to skip whole stretches of data that cannot
 //! match). Comparisons follow [`crate::query::compare`]: numerically and exactly when the value
 //! is a number, with null fields never matching and other non-numbers reported as not
@@ -163,47 +163,56 @@ impl Predicate {
     /// Whether `field` (its unescaped content) passes: see [`Predicate::test`].
     #[inline]
     pub fn matches(&self, field: &[u8]) -> bool {
-        self.test(field) == Verdict::Match
+        self.holds(field, &mut false)
     }
 
     /// The test on one field (its unescaped content): `~` searches the bytes (unanchored);
     /// comparisons follow [`crate::query::compare`]; `is null` asks whether the field is
     /// empty or a marker.
-    #[inline]
     pub fn test(&self, field: &[u8]) -> Verdict {
+        let mut incomparable = false;
+        let holds = self.holds(field, &mut incomparable);
+        Verdict::of(holds, incomparable)
+    }
+
+    /// [`Predicate::test`] as the kernels call it: whether the field passes, setting
+    /// `incomparable` when it is a value the test cannot compare (a bool and a flag written
+    /// only on that rare path keep the per-record loop as tight as a plain yes/no).
+    #[inline]
+    pub fn holds(&self, field: &[u8], incomparable: &mut bool) -> bool {
         // The common case stays small enough to inline into the kernels' record loops.
         match &self.test {
-            Test::Raw(comparison) => comparison.verdict(field, &self.nulls),
-            _ => self.test_other(field),
+            Test::Raw(comparison) => comparison.holds(field, &self.nulls, incomparable),
+            _ => self.holds_other(field, incomparable),
         }
     }
 
-    /// [`Predicate::test`] for a regex, a comparison on decoded text, or `is [not] null`.
+    /// [`Predicate::holds`] for a regex, a comparison on decoded text, or `is [not] null`.
     #[inline(never)]
-    fn test_other(&self, field: &[u8]) -> Verdict {
+    fn holds_other(&self, field: &[u8], incomparable: &mut bool) -> bool {
         match &self.test {
-            Test::Raw(comparison) => comparison.verdict(field, &self.nulls),
+            Test::Raw(comparison) => comparison.holds(field, &self.nulls, incomparable),
             Test::Regex {
                 regex,
                 decode: None,
-            } => regex.is_match(field).into(),
+            } => regex.is_match(field),
             Test::Regex {
                 regex,
                 decode: Some(encoding),
-            } => regex
-                .is_match(decoded(encoding, field, &mut Vec::new()))
-                .into(),
+            } => regex.is_match(decoded(encoding, field, &mut Vec::new())),
             Test::Decoded {
                 comparison,
                 encoding,
             } => {
                 // Markers are in the input's encoding: look for them before decoding.
                 if comparison.reads_values() && self.nulls.is_null_number(field) {
-                    return Verdict::Miss;
+                    return false;
                 }
-                comparison.verdict(decoded(encoding, field, &mut Vec::new()), &self.nulls)
+                let mut buf = Vec::new();
+                let text = decoded(encoding, field, &mut buf);
+                comparison.holds(text, &self.nulls, incomparable)
             }
-            Test::Null(is_null) => (self.nulls.is_null_number(field) == *is_null).into(),
+            Test::Null(is_null) => self.nulls.is_null_number(field) == *is_null,
         }
     }
 

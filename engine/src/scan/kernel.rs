@@ -22,7 +22,7 @@
 //! without the needle) are exactly those the full parse rejects at the first test, and both
 //! paths count the same.
 
-use crate::query::predicate::{Predicate, Verdict};
+use crate::query::predicate::Predicate;
 use crate::scan::format::{format_record, Emit};
 use crate::scan::outcome::{note_incomparable, note_malformed, ChunkOutcome, REPORTED_MALFORMED};
 use crate::scan::record::{split_quote_free, GeneralRecords, RangeEnd};
@@ -163,8 +163,15 @@ fn scan_quote_free(
                     let start = if i == 0 { line.start } else { at[i - 1] + 1 };
                     &data[start..at.get(i).copied().unwrap_or(line.end)]
                 };
-                let line_no = || line.line_no;
-                filter_record(filter, sink, &mut outcome, raw_of(&line), &field, line_no);
+                let no = line.line_no;
+                filter_record(
+                    filter,
+                    sink,
+                    &mut outcome,
+                    raw_of(&line),
+                    &field,
+                    move || no,
+                );
             },
         )
     } else {
@@ -180,8 +187,15 @@ fn scan_quote_free(
                 split_quote_free(data, line.start..line.end, delimiter, fields, needed);
             }
             let field = |i: usize| &data[fields[i].clone()];
-            let line_no = || line.line_no;
-            filter_record(filter, sink, &mut outcome, raw_of(&line), &field, line_no);
+            let no = line.line_no;
+            filter_record(
+                filter,
+                sink,
+                &mut outcome,
+                raw_of(&line),
+                &field,
+                move || no,
+            );
         })
     }
     .ok()?;
@@ -211,15 +225,17 @@ fn filter_record<'f>(
     field: &impl Fn(usize) -> &'f [u8],
     line_no: impl FnOnce() -> u64,
 ) {
-    for p in filter.predicates {
-        match p.test(field(p.column())) {
-            Verdict::Match => {}
-            Verdict::Miss => return,
-            Verdict::Incomparable => return note_incomparable(outcome, line_no),
-        }
+    let mut incomparable = false;
+    if filter
+        .predicates
+        .iter()
+        .all(|p| p.holds(field(p.column()), &mut incomparable))
+    {
+        outcome.matches += 1;
+        sink.matched(raw, field);
+    } else if incomparable {
+        note_incomparable(outcome, line_no);
     }
-    outcome.matches += 1;
-    sink.matched(raw, field);
 }
 
 /// Puts the predicate whose needle the fast path looks for first, keeping the others in

@@ -10,8 +10,11 @@
 //! occurrences, so no matching line is missed: the caller's predicate is the real test.
 //!
 //! A number can also be written with an exponent (`1.1865e4` equals 11865 without holding
-//! its digits), so for a numeric needle every `e` or `E` is a candidate too: such lines are
-//! rare in numeric data, and the test then reads them as numbers.
+//! its digits), so for a numeric needle an `e` or `E` right after a digit or a dot is a
+//! candidate too: rare in numeric data, and the test then reads those fields as numbers. The
+//! vector code only finds the letters (one compare per block, and none for a text needle);
+//! the rare blocks holding one are walked line by line anyway, where the byte before each
+//! letter is looked at, so `Delta` or `EWR` flag nothing.
 //!
 //! Hand-written for the same reason as [`crate::simd::structure`]: it is the innermost loop of the
 //! most common query, and this is where fleet has to keep up with ripgrep's `memmem`.
@@ -28,9 +31,8 @@ pub struct Probe {
     bytes: [u8; 4],
     /// The needle's length: a candidate starting at `i` reads up to `i + span - 1`.
     span: usize,
-    /// `b'e'` when every `e` or `E` is a candidate too (a numeric needle: see the module
-    /// docs), else 0. Tested as `byte | 0x20 == exponent`, which no byte meets for 0, so the
-    /// vector code runs the same instructions either way.
+    /// `b'e'` when exponent letters are candidates too (a numeric needle: see the module
+    /// docs), else 0. Tested as `byte | 0x20 == exponent`, which no byte meets for 0.
     exponent: u8,
 }
 
@@ -86,13 +88,32 @@ pub fn for_each_flagged_line(
 ) -> Result<Counts, NotQuoteFree> {
     #[cfg(target_arch = "x86_64")]
     {
+        let numeric = probe.exponent != 0;
         if wide::avx512_available() {
             // SAFETY: the CPU has AVX-512F, AVX-512BW, BMI1, BMI2 and POPCNT (checked above).
-            return unsafe { wide::pass512(data, range, delimiter, delimiters, probe, on_line) };
+            return unsafe {
+                match numeric {
+                    true => {
+                        wide::pass512::<true>(data, range, delimiter, delimiters, probe, on_line)
+                    }
+                    false => {
+                        wide::pass512::<false>(data, range, delimiter, delimiters, probe, on_line)
+                    }
+                }
+            };
         }
         if wide::avx2_available() {
             // SAFETY: the CPU has AVX2, BMI1 and POPCNT (checked above).
-            return unsafe { wide::pass256(data, range, delimiter, delimiters, probe, on_line) };
+            return unsafe {
+                match numeric {
+                    true => {
+                        wide::pass256::<true>(data, range, delimiter, delimiters, probe, on_line)
+                    }
+                    false => {
+                        wide::pass256::<false>(data, range, delimiter, delimiters, probe, on_line)
+                    }
+                }
+            };
         }
     }
     pass_portable(data, range, delimiter, delimiters, probe, on_line)
@@ -121,12 +142,20 @@ fn pass_portable(
     )
 }
 
-/// Masks of the 64-byte block at `bytes[at..]`: (newlines, delimiters, quotes or CRs,
-/// candidates). Candidate bit `j` needs every probe byte at `at + j + offset`, which may lie
-/// past the block (a probe past the end of `bytes` fails), or an exponent letter at `at + j`
-/// when the probe asks for those. Portable, for tails and as the oracle.
-pub fn scalar_masks(bytes: &[u8], at: usize, delimiter: u8, probe: &Probe) -> (u64, u64, u64, u64) {
-    let (mut nl, mut dl, mut bad, mut cand) = (0u64, 0u64, 0u64, 0u64);
+/// The masks of one block, bit `j` for byte `j`: (newlines, delimiters, quotes or CRs,
+/// candidates, exponent letters).
+pub type Masks = (u64, u64, u64, u64, u64);
+
+/// What [`plain_blocks`] needs of a block: (newlines, delimiters, the OR of the other three
+/// masks, any of which stops the run).
+pub type PlainMasks = (u64, u64, u64);
+
+/// Masks of the 64-byte block at `bytes[at..]`. Candidate bit `j` needs every probe byte at
+/// `at + j + offset`, which may lie past the block (a probe past the end of `bytes` fails);
+/// exponent bit `j` an `e` or `E` at `at + j` when the probe asks for those (which
+/// [`exponents`] then sorts out). Portable, for tails and as the oracle.
+pub fn scalar_masks(bytes: &[u8], at: usize, delimiter: u8, probe: &Probe) -> Masks {
+    let (mut nl, mut dl, mut bad, mut cand, mut exp) = (0u64, 0u64, 0u64, 0u64, 0u64);
     let block = &bytes[at..(at + 64).min(bytes.len())];
     for (j, &b) in block.iter().enumerate() {
         nl |= ((b == b'\n') as u64) << j;
@@ -137,10 +166,27 @@ pub fn scalar_masks(bytes: &[u8], at: usize, delimiter: u8, probe: &Probe) -> (u
             .iter()
             .zip(probe.bytes)
             .all(|(&o, want)| bytes.get(at + j + o) == Some(&want));
-        let exponent = b | 0x20 == probe.exponent;
-        cand |= ((hit || exponent) as u64) << j;
+        cand |= (hit as u64) << j;
+        exp |= ((b | 0x20 == probe.exponent) as u64) << j;
     }
-    (nl, dl, bad, cand)
+    (nl, dl, bad, cand, exp)
+}
+
+/// The exponent letters of `exp` (the block at `bytes[at..]`) that can end a mantissa: right
+/// after a digit or a dot (`1.5e3`, `1.e3`). Only blocks holding a letter get here.
+#[cold]
+fn exponents(bytes: &[u8], at: usize, mut exp: u64) -> u64 {
+    let mut keep = 0;
+    while exp != 0 {
+        let j = exp.trailing_zeros() as usize;
+        exp &= exp - 1;
+        // The first byte of the range starts a line: no mantissa before it.
+        let before = (at + j).checked_sub(1).and_then(|i| bytes.get(i));
+        if before.is_some_and(|&b| b.is_ascii_digit() || b == b'.') {
+            keep |= 1 << j;
+        }
+    }
+    keep
 }
 
 /// Where the pass stands between blocks.
@@ -171,7 +217,7 @@ fn pass_with(
     delimiters: u32,
     probe: &Probe,
     mut on_line: impl FnMut(Flagged),
-    masks: impl Fn(&[u8], usize, u8, &Probe) -> (u64, u64, u64, u64),
+    masks: impl Fn(&[u8], usize, u8, &Probe) -> Masks,
     plain: impl Fn(&[u8], usize, &mut State) -> usize,
     vector_blocks: usize,
 ) -> Result<Counts, NotQuoteFree> {
@@ -194,13 +240,16 @@ fn pass_with(
             break;
         }
         let at = b * 64;
-        let (mut nl, mut dl, bad, mut cand) = if b < vector_blocks {
+        let (mut nl, mut dl, bad, mut cand, exp) = if b < vector_blocks {
             masks(bytes, at, delimiter, probe)
         } else {
             scalar_masks(bytes, at, delimiter, probe)
         };
         if bad != 0 {
             return Err(NotQuoteFree);
+        }
+        if exp != 0 {
+            cand |= exponents(bytes, at, exp);
         }
         st.after_newline = nl >> 63;
         st.counts.newlines += nl.count_ones() as u64;
@@ -247,7 +296,8 @@ fn pass_with(
 }
 
 /// Runs the blocks from `b` on, up to `vector_blocks`, while each is ordinary: no quote, no
-/// candidate, no empty line, and every line ending in it has the right count; returns the first
+/// candidate or exponent letter, no empty line, and every line ending in it has the right
+/// count; returns the first
 /// block that is not (left for the caller, `st` as before it). A tight loop with no call that
 /// carries only the delimiter count and a line count, so it runs from registers: this is where
 /// nearly all the bytes go. Where the last line started is found once, on the way out.
@@ -260,7 +310,7 @@ fn plain_blocks<const FIND_EMPTY: bool>(
     vector_blocks: usize,
     delimiter: u8,
     probe: &Probe,
-    masks: &impl Fn(&[u8], usize, u8, &Probe) -> (u64, u64, u64, u64),
+    masks: &impl Fn(&[u8], usize, u8, &Probe) -> PlainMasks,
     check: &impl Fn(u64, u64, u32) -> (bool, u32),
     st: &mut State,
 ) -> usize {
@@ -268,8 +318,7 @@ fn plain_blocks<const FIND_EMPTY: bool>(
     let (mut seen, mut after_newline) = (st.seen, st.after_newline);
     let mut lines = 0u64;
     while b < vector_blocks {
-        let (nl, dl, bad, cand) = masks(bytes, b * 64, delimiter, probe);
-        let mut stop = bad | cand;
+        let (nl, dl, mut stop) = masks(bytes, b * 64, delimiter, probe);
         if FIND_EMPTY {
             stop |= nl & ((nl << 1) | after_newline);
         }
@@ -342,7 +391,7 @@ fn vector_blocks(len: usize, probe: &Probe) -> usize {
 mod wide {
     use super::{
         check_by_popcount, event_pattern, pass_with, plain_blocks, vector_blocks, Counts, Flagged,
-        NotQuoteFree, Probe, State,
+        Masks, NotQuoteFree, PlainMasks, Probe, State,
     };
     use std::arch::x86_64::*;
     use std::ops::Range;
@@ -355,10 +404,12 @@ mod wide {
         crate::simd::cpu::level() >= crate::simd::cpu::Level::Avx2
     }
 
+    /// `EXP`: the probe asks for exponent letters (otherwise they are not looked for).
+    ///
     /// # Safety
     /// The CPU must support AVX-512F, AVX-512BW and BMI2.
     #[target_feature(enable = "avx512f,avx512bw,bmi1,bmi2,popcnt")]
-    pub unsafe fn pass512(
+    pub unsafe fn pass512<const EXP: bool>(
         data: &[u8],
         range: Range<usize>,
         delimiter: u8,
@@ -370,12 +421,12 @@ mod wide {
         let masks = |bytes: &[u8], at, delimiter, probe: &Probe| {
             // SAFETY: blocks below `vector` keep every load in bounds, and the CPU has
             // this function's features (its contract).
-            unsafe { masks512(bytes, at, delimiter, probe) }
+            unsafe { masks512::<EXP>(bytes, at, delimiter, probe) }
         };
         let plain = |bytes: &[u8], b, st: &mut State| {
             // SAFETY: blocks below `vector` keep every load in bounds, and the CPU has
             // this function's features (its contract).
-            unsafe { plain512(bytes, b, vector, delimiter, delimiters, probe, st) }
+            unsafe { plain512::<EXP>(bytes, b, vector, delimiter, delimiters, probe, st) }
         };
         pass_with(
             data, range, delimiter, delimiters, probe, on_line, masks, plain, vector,
@@ -388,12 +439,12 @@ mod wide {
     /// `at + 64 + probe.span - 1 <= bytes.len()`, and the CPU supports AVX-512BW.
     #[target_feature(enable = "avx512f,avx512bw")]
     #[inline]
-    unsafe fn masks512(
+    unsafe fn masks512<const EXP: bool>(
         bytes: &[u8],
         at: usize,
         delimiter: u8,
         probe: &Probe,
-    ) -> (u64, u64, u64, u64) {
+    ) -> Masks {
         // SAFETY: every load is in bounds (the caller's contract); unaligned loads are allowed.
         unsafe {
             let ptr = bytes.as_ptr().add(at);
@@ -409,15 +460,19 @@ mod wide {
                 _mm512_or_si512(differ(0), differ(1)),
                 _mm512_or_si512(differ(2), differ(3)),
             );
-            let exponent = _mm512_cmpeq_epi8_mask(
-                _mm512_or_si512(v, _mm512_set1_epi8(0x20)),
-                _mm512_set1_epi8(probe.exponent as i8),
-            );
+            let exponent = match EXP {
+                true => _mm512_cmpeq_epi8_mask(
+                    _mm512_or_si512(v, _mm512_set1_epi8(0x20)),
+                    _mm512_set1_epi8(b'e' as i8),
+                ),
+                false => 0,
+            };
             (
                 eq(b'\n'),
                 eq(delimiter),
                 eq(b'"') | eq(b'\r'),
-                _mm512_testn_epi8_mask(any, any) | exponent,
+                _mm512_testn_epi8_mask(any, any),
+                exponent,
             )
         }
     }
@@ -431,7 +486,7 @@ mod wide {
     /// AVX-512F, AVX-512BW and BMI2.
     #[target_feature(enable = "avx512f,avx512bw,bmi1,bmi2,popcnt")]
     #[inline(never)]
-    unsafe fn plain512(
+    unsafe fn plain512<const EXP: bool>(
         bytes: &[u8],
         b: usize,
         vector: usize,
@@ -443,7 +498,8 @@ mod wide {
         let masks = |bytes: &[u8], at, delimiter, probe: &Probe| {
             // SAFETY: blocks below `vector` keep every load in bounds, and the CPU has
             // this function's features (its contract).
-            unsafe { masks512(bytes, at, delimiter, probe) }
+            let (nl, dl, bad, cand, exp) = unsafe { masks512::<EXP>(bytes, at, delimiter, probe) };
+            (nl, dl, bad | cand | exp)
         };
         if delimiters == 0 {
             // One field per line: the event check below needs delimiters between newlines.
@@ -471,10 +527,12 @@ mod wide {
         plain_blocks::<false>(bytes, b, vector, delimiter, probe, &masks, &check, st)
     }
 
+    /// `EXP` as for [`pass512`].
+    ///
     /// # Safety
     /// The CPU must support AVX2, BMI1 and POPCNT.
     #[target_feature(enable = "avx2,bmi1,popcnt")]
-    pub unsafe fn pass256(
+    pub unsafe fn pass256<const EXP: bool>(
         data: &[u8],
         range: Range<usize>,
         delimiter: u8,
@@ -486,16 +544,67 @@ mod wide {
         let masks = |bytes: &[u8], at, delimiter, probe: &Probe| {
             // SAFETY: blocks below `vector` keep every load in bounds, and the CPU has
             // this function's features (its contract).
-            unsafe { masks256(bytes, at, delimiter, probe) }
+            unsafe { masks256::<EXP>(bytes, at, delimiter, probe) }
         };
         let plain = |bytes: &[u8], b, st: &mut State| {
             // SAFETY: blocks below `vector` keep every load in bounds, and the CPU has
             // this function's features (its contract).
-            unsafe { plain256(bytes, b, vector, delimiter, delimiters, probe, st) }
+            unsafe { plain256::<EXP>(bytes, b, vector, delimiter, delimiters, probe, st) }
         };
         pass_with(
             data, range, delimiter, delimiters, probe, on_line, masks, plain, vector,
         )
+    }
+
+    /// The vectors of one block's masks for AVX2, before `movemask`: (newlines, delimiters,
+    /// quotes or CRs, candidates, exponent letters), each as two 32-byte halves.
+    ///
+    /// # Safety
+    /// As for [`masks512`], and the CPU supports AVX2.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn vectors256<const EXP: bool>(
+        bytes: &[u8],
+        at: usize,
+        delimiter: u8,
+        probe: &Probe,
+    ) -> [(__m256i, __m256i); 5] {
+        // SAFETY: every load is in bounds (the caller's contract); unaligned loads are allowed.
+        unsafe {
+            let ptr = bytes.as_ptr().add(at);
+            let load = |offset: usize| {
+                (
+                    _mm256_loadu_si256(ptr.add(offset) as *const __m256i),
+                    _mm256_loadu_si256(ptr.add(offset + 32) as *const __m256i),
+                )
+            };
+            let eq = |(lo, hi): (__m256i, __m256i), byte: u8| {
+                let b = _mm256_set1_epi8(byte as i8);
+                (_mm256_cmpeq_epi8(lo, b), _mm256_cmpeq_epi8(hi, b))
+            };
+            let v = load(0);
+            let mut cand = eq(load(probe.offsets[0]), probe.bytes[0]);
+            for k in 1..4 {
+                cand = and(cand, eq(load(probe.offsets[k]), probe.bytes[k]));
+            }
+            let exponent = match EXP {
+                true => {
+                    let lower = _mm256_set1_epi8(0x20);
+                    eq(
+                        (_mm256_or_si256(v.0, lower), _mm256_or_si256(v.1, lower)),
+                        b'e',
+                    )
+                }
+                false => (_mm256_setzero_si256(), _mm256_setzero_si256()),
+            };
+            [
+                eq(v, b'\n'),
+                eq(v, delimiter),
+                or(eq(v, b'"'), eq(v, b'\r')),
+                cand,
+                exponent,
+            ]
+        }
     }
 
     /// As [`masks512`], for AVX2.
@@ -504,50 +613,52 @@ mod wide {
     /// As for [`masks512`], and the CPU supports AVX2.
     #[target_feature(enable = "avx2")]
     #[inline]
-    unsafe fn masks256(
+    unsafe fn masks256<const EXP: bool>(
         bytes: &[u8],
         at: usize,
         delimiter: u8,
         probe: &Probe,
-    ) -> (u64, u64, u64, u64) {
-        // SAFETY: every load is in bounds (the caller's contract); unaligned loads are allowed.
-        unsafe {
-            let ptr = bytes.as_ptr().add(at);
-            let eq = |offset: usize, byte: u8| {
-                let b = _mm256_set1_epi8(byte as i8);
-                let lo = _mm256_loadu_si256(ptr.add(offset) as *const __m256i);
-                let hi = _mm256_loadu_si256(ptr.add(offset + 32) as *const __m256i);
-                (_mm256_cmpeq_epi8(lo, b), _mm256_cmpeq_epi8(hi, b))
-            };
-            let mask = |(lo, hi): (__m256i, __m256i)| {
-                (_mm256_movemask_epi8(lo) as u32 as u64)
-                    | ((_mm256_movemask_epi8(hi) as u32 as u64) << 32)
-            };
-            let or = |(a, b): (__m256i, __m256i), (c, d): (__m256i, __m256i)| {
-                (_mm256_or_si256(a, c), _mm256_or_si256(b, d))
-            };
-            let and = |(a, b): (__m256i, __m256i), (c, d): (__m256i, __m256i)| {
-                (_mm256_and_si256(a, c), _mm256_and_si256(b, d))
-            };
-            let nl = mask(eq(0, b'\n'));
-            let dl = mask(eq(0, delimiter));
-            let bad = mask(or(eq(0, b'"'), eq(0, b'\r')));
-            let mut cand = eq(probe.offsets[0], probe.bytes[0]);
-            for k in 1..4 {
-                cand = and(cand, eq(probe.offsets[k], probe.bytes[k]));
-            }
-            let exponent = {
-                let lower = _mm256_set1_epi8(0x20);
-                let e = _mm256_set1_epi8(probe.exponent as i8);
-                let lo = _mm256_loadu_si256(ptr as *const __m256i);
-                let hi = _mm256_loadu_si256(ptr.add(32) as *const __m256i);
-                (
-                    _mm256_cmpeq_epi8(_mm256_or_si256(lo, lower), e),
-                    _mm256_cmpeq_epi8(_mm256_or_si256(hi, lower), e),
-                )
-            };
-            (nl, dl, bad, mask(or(cand, exponent)))
-        }
+    ) -> Masks {
+        // SAFETY: the caller's contract is `vectors256`'s.
+        let [nl, dl, bad, cand, exp] = unsafe { vectors256::<EXP>(bytes, at, delimiter, probe) };
+        (mask(nl), mask(dl), mask(bad), mask(cand), mask(exp))
+    }
+
+    /// [`masks256`] as [`plain_blocks`] needs it: what stops a run ORed as vectors, so one
+    /// `movemask` pair stands for three.
+    ///
+    /// # Safety
+    /// As for [`masks512`], and the CPU supports AVX2.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn plain_masks256<const EXP: bool>(
+        bytes: &[u8],
+        at: usize,
+        delimiter: u8,
+        probe: &Probe,
+    ) -> PlainMasks {
+        // SAFETY: the caller's contract is `vectors256`'s.
+        let [nl, dl, bad, cand, exp] = unsafe { vectors256::<EXP>(bytes, at, delimiter, probe) };
+        (mask(nl), mask(dl), mask(or(or(bad, cand), exp)))
+    }
+
+    /// The 64 mask bits of two 32-byte compare results.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn mask((lo, hi): (__m256i, __m256i)) -> u64 {
+        (_mm256_movemask_epi8(lo) as u32 as u64) | ((_mm256_movemask_epi8(hi) as u32 as u64) << 32)
+    }
+
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn or((a, b): (__m256i, __m256i), (c, d): (__m256i, __m256i)) -> (__m256i, __m256i) {
+        (_mm256_or_si256(a, c), _mm256_or_si256(b, d))
+    }
+
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn and((a, b): (__m256i, __m256i), (c, d): (__m256i, __m256i)) -> (__m256i, __m256i) {
+        (_mm256_and_si256(a, c), _mm256_and_si256(b, d))
     }
 
     /// [`plain_blocks`] compiled for AVX2 (see [`plain512`]).
@@ -556,7 +667,7 @@ mod wide {
     /// As for [`plain512`], and the CPU supports AVX2, BMI1 and POPCNT.
     #[target_feature(enable = "avx2,bmi1,popcnt")]
     #[inline(never)]
-    unsafe fn plain256(
+    unsafe fn plain256<const EXP: bool>(
         bytes: &[u8],
         b: usize,
         vector: usize,
@@ -568,7 +679,7 @@ mod wide {
         let masks = |bytes: &[u8], at, delimiter, probe: &Probe| {
             // SAFETY: blocks below `vector` keep every load in bounds, and the CPU has
             // this function's features (its contract).
-            unsafe { masks256(bytes, at, delimiter, probe) }
+            unsafe { plain_masks256::<EXP>(bytes, at, delimiter, probe) }
         };
         let check = |nl, dl, seen| check_by_popcount(nl, dl, seen, delimiters);
         plain_blocks::<true>(bytes, b, vector, delimiter, probe, &masks, &check, st)
@@ -581,7 +692,7 @@ mod tests {
     use proptest::prelude::*;
 
     /// Every line, by the obvious method: (start, end, delimiters, holds the needle or, for a
-    /// numeric needle, an exponent letter).
+    /// numeric needle, an exponent letter after a digit or dot).
     fn naive(
         bytes: &[u8],
         delimiter: u8,
@@ -597,8 +708,10 @@ mod tests {
             let end = start + piece.len();
             if !piece.is_empty() {
                 let d = piece.iter().filter(|&&c| c == delimiter).count() as u32;
-                let has = piece.windows(needle.len()).any(|w| w == needle)
-                    || (numeric && piece.iter().any(|&b| b == b'e' || b == b'E'));
+                let exponent = piece.windows(2).any(|w| {
+                    (w[0].is_ascii_digit() || w[0] == b'.') && (w[1] == b'e' || w[1] == b'E')
+                });
+                let has = piece.windows(needle.len()).any(|w| w == needle) || (numeric && exponent);
                 lines.push((start, end, d, has));
             }
             start = end + 1;
@@ -658,9 +771,24 @@ mod tests {
             let mut narrow = Vec::new();
             // SAFETY: the CPU has AVX2 (checked).
             let again = unsafe {
-                wide::pass256(data, offset..data.len(), b',', delimiters, &probe, |f| {
-                    narrow.push(f)
-                })
+                match numeric {
+                    true => wide::pass256::<true>(
+                        data,
+                        offset..data.len(),
+                        b',',
+                        delimiters,
+                        &probe,
+                        |f| narrow.push(f),
+                    ),
+                    false => wide::pass256::<false>(
+                        data,
+                        offset..data.len(),
+                        b',',
+                        delimiters,
+                        &probe,
+                        |f| narrow.push(f),
+                    ),
+                }
             };
             prop_assert_eq!(again, result);
             if result.is_ok() {
@@ -676,7 +804,7 @@ mod tests {
             data in proptest::collection::vec(prop_oneof![
                 6 => Just(b'1'), 3 => Just(b'8'), 2 => Just(b'6'), 2 => Just(b'5'),
                 3 => Just(b','), 2 => Just(b'\n'), 1 => Just(b'a'),
-                1 => Just(b'e'), 1 => Just(b'E'),
+                1 => Just(b'e'), 1 => Just(b'E'), 1 => Just(b'.'),
             ], 0..600),
             offset in 0usize..70,
             needle in prop_oneof![
@@ -747,7 +875,7 @@ mod tests {
                 let mut vector = Vec::new();
                 // SAFETY: the CPU has AVX-512 (checked).
                 let got = unsafe {
-                    wide::pass512(&data, 0..data.len(), b',', 1, &probe, |f| vector.push(f))
+                    wide::pass512::<true>(&data, 0..data.len(), b',', 1, &probe, |f| vector.push(f))
                 };
                 assert_eq!((got, &vector), (want, &scalar));
             }
@@ -755,7 +883,7 @@ mod tests {
                 let mut vector = Vec::new();
                 // SAFETY: the CPU has AVX2 (checked).
                 let got = unsafe {
-                    wide::pass256(&data, 0..data.len(), b',', 1, &probe, |f| vector.push(f))
+                    wide::pass256::<true>(&data, 0..data.len(), b',', 1, &probe, |f| vector.push(f))
                 };
                 assert_eq!((got, &vector), (want, &scalar));
             }
