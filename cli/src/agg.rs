@@ -55,6 +55,7 @@ Examples:
                                                        the 3 busiest taxis of each day
   fleet agg --time-format ts=epoch_ms --group-by 'hour(ts)' --agg count data/events
                                                        a column of epoch milliseconds (UTC)
+  fleet agg --group-by 'hour(time)' --agg count --chart data/gps       points per hour as bars
 
 Exit status: 0 on success, 2 on an error (a partial result included), 130 after Ctrl-C.";
 
@@ -103,6 +104,13 @@ pub struct AggArgs {
     /// timestamp, utf8); other columns are inferred from every value written.
     #[arg(long, value_name = "COL:TYPE,...")]
     schema: Option<String>,
+    /// Draw the first aggregate by group as a horizontal bar chart (after --sort and --top)
+    /// instead of printing the rows.
+    #[arg(long, conflicts_with_all = ["format", "output"])]
+    chart: bool,
+    /// Width of the --chart in characters (default: the terminal's, else COLUMNS, else 80).
+    #[arg(long, value_name = "N", requires = "chart")]
+    width: Option<usize>,
 }
 
 /// A column as written on the command line: digits are a 1-based position, else a name.
@@ -225,12 +233,17 @@ pub fn run(args: AggArgs) -> anyhow::Result<Outcome> {
         }
     }
     let mut text = Vec::new();
-    match format {
-        AggFormat::Csv | AggFormat::Arrow | AggFormat::Parquet => {
-            write_csv(&rows, &plan, &mut text)
+    if args.chart {
+        text = crate::chart::agg_chart(&rows, &plan, crate::chart::chart_width(args.width))
+            .into_bytes();
+    } else {
+        match format {
+            AggFormat::Csv | AggFormat::Arrow | AggFormat::Parquet => {
+                write_csv(&rows, &plan, &mut text)
+            }
+            AggFormat::Jsonl => write_jsonl(&rows, &plan, &mut text),
+            AggFormat::Table => write_table(&rows, &plan, &mut text),
         }
-        AggFormat::Jsonl => write_jsonl(&rows, &plan, &mut text),
-        AggFormat::Table => write_table(&rows, &plan, &mut text),
     }
     let mut sink = sink;
     sink.write_all(&text)

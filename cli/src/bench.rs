@@ -12,6 +12,7 @@ use crate::input::Engine;
 use crate::Outcome;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
+use fleet_benches::bars::{Bar, BarChart, BarGroup};
 use fleet_benches::measure::tree_digest;
 use fleet_benches::stats::Summary;
 use fleet_benches::warm::{warm, Warmed};
@@ -170,7 +171,8 @@ const BENCH_EXAMPLES: &str = "\
 Examples:
   fleet bench                                     2 GiB of generated data, 1 and all cores, both engines
   fleet bench --size 256MiB --runs 3 --workers 1,2,4 --engines processes
-  fleet bench --data DATA_DIR --workloads scan-id,agg-id --json > results.json";
+  fleet bench --data DATA_DIR --workloads scan-id,agg-id --json > results.json
+  fleet bench --size 256MiB --report bench-report     also bench-report/report.svg and .json";
 
 #[derive(Args)]
 #[command(after_help = BENCH_EXAMPLES)]
@@ -201,6 +203,11 @@ pub struct BenchArgs {
     /// Print results as JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// Also write DIR/report.json (as --json prints) and DIR/report.svg, a bar chart of GB/s
+    /// per workload with engines and worker counts side by side and the speed-up over one
+    /// worker above each bar.
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
     /// No progress lines on stderr.
     #[arg(short, long)]
     quiet: bool,
@@ -355,6 +362,14 @@ pub fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
     }
     let page_cache = warm_note(&warmed);
     drop(warmed);
+    if let Some(dir) = &args.report {
+        let json = json_report(&data, &cells, args.runs, &fleet, &page_cache)?;
+        write_report(dir, &json, &report_chart(&data, &cells))?;
+        say(format!(
+            "report written to {} (report.svg, report.json)",
+            dir.display()
+        ));
+    }
     if args.json {
         println!(
             "{}",
@@ -630,6 +645,51 @@ fn table(data: &BenchData, cells: &[Cell]) -> String {
          not the page cache of the mapped inputs.\n",
     );
     out
+}
+
+/// The bar chart of `--report`: one group per workload, one bar per engine and worker count
+/// (GB/s), labelled with its GB/s and its speed-up over one worker of the same engine.
+fn report_chart(data: &BenchData, cells: &[Cell]) -> BarChart {
+    let mut groups: Vec<BarGroup> = Vec::new();
+    for cell in cells {
+        let f = figures(data, cells, cell);
+        let label = match f.speedup {
+            Some(s) if cell.workers > 1 => format!("{:.2} ({s:.1}x)", f.gb_per_s),
+            _ => format!("{:.2}", f.gb_per_s),
+        };
+        let bar = Bar {
+            series: format!("{} x{}", cell.engine, cell.workers),
+            value: f.gb_per_s,
+            label,
+        };
+        let name = cell.workload.name();
+        match groups.iter_mut().find(|g| g.name == name) {
+            Some(g) => g.bars.push(bar),
+            None => groups.push(BarGroup {
+                name: name.to_string(),
+                bars: vec![bar],
+            }),
+        }
+    }
+    BarChart {
+        title: format!(
+            "fleet bench: GB/s on {} (speed-up over 1 worker in brackets)",
+            human_bytes(data.bytes)
+        ),
+        y_label: "GB/s".into(),
+        log_scale: false,
+        groups,
+    }
+}
+
+/// Writes DIR/report.json and DIR/report.svg, creating DIR.
+fn write_report(dir: &Path, json: &str, chart: &BarChart) -> anyhow::Result<()> {
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join("report.json");
+    fs::write(&path, format!("{json}\n"))
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    chart.write_svg(&dir.join("report.svg"))?;
+    Ok(())
 }
 
 fn json_report(

@@ -4,6 +4,7 @@
 mod agg;
 mod args;
 mod bench;
+mod chart;
 mod columnar;
 #[cfg(feature = "columnar")]
 mod convert;
@@ -14,6 +15,8 @@ mod output;
 mod progress;
 mod scan;
 mod sink;
+#[cfg(feature = "columnar")]
+mod stats;
 mod table;
 
 use clap::{Parser, Subcommand};
@@ -60,6 +63,10 @@ enum Command {
     /// in parallel.
     #[cfg(feature = "columnar")]
     Convert(convert::ConvertArgs),
+    /// Profile every column in one pass: type, counts, min/max/mean/stddev/sum, quantiles,
+    /// distinct and top values, time range, and histograms.
+    #[cfg(feature = "columnar")]
+    Stats(stats::StatsArgs),
 }
 
 /// How a command ended, beyond plain success. The exit codes follow grep and ripgrep: 0
@@ -104,6 +111,8 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         #[cfg(feature = "columnar")]
         Command::Convert(args) => convert::run(args),
+        #[cfg(feature = "columnar")]
+        Command::Stats(args) => stats::run(args),
     };
     let signalled = || fleet_engine::job::interrupt::exit_code().unwrap_or(130);
     match result {
