@@ -12,7 +12,7 @@ use crate::input::stream::{PieceError, Pieces};
 use crate::job::{
     run_job, ChunkTask, ChunkView, Consumer, JobError, JobOptions, Progress, ScanReport,
 };
-use crate::query::predicate::Predicate;
+use crate::query::condition::Condition;
 use crate::scan::kernel::{filter_chunk, Filter, MatchSink, Scratch};
 use crate::scan::outcome::ChunkOutcome;
 use std::io;
@@ -23,7 +23,7 @@ pub struct StatsTask {
     /// Fields per well-formed record.
     pub ncols: usize,
     /// `--where` tests: only passing records are profiled.
-    pub predicates: Vec<Predicate>,
+    pub predicates: Vec<Condition>,
     /// The columns profiled (0-based), in output order.
     pub columns: Vec<usize>,
     pub nulls: NullMarkers,
@@ -32,7 +32,7 @@ pub struct StatsTask {
 impl StatsTask {
     pub fn new(
         ncols: usize,
-        mut predicates: Vec<Predicate>,
+        mut predicates: Vec<Condition>,
         columns: Vec<usize>,
         nulls: NullMarkers,
     ) -> StatsTask {
