@@ -17,6 +17,8 @@ use unicode_width::UnicodeWidthStr;
 const EIGHTHS: [char; 8] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
 const FULL: char = '█';
 /// The sparkline levels, lowest first.
+// Only `fleet stats` draws sparklines, and it needs the `columnar` feature.
+#[cfg_attr(not(feature = "columnar"), allow(dead_code))]
 const LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 /// The width when none is given and stdout is not a terminal (and COLUMNS is not set).
 pub const DEFAULT_WIDTH: usize = 80;
@@ -113,6 +115,7 @@ pub fn bar_chart(bars: &[Bar], width: usize) -> String {
 
 /// One character per value, `▁` (the smallest non-zero level) to `█` (the largest value); a
 /// zero is a space, so an empty bin is told from a small one.
+#[cfg_attr(not(feature = "columnar"), allow(dead_code))]
 pub fn sparkline(values: &[u64]) -> String {
     let max = values.iter().copied().max().unwrap_or(0);
     values
