@@ -44,6 +44,9 @@ Examples:
   fleet agg --group-by id --agg count --agg 'mean(speed)' data/gps     points and mean speed per taxi
   fleet agg --group-by 'hour(time)' --agg count --sort -count data/gps busiest hours of the day
   fleet agg -w 'speed>100' --agg count --agg 'distinct(id)' data/gps   fast points, taxis involved
+  fleet agg -w 'id in @taxis.txt' -w 'not (occupied=1 and speed=0)' --group-by id --agg count data/gps
+                                                       points of listed taxis, stopped fares left out
+  fleet agg -w 'id=11865 or id=20001' --group-by 'date(time),id' --agg 'max(speed)' data/gps
   fleet agg --group-by payment_type --agg 'sum(total_amount)' --format jsonl data/trips
   fleet agg --group-by 'bucket(time,15m)' --agg count --agg 'median(speed)' data/gps
                                                        points and median speed per 15 minutes
