@@ -40,16 +40,11 @@ const DD_BINS: u32 = 65_536;
 pub struct FixedHasher;
 
 impl BuildHasher for FixedHasher {
-    type Hasher = ahash::AHasher;
+    type Hasher = foldhash::fast::FoldHasher<'static>;
 
-    fn build_hasher(&self) -> ahash::AHasher {
-        ahash::RandomState::with_seeds(
-            0x243f_6a88_85a3_08d3,
-            0x1319_8a2e_0370_7344,
-            0xa409_3822_299f_31d0,
-            0x082e_fa98_ec4e_6c89,
-        )
-        .build_hasher()
+    fn build_hasher(&self) -> Self::Hasher {
+        // FixedState: the same seeds in every process (RandomState would differ per process).
+        foldhash::fast::FixedState::with_seed(0x243f_6a88_85a3_08d3).build_hasher()
     }
 }
 
