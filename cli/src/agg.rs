@@ -205,16 +205,9 @@ pub fn run(args: AggArgs) -> anyhow::Result<Outcome> {
         },
     );
     let task = AggTask::new(ds.schema.ncols(), predicates, plan.clone(), &ds.plan);
-    let bars = args.input.bars(&ds, &opts);
-    let mut on_progress = |p: &fleet_engine::Progress| {
-        if let Some(b) = &bars {
-            b.update(p)
-        }
-    };
-    let result = run_agg(ds.plan.clone(), task, &opts, &mut on_progress);
-    if let Some(b) = bars {
-        b.finish();
-    }
+    let result = args.input.with_progress(&ds, &opts, |on_progress| {
+        run_agg(ds.plan.clone(), task, &opts, on_progress)
+    });
     let mut result = match result {
         Ok(r) => r,
         Err(e) => return job_error(e, args.output.as_deref()),

@@ -190,11 +190,32 @@ impl InputArgs {
         })
     }
 
-    pub fn bars(&self, ds: &Dataset, opts: &JobOptions) -> Option<Bars> {
+    fn bars(&self, ds: &Dataset, opts: &JobOptions) -> Option<Bars> {
         let shown = opts.workers.min(ds.plan.chunks.len().max(1));
         // Standard input's size is not known: bytes read, without a total.
         let total = (!ds.plan.has_stdin()).then(|| ds.plan.total_bytes());
         Bars::new(self.progress, self.quiet, total, shown)
+    }
+
+    /// Runs a job with the progress bars `--progress` asks for, fed by the job's progress
+    /// callback and finished whatever the job's result.
+    pub fn with_progress<R>(
+        &self,
+        ds: &Dataset,
+        opts: &JobOptions,
+        run: impl FnOnce(&mut dyn FnMut(&fleet_engine::Progress)) -> R,
+    ) -> R {
+        let bars = self.bars(ds, opts);
+        let mut on_progress = |p: &fleet_engine::Progress| {
+            if let Some(b) = &bars {
+                b.update(p)
+            }
+        };
+        let result = run(&mut on_progress);
+        if let Some(b) = bars {
+            b.finish();
+        }
+        result
     }
 
     /// Fails when `--strict` and some record was malformed, or had a value a numeric

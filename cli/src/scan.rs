@@ -151,28 +151,19 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
         framed: args.limit.is_some() && !args.count,
         decode,
     };
-    let bars = args.input.bars(&ds, &opts);
-    let result = (|| -> Result<_, JobError> {
+    let result = args.input.with_progress(&ds, &opts, |on_progress| {
         if args.limit == Some(0) {
             return Ok(None);
         }
         sink.write_all(&header_line(&args, &ds, selected.as_deref(), decode))
             .map_err(JobError::Output)?;
-        let mut on_progress = |p: &fleet_engine::Progress| {
-            if let Some(b) = &bars {
-                b.update(p)
-            }
-        };
         let plan = ds.plan.clone();
         if args.count {
-            run_scan(plan, spec, &opts, &mut io::sink(), &mut on_progress).map(Some)
+            run_scan(plan, spec, &opts, &mut io::sink(), on_progress).map(Some)
         } else {
-            run_scan(plan, spec, &opts, &mut sink, &mut on_progress).map(Some)
+            run_scan(plan, spec, &opts, &mut sink, on_progress).map(Some)
         }
-    })();
-    if let Some(b) = bars {
-        b.finish();
-    }
+    });
     let report = match result {
         Ok(r) => r,
         Err(e) => return job_error(e, args.output.as_deref()),

@@ -77,16 +77,9 @@ pub fn run(args: StatsArgs) -> anyhow::Result<Outcome> {
     );
     let sink = Sink::open(args.output.as_deref(), &ds)?;
     let task = StatsTask::new(ds.schema.ncols(), predicates, columns, ds.scanned_nulls());
-    let bars = args.input.bars(&ds, &opts);
-    let mut on_progress = |p: &fleet_engine::Progress| {
-        if let Some(b) = &bars {
-            b.update(p)
-        }
-    };
-    let result = run_stats(ds.plan.clone(), task, &opts, &mut on_progress);
-    if let Some(b) = bars {
-        b.finish();
-    }
+    let result = args.input.with_progress(&ds, &opts, |on_progress| {
+        run_stats(ds.plan.clone(), task, &opts, on_progress)
+    });
     let mut result = match result {
         Ok(r) => r,
         Err(e) => return job_error(e, args.output.as_deref()),

@@ -576,17 +576,7 @@ mod tests {
     }
 
     fn position(e: ExprError) -> usize {
-        match e {
-            ExprError::NoOperator { position, .. }
-            | ExprError::EmptyColumn { position, .. }
-            | ExprError::BadOperator { position, .. }
-            | ExprError::ValueStartsWithOperator { position, .. }
-            | ExprError::UnterminatedQuote { position, .. }
-            | ExprError::ZeroPosition { position, .. }
-            | ExprError::PositionTooLarge { position, .. }
-            | ExprError::EmptyListItem { position, .. }
-            | ExprError::Syntax { position, .. } => position,
-        }
+        e.position()
     }
 
     #[test]

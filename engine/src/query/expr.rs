@@ -106,6 +106,23 @@ pub enum ExprError {
     },
 }
 
+impl ExprError {
+    /// The 1-based character position the error points at.
+    pub fn position(&self) -> usize {
+        match *self {
+            ExprError::NoOperator { position, .. }
+            | ExprError::EmptyColumn { position, .. }
+            | ExprError::BadOperator { position, .. }
+            | ExprError::ValueStartsWithOperator { position, .. }
+            | ExprError::UnterminatedQuote { position, .. }
+            | ExprError::ZeroPosition { position, .. }
+            | ExprError::PositionTooLarge { position, .. }
+            | ExprError::EmptyListItem { position, .. }
+            | ExprError::Syntax { position, .. } => position,
+        }
+    }
+}
+
 const OPERATOR_CHARS: &[char] = &['<', '>', '=', '!', '~'];
 
 /// Longest first: the operator is the longest one that starts at the operator position.
@@ -623,17 +640,7 @@ mod tests {
         #[test]
         fn error_positions_are_inside_or_just_past(text in "[ a-c0-9=<>!~\"']{0,12}") {
             if let Err(e) = parse_where(&text) {
-                let position = match e {
-                    ExprError::NoOperator { position, .. }
-                    | ExprError::EmptyColumn { position, .. }
-                    | ExprError::BadOperator { position, .. }
-                    | ExprError::ValueStartsWithOperator { position, .. }
-                    | ExprError::UnterminatedQuote { position, .. }
-                    | ExprError::ZeroPosition { position, .. }
-                    | ExprError::PositionTooLarge { position, .. }
-                    | ExprError::EmptyListItem { position, .. }
-                    | ExprError::Syntax { position, .. } => position,
-                };
+                let position = e.position();
                 prop_assert!(position >= 1 && position <= text.chars().count() + 1);
             }
         }
