@@ -11,8 +11,14 @@
 #   RUNS=5               timed runs per tool and workload
 #   WORKERS=2            fleet's workers, ripgrep's -j, DuckDB's and Polars' threads, Pool size
 #   SIZE=2GiB            generated data size when DIR is not given
-#   WORKLOADS="select count groupby bucket"   (bucket: 15-minute windows, count and exact
-#                        median speed; DuckDB time_bucket, Polars dt.truncate)
+#   WORKLOADS="select count groupby bucket ids stats"   (bucket: 15-minute windows, count and exact
+#                        median speed; DuckDB time_bucket, Polars dt.truncate; ids: --where
+#                        'id in @ids.txt', 1,000 ids taken from the data, no classic script;
+#                        stats: fleet stats, DuckDB SUMMARIZE, Polars describe; checked on
+#                        the numeric columns' count, min, max, mean)
+#   SVG=docs/peers.svg   where the bar chart of the table goes (time relative to fleet, log
+#                        scale; drawn by benches/src/bin/peers-chart.rs); SVG= for none
+#   PEERS_CHART=PATH     the peers-chart binary (built with cargo if missing)
 #   FLEET=target/release/fleet   the binary to measure (built with cargo if missing)
 #   FLEET_BASE=PATH      a second fleet build, timed and checked beside the first as the
 #                        tool "fleet-base" (before/after a change, in one run)
@@ -28,10 +34,11 @@ set -euo pipefail
 RUNS=${RUNS:-5}
 WORKERS=${WORKERS:-2}
 SIZE=${SIZE:-2GiB}
-WORKLOADS=${WORKLOADS:-select count groupby bucket}
+WORKLOADS=${WORKLOADS:-select count groupby bucket ids stats}
 SKIP=${SKIP:-}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
+SVG=${SVG-$repo/docs/peers.svg}
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/fleet
 mkdir -p "$cache"
 
@@ -121,6 +128,23 @@ else
 fi
 note "$DIR: ${#files[@]} files, $bytes bytes; $RUNS runs per tool; $WORKERS workers/threads"
 
+# --- the id list of the ids workload: 1,000 distinct ids, every 7th record from the start --
+ids=$work/ids.txt
+python3 - "${files[@]}" >"$ids" <<'PY'
+import sys
+seen = {}
+for path in sys.argv[1:]:
+    with open(path, "rb") as f:
+        for i, line in enumerate(f):
+            if i % 7 == 0:
+                seen.setdefault(line.split(b",", 1)[0].decode(), None)
+            if len(seen) >= 1000 or i > 1_400_000:
+                break
+    if len(seen) >= 1000:
+        break
+print("\n".join(seen))
+PY
+
 # --- the commands: NAME<TAB>COMMAND lines, each writing its answer to $work/W.NAME.out ----
 q() { printf '%q' "$1"; }
 commands() { # WORKLOAD
@@ -147,7 +171,19 @@ commands() { # WORKLOAD
     groupby)
         printf 'mawk\tmawk -F, %s%s > %s\n' "'{c[\$1]++; s[\$1]+=\$5} END{for(k in c) printf \"%s,%d,%.6f\\n\", k, c[k], s[k]/c[k]}'" "$f" "$out.mawk.out"
         ;;
+    ids)
+        printf 'mawk\tmawk -F, %s %s%s > %s\n' "'NR==FNR{s[\$1]; next} (\$1 in s){n++} END{print n+0}'" "$(q "$ids")" "$f" "$out.mawk.out"
+        printf 'duckdb\t%s %s duckdb ids %s %s --threads %s --ids %s\n' "$PY" "$(q "$here/peers/frames.py")" "$d" "$out.duckdb.out" "$WORKERS" "$(q "$ids")"
+        printf 'polars\t%s %s polars ids %s %s --threads %s --ids %s\n' "$PY" "$(q "$here/peers/frames.py")" "$d" "$out.polars.out" "$WORKERS" "$(q "$ids")"
+        return
+        ;;
     esac
+    if [[ $w == stats ]]; then
+        # Only the frame libraries have a one-call profile (and xsv stats is not in the set).
+        printf 'duckdb\t%s %s duckdb stats %s %s --threads %s\n' "$PY" "$(q "$here/peers/frames.py")" "$d" "$out.duckdb.out" "$WORKERS"
+        printf 'polars\t%s %s polars stats %s %s --threads %s\n' "$PY" "$(q "$here/peers/frames.py")" "$d" "$out.polars.out" "$WORKERS"
+        return
+    fi
     printf 'duckdb\t%s %s duckdb %s %s %s --threads %s\n' "$PY" "$(q "$here/peers/frames.py")" "$w" "$d" "$out.duckdb.out" "$WORKERS"
     printf 'polars\t%s %s polars %s %s %s --threads %s\n' "$PY" "$(q "$here/peers/frames.py")" "$w" "$d" "$out.polars.out" "$WORKERS"
     # The classic script has no time windows.
@@ -162,8 +198,10 @@ fleet_commands() { # WORKLOAD NAME BINARY: the fleet line of a workload, under N
     case $w in
     select) printf '%s\t%s scan %s --where id=11865 --workers %s -q -o %s\n' "$name" "$fl" "$d" "$WORKERS" "$out" ;;
     count) printf '%s\t%s scan %s --count --where %s --workers %s -q > %s\n' "$name" "$fl" "$d" "'speed>100'" "$WORKERS" "$out" ;;
+    ids) printf '%s\t%s scan %s --count --where %s --workers %s -q > %s\n' "$name" "$fl" "$d" "$(q "id in @$ids")" "$WORKERS" "$out" ;;
     groupby) printf '%s\t%s agg %s --group-by id --agg count --agg %s --workers %s -q -o %s\n' "$name" "$fl" "$d" "'mean(speed)'" "$WORKERS" "$out" ;;
     bucket) printf '%s\t%s agg %s --group-by %s --agg count --agg %s --workers %s -q -o %s\n' "$name" "$fl" "$d" "'bucket(time,15m)'" "'median(speed)'" "$WORKERS" "$out" ;;
+    stats) printf '%s\t%s stats %s --format csv --workers %s -q -o %s\n' "$name" "$fl" "$d" "$WORKERS" "$out" ;;
     esac
 }
 
@@ -208,6 +246,12 @@ echo "Data: $DIR (${#files[@]} files, $bytes bytes), page-cached; $WORKERS worke
 echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/{print $2}') GiB RAM."
 echo
 python3 "$here/peers/compare.py" table "$bytes" "${timings[@]}"
+if [[ -n $SVG && ${#timings[@]} -gt 0 ]]; then
+    chart=${PEERS_CHART:-$repo/target/release/peers-chart}
+    [[ -x $chart ]] || (cd "$repo" && cargo build -q --release -p fleet-benches --bin peers-chart >&2)
+    python3 "$here/peers/compare.py" ratios "${timings[@]}" >"$work/ratios.tsv"
+    "$chart" "$work/ratios.tsv" "$SVG" && note "chart written to $SVG"
+fi
 if [[ $status != 0 ]]; then
     note "SOME TOOLS GAVE A DIFFERENT ANSWER (see above): their times are not comparable"
 fi

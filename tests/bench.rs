@@ -47,6 +47,7 @@ fn every_workload_engine_and_worker_count_is_measured() {
     for workload in [
         "scan-id",
         "count-speed",
+        "count-ids",
         "select-speed",
         "agg-id",
         "agg-hour",

@@ -12,6 +12,7 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughpu
 use fleet_engine::agg::{AggPlan, AggTable};
 use fleet_engine::input::plan;
 use fleet_engine::input::schema::Schema;
+use fleet_engine::query::condition::Condition;
 use fleet_engine::query::expr::parse_where;
 use fleet_engine::query::predicate::Predicate;
 use fleet_engine::scan::kernel::{scan_chunk, Scratch};
@@ -120,7 +121,7 @@ fn kernels(c: &mut Criterion) {
     ] {
         let spec = ScanSpec {
             ncols: 7,
-            predicates: vec![predicate(filter)],
+            predicates: vec![Condition::Test(predicate(filter))],
             emit,
             decode: None,
             framed: false,

@@ -4,16 +4,21 @@
 usage:
   compare.py check WORKLOAD REFERENCE OUT...   exit 1 unless every OUT equals REFERENCE
   compare.py table BYTES TIMINGS...            markdown table of medians, GB/s, x fleet
+  compare.py ratios TIMINGS...                 WORKLOAD TOOL MEDIAN_S TIME/FLEET lines (TSV),
+                                               what benches/peers-chart draws
 
 Answers are normalised before comparing, since tools differ in order and number format:
 select  the multiset of lines, sorted (the Python script appends in whatever order its
         processes finish; ripgrep's threads interleave files);
-count   the one integer;
+count   the one integer (ids too: the records whose id is in the list);
 groupby rows id,count,mean keyed by id (any header and order); counts exactly, means
         within 1.5e-6 (fleet prints 6 decimals of the exact mean, ties to even; tools that sum
         in doubles and print 6 decimals may land one unit away on a tie such as 45.2078125).
 bucket  rows window,count,median keyed by the window start text; counts exactly, medians
         equal as numbers (halves are exact in a double).
+stats   the numeric columns' count, min, max and mean: fleet stats' CSV (columns column,
+        type,count,...,min,max,mean) or the frames' column,count,min,max,mean; counts
+        exactly, min and max as numbers, means within 1e-6 relative.
 TIMINGS are hyperfine --export-json files, or text files of "TOOL SECONDS" lines from the
 fallback loop; a file's name is WORKLOAD.json or WORKLOAD.times.
 """
@@ -29,8 +34,18 @@ def load(workload, path):
         data = f.read()
     if workload == "select":
         return sorted(data.splitlines())
-    if workload == "count":
+    if workload in ("count", "ids"):
         return int(data.strip())
+    if workload == "stats":
+        import csv
+        import io
+
+        rows = {}
+        for r in csv.DictReader(io.StringIO(data.decode())):
+            if r.get("type", "int64") in ("int64", "float64") and r["min"] != "":
+                rows[r["column"]] = (int(float(r["count"])), float(r["min"]), float(r["max"]),
+                                     float(r["mean"]))
+        return rows
     rows = {}
     if workload == "bucket":
         for line in data.decode().splitlines():
@@ -56,8 +71,16 @@ def differs(workload, want, got):
             (f"{g!r} vs {w!r}" for w, g in zip(want, got) if w != g),
             "one is a prefix of the other",
         )
-    if workload == "count":
+    if workload in ("count", "ids"):
         return None if want == got else f"{got}, expected {want}"
+    if workload == "stats":
+        if want.keys() != got.keys():
+            return f"columns {sorted(got)}, expected {sorted(want)}"
+        for c, (n, lo, hi, mean) in want.items():
+            gn, glo, ghi, gmean = got[c]
+            if gn != n or glo != lo or ghi != hi or abs(gmean - mean) > 1e-6 * max(1.0, abs(mean)):
+                return f"column {c}: {got[c]}, expected {want[c]}"
+        return None
     if want.keys() != got.keys():
         missing = sorted(want.keys() - got.keys())[:3]
         extra = sorted(got.keys() - want.keys())[:3]
@@ -84,8 +107,8 @@ def check(workload, reference, outs):
         if problem:
             print(f"WRONG ANSWER from {out}: {problem}", file=sys.stderr)
             bad += 1
-    size = len(want) if workload != "count" else want
-    what = {"select": "lines", "count": "records", "groupby": "groups", "bucket": "windows"}[workload]
+    size = want if workload in ("count", "ids") else len(want)
+    what = {"select": "lines", "count": "records", "ids": "records", "groupby": "groups", "bucket": "windows", "stats": "columns"}[workload]
     if bad == 0:
         print(f"{workload}: all {len(outs) + 1} tools agree ({size} {what})", file=sys.stderr)
     return 1 if bad else 0
@@ -123,9 +146,23 @@ def table(nbytes, paths):
     return 0
 
 
+def ratios(paths):
+    for path in paths:
+        workload = os.path.basename(path).rsplit(".", 1)[0]
+        rows = timings(path)
+        fleet = dict(rows).get("fleet")
+        if not fleet:
+            continue
+        for tool, secs in rows:
+            print(f"{workload}\t{tool}\t{secs:.3f}\t{secs / fleet:.4f}")
+    return 0
+
+
 def main(argv):
     if len(argv) >= 4 and argv[1] == "check":
         return check(argv[2], argv[3], argv[4:])
+    if len(argv) >= 2 and argv[1] == "ratios":
+        return ratios(argv[2:])
     if len(argv) >= 3 and argv[1] == "table":
         return table(int(argv[2]), argv[3:])
     print(__doc__, file=sys.stderr)

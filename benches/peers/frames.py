@@ -5,9 +5,14 @@ have no header; id and speed are read as integers and every other column as text
 selected line is written back exactly as it was read (a DOUBLE would print 114.06122 for
 114.061220) and the check can compare lines byte for byte.
 
-usage: frames.py duckdb|polars select|count|groupby|bucket DIR OUT [--threads N]
+usage: frames.py duckdb|polars select|count|groupby|bucket|ids|stats DIR OUT [--threads N] [--ids FILE]
 bucket: per 15-minute window of `time` (DuckDB's time_bucket, Polars' dt.truncate), the
 record count and the exact median speed, keyed by the window start as text.
+ids counts the records whose id is one of FILE's (one per line): DuckDB with
+`IN (SELECT ...)`, Polars with `is_in`.
+stats is each library's own profile of every column (DuckDB SUMMARIZE, Polars describe),
+with column types inferred as a user would leave them; the numeric columns' count, min, max
+and mean are written as CSV lines column,count,min,max,mean for the check.
 Time includes starting Python and importing the library, as for any command a user runs.
 """
 
@@ -19,11 +24,39 @@ INTEGER = {"id", "speed"}
 TAXI = 11865
 
 
-def run_duckdb(workload, pattern, out, threads):
+NUMERIC = ["id", "lon", "lat", "speed", "heading", "occupied"]
+
+
+def write_profile(out, rows):
+    """rows: (column, count, min, max, mean) of the numeric columns."""
+    with open(out, "w") as f:
+        f.write("column,count,min,max,mean\n")
+        for column, count, lo, hi, mean in rows:
+            f.write(f"{column},{int(count)},{lo},{hi},{mean}\n")
+
+
+def run_duckdb(workload, pattern, out, threads, ids=None):
     import duckdb
 
     con = duckdb.connect()
     con.execute(f"SET threads = {threads}")
+    if workload == "stats":
+        names = ", ".join(f"'{c}'" for c in COLUMNS)
+        rel = con.execute(
+            f"SUMMARIZE SELECT * FROM read_csv('{pattern}', header = false, names = [{names}])"
+        )
+        cols = [d[0] for d in rel.description]
+        rows = {r[cols.index("column_name")]: r for r in rel.fetchall()}
+        at = lambda r, k: r[cols.index(k)]
+        write_profile(
+            out,
+            [
+                (c, at(rows[c], "count") * (1 - float(at(rows[c], "null_percentage") or 0) / 100),
+                 at(rows[c], "min"), at(rows[c], "max"), at(rows[c], "avg"))
+                for c in NUMERIC
+            ],
+        )
+        return
     types = ", ".join(
         f"'{c}': '{'BIGINT' if c in INTEGER else 'VARCHAR'}'" for c in COLUMNS
     )
@@ -35,6 +68,13 @@ def run_duckdb(workload, pattern, out, threads):
         )
     elif workload == "count":
         (n,) = con.execute(f"SELECT count(*) FROM {src} WHERE speed > 100").fetchone()
+        with open(out, "w") as f:
+            f.write(f"{n}\n")
+    elif workload == "ids":
+        wanted = f"read_csv('{ids}', header = false, columns = {{'id': 'BIGINT'}})"
+        (n,) = con.execute(
+            f"SELECT count(*) FROM {src} WHERE id IN (SELECT id FROM {wanted})"
+        ).fetchone()
         with open(out, "w") as f:
             f.write(f"{n}\n")
     elif workload == "bucket":
@@ -51,17 +91,32 @@ def run_duckdb(workload, pattern, out, threads):
         )
 
 
-def run_polars(workload, pattern, out, threads):
+def run_polars(workload, pattern, out, threads, ids=None):
     # The pool size is read once, at import: set it first.
     os.environ["POLARS_MAX_THREADS"] = str(threads)
     import polars as pl
 
+    if workload == "stats":
+        df = pl.scan_csv(pattern, has_header=False, new_columns=COLUMNS).collect()
+        d = df.describe()
+        stat = d.get_column("statistic").to_list()
+        row = lambda c, k: d.get_column(c)[stat.index(k)]
+        write_profile(
+            out,
+            [(c, row(c, "count"), row(c, "min"), row(c, "max"), row(c, "mean")) for c in NUMERIC],
+        )
+        return
     schema = {c: (pl.Int64 if c in INTEGER else pl.String) for c in COLUMNS}
     lf = pl.scan_csv(pattern, has_header=False, schema=schema, quote_char=None)
     if workload == "select":
         lf.filter(pl.col("id") == TAXI).sink_csv(out, include_header=False)
     elif workload == "count":
         n = lf.filter(pl.col("speed") > 100).select(pl.len()).collect().item()
+        with open(out, "w") as f:
+            f.write(f"{n}\n")
+    elif workload == "ids":
+        wanted = pl.read_csv(ids, has_header=False, schema={"id": pl.Int64})["id"]
+        n = lf.filter(pl.col("id").is_in(wanted)).select(pl.len()).collect().item()
         with open(out, "w") as f:
             f.write(f"{n}\n")
     elif workload == "bucket":
@@ -89,14 +144,15 @@ def run_polars(workload, pattern, out, threads):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("engine", choices=["duckdb", "polars"])
-    parser.add_argument("workload", choices=["select", "count", "groupby", "bucket"])
+    parser.add_argument("workload", choices=["select", "count", "groupby", "bucket", "ids", "stats"])
     parser.add_argument("dir")
     parser.add_argument("out")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--ids", help="the id list of the ids workload")
     args = parser.parse_args()
     pattern = os.path.join(args.dir, "*.csv")
     run = run_duckdb if args.engine == "duckdb" else run_polars
-    run(args.workload, pattern, args.out, args.threads)
+    run(args.workload, pattern, args.out, args.threads, args.ids)
 
 
 if __name__ == "__main__":

@@ -44,6 +44,9 @@ Examples:
   fleet agg --group-by id --agg count --agg 'mean(speed)' data/gps     points and mean speed per taxi
   fleet agg --group-by 'hour(time)' --agg count --sort -count data/gps busiest hours of the day
   fleet agg -w 'speed>100' --agg count --agg 'distinct(id)' data/gps   fast points, taxis involved
+  fleet agg -w 'id in @taxis.txt' -w 'not (occupied=1 and speed=0)' --group-by id --agg count data/gps
+                                                       points of listed taxis, stopped fares left out
+  fleet agg -w 'id=11865 or id=20001' --group-by 'date(time),id' --agg 'max(speed)' data/gps
   fleet agg --group-by payment_type --agg 'sum(total_amount)' --format jsonl data/trips
   fleet agg --group-by 'bucket(time,15m)' --agg count --agg 'median(speed)' data/gps
                                                        points and median speed per 15 minutes
@@ -55,6 +58,7 @@ Examples:
                                                        the 3 busiest taxis of each day
   fleet agg --time-format ts=epoch_ms --group-by 'hour(ts)' --agg count data/events
                                                        a column of epoch milliseconds (UTC)
+  fleet agg --group-by 'hour(time)' --agg count --chart data/gps       points per hour as bars
 
 Exit status: 0 on success, 2 on an error (a partial result included), 130 after Ctrl-C.";
 
@@ -103,6 +107,13 @@ pub struct AggArgs {
     /// timestamp, utf8); other columns are inferred from every value written.
     #[arg(long, value_name = "COL:TYPE,...")]
     schema: Option<String>,
+    /// Draw the first aggregate by group as a horizontal bar chart (after --sort and --top)
+    /// instead of printing the rows.
+    #[arg(long, conflicts_with_all = ["format", "output"])]
+    chart: bool,
+    /// Width of the --chart in characters (default: the terminal's, else COLUMNS, else 80).
+    #[arg(long, value_name = "N", requires = "chart")]
+    width: Option<usize>,
 }
 
 /// A column as written on the command line: digits are a 1-based position, else a name.
@@ -194,16 +205,9 @@ pub fn run(args: AggArgs) -> anyhow::Result<Outcome> {
         },
     );
     let task = AggTask::new(ds.schema.ncols(), predicates, plan.clone(), &ds.plan);
-    let bars = args.input.bars(&ds, &opts);
-    let mut on_progress = |p: &fleet_engine::Progress| {
-        if let Some(b) = &bars {
-            b.update(p)
-        }
-    };
-    let result = run_agg(ds.plan.clone(), task, &opts, &mut on_progress);
-    if let Some(b) = bars {
-        b.finish();
-    }
+    let result = args.input.with_progress(&ds, &opts, |on_progress| {
+        run_agg(ds.plan.clone(), task, &opts, on_progress)
+    });
     let mut result = match result {
         Ok(r) => r,
         Err(e) => return job_error(e, args.output.as_deref()),
@@ -225,12 +229,17 @@ pub fn run(args: AggArgs) -> anyhow::Result<Outcome> {
         }
     }
     let mut text = Vec::new();
-    match format {
-        AggFormat::Csv | AggFormat::Arrow | AggFormat::Parquet => {
-            write_csv(&rows, &plan, &mut text)
+    if args.chart {
+        text = crate::chart::agg_chart(&rows, &plan, crate::chart::chart_width(args.width))
+            .into_bytes();
+    } else {
+        match format {
+            AggFormat::Csv | AggFormat::Arrow | AggFormat::Parquet => {
+                write_csv(&rows, &plan, &mut text)
+            }
+            AggFormat::Jsonl => write_jsonl(&rows, &plan, &mut text),
+            AggFormat::Table => write_table(&rows, &plan, &mut text),
         }
-        AggFormat::Jsonl => write_jsonl(&rows, &plan, &mut text),
-        AggFormat::Table => write_table(&rows, &plan, &mut text),
     }
     let mut sink = sink;
     sink.write_all(&text)

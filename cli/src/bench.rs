@@ -12,6 +12,7 @@ use crate::input::Engine;
 use crate::Outcome;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
+use fleet_benches::bars::{Bar, BarChart, BarGroup};
 use fleet_benches::measure::tree_digest;
 use fleet_benches::stats::Summary;
 use fleet_benches::warm::{warm, Warmed};
@@ -31,6 +32,10 @@ const KIB: u64 = 1 << 10;
 const GPS_BYTES_PER_RECORD: f64 = 55.5;
 /// The seed of benchmark data: fixed, so every machine benchmarks the same bytes.
 const SEED: u64 = 1;
+/// The id list of the `count-ids` workload, in the scratch folder.
+const IDS_FILE: &str = "ids.txt";
+/// How many ids it holds (fewer when the data has fewer).
+const IDS: usize = 1000;
 /// Written last into a generated folder; its absence means the folder is incomplete.
 const MARKER: &str = ".bench-complete";
 
@@ -40,6 +45,9 @@ pub enum Workload {
     ScanId,
     /// scan --count --where 'speed>100' (a numeric test on every record).
     CountSpeed,
+    /// scan --count --where 'id in @ids.txt' with 1,000 ids taken from the data (a set probe
+    /// on every record).
+    CountIds,
     /// scan --select id,time,speed --where 'speed>60' -o FILE (projection).
     SelectSpeed,
     /// agg --group-by id --agg count --agg 'mean(speed)' -o FILE.
@@ -53,9 +61,10 @@ pub enum Workload {
     Copy,
 }
 
-const ALL_WORKLOADS: [Workload; 7] = [
+const ALL_WORKLOADS: [Workload; 8] = [
     Workload::ScanId,
     Workload::CountSpeed,
+    Workload::CountIds,
     Workload::SelectSpeed,
     Workload::AggId,
     Workload::AggHour,
@@ -68,6 +77,7 @@ impl Workload {
         match self {
             Workload::ScanId => "scan-id",
             Workload::CountSpeed => "count-speed",
+            Workload::CountIds => "count-ids",
             Workload::SelectSpeed => "select-speed",
             Workload::AggId => "agg-id",
             Workload::AggHour => "agg-hour",
@@ -93,6 +103,15 @@ impl Workload {
             Workload::CountSpeed => (
                 "scan",
                 words(&["--count", "--where", "speed>100"]),
+                Produces::Stdout,
+            ),
+            Workload::CountIds => (
+                "scan",
+                vec![
+                    "--count".into(),
+                    "--where".into(),
+                    format!("id in @{}", scratch.join(IDS_FILE).display()).into(),
+                ],
                 Produces::Stdout,
             ),
             Workload::SelectSpeed => (
@@ -152,7 +171,8 @@ const BENCH_EXAMPLES: &str = "\
 Examples:
   fleet bench                                     2 GiB of generated data, 1 and all cores, both engines
   fleet bench --size 256MiB --runs 3 --workers 1,2,4 --engines processes
-  fleet bench --data DATA_DIR --workloads scan-id,agg-id --json > results.json";
+  fleet bench --data DATA_DIR --workloads scan-id,agg-id --json > results.json
+  fleet bench --size 256MiB --report bench-report     also bench-report/report.svg and .json";
 
 #[derive(Args)]
 #[command(after_help = BENCH_EXAMPLES)]
@@ -183,6 +203,11 @@ pub struct BenchArgs {
     /// Print results as JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// Also write DIR/report.json (as --json prints) and DIR/report.svg, a bar chart of GB/s
+    /// per workload with engines and worker counts side by side and the speed-up over one
+    /// worker above each bar.
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
     /// No progress lines on stderr.
     #[arg(short, long)]
     quiet: bool,
@@ -278,6 +303,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
             tree_digest(&data.dir)?,
         );
     }
+    if workloads.contains(&Workload::CountIds) {
+        write_ids(&data.files, &scratch.path().join(IDS_FILE))?;
+    }
     let mut cells = Vec::new();
     for &workload in &workloads {
         if warmed.locked.is_err() {
@@ -334,6 +362,14 @@ pub fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
     }
     let page_cache = warm_note(&warmed);
     drop(warmed);
+    if let Some(dir) = &args.report {
+        let json = json_report(&data, &cells, args.runs, &fleet, &page_cache)?;
+        write_report(dir, &json, &report_chart(&data, &cells))?;
+        say(format!(
+            "report written to {} (report.svg, report.json)",
+            dir.display()
+        ));
+    }
     if args.json {
         println!(
             "{}",
@@ -488,6 +524,40 @@ fn count_records(fleet: &Path, dir: &Path) -> anyhow::Result<u64> {
 
 /// A hidden folder for outputs and copies beside the data (same filesystem, so a copy is a
 /// copy and not a cross-device move of bytes), or in the cache folder if that is read-only.
+/// Writes up to [`IDS`] distinct first fields of the data's records to `path`, one per
+/// line, taken every few records from the start of each file in turn, so the set holds ids
+/// that occur in the data.
+fn write_ids(files: &[PathBuf], path: &Path) -> anyhow::Result<()> {
+    use std::io::BufRead;
+    let mut ids = std::collections::BTreeSet::new();
+    for file in files {
+        let reader = std::io::BufReader::new(
+            fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?,
+        );
+        for line in reader.split(b'\n').step_by(7).take(200_000) {
+            let line = line.with_context(|| format!("cannot read {}", file.display()))?;
+            let id = line.split(|&b| b == b',').next().unwrap_or_default();
+            if !id.is_empty() && id.iter().all(u8::is_ascii_digit) {
+                ids.insert(id.to_vec());
+            }
+            if ids.len() >= IDS {
+                break;
+            }
+        }
+        if ids.len() >= IDS {
+            break;
+        }
+    }
+    if ids.is_empty() {
+        bail!("no numeric ids found in the first column of the data for count-ids");
+    }
+    let text: Vec<u8> = ids
+        .iter()
+        .flat_map(|id| [&id[..], b"\n"].concat())
+        .collect();
+    fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}
+
 fn scratch_dir(data: &Path) -> anyhow::Result<tempfile::TempDir> {
     let beside = data
         .canonicalize()
@@ -575,6 +645,51 @@ fn table(data: &BenchData, cells: &[Cell]) -> String {
          not the page cache of the mapped inputs.\n",
     );
     out
+}
+
+/// The bar chart of `--report`: one group per workload, one bar per engine and worker count
+/// (GB/s), labelled with its GB/s and its speed-up over one worker of the same engine.
+fn report_chart(data: &BenchData, cells: &[Cell]) -> BarChart {
+    let mut groups: Vec<BarGroup> = Vec::new();
+    for cell in cells {
+        let f = figures(data, cells, cell);
+        let label = match f.speedup {
+            Some(s) if cell.workers > 1 => format!("{:.2} ({s:.1}x)", f.gb_per_s),
+            _ => format!("{:.2}", f.gb_per_s),
+        };
+        let bar = Bar {
+            series: format!("{} x{}", cell.engine, cell.workers),
+            value: f.gb_per_s,
+            label,
+        };
+        let name = cell.workload.name();
+        match groups.iter_mut().find(|g| g.name == name) {
+            Some(g) => g.bars.push(bar),
+            None => groups.push(BarGroup {
+                name: name.to_string(),
+                bars: vec![bar],
+            }),
+        }
+    }
+    BarChart {
+        title: format!(
+            "fleet bench: GB/s on {} (speed-up over 1 worker in brackets)",
+            human_bytes(data.bytes)
+        ),
+        y_label: "GB/s".into(),
+        log_scale: false,
+        groups,
+    }
+}
+
+/// Writes DIR/report.json and DIR/report.svg, creating DIR.
+fn write_report(dir: &Path, json: &str, chart: &BarChart) -> anyhow::Result<()> {
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join("report.json");
+    fs::write(&path, format!("{json}\n"))
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    chart.write_svg(&dir.join("report.svg"))?;
+    Ok(())
 }
 
 fn json_report(

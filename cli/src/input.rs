@@ -5,14 +5,13 @@
 use crate::args::{human_bytes, human_count, parse_delimiter, parse_size, parse_timeout, Timeout};
 use crate::progress::{Bars, ProgressMode};
 use crate::Outcome;
-use anyhow::{bail, Context};
+use anyhow::bail;
 use clap::{Args, ValueEnum};
 use fleet_engine::input::charset::Encoding;
 use fleet_engine::input::dataset::{self, DatasetOptions};
 use fleet_engine::job::fault::Fault;
 use fleet_engine::job::DEFAULT_STALL_TIMEOUT;
-use fleet_engine::query::expr::parse_where;
-use fleet_engine::query::predicate::Predicate;
+use fleet_engine::query::condition::{compile_filter, Condition, FilterError, FilterOptions};
 use fleet_engine::{Dataset, EngineKind, JobError, JobOptions, ScanReport};
 use std::path::PathBuf;
 
@@ -50,11 +49,20 @@ pub struct InputArgs {
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
     /// Keep records where COLUMN OP VALUE holds, OP one of = != < <= > >=, COLUMN ~ REGEX (a
-    /// search in the field), or COLUMN is [not] null. Numbers compare as numbers; a missing
-    /// value never matches a number. Repeatable: all must hold. Quote it: unquoted, the shell
-    /// reads `--where speed>100` as a redirection into a file `100`.
+    /// search in the field), COLUMN !~ REGEX, COLUMN is [not] null, COLUMN [not] in (V1, V2,
+    /// ...) or COLUMN in @FILE (one value per line); joined with and, or, not and
+    /// parentheses. Numbers compare as numbers; a missing value never matches a number, and
+    /// `not` of an unknown is unknown (SQL). Repeatable: all must hold. Quote it: unquoted,
+    /// the shell reads `--where speed>100` as a redirection into a file `100`.
     #[arg(short = 'w', long = "where", value_name = "EXPR")]
     pub wheres: Vec<String>,
+    /// Keep the well-formed records the --where tests do not keep (as grep -v), those with a
+    /// missing or not comparable value included.
+    #[arg(short = 'v', long)]
+    pub invert: bool,
+    /// Ignore case in =, !=, in and ~ on text values (Unicode lowercase).
+    #[arg(short = 'i', long)]
+    pub ignore_case: bool,
     /// A value that means "missing" (repeatable; replaces the default NA, NULL, null, NaN,
     /// N/A, \N and fleet.toml's list). Empty fields are always missing.
     #[arg(long = "null", value_name = "VALUE", allow_hyphen_values = true)]
@@ -131,23 +139,20 @@ impl InputArgs {
         })
     }
 
-    pub fn predicates(&self, ds: &Dataset) -> anyhow::Result<Vec<Predicate>> {
-        self.wheres
-            .iter()
-            .map(|text| {
-                let expr = parse_where(text).map_err(|e| match redirected_value(&e) {
-                    Some(hint) => anyhow::anyhow!("{e}; {hint}"),
-                    None => e.into(),
-                })?;
-                let p = Predicate::compile(&expr, &ds.schema)
-                    .with_context(|| format!("--where '{text}'"))?
-                    .with_nulls(ds.scanned_nulls());
-                Ok(match ds.scanned_encoding() {
-                    Some(encoding) => p.in_encoding(encoding),
-                    None => p,
-                })
-            })
-            .collect()
+    pub fn predicates(&self, ds: &Dataset) -> anyhow::Result<Vec<Condition>> {
+        let opts = FilterOptions {
+            nulls: ds.scanned_nulls(),
+            encoding: ds.scanned_encoding(),
+            ignore_case: self.ignore_case,
+            invert: self.invert,
+        };
+        compile_filter(&self.wheres, &ds.schema, &opts).map_err(|e| match &e {
+            FilterError::Syntax(syntax) => match redirected_value(syntax) {
+                Some(hint) => anyhow::anyhow!("{e}; {hint}"),
+                None => e.into(),
+            },
+            _ => e.into(),
+        })
     }
 
     /// The encoding to decode output records from, if any (`--output-encoding`).
@@ -185,11 +190,32 @@ impl InputArgs {
         })
     }
 
-    pub fn bars(&self, ds: &Dataset, opts: &JobOptions) -> Option<Bars> {
+    fn bars(&self, ds: &Dataset, opts: &JobOptions) -> Option<Bars> {
         let shown = opts.workers.min(ds.plan.chunks.len().max(1));
         // Standard input's size is not known: bytes read, without a total.
         let total = (!ds.plan.has_stdin()).then(|| ds.plan.total_bytes());
         Bars::new(self.progress, self.quiet, total, shown)
+    }
+
+    /// Runs a job with the progress bars `--progress` asks for, fed by the job's progress
+    /// callback and finished whatever the job's result.
+    pub fn with_progress<R>(
+        &self,
+        ds: &Dataset,
+        opts: &JobOptions,
+        run: impl FnOnce(&mut dyn FnMut(&fleet_engine::Progress)) -> R,
+    ) -> R {
+        let bars = self.bars(ds, opts);
+        let mut on_progress = |p: &fleet_engine::Progress| {
+            if let Some(b) = &bars {
+                b.update(p)
+            }
+        };
+        let result = run(&mut on_progress);
+        if let Some(b) = bars {
+            b.finish();
+        }
+        result
     }
 
     /// Fails when `--strict` and some record was malformed, or had a value a numeric

@@ -4,6 +4,7 @@
 mod agg;
 mod args;
 mod bench;
+mod chart;
 mod columnar;
 #[cfg(feature = "columnar")]
 mod convert;
@@ -16,6 +17,8 @@ mod scan;
 mod sink;
 #[cfg(feature = "sql")]
 mod sql;
+#[cfg(feature = "columnar")]
+mod stats;
 mod table;
 
 use clap::{Parser, Subcommand};
@@ -66,6 +69,10 @@ enum Command {
     /// DataFusion, with fleet's scan reading and filtering the files.
     #[cfg(feature = "sql")]
     Sql(sql::SqlArgs),
+    /// Profile every column in one pass: type, counts, min/max/mean/stddev/sum, quantiles,
+    /// distinct and top values, time range, and histograms.
+    #[cfg(feature = "columnar")]
+    Stats(stats::StatsArgs),
 }
 
 /// How a command ended, beyond plain success. The exit codes follow grep and ripgrep: 0
@@ -112,6 +119,8 @@ fn main() -> ExitCode {
         Command::Convert(args) => convert::run(args),
         #[cfg(feature = "sql")]
         Command::Sql(args) => sql::run(args),
+        #[cfg(feature = "columnar")]
+        Command::Stats(args) => stats::run(args),
     };
     let signalled = || fleet_engine::job::interrupt::exit_code().unwrap_or(130);
     match result {

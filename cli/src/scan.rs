@@ -46,6 +46,10 @@ Examples:
   fleet scan -w 'speed>100' -w occupied=1 --count data/gps  how many fast, occupied points
   fleet scan -w 'time~ 0[78]:' -s id,time,speed --format table --head 20 data/gps
   fleet scan -w payment_type=2 --format parquet -o cash.parquet data/trips
+  fleet scan -w 'id in (11865, 20001) or id in @taxis.txt' data/gps  sets: a list, a file
+  fleet scan -w 'not (occupied=1 and speed=0)' --count data/gps    and, or, not, ( )
+  fleet scan -i -w 'city~^san ' -w 'name !~ test' data/places      -i: any case; !~: no match
+  fleet scan -v -w 'speed>0' --count data/gps                      -v: the records not kept
 
 Exit status: 0 when a record matched (or --count printed more than 0), 1 when none did,
 2 on an error (a partial result, with an unreadable file, included), 130 after Ctrl-C.";
@@ -147,28 +151,19 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
         framed: args.limit.is_some() && !args.count,
         decode,
     };
-    let bars = args.input.bars(&ds, &opts);
-    let result = (|| -> Result<_, JobError> {
+    let result = args.input.with_progress(&ds, &opts, |on_progress| {
         if args.limit == Some(0) {
             return Ok(None);
         }
         sink.write_all(&header_line(&args, &ds, selected.as_deref(), decode))
             .map_err(JobError::Output)?;
-        let mut on_progress = |p: &fleet_engine::Progress| {
-            if let Some(b) = &bars {
-                b.update(p)
-            }
-        };
         let plan = ds.plan.clone();
         if args.count {
-            run_scan(plan, spec, &opts, &mut io::sink(), &mut on_progress).map(Some)
+            run_scan(plan, spec, &opts, &mut io::sink(), on_progress).map(Some)
         } else {
-            run_scan(plan, spec, &opts, &mut sink, &mut on_progress).map(Some)
+            run_scan(plan, spec, &opts, &mut sink, on_progress).map(Some)
         }
-    })();
-    if let Some(b) = bars {
-        b.finish();
-    }
+    });
     let report = match result {
         Ok(r) => r,
         Err(e) => return job_error(e, args.output.as_deref()),

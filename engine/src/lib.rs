@@ -12,6 +12,8 @@
 //! - [`shm`]: the shared-memory region workers commit into, its robust lock and typed values.
 //! - [`agg`]: `fleet agg` as a [`ChunkTask`]: specs, keys, dense shared cells, hashed tables.
 //! - [`columnar`] (feature `columnar`): Arrow IPC / Parquet output and `fleet convert`.
+//! - [`stats`] (feature `columnar`, whose type inference it shares): `fleet stats` as a
+//!   [`ChunkTask`]: per-chunk column profiles merged exactly in the coordinator.
 //! - [`output`]: atomic result files; [`sys`]: the few raw system calls; [`text`]: message text.
 //!
 //! `docs/architecture.md` draws the path of one chunk from plan to commit to output.
@@ -25,6 +27,8 @@ pub mod query;
 pub mod scan;
 pub mod shm;
 pub mod simd;
+#[cfg(feature = "columnar")]
+pub mod stats;
 pub mod sys;
 pub(crate) mod text;
 

@@ -265,7 +265,9 @@ fn no_passing_record_gives_a_totals_row_of_zeros_and_no_groups() {
         let want = reference(&plan, &[], None, None);
         let task = AggTask::new(
             ds.schema.ncols(),
-            vec![none.clone()],
+            vec![fleet_engine::query::condition::Condition::Test(
+                none.clone(),
+            )],
             plan.clone(),
             &ds.plan,
         );

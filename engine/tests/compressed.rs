@@ -13,6 +13,7 @@ use fleet_engine::agg::{finish, AggPlan};
 use fleet_engine::input::dataset::{self, DatasetError, DatasetOptions};
 use fleet_engine::input::schema::Schema;
 use fleet_engine::job::fault::Fault;
+use fleet_engine::query::condition::Condition;
 use fleet_engine::query::expr::parse_where;
 use fleet_engine::query::predicate::Predicate;
 use fleet_engine::{run_scan, Emit, EngineKind, JobError, JobOptions, ScanSpec};
@@ -119,7 +120,10 @@ fn compressed_files_scan_exactly_like_the_reference() {
                     let ds = open(&paths, topts.header, piece_size);
                     let spec = ScanSpec {
                         ncols,
-                        predicates: predicates(where_text, ncols),
+                        predicates: predicates(where_text, ncols)
+                            .into_iter()
+                            .map(Condition::Test)
+                            .collect(),
                         emit: emit.clone(),
                         framed: false,
                         decode: None,
@@ -314,7 +318,7 @@ fn a_worker_dying_inside_a_streamed_unit_leaves_the_result_exact() {
             let ds = open(&paths, false, 1000);
             let spec = ScanSpec {
                 ncols: 7,
-                predicates: pred(),
+                predicates: pred().into_iter().map(Condition::Test).collect(),
                 emit: Emit::Raw,
                 framed: false,
                 decode: None,
@@ -354,7 +358,10 @@ fn a_compressed_tsv_is_tab_delimited_and_its_header_is_read() {
     assert_eq!((file.data_start, file.first_line), (10, 2));
     let spec = ScanSpec {
         ncols: 2,
-        predicates: predicates(&["2=2"], 2),
+        predicates: predicates(&["2=2"], 2)
+            .into_iter()
+            .map(Condition::Test)
+            .collect(),
         emit: Emit::Raw,
         framed: false,
         decode: None,

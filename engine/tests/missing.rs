@@ -15,6 +15,7 @@ use agg_support::{micro, reference_with, RefNulls, Rng};
 use fleet_engine::agg::task::{run_agg, AggTask};
 use fleet_engine::agg::{finish, write_csv, AggPlan, AggTable};
 use fleet_engine::input::dataset::{self, DatasetOptions};
+use fleet_engine::query::condition::Condition;
 use fleet_engine::query::expr::parse_where;
 use fleet_engine::query::predicate::Predicate;
 use fleet_engine::{run_scan, Emit, EngineKind, JobOptions, ScanSpec};
@@ -251,6 +252,7 @@ fn where_matches_and_reports_like_the_reference() {
                             .unwrap()
                             .with_nulls(ds.scanned_nulls())
                     })
+                    .map(Condition::Test)
                     .collect();
                 let spec = ScanSpec {
                     ncols: ds.schema.ncols(),

@@ -30,7 +30,10 @@ fuzz_target!(|input: &[u8]| {
     let want = reference::expected(data, &preds, &emit);
     let spec = ScanSpec {
         ncols,
-        predicates: preds,
+        predicates: preds
+            .into_iter()
+            .map(fleet_engine::query::condition::Condition::Test)
+            .collect(),
         emit,
         framed: false,
         decode: None,

@@ -23,7 +23,7 @@ mod accum;
 mod codec;
 mod dense;
 mod error;
-mod exact;
+pub(crate) mod exact;
 mod hash;
 mod keys;
 mod output;

@@ -28,7 +28,7 @@ use crate::input::stream::{PieceError, Pieces};
 use crate::job::{
     run_job, ChunkTask, ChunkView, Consumer, JobError, JobOptions, Progress, ScanReport,
 };
-use crate::query::predicate::Predicate;
+use crate::query::condition::Condition;
 use crate::scan::kernel::{filter_chunk, Filter, MatchSink, Scratch};
 use crate::scan::outcome::ChunkOutcome;
 use crate::scan::record::GeneralRecords;
@@ -41,7 +41,7 @@ pub struct AggTask {
     /// Fields per well-formed record.
     pub ncols: usize,
     /// `--where` tests: only passing records are aggregated.
-    pub predicates: Vec<Predicate>,
+    pub predicates: Vec<Condition>,
     pub plan: AggPlan,
     /// The shared cells, when the plan takes the dense path.
     pub dense: Option<DenseLayout>,
@@ -52,7 +52,7 @@ impl AggTask {
     /// column the array covers the key range seen in a sample of `chunks`.
     pub fn new(
         ncols: usize,
-        mut predicates: Vec<Predicate>,
+        mut predicates: Vec<Condition>,
         plan: AggPlan,
         chunks: &ChunkPlan,
     ) -> AggTask {

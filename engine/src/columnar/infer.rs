@@ -231,6 +231,39 @@ impl ColumnGuess {
         !self.text
     }
 
+    /// The guess as flags and a count, to travel between processes (`fleet stats` hands
+    /// each chunk's guesses to the coordinator as bytes).
+    pub fn to_parts(&self) -> (u8, u64) {
+        let flags = [
+            self.int,
+            self.float,
+            self.timestamp_ns,
+            self.timestamp_us,
+            self.zoned,
+            self.naive,
+            self.text,
+        ]
+        .iter()
+        .enumerate()
+        .fold(0u8, |acc, (i, &b)| acc | (u8::from(b) << i));
+        (flags, self.non_null)
+    }
+
+    /// The guess [`ColumnGuess::to_parts`] gave.
+    pub fn from_parts(flags: u8, non_null: u64) -> ColumnGuess {
+        let bit = |i: u8| flags & (1 << i) != 0;
+        ColumnGuess {
+            int: bit(0),
+            float: bit(1),
+            timestamp_ns: bit(2),
+            timestamp_us: bit(3),
+            zoned: bit(4),
+            naive: bit(5),
+            text: bit(6),
+            non_null,
+        }
+    }
+
     /// Whether one time unit holds every value seen exactly (for `--schema COL:timestamp`,
     /// whose values were each checked with [`value_fits`]).
     pub fn has_time_unit(&self) -> bool {

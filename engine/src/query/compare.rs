@@ -143,6 +143,14 @@ impl Comparison {
         self.number.is_some() || self.time
     }
 
+    /// Whether `field` leaves this comparison unknown: the value is a number or a time and
+    /// the field is missing, or the value is a number and the field is not.
+    pub(crate) fn unknown(&self, field: &[u8], nulls: &NullMarkers) -> bool {
+        self.reads_values()
+            && (nulls.is_null_number(field)
+                || (self.number.is_some() && Decimal::parse(field).is_none()))
+    }
+
     /// Whether the comparison holds for one field, `nulls` saying which fields are missing.
     /// A field that is neither a number nor missing where the value is a number sets
     /// `incomparable` (and does not hold). Plain numeric fields never reach the null check

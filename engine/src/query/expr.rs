@@ -97,6 +97,30 @@ pub enum ExprError {
     PositionTooLarge { text: String, position: usize },
     #[error("invalid column list '{}': expected a column name or position at position {position}", one_line(.list))]
     EmptyListItem { list: String, position: usize },
+    /// The structure of a boolean `--where` ([`crate::query::boolean`]).
+    #[error("invalid --where '{}': {what} at position {position}", one_line(.expr))]
+    Syntax {
+        expr: String,
+        position: usize,
+        what: String,
+    },
+}
+
+impl ExprError {
+    /// The 1-based character position the error points at.
+    pub fn position(&self) -> usize {
+        match *self {
+            ExprError::NoOperator { position, .. }
+            | ExprError::EmptyColumn { position, .. }
+            | ExprError::BadOperator { position, .. }
+            | ExprError::ValueStartsWithOperator { position, .. }
+            | ExprError::UnterminatedQuote { position, .. }
+            | ExprError::ZeroPosition { position, .. }
+            | ExprError::PositionTooLarge { position, .. }
+            | ExprError::EmptyListItem { position, .. }
+            | ExprError::Syntax { position, .. } => position,
+        }
+    }
 }
 
 const OPERATOR_CHARS: &[char] = &['<', '>', '=', '!', '~'];
@@ -221,7 +245,7 @@ pub fn parse_column_list(text: &str) -> Result<Vec<ColumnRef>, ExprError> {
 }
 
 /// All-ASCII-digits is a position, anything else a name. `whole`/`at` locate it for errors.
-fn parse_column(column: &str, whole: &str, at: usize) -> Result<ColumnRef, ExprError> {
+pub(crate) fn parse_column(column: &str, whole: &str, at: usize) -> Result<ColumnRef, ExprError> {
     if !column.bytes().all(|b| b.is_ascii_digit()) {
         return Ok(ColumnRef::Name(column.to_string()));
     }
@@ -249,7 +273,7 @@ fn no_operator_position(text: &str) -> usize {
 }
 
 /// 1-based character position of byte offset `byte` (always a char boundary here).
-fn char_pos(text: &str, byte: usize) -> usize {
+pub(crate) fn char_pos(text: &str, byte: usize) -> usize {
     text.get(..byte).map_or(0, |s| s.chars().count()) + 1
 }
 
@@ -616,16 +640,7 @@ mod tests {
         #[test]
         fn error_positions_are_inside_or_just_past(text in "[ a-c0-9=<>!~\"']{0,12}") {
             if let Err(e) = parse_where(&text) {
-                let position = match e {
-                    ExprError::NoOperator { position, .. }
-                    | ExprError::EmptyColumn { position, .. }
-                    | ExprError::BadOperator { position, .. }
-                    | ExprError::ValueStartsWithOperator { position, .. }
-                    | ExprError::UnterminatedQuote { position, .. }
-                    | ExprError::ZeroPosition { position, .. }
-                    | ExprError::PositionTooLarge { position, .. }
-                    | ExprError::EmptyListItem { position, .. } => position,
-                };
+                let position = e.position();
                 prop_assert!(position >= 1 && position <= text.chars().count() + 1);
             }
         }

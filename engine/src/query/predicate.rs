@@ -216,6 +216,16 @@ impl Predicate {
         }
     }
 
+    /// Whether a miss on `field` is unknown rather than false, in the three-valued logic of
+    /// [`crate::query::condition`]: the value is a number or a time and the field is missing,
+    /// or, for a number, not a number at all.
+    pub fn misses_unknown(&self, field: &[u8]) -> bool {
+        match &self.test {
+            Test::Raw(c) | Test::Decoded { comparison: c, .. } => c.unknown(field, &self.nulls),
+            Test::Regex { .. } | Test::Null(_) => false,
+        }
+    }
+
     /// Whether this predicate can find fields not comparable with its value (a comparison
     /// with a number, other than `=`): they are counted and reported.
     pub fn reports_incomparable(&self) -> bool {

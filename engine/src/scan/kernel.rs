@@ -22,7 +22,7 @@
 //! without the needle) are exactly those the full parse rejects at the first test, and both
 //! paths count the same.
 
-use crate::query::predicate::Predicate;
+use crate::query::condition::{Candidates, Condition, Prefilter};
 use crate::scan::format::{format_record, Emit};
 use crate::scan::outcome::{note_incomparable, note_malformed, ChunkOutcome, REPORTED_MALFORMED};
 use crate::scan::record::{split_quote_free, GeneralRecords, RangeEnd};
@@ -35,8 +35,8 @@ use std::ops::Range;
 pub struct ScanSpec {
     /// Fields per well-formed record.
     pub ncols: usize,
-    /// All must hold.
-    pub predicates: Vec<Predicate>,
+    /// All must hold (each a whole `--where`, or a part of a top-level `and`).
+    pub predicates: Vec<Condition>,
     pub emit: Emit,
     /// Prefix each emitted record with its length (u32 LE), so the coordinator can stop the
     /// output exactly at `--limit` inside a chunk.
@@ -133,11 +133,20 @@ fn scan_quote_free(
 ) -> Option<ChunkOutcome> {
     let mut outcome = ChunkOutcome::default();
     let needed = filter.fields_needed().max(sink.fields_needed());
-    let needle = filter.predicates.iter().find_map(Predicate::needle);
-    if let Some(probe) = needle.and_then(|n| Probe::new(n.bytes, n.numeric)) {
-        return scan_flagged(
-            data, range, delimiter, filter, &probe, needed, sink, scratch,
-        );
+    match filter.predicates.iter().find_map(Condition::candidates) {
+        Some(Candidates::One(n)) => {
+            if let Some(probe) = Probe::new(n.bytes, n.numeric) {
+                return scan_flagged(
+                    data, range, delimiter, filter, &probe, needed, sink, scratch,
+                );
+            }
+        }
+        Some(Candidates::Many(prefilter)) => {
+            return scan_prefiltered(
+                data, range, delimiter, filter, prefilter, needed, sink, scratch,
+            );
+        }
+        None => {}
     }
     let chunk_end = range.end;
     let raw_of = |line: &Line| with_newline(data, line.start..line.end, chunk_end);
@@ -229,7 +238,7 @@ fn filter_record<'f>(
     if filter
         .predicates
         .iter()
-        .all(|p| p.holds(field(p.column()), &mut incomparable))
+        .all(|p| p.holds(field, &mut incomparable))
     {
         outcome.matches += 1;
         sink.matched(raw, field);
@@ -241,8 +250,8 @@ fn filter_record<'f>(
 /// Puts the predicate whose needle the fast path looks for first, keeping the others in
 /// order: then a record lacking the needle fails at the first test on every path (see the
 /// module docs). Jobs call it once on their predicates.
-pub fn order_predicates(predicates: &mut [Predicate]) {
-    if let Some(i) = predicates.iter().position(|p| p.needle().is_some()) {
+pub fn order_predicates(predicates: &mut [Condition]) {
+    if let Some(i) = predicates.iter().position(|p| p.candidates().is_some()) {
         predicates[..=i].rotate_right(1);
     }
 }
@@ -289,6 +298,52 @@ fn scan_flagged(
     .ok()?;
     outcome.records = counts.records;
     outcome.lines = counts.newlines;
+    Some(outcome)
+}
+
+/// The fast path for a condition with several needles (an `or` of equalities, a small
+/// `in`): the structural pass checks every line's field count, a multi-needle search
+/// ([`Prefilter`]) runs alongside it, and only the lines holding a needle are split and
+/// tested. No needle holds a newline, so each hit lies inside the line it starts in. Returns
+/// `None` when the range is not quote-free.
+#[allow(clippy::too_many_arguments)]
+fn scan_prefiltered(
+    data: &[u8],
+    range: Range<usize>,
+    delimiter: u8,
+    filter: Filter<'_>,
+    prefilter: &Prefilter,
+    needed: usize,
+    sink: &mut impl MatchSink,
+    scratch: &mut Scratch,
+) -> Option<ChunkOutcome> {
+    let mut outcome = ChunkOutcome::default();
+    let fields = &mut scratch.fields;
+    let chunk_end = range.end;
+    let base = range.start;
+    let mut hits = prefilter
+        .finder
+        .find_iter(&data[range.clone()])
+        .map(|m| base + m.start())
+        .peekable();
+    let lines = for_each_line(data, range, delimiter, |line| {
+        outcome.records += 1;
+        if line.delimiters as usize + 1 != filter.ncols {
+            note_malformed(&mut outcome, line.line_no);
+            return;
+        }
+        while hits.next_if(|&at| at < line.start).is_some() {}
+        if hits.peek().is_none_or(|&at| at >= line.end) {
+            return;
+        }
+        split_quote_free(data, line.start..line.end, delimiter, fields, needed);
+        let field = |i: usize| &data[fields[i].clone()];
+        let raw = with_newline(data, line.start..line.end, chunk_end);
+        let line_no = || line.line_no;
+        filter_record(filter, sink, &mut outcome, raw, &field, line_no);
+    })
+    .ok()?;
+    outcome.lines = lines;
     Some(outcome)
 }
 
@@ -343,14 +398,14 @@ pub fn scan_chunk(
 #[derive(Debug, Clone, Copy)]
 pub struct Filter<'a> {
     pub ncols: usize,
-    pub predicates: &'a [Predicate],
+    pub predicates: &'a [Condition],
 }
 
 impl Filter<'_> {
     fn fields_needed(&self) -> usize {
         self.predicates
             .iter()
-            .map(|p| p.column() + 1)
+            .map(Condition::fields_needed)
             .max()
             .unwrap_or(0)
     }

@@ -4,6 +4,7 @@
 
 use csv::{ByteRecord, ReaderBuilder};
 use fleet_engine::input::dataset::{self, DatasetOptions};
+use fleet_engine::query::condition::Condition;
 use fleet_engine::query::predicate::Predicate;
 use fleet_engine::scan::format::write_json_string;
 use fleet_engine::{run_scan, Emit, EngineKind, JobOptions, ScanReport, ScanSpec};
@@ -144,7 +145,7 @@ pub fn run_engine(
     .unwrap();
     let spec = ScanSpec {
         ncols: ds.schema.ncols(),
-        predicates: preds,
+        predicates: preds.into_iter().map(Condition::Test).collect(),
         emit,
         decode: None,
         framed: opts.limit.is_some(),
