@@ -552,3 +552,95 @@ fn an_id_at(dir: &std::path::Path, line: usize) -> String {
     let line = text.lines().nth(line).unwrap();
     line.split(',').next().unwrap().to_string()
 }
+
+/// `fleet sql` with statements on standard input (no query argument).
+fn sql_script(script: &str, tables: &[&str]) -> Output {
+    let mut cmd = common::fleet();
+    cmd.args(["sql", "-j", "2"]);
+    for t in tables {
+        cmd.args(["-t", t]);
+    }
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_script_on_standard_input_runs_its_statements_in_order() {
+    let dir = gps(2, 5_000);
+    let table = format!("gps={}", dir.path().display());
+    let path = dir.path().to_str().unwrap();
+    let count = fleet(&["scan", "-q", "--count", "--where", "speed>100", path]);
+    let count = stdout(&count).trim().to_string();
+    assert_ne!(
+        count, "0",
+        "the data must have fast points for this test to mean anything"
+    );
+    let max = fleet(&["agg", "-q", "--agg", "max(speed)", "--format", "csv", path]);
+    let max = parse(&stdout(&max), true)[0][0].clone();
+    let script = "CREATE VIEW fast AS\n  SELECT id, speed FROM gps WHERE speed > 100;\n\
+                  -- a comment; not a statement\n\
+                  SELECT count(*) AS n FROM fast; SELECT 'a;b' AS text;\n\
+                  SELECT max(speed) AS m FROM gps"; // the last one without `;`
+    let out = sql_script(script, &[&table]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 6, "{text}");
+    assert_eq!((lines[0], lines[1]), ("n", count.as_str()), "{text}");
+    assert_eq!((lines[2], lines[3]), ("text", "a;b"), "{text}");
+    assert_eq!(lines[4], "m");
+    assert_eq!(parse(lines[5], false)[0][0], max, "{text}");
+    // One row count per statement that returned rows (the view's creation returns none).
+    assert_eq!(
+        stderr(&out).matches("row(s)").count(),
+        3,
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_script_stops_at_its_first_error_naming_the_line() {
+    let dir = gps(1, 100);
+    let table = format!("gps={}", dir.path().display());
+    let out = sql_script(
+        "SELECT 1 AS a;\n\nSELECT nope\n  FROM gps;\nSELECT 2 AS b;\n",
+        &[&table],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stdout(&out),
+        "a\n1\n",
+        "statements after the error must not run"
+    );
+    let err = stderr(&out);
+    let last = err.trim_end().lines().last().unwrap();
+    assert!(last.contains("line 3") && last.contains("nope"), "{err}");
+}
+
+#[test]
+fn output_file_needs_a_query_argument() {
+    let dir = gps(1, 100);
+    let table = format!("gps={}", dir.path().display());
+    let out_dir = tempfile::tempdir().unwrap();
+    let target = out_dir.path().join("r.csv");
+    let out = common::fleet()
+        .args(["sql", "-t", &table, "-o", target.to_str().unwrap()])
+        .stdin(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("-o FILE"), "{}", stderr(&out));
+    assert!(!target.exists());
+}

@@ -4,6 +4,7 @@
 use crate::error::SqlError;
 use crate::table::FleetTable;
 use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
 use datafusion::common::TableReference;
 use datafusion::execution::context::SessionContext;
 use datafusion::prelude::SessionConfig;
@@ -86,10 +87,22 @@ impl SqlSession {
     pub fn query(
         &self,
         sql: &str,
-        mut each: impl FnMut(&RecordBatch) -> std::io::Result<()>,
+        each: impl FnMut(&RecordBatch) -> std::io::Result<()>,
     ) -> Result<u64, SqlError> {
+        self.query_with_schema(sql, each).map(|(rows, _)| rows)
+    }
+
+    /// [`query`](Self::query), also returning the result's schema (a header to write when
+    /// there is no row). The statement is planned once: a DDL statement (`CREATE VIEW`) runs
+    /// when planned, so planning it twice would fail on the second time.
+    pub fn query_with_schema(
+        &self,
+        sql: &str,
+        mut each: impl FnMut(&RecordBatch) -> std::io::Result<()>,
+    ) -> Result<(u64, SchemaRef), SqlError> {
         self.runtime.block_on(async {
             let frame = self.ctx.sql(sql).await.map_err(query_error)?;
+            let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
             let mut stream = frame.execute_stream().await.map_err(query_error)?;
             let mut rows = 0u64;
             while let Some(batch) = stream.next().await {
@@ -97,15 +110,7 @@ impl SqlSession {
                 rows += batch.num_rows() as u64;
                 each(&batch).map_err(SqlError::Output)?;
             }
-            Ok(rows)
-        })
-    }
-
-    /// The result's schema, without running it (for a header when there is no row).
-    pub fn result_schema(&self, sql: &str) -> Result<arrow_schema::SchemaRef, SqlError> {
-        self.runtime.block_on(async {
-            let frame = self.ctx.sql(sql).await.map_err(query_error)?;
-            Ok(Arc::new(frame.schema().as_arrow().clone()))
+            Ok((rows, schema))
         })
     }
 }

@@ -158,7 +158,11 @@ impl TableProvider for FleetTable {
         let compiled = compile(filters, self.filter_context());
         let task = SqlTask {
             ncols: self.inner.ds.schema.ncols(),
-            predicates: compiled.predicates,
+            predicates: compiled
+                .predicates
+                .into_iter()
+                .map(fleet_engine::query::condition::Condition::Test)
+                .collect(),
             residual: compiled.residual,
             rule: NullRule::new(self.inner.scanned_nulls.clone(), &self.inner.columns),
             nulls: self.inner.ds.nulls.clone(),

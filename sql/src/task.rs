@@ -9,7 +9,7 @@ use fleet_engine::columnar::{BatchBuilder, ColumnType, OutputColumn};
 use fleet_engine::input::charset::{decode_into, Encoding};
 use fleet_engine::input::nulls::NullMarkers;
 use fleet_engine::job::{ChunkTask, ChunkView};
-use fleet_engine::query::predicate::Predicate;
+use fleet_engine::query::condition::Condition;
 use fleet_engine::scan::kernel::{filter_chunk, Filter, MatchSink, Scratch};
 use fleet_engine::scan::outcome::ChunkOutcome;
 
@@ -18,7 +18,8 @@ use fleet_engine::scan::outcome::ChunkOutcome;
 pub struct SqlTask {
     /// Fields per well-formed record.
     pub ncols: usize,
-    pub predicates: Vec<Predicate>,
+    /// The pushed-down comparisons (each a [`Condition::Test`]), all of which must hold.
+    pub predicates: Vec<Condition>,
     pub residual: Vec<Cond>,
     /// Which raw fields are null (for `residual`).
     pub rule: NullRule,

@@ -1,9 +1,12 @@
 //! `fleet sql`: a SQL query over fleet datasets (feature `sql`), through Apache DataFusion with
-//! fleet's scan underneath (crate fleet-sql). This module only parses arguments, registers
-//! the tables and writes the result.
+//! fleet's scan underneath (crate fleet-sql). This module parses arguments, registers the
+//! tables and writes a statement's result; [`statements`] reads statements from standard
+//! input when no query is given (a prompt at a terminal, a script otherwise).
+
+mod statements;
 
 use crate::input::{column_names, header_flag, null_flags};
-use crate::sink::{ignore_broken_pipe, RawStdout};
+use crate::sink::RawStdout;
 use crate::Outcome;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
@@ -11,7 +14,7 @@ use fleet_engine::input::dataset::DatasetOptions;
 use fleet_engine::output::{clobbers_input, AtomicOutput};
 use fleet_sql::format::{ResultFormat, ResultWriter};
 use fleet_sql::{FleetTable, SqlSession, TableOptions};
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
@@ -42,6 +45,9 @@ not plain lower-case identifiers: FROM \"gps-gz\"), or a path in the query: FROM
 come from fleet.toml's [types] or are inferred from the first MiB of up to 8 files. Filters fleet evaluates exactly
 (=, !=, <, >, IN, AND/OR/NOT, LIKE 'prefix%', ~ regex) run inside fleet's scan.
 
+Without a query: `fleet sql -t data/gps` opens a prompt; `fleet sql -t data/gps < report.sql`
+runs a script's statements in order (CREATE VIEW ... AS, then SELECTs).
+
 Exit status: 0 success, 2 error (a partial result, with an unreadable file, included),
 130 after Ctrl-C.";
 
@@ -49,15 +55,18 @@ Exit status: 0 success, 2 error (a partial result, with an unreadable file, incl
 #[command(after_help = SQL_EXAMPLES)]
 pub struct SqlArgs {
     /// The SQL query (DataFusion's dialect, close to PostgreSQL's). A quoted table name that is
-    /// a path (FROM 'data/gps') opens that dataset.
-    query: String,
+    /// a path (FROM 'data/gps') opens that dataset. Without a query, statements ended by `;`
+    /// are read from standard input: at a terminal with a `fleet>` prompt (errors are shown
+    /// and the prompt goes on; \q, exit or Ctrl-D ends it), otherwise as a script that stops
+    /// at its first error.
+    query: Option<String>,
     /// A dataset as a table: NAME=PATH, or PATH (named after its folder, or the file's name
     /// without extensions). Repeatable.
     #[arg(short = 't', long = "table", value_name = "[NAME=]PATH")]
     tables: Vec<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t)]
-    format: Format,
+    /// Output format [default: table at the prompt, csv otherwise].
+    #[arg(long, value_enum)]
+    format: Option<Format>,
     /// Write to FILE (atomically: it appears only when complete) instead of stdout; needed by
     /// --format arrow|parquet.
     #[arg(short, long, value_name = "FILE")]
@@ -94,16 +103,19 @@ pub fn run(args: SqlArgs) -> anyhow::Result<Outcome> {
     if args.workers == Some(0) {
         bail!("--workers must be at least 1");
     }
-    if args.format == Format::Table && args.output.is_some() {
+    let prompt = args.query.is_none() && io::stdin().is_terminal();
+    let format = match args.format {
+        Some(Format::Csv) => ResultFormat::Csv,
+        Some(Format::Jsonl) => ResultFormat::Jsonl,
+        Some(Format::Table) => ResultFormat::Table,
+        Some(Format::Arrow) => ResultFormat::Arrow,
+        Some(Format::Parquet) => ResultFormat::Parquet,
+        None if prompt && io::stdout().is_terminal() => ResultFormat::Table,
+        None => ResultFormat::Csv,
+    };
+    if format == ResultFormat::Table && args.output.is_some() {
         bail!("--format table is drawn for reading on stdout; with -o use csv, jsonl, arrow or parquet");
     }
-    let format = match args.format {
-        Format::Csv => ResultFormat::Csv,
-        Format::Jsonl => ResultFormat::Jsonl,
-        Format::Table => ResultFormat::Table,
-        Format::Arrow => ResultFormat::Arrow,
-        Format::Parquet => ResultFormat::Parquet,
-    };
     if format.is_binary() && args.output.is_none() {
         bail!(
             "--format {} writes a binary file, never to stdout: give -o FILE",
@@ -114,12 +126,55 @@ pub fn run(args: SqlArgs) -> anyhow::Result<Outcome> {
             }
         );
     }
-    let workers = args
-        .workers
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let session = SqlSession::new(workers)?;
-    let interrupt = Some(fleet_engine::job::interrupt::install());
-    let open = |path: &Path, what: &str| -> anyhow::Result<FleetTable> {
+    if args.query.is_none() && args.output.is_some() {
+        bail!("-o FILE takes the result of one query: give the query as an argument");
+    }
+    let mut sql = Tables::new(&args)?;
+    for spec in &args.tables {
+        let (name, path) = table_spec(spec)?;
+        let table = sql.open(&path, &format!("--table {spec}"))?;
+        sql.session.register(&name, table.clone())?;
+        sql.tables.push((name, table));
+    }
+    let Some(query) = &args.query else {
+        return statements::run(&mut sql, format, prompt, args.quiet);
+    };
+    let rows = match sql.statement(query, format, args.output.as_deref())? {
+        Ran::Rows(rows) => rows,
+        Ran::NoResult => 0,
+        Ran::Closed => return Ok(Outcome::Ok),
+    };
+    if fleet_engine::job::interrupt::interrupted() {
+        return Ok(Outcome::Interrupted);
+    }
+    Ok(finish(&args, &sql.tables, rows))
+}
+
+/// The session and the tables registered in it, and how to open another one.
+pub(crate) struct Tables<'a> {
+    args: &'a SqlArgs,
+    session: SqlSession,
+    workers: usize,
+    interrupt: Option<&'static std::sync::atomic::AtomicBool>,
+    tables: Vec<(String, FleetTable)>,
+}
+
+impl<'a> Tables<'a> {
+    fn new(args: &'a SqlArgs) -> anyhow::Result<Tables<'a>> {
+        let workers = args
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        Ok(Tables {
+            args,
+            session: SqlSession::new(workers)?,
+            workers,
+            interrupt: Some(fleet_engine::job::interrupt::install()),
+            tables: Vec::new(),
+        })
+    }
+
+    fn open(&self, path: &Path, what: &str) -> anyhow::Result<FleetTable> {
+        let args = self.args;
         let opts = DatasetOptions {
             paths: vec![path.to_path_buf()],
             header: header_flag(args.header, args.no_header),
@@ -133,8 +188,8 @@ pub fn run(args: SqlArgs) -> anyhow::Result<Outcome> {
         let table = FleetTable::open(
             &opts,
             TableOptions {
-                workers: Some(workers),
-                interrupt,
+                workers: Some(self.workers),
+                interrupt: self.interrupt,
             },
         )
         .with_context(|| what.to_string())?;
@@ -146,59 +201,77 @@ pub fn run(args: SqlArgs) -> anyhow::Result<Outcome> {
             );
         }
         Ok(table)
-    };
-    let mut tables = Vec::new();
-    for spec in &args.tables {
-        let (name, path) = table_spec(spec)?;
-        let table = open(&path, &format!("--table {spec}"))?;
-        session.register(&name, table.clone())?;
-        tables.push((name, table));
     }
-    // FROM 'data/gps': a table the query names that is not registered but is a path.
-    for name in session.unknown_tables(&args.query)? {
-        let path = Path::new(&name);
-        if !path.exists() {
-            continue; // DataFusion names it in its "table not found" error
+
+    /// Runs one statement, its result to `output` or stdout.
+    fn statement(
+        &mut self,
+        query: &str,
+        format: ResultFormat,
+        output: Option<&Path>,
+    ) -> anyhow::Result<Ran> {
+        // FROM 'data/gps': a table the query names that is not registered but is a path.
+        for name in self.session.unknown_tables(query)? {
+            let path = Path::new(&name);
+            if !path.exists() {
+                continue; // DataFusion names it in its "table not found" error
+            }
+            let table = self.open(path, &format!("table '{name}'"))?;
+            self.session.register_path(&name, table.clone())?;
+            self.tables.push((name, table));
         }
-        let table = open(path, &format!("table '{name}'"))?;
-        session.register_path(&name, table.clone())?;
-        tables.push((name, table));
-    }
-    let schema = session.result_schema(&args.query)?;
-    let rows = match &args.output {
-        Some(path) => {
-            let file = output_file(path, &tables)?;
-            let mut writer = ResultWriter::new(format, io::BufWriter::with_capacity(1 << 20, file));
-            let rows = session.query(&args.query, |batch| writer.write(batch))?;
-            let file = writer
-                .finish(&schema)?
-                .into_inner()
-                .map_err(|e| e.into_error())
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            file.commit().context("cannot finish the output file")?;
-            rows
-        }
-        None => {
-            let mut writer =
-                ResultWriter::new(format, io::BufWriter::with_capacity(1 << 20, RawStdout));
-            let result = session.query(&args.query, |batch| writer.write(batch));
-            let rows = match result {
-                Err(fleet_sql::SqlError::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => {
-                    return Ok(Outcome::Ok)
+        match output {
+            Some(path) => {
+                let file = output_file(path, &self.tables)?;
+                let mut writer =
+                    ResultWriter::new(format, io::BufWriter::with_capacity(1 << 20, file));
+                let (rows, schema) = self
+                    .session
+                    .query_with_schema(query, |batch| writer.write(batch))?;
+                let file = writer
+                    .finish(&schema)?
+                    .into_inner()
+                    .map_err(|e| e.into_error())
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                file.commit().context("cannot finish the output file")?;
+                Ok(Ran::Rows(rows))
+            }
+            None => {
+                let mut writer =
+                    ResultWriter::new(format, io::BufWriter::with_capacity(1 << 20, RawStdout));
+                let result = self
+                    .session
+                    .query_with_schema(query, |batch| writer.write(batch));
+                let (rows, schema) = match result {
+                    Err(fleet_sql::SqlError::Output(e))
+                        if e.kind() == io::ErrorKind::BrokenPipe =>
+                    {
+                        return Ok(Ran::Closed)
+                    }
+                    other => other?,
+                };
+                if schema.fields().is_empty() {
+                    // CREATE VIEW, SET, ...: nothing to show, not even an empty header.
+                    return Ok(Ran::NoResult);
                 }
-                other => other?,
-            };
-            writer
-                .finish(&schema)
-                .map(|_| ())
-                .or_else(ignore_broken_pipe)?;
-            rows
+                match writer.finish(&schema) {
+                    Ok(_) => Ok(Ran::Rows(rows)),
+                    Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(Ran::Closed),
+                    Err(e) => Err(e.into()),
+                }
+            }
         }
-    };
-    if fleet_engine::job::interrupt::interrupted() {
-        return Ok(Outcome::Interrupted);
     }
-    Ok(finish(&args, &tables, rows))
+}
+
+/// How a statement ended.
+pub(crate) enum Ran {
+    /// Its result, this many rows, was written.
+    Rows(u64),
+    /// A statement without a result (CREATE VIEW, SET).
+    NoResult,
+    /// Stdout was closed by its reader (`| head`): stop quietly.
+    Closed,
 }
 
 /// `-o FILE`, refused when it is a file of any table.
