@@ -23,7 +23,7 @@ use crate::query::condition::{fold_case, Truth};
 use crate::query::number::{Decimal, OwnedDecimal};
 use crate::query::predicate::Needle;
 use crate::query::timestamp::is_date_or_timestamp;
-use crate::simd::digits::short_digits;
+use crate::simd::digits::{leading_digits, short_digits};
 
 /// Naturals below this go into the bitset (2 MiB at most).
 const DENSE_LIMIT: u64 = 1 << 24;
@@ -229,6 +229,24 @@ impl ValueSet {
             }
         }
         self.truth(field) == Truth::True
+    }
+
+    /// [`ValueSet::contains_within`] for the first field of the line starting at
+    /// `data[start]`, read without splitting the line ([`leading_digits`]); `None` when that
+    /// field is not a plain natural of 1 to 7 digits ended by `delimiter` (or a null marker
+    /// could be a number), for the caller to split it and ask `contains_within`.
+    #[inline(always)]
+    pub fn leading_contains(&self, data: &[u8], start: usize, delimiter: u8) -> Option<bool> {
+        if !self.digits_direct {
+            return None;
+        }
+        let v = leading_digits(data, start, delimiter)?;
+        // Seven digits are below `DENSE_LIMIT`: past `dense`, not in the set.
+        Some(
+            self.dense
+                .get((v / 64) as usize)
+                .is_some_and(|&word| word >> (v % 64) & 1 == 1),
+        )
     }
 
     #[cold]

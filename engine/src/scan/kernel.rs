@@ -373,11 +373,19 @@ fn scan_set_members(
 ) -> Option<ChunkOutcome> {
     let mut outcome = ChunkOutcome::default();
     let chunk_end = range.end;
+    // A set on the first field reads it from the line's start: the pass then hands out
+    // only the delimiters the sink needs (none for `--count`).
+    let leading = column == 0;
+    let want = if leading {
+        sink.fields_needed()
+    } else {
+        needed
+    };
     let lines = for_each_line_split(
         data,
         range,
         delimiter,
-        needed,
+        want,
         #[inline(always)]
         |line, at| {
             outcome.records += 1;
@@ -385,11 +393,22 @@ fn scan_set_members(
                 note_malformed(&mut outcome, line.line_no);
                 return;
             }
+            // Only fields below `want` are asked for (by the sink), or field 0 below.
             let field = |i: usize| {
                 let start = if i == 0 { line.start } else { at[i - 1] + 1 };
                 &data[start..at.get(i).copied().unwrap_or(line.end)]
             };
-            if set.contains_within(data, field(column)) {
+            let hit = if leading {
+                set.leading_contains(data, line.start, delimiter)
+                    .unwrap_or_else(|| {
+                        let content = &data[line.start..line.end];
+                        let end = memchr::memchr(delimiter, content).unwrap_or(content.len());
+                        set.contains_within(data, &content[..end])
+                    })
+            } else {
+                set.contains_within(data, field(column))
+            };
+            if hit {
                 outcome.matches += 1;
                 sink.matched(with_newline(data, line.start..line.end, chunk_end), &field);
             }
