@@ -4,7 +4,8 @@
 //! quote and no CR byte takes the quote-free path: records are lines, a structural pass
 //! ([`crate::simd::structure`]) checks every field count, and for an equality test the fused
 //! candidate pass ([`crate::simd::candidate`]) flags the lines that can match, so only those
-//! are split into fields. Any other chunk takes the full csv-core parse. Both paths are
+//! are split into fields; a lone set too large for needles (`scan_set_members`) probes its
+//! field in place, with no general condition code per record. Any other chunk takes the full csv-core parse. Both paths are
 //! checked against the `csv` crate in the tests.
 //!
 //! With `ScanSpec::decode` (input in GBK, Big5, ...) each formatted record is decoded to
