@@ -19,7 +19,7 @@
 //! grammars accept, the loose ones accept with the same value, so the writer parses loosely
 //! in both cases.
 
-use super::types::ColumnType;
+use super::types::{ColumnType, DECIMAL_PRECISION, DECIMAL_SCALE};
 use crate::input::nulls::NullMarkers;
 use crate::query::number::Decimal;
 use crate::query::timestamp::is_date_or_timestamp;
@@ -69,6 +69,27 @@ pub fn parse_int_loose(text: &[u8]) -> Option<i64> {
 pub fn parse_float_loose(text: &[u8]) -> Option<f64> {
     let value: f64 = std::str::from_utf8(text).ok()?.parse().ok()?;
     value.is_finite().then_some(value)
+}
+
+/// What a `decimal` column holds: any number of the filter's grammar (`12.5`, `-3`, `1.5e3`,
+/// `+.25`) with at most [`DECIMAL_SCALE`] digits after the point and
+/// `DECIMAL_PRECISION - DECIMAL_SCALE` before it, as the integer `value * 10^DECIMAL_SCALE`.
+/// More fraction digits is `None`, not a rounding: the column promises exact values.
+pub fn parse_decimal(text: &[u8]) -> Option<i128> {
+    let scale = DECIMAL_SCALE as usize;
+    let d = Decimal::parse(text)?;
+    let (int, frac) = d.plain_digits(DECIMAL_PRECISION as usize + scale)?;
+    let frac_len = frac.iter().rposition(|&b| b != b'0').map_or(0, |i| i + 1);
+    let int = &int[int.iter().position(|&b| b != b'0').unwrap_or(int.len())..];
+    if frac_len > scale || int.len() + scale > DECIMAL_PRECISION as usize {
+        return None;
+    }
+    let digits = int
+        .iter()
+        .copied()
+        .chain((0..scale).map(|i| frac.get(i).copied().unwrap_or(b'0')));
+    let value = digits.fold(0i128, |v, b| v * 10 + i128::from(b - b'0'));
+    Some(if d.is_negative() { -value } else { value })
 }
 
 /// A finite decimal number: optional `-`, an integer part without leading zeros (`0.5`, not
@@ -344,6 +365,7 @@ pub fn value_fits(value: &[u8], ty: ColumnType, nulls: &NullMarkers) -> bool {
                 || in_unit(&t, TimeUnit::Microsecond).is_some()
         }),
         ColumnType::Utf8 => true,
+        ColumnType::Decimal => parse_decimal(value).is_some(),
     }
 }
 
@@ -408,6 +430,56 @@ mod tests {
             b" 1.5",
         ] {
             assert_eq!(parse_float(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn decimals_are_exact_scaled_integers_or_refused() {
+        let e9 = 1_000_000_000i128;
+        for (text, want) in [
+            ("0", Some(0)),
+            ("-0", Some(0)),
+            ("12.5", Some(12 * e9 + 500_000_000)),
+            ("-3", Some(-3 * e9)),
+            ("+.25", Some(250_000_000)),
+            ("007.10", Some(7 * e9 + 100_000_000)),
+            ("1.5e3", Some(1500 * e9)),
+            ("1e-9", Some(1)),
+            ("-0.000000001", Some(-1)),
+            ("1.500000000000", Some(1_500_000_000)), // trailing zeros past the scale
+            (
+                "99999999999999999999999999999",
+                Some(99_999_999_999_999_999_999_999_999_999 * e9),
+            ),
+            ("1e-10", None), // a 10th fraction digit: not exact
+            ("0.0000000001", None),
+            ("100000000000000000000000000000", None), // 30 integer digits
+            ("", None),
+            ("1.2.3", None),
+            ("nan", None),
+            ("1,5", None),
+        ] {
+            assert_eq!(parse_decimal(text.as_bytes()), want, "{text}");
+        }
+        // Against plain arithmetic on many values of up to 18 integer and 9 fraction digits.
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let int = (x >> 4) % 1_000_000_000_000_000_000;
+            let frac_digits = (x % 10) as u32;
+            let frac = (x >> 40) % 10u64.pow(frac_digits);
+            let negative = x & (1 << 63) != 0;
+            let text = if frac_digits == 0 {
+                format!("{}{int}", if negative { "-" } else { "" })
+            } else {
+                let w = frac_digits as usize;
+                format!("{}{int}.{frac:0w$}", if negative { "-" } else { "" })
+            };
+            let magnitude = i128::from(int) * e9 + i128::from(frac) * 10i128.pow(9 - frac_digits);
+            let want = if negative { -magnitude } else { magnitude };
+            assert_eq!(parse_decimal(text.as_bytes()), Some(want), "{text}");
         }
     }
 
