@@ -124,6 +124,53 @@ pub fn parse_float(text: &[u8]) -> Option<f64> {
     value.is_finite().then_some(value)
 }
 
+/// Whether [`parse_int`] reads `text`, without building the value: the check
+/// [`ColumnGuess`] makes for every value of a column.
+#[inline]
+fn is_int(text: &[u8]) -> bool {
+    let digits = text.strip_prefix(b"-").unwrap_or(text);
+    match digits {
+        [] => return false,
+        [b'0'] if digits.len() < text.len() => return false,
+        [b'0', _, ..] => return false,
+        _ => {}
+    }
+    if !digits.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    // Without leading zeros, the number of digits orders the values, and at the same length
+    // the texts order as the numbers do.
+    const MAX: &[u8] = b"9223372036854775807";
+    const MIN: &[u8] = b"9223372036854775808";
+    let limit = if digits.len() < text.len() { MIN } else { MAX };
+    digits.len() < limit.len() || (digits.len() == limit.len() && digits <= limit)
+}
+
+/// Whether [`parse_float`] reads `text`, without building the value when its grammar
+/// alone decides: a decimal without exponent and with at most 308 integer digits is below
+/// 10^308, under `f64::MAX`, so it is finite.
+#[inline]
+fn is_float(text: &[u8]) -> bool {
+    let body = text.strip_prefix(b"-").unwrap_or(text);
+    let int_len = body.iter().take_while(|b| b.is_ascii_digit()).count();
+    if int_len > 1 && body[0] == b'0' {
+        return false;
+    }
+    let mut rest = &body[int_len..];
+    let mut frac_len = 0;
+    if let Some(after) = rest.strip_prefix(b".") {
+        frac_len = after.iter().take_while(|b| b.is_ascii_digit()).count();
+        rest = &after[frac_len..];
+    }
+    if int_len + frac_len == 0 {
+        return false;
+    }
+    if rest.is_empty() && int_len <= 308 {
+        return true;
+    }
+    parse_float(text).is_some()
+}
+
 /// What every non-null value of one column, seen so far, can be read as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ColumnGuess {
@@ -167,15 +214,26 @@ impl ColumnGuess {
             // values decide.
             return;
         }
+        self.observe_value(value);
+    }
+
+    /// [`ColumnGuess::observe`] for a value known to be neither empty nor a marker. Hands
+    /// back the value's timestamp when this call read it as one (`Some(None)`: it is not a
+    /// timestamp; `None`: not tried, the column can no longer be one), so a caller that
+    /// needs the instant too (`fleet stats`) does not parse it twice.
+    #[inline]
+    pub fn observe_value(&mut self, value: &[u8]) -> Option<Option<Timestamp>> {
         self.non_null += 1;
-        let is_int = self.int && parse_int(value).is_some();
+        let is_int = self.int && is_int(value);
         self.int = is_int;
         // Every canonical integer is also a finite decimal: no second parse for int columns.
-        let is_float = is_int || (self.float && parse_float(value).is_some());
+        let is_float = is_int || (self.float && is_float(value));
         self.float = is_float;
         let mut is_time = false;
+        let mut parsed = None;
         if self.timestamp_ns || self.timestamp_us {
             let ts = parse_timestamp(value);
+            parsed = Some(ts);
             is_time = ts.is_some();
             if let Some(t) = ts {
                 self.zoned |= t.offset.is_some();
@@ -190,6 +248,7 @@ impl ColumnGuess {
         if !self.text && !is_float && !is_time {
             self.text = Decimal::parse(value).is_none() && !is_date_or_timestamp(value);
         }
+        parsed
     }
 
     /// Nothing but text is possible any more: further values cannot change the type, nor
@@ -572,7 +631,57 @@ mod tests {
         assert!(!value_fits(b"2024-01-01", ColumnType::Timestamp, &nulls));
     }
 
+    #[test]
+    fn the_checks_accept_what_the_parsers_read() {
+        let long = format!("{}.5", "9".repeat(308));
+        let too_long = "9".repeat(309);
+        let texts = [
+            "0",
+            "-0",
+            "7",
+            "-7",
+            "007",
+            "-007",
+            "+5",
+            " 5",
+            "1.",
+            ".5",
+            "-.5",
+            "0.0",
+            "00.5",
+            "1e5",
+            "1e999",
+            "1e",
+            "-",
+            ".",
+            "",
+            "a",
+            "12a",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "10000000000000000000",
+            "999999999999999999",
+            "-1.5e-3",
+            "2015-02-01",
+            &long,
+            &too_long,
+        ];
+        for t in texts {
+            let b = t.as_bytes();
+            assert_eq!(is_int(b), parse_int(b).is_some(), "{t}");
+            assert_eq!(is_float(b), parse_float(b).is_some(), "{t}");
+        }
+    }
+
     proptest::proptest! {
+        #[test]
+        fn the_checks_agree_with_the_parsers(text in "-?[0-9]{1,21}|-?[0-9]{0,3}(\\.[0-9]{0,3})?([eE][-+]?[0-9]{1,3})?|[-+. 0-9ae]{0,5}") {
+            proptest::prop_assert_eq!(is_int(text.as_bytes()), parse_int(text.as_bytes()).is_some());
+            proptest::prop_assert_eq!(is_float(text.as_bytes()), parse_float(text.as_bytes()).is_some());
+        }
+
         /// Inference is exact: a value typed Int64 writes back as its own text, and the
         /// loose reading (what the writer uses) gives the same value.
         #[test]
