@@ -11,11 +11,14 @@
 #   RUNS=5               timed runs per tool and workload
 #   WORKERS=2            fleet's workers, ripgrep's -j, DuckDB's and Polars' threads, Pool size
 #   SIZE=2GiB            generated data size when DIR is not given
-#   WORKLOADS="select count groupby bucket ids stats"   (bucket: 15-minute windows, count and exact
+#   WORKLOADS="select count groupby bucket ids stats lat idhour"   (bucket: 15-minute windows, count and exact
 #                        median speed; DuckDB time_bucket, Polars dt.truncate; ids: --where
 #                        'id in @ids.txt', 1,000 ids taken from the data, no classic script;
 #                        stats: fleet stats, DuckDB SUMMARIZE, Polars describe; checked on
-#                        the numeric columns' count, min, max, mean)
+#                        the numeric columns' count, min, max, mean; lat: --group-by lat --agg
+#                        count, hundreds of thousands of text keys; idhour: --group-by
+#                        'id,hour(time)' --agg count --agg 'mean(speed)'; both DuckDB and Polars
+#                        only)
 #   SVG=docs/peers.svg   where the bar chart of the table goes (time relative to fleet, log
 #                        scale; drawn by benches/src/bin/peers-chart.rs); SVG= for none
 #   PEERS_CHART=PATH     the peers-chart binary (built with cargo if missing)
@@ -34,7 +37,7 @@ set -euo pipefail
 RUNS=${RUNS:-5}
 WORKERS=${WORKERS:-2}
 SIZE=${SIZE:-2GiB}
-WORKLOADS=${WORKLOADS:-select count groupby bucket ids stats}
+WORKLOADS=${WORKLOADS:-select count groupby bucket ids stats lat idhour}
 SKIP=${SKIP:-}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
@@ -186,8 +189,8 @@ commands() { # WORKLOAD
     fi
     printf 'duckdb\t%s %s duckdb %s %s %s --threads %s\n' "$PY" "$(q "$here/peers/frames.py")" "$w" "$d" "$out.duckdb.out" "$WORKERS"
     printf 'polars\t%s %s polars %s %s %s --threads %s\n' "$PY" "$(q "$here/peers/frames.py")" "$w" "$d" "$out.polars.out" "$WORKERS"
-    # The classic script has no time windows.
-    [[ $w == bucket ]] && return 0
+    # The classic script has no time windows and no high-cardinality workloads.
+    [[ $w == bucket || $w == lat || $w == idhour ]] && return 0
     printf 'classic\tpython3 %s %s %s %s --procs %s\n' "$(q "$here/peers/classic.py")" "$w" "$d" "$out.classic.out" "$WORKERS"
 }
 
@@ -201,6 +204,8 @@ fleet_commands() { # WORKLOAD NAME BINARY: the fleet line of a workload, under N
     ids) printf '%s\t%s scan %s --count --where %s --workers %s -q > %s\n' "$name" "$fl" "$d" "$(q "id in @$ids")" "$WORKERS" "$out" ;;
     groupby) printf '%s\t%s agg %s --group-by id --agg count --agg %s --workers %s -q -o %s\n' "$name" "$fl" "$d" "'mean(speed)'" "$WORKERS" "$out" ;;
     bucket) printf '%s\t%s agg %s --group-by %s --agg count --agg %s --workers %s -q -o %s\n' "$name" "$fl" "$d" "'bucket(time,15m)'" "'median(speed)'" "$WORKERS" "$out" ;;
+    lat) printf '%s\t%s agg %s --group-by lat --agg count --workers %s -q -o %s\n' "$name" "$fl" "$d" "$WORKERS" "$out" ;;
+    idhour) printf '%s\t%s agg %s --group-by %s --agg count --agg %s --workers %s -q -o %s\n' "$name" "$fl" "$d" "'id,hour(time)'" "'mean(speed)'" "$WORKERS" "$out" ;;
     stats) printf '%s\t%s stats %s --format csv --workers %s -q -o %s\n' "$name" "$fl" "$d" "$WORKERS" "$out" ;;
     esac
 }

@@ -52,6 +52,8 @@ fn every_workload_engine_and_worker_count_is_measured() {
         "agg-id",
         "agg-hour",
         "agg-bucket",
+        "agg-lat",
+        "agg-id-hour",
     ] {
         for engine in ["processes", "threads"] {
             for workers in [1, 2] {

@@ -367,6 +367,72 @@ fn schema_overrides_types_and_rejects_bad_arguments() {
     assert!(stderr(&o).contains("--schema applies to --format arrow or parquet only"));
 }
 
+/// A `decimal` column holds each value exactly (Decimal128(38, 9)): a sum of many values with
+/// fraction digits is the exact decimal sum, which float64 would not give; a value with more
+/// fraction digits than the scale is refused, not rounded.
+#[test]
+fn decimal_columns_are_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("prices.csv");
+    let mut text = String::from("item,price\n");
+    let mut want_sum: i128 = 0; // in units of 1e-9
+    for i in 0..1000i128 {
+        // 0.1, 0.2, ... with a few negatives, empties and exponent forms among them.
+        match i % 50 {
+            7 => text.push_str("x,\n"),
+            8 => {
+                text.push_str("x,-1.25e1\n");
+                want_sum -= 12_500_000_000;
+            }
+            _ => {
+                text.push_str(&format!("x,{}.{}\n", i / 10, i % 10));
+                want_sum += (i / 10) * 1_000_000_000 + (i % 10) * 100_000_000;
+            }
+        }
+    }
+    std::fs::write(&input, &text).unwrap();
+    let file = dir.path().join("o.parquet");
+    let args = |schema: &str| {
+        run(&[
+            "scan",
+            input.to_str().unwrap(),
+            "-q",
+            "--format",
+            "parquet",
+            "-o",
+            file.to_str().unwrap(),
+            "--schema",
+            schema,
+        ])
+    };
+    let out = args("price:decimal");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (fields, batches) = read_parquet(&file);
+    assert_eq!(fields[1].1, DataType::Decimal128(38, 9));
+    let mut sum = 0i128;
+    let mut nulls = 0;
+    for b in &batches {
+        let col = b
+            .column(1)
+            .as_primitive::<arrow_array::types::Decimal128Type>();
+        nulls += col.null_count();
+        sum += col.iter().flatten().sum::<i128>();
+    }
+    assert_eq!((sum, nulls), (want_sum, 20));
+    std::fs::remove_file(&file).unwrap();
+
+    std::fs::write(&input, "item,price\nx,1.5\ny,0.0000000001\n").unwrap();
+    let out = args("price:decimal");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out)
+            .contains("\"0.0000000001\" at record 2 of the result does not parse as decimal"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!file.exists(), "nothing written");
+}
+
 #[test]
 fn agg_output_as_parquet_equals_its_csv_output() {
     let data = gps(2, 4000);

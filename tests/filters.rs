@@ -654,3 +654,177 @@ fn errors_are_one_line_with_the_place() {
         }
     }
 }
+
+/// Values of the leading field for [`a_large_set_on_the_leading_field`]: the plain ids the
+/// fast path reads in place, and everything it must hand to the general test.
+const LEADING: &[&str] = &[
+    "11865",
+    "20001",
+    "31337",
+    "11865.0",
+    "011865",
+    "+20001",
+    "1.1865e4",
+    "5",
+    "00000005",
+    "0",
+    "118650",
+    "211865",
+    "123456789",
+    "99999999",
+    "16777215",
+    "16777216",
+    "12345678901234567890",
+    "20001.5",
+    "-5",
+    "",
+    "NA",
+    "x11865",
+    " 11865",
+    "11865 ",
+];
+
+/// Headerless records `id,n,name,speed` with the id first (some ragged), as
+/// [`data_quoted`] writes them.
+fn leading_data(
+    seed: u64,
+    rows: usize,
+    crlf: bool,
+    bom: bool,
+    trailing: bool,
+    quotes: bool,
+) -> String {
+    let mut rng = Rng(seed * 2654435761 + 7);
+    let end = if crlf { "\r\n" } else { "\n" };
+    let mut out = String::new();
+    if bom {
+        out.push('\u{feff}');
+    }
+    for n in 1..=rows {
+        let mut rec = vec![
+            LEADING[rng.below(LEADING.len())].to_string(),
+            n.to_string(),
+            NAMES[rng.below(NAMES.len())].to_string(),
+            SPEEDS[rng.below(SPEEDS.len())].to_string(),
+        ];
+        if !quotes {
+            rec[2] = rec[2].replace([',', '"', '\n'], "_");
+        }
+        match rng.below(20) {
+            0 => {
+                rec.pop();
+            }
+            1 => rec.push("extra".into()),
+            _ => {}
+        }
+        for (i, v) in rec.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            field(&mut out, v, quotes && rng.below(8) == 0);
+        }
+        if n < rows || trailing {
+            out.push_str(end);
+        }
+    }
+    out
+}
+
+/// A set too large for needles on the first field of headerless data: the kernel's in-place
+/// probe of short naturals, and the general test it defers to for everything else (numbers
+/// written another way, long ones, missing and text values, a number as a null marker),
+/// against the reference on quote-free data (the fast path throughout), quoted fields and
+/// CRLF (chunks mixing both paths at 5 and 7 bytes), a BOM before the first id, ragged rows
+/// and no trailing newline; both engines, 1 to 3 workers; the records kept and `--count`.
+#[test]
+fn a_large_set_on_the_leading_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let ids = dir.path().join("ids.txt");
+    let mut list =
+        String::from("\u{feff}11865\r\n20001\n31337\n5\n0\n123456789\n99999999\n16777216\n");
+    for i in 0..2000 {
+        list.push_str(&format!("{}\n", 500_000 + i * 7));
+    }
+    std::fs::write(&ids, list).unwrap();
+    let set = [
+        11865.0,
+        20001.0,
+        31337.0,
+        5.0,
+        0.0,
+        123456789.0,
+        99999999.0,
+        16777216.0,
+    ];
+    let where_ids = format!("id in @{}", ids.display());
+    for (seed, crlf, bom, trailing, quotes) in [
+        (1, false, false, true, false),
+        (2, false, true, false, false),
+        (3, false, true, true, true),
+        (4, true, false, false, true),
+    ] {
+        let text = leading_data(seed, 700, crlf, bom, trailing, quotes);
+        assert_eq!(text.contains('"'), quotes);
+        let path = dir.path().join(format!("lead{seed}.csv"));
+        std::fs::write(&path, &text).unwrap();
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let recs: Vec<Vec<String>> = rdr
+            .records()
+            .map(|r| r.unwrap())
+            .filter(|r| r.len() == 4)
+            .map(|r| r.iter().map(str::to_string).collect())
+            .collect();
+        // With `--null 5` the field `5` is missing (unknown), `00000005` still the number.
+        for null_five in [false, true] {
+            let want: Vec<u64> = recs
+                .iter()
+                .filter(|r| !(null_five && r[0] == "5"))
+                .filter(|r| in_set(&r[0], &set, &[]) == T::True)
+                .map(|r| r[1].parse().unwrap())
+                .collect();
+            assert!(want.len() > 20, "seed {seed}: too few matches to tell");
+            for (engine, workers, chunk) in [
+                ("processes", "1", "5"),
+                ("processes", "3", "7"),
+                ("threads", "2", "64"),
+                ("threads", "3", "1MiB"),
+                ("processes", "2", "1MiB"),
+            ] {
+                let mut args: Vec<String> = [
+                    "scan",
+                    "-n",
+                    "--columns",
+                    "id,n,name,speed",
+                    "--engine",
+                    engine,
+                    "-j",
+                    workers,
+                    "--chunk-size",
+                    chunk,
+                    "-w",
+                    &where_ids,
+                ]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+                if null_five {
+                    args.extend(["--null".to_string(), "5".to_string()]);
+                }
+                args.push(path.display().to_string());
+                let mut listed = args.clone();
+                listed.extend(["-s".to_string(), "n".to_string()]);
+                assert_eq!(scan(&listed, None).0, want, "{listed:?}");
+                let o = fleet().args(&args).arg("--count").output().unwrap();
+                assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+                assert_eq!(
+                    stdout(&o).trim(),
+                    want.len().to_string(),
+                    "--count {args:?}"
+                );
+            }
+        }
+    }
+}

@@ -500,3 +500,95 @@ fn bad_arguments_fail_in_one_line() {
         assert!(err.contains(what), "{err}");
     }
 }
+
+/// Columns at the exact cap, cut so that the cap is reached inside one chunk and not in
+/// another: `under` has exactly `EXACT_CAP` (10,000) distinct values over the file, the first
+/// 6,000 in the first half and the rest after, so no chunk but the whole holds all of them;
+/// `over` has 10,001, crossing the cap only in the union of the halves; `early` crosses it
+/// inside the first half alone (12,000 distinct there) and repeats three values after.
+/// Whatever the chunking, `under` is exact (checked against the values) and the others are
+/// sketched, with the same output.
+#[test]
+fn a_column_at_the_cap_is_exact_or_sketched_by_its_whole_distinct_count() {
+    const CAP: u64 = 10_000;
+    let dir = tempfile::tempdir().unwrap();
+    let rows = 24_000u64;
+    let mut text = String::from("under,over,early\n");
+    let mut under = Vec::new();
+    for i in 0..rows {
+        // under: 0..6000 in the first half, 6000..10000 in the second, each value 2-3 times.
+        let u = if i < rows / 2 {
+            i % 6_000
+        } else {
+            6_000 + i % 4_000
+        };
+        // over: the same shape with one more value in the second half.
+        let o = if i < rows / 2 {
+            i % 6_000
+        } else {
+            6_000 + i % 4_001
+        };
+        let e = if i < rows / 2 { i } else { i % 3 };
+        // Negative and fractional forms, so several number paths are taken.
+        let u_text = if u % 2 == 0 {
+            format!("-{}.5", u)
+        } else {
+            u.to_string()
+        };
+        text.push_str(&format!("{u_text},{o},{e}\n"));
+        under.push(scaled(&u_text).unwrap());
+    }
+    std::fs::write(dir.path().join("v.csv"), text).unwrap();
+    let base = stdout(&run(&["--format", "jsonl", "-j", "1"], dir.path()));
+    for engine in ["processes", "threads"] {
+        for (workers, chunk) in [("2", "4KiB"), ("3", "100KiB"), ("2", "256KiB")] {
+            let o = run(
+                &[
+                    "--format",
+                    "jsonl",
+                    "--engine",
+                    engine,
+                    "-j",
+                    workers,
+                    "--chunk-size",
+                    chunk,
+                ],
+                dir.path(),
+            );
+            assert_eq!(
+                stdout(&o),
+                base,
+                "engine {engine} workers {workers} chunk {chunk}"
+            );
+        }
+    }
+    let got = jsonl(&base);
+    assert_eq!(got[0]["distinct"], CAP);
+    assert_eq!(got[0]["distinct_approx"], Value::Bool(false));
+    assert_eq!(got[0]["quantiles_approx"], Value::Bool(false));
+    under.sort();
+    for (name, q) in [
+        ("p1", 1),
+        ("p25", 25),
+        ("median", 50),
+        ("p75", 75),
+        ("p99", 99),
+    ] {
+        assert_eq!(
+            got[0][name],
+            decimal_text(nearest_rank(&under, q)),
+            "{name}"
+        );
+    }
+    let sum: i128 = under.iter().sum();
+    assert_eq!(got[0]["sum"], decimal_text(sum));
+    assert_eq!(got[0]["min"], decimal_text(under[0]));
+    for (c, name) in [(1, "over"), (2, "early")] {
+        assert_eq!(got[c]["column"], name);
+        assert_eq!(got[c]["distinct_approx"], Value::Bool(true), "{name}");
+        assert_eq!(got[c]["quantiles_approx"], Value::Bool(true), "{name}");
+        assert_eq!(got[c]["count"], rows, "{name}");
+    }
+    assert_eq!(got[1]["max"], "10000");
+    assert_eq!(got[2]["max"], (rows / 2 - 1).to_string());
+}

@@ -16,6 +16,9 @@ groupby rows id,count,mean keyed by id (any header and order); counts exactly, m
         in doubles and print 6 decimals may land one unit away on a tie such as 45.2078125).
 bucket  rows window,count,median keyed by the window start text; counts exactly, medians
         equal as numbers (halves are exact in a double).
+lat     rows lat,count keyed by the lat text; counts exactly.
+idhour  rows id,hour,count,mean keyed by (id, hour) as integers (fleet prints 08, DuckDB 8);
+        counts exactly, means within 1.5e-6.
 stats   the numeric columns' count, min, max and mean: fleet stats' CSV (columns column,
         type,count,...,min,max,mean) or the frames' column,count,min,max,mean; counts
         exactly, min and max as numbers, means within 1e-6 relative.
@@ -47,6 +50,20 @@ def load(workload, path):
                                      float(r["mean"]))
         return rows
     rows = {}
+    if workload == "lat":
+        for line in data.decode().splitlines():
+            cells = line.strip().split(",")
+            if len(cells) != 2 or not cells[1].strip().isdigit():
+                continue  # a header line
+            rows[cells[0].strip('"')] = (int(cells[1]), 0.0)
+        return rows
+    if workload == "idhour":
+        for line in data.decode().splitlines():
+            cells = line.strip().split(",")
+            if len(cells) != 4 or not cells[0].strip().isdigit():
+                continue  # a header line
+            rows[(int(cells[0]), int(cells[1]))] = (int(cells[2]), float(cells[3]))
+        return rows
     if workload == "bucket":
         for line in data.decode().splitlines():
             cells = line.strip().split(",")
@@ -108,7 +125,7 @@ def check(workload, reference, outs):
             print(f"WRONG ANSWER from {out}: {problem}", file=sys.stderr)
             bad += 1
     size = want if workload in ("count", "ids") else len(want)
-    what = {"select": "lines", "count": "records", "ids": "records", "groupby": "groups", "bucket": "windows", "stats": "columns"}[workload]
+    what = {"select": "lines", "count": "records", "ids": "records", "groupby": "groups", "bucket": "windows", "stats": "columns", "lat": "groups", "idhour": "groups"}[workload]
     if bad == 0:
         print(f"{workload}: all {len(outs) + 1} tools agree ({size} {what})", file=sys.stderr)
     return 1 if bad else 0

@@ -5,7 +5,9 @@ have no header; id and speed are read as integers and every other column as text
 selected line is written back exactly as it was read (a DOUBLE would print 114.06122 for
 114.061220) and the check can compare lines byte for byte.
 
-usage: frames.py duckdb|polars select|count|groupby|bucket|ids|stats DIR OUT [--threads N] [--ids FILE]
+usage: frames.py duckdb|polars select|count|groupby|bucket|ids|stats|lat|idhour DIR OUT [--threads N] [--ids FILE]
+lat: the record count per `lat` text (hundreds of thousands of groups).
+idhour: per taxi id and hour of the day of `time`, the record count and mean speed.
 bucket: per 15-minute window of `time` (DuckDB's time_bucket, Polars' dt.truncate), the
 record count and the exact median speed, keyed by the window start as text.
 ids counts the records whose id is one of FILE's (one per line): DuckDB with
@@ -77,6 +79,17 @@ def run_duckdb(workload, pattern, out, threads, ids=None):
         ).fetchone()
         with open(out, "w") as f:
             f.write(f"{n}\n")
+    elif workload == "lat":
+        con.execute(
+            f"COPY (SELECT lat, count(*) AS count FROM {src} GROUP BY lat ORDER BY lat) "
+            f"TO '{out}' (FORMAT csv, HEADER true)"
+        )
+    elif workload == "idhour":
+        con.execute(
+            "COPY (SELECT id, hour(CAST(time AS TIMESTAMP)) AS hour, count(*) AS count, "
+            f"avg(speed) AS mean FROM {src} GROUP BY ALL ORDER BY id, hour) "
+            f"TO '{out}' (FORMAT csv, HEADER true)"
+        )
     elif workload == "bucket":
         con.execute(
             "COPY (SELECT strftime(b, '%Y-%m-%d %H:%M:%S') AS bucket, count(*) AS count, "
@@ -119,6 +132,19 @@ def run_polars(workload, pattern, out, threads, ids=None):
         n = lf.filter(pl.col("id").is_in(wanted)).select(pl.len()).collect().item()
         with open(out, "w") as f:
             f.write(f"{n}\n")
+    elif workload == "lat":
+        lf.group_by("lat").agg(pl.len().alias("count")).sort("lat").collect().write_csv(out)
+    elif workload == "idhour":
+        (
+            lf.with_columns(
+                pl.col("time").str.to_datetime("%Y-%m-%d %H:%M:%S").dt.hour().alias("hour")
+            )
+            .group_by("id", "hour")
+            .agg(pl.len().alias("count"), pl.col("speed").mean().alias("mean"))
+            .sort("id", "hour")
+            .collect()
+            .write_csv(out)
+        )
     elif workload == "bucket":
         (
             lf.with_columns(
@@ -144,7 +170,7 @@ def run_polars(workload, pattern, out, threads, ids=None):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("engine", choices=["duckdb", "polars"])
-    parser.add_argument("workload", choices=["select", "count", "groupby", "bucket", "ids", "stats"])
+    parser.add_argument("workload", choices=["select", "count", "groupby", "bucket", "ids", "stats", "lat", "idhour"])
     parser.add_argument("dir")
     parser.add_argument("out")
     parser.add_argument("--threads", type=int, default=2)

@@ -104,7 +104,8 @@ pub struct AggArgs {
     #[arg(long, value_enum)]
     format: Option<AggFormat>,
     /// Column types for --format arrow|parquet, e.g. count:float64 (int64, float64,
-    /// timestamp, utf8); other columns are inferred from every value written.
+    /// timestamp, utf8, decimal = Decimal128(38,9)); other columns are inferred from every
+    /// value written.
     #[arg(long, value_name = "COL:TYPE,...")]
     schema: Option<String>,
     /// Draw the first aggregate by group as a horizontal bar chart (after --sort and --top)

@@ -57,11 +57,17 @@ pub enum Workload {
     /// agg --group-by 'bucket(time,15m)' --agg count --agg 'median(speed)' -o FILE (time
     /// windows and an exact quantile: the hashed path).
     AggBucket,
+    /// agg --group-by lat --agg count -o FILE (hundreds of thousands of decimal-text keys: the
+    /// hashed path at high cardinality).
+    AggLat,
+    /// agg --group-by 'id,hour(time)' --agg count --agg 'mean(speed)' -o FILE (a pair of
+    /// small keys, hundreds of thousands of groups).
+    AggIdHour,
     /// copy DIR to a temporary folder on the same filesystem.
     Copy,
 }
 
-const ALL_WORKLOADS: [Workload; 8] = [
+const ALL_WORKLOADS: [Workload; 10] = [
     Workload::ScanId,
     Workload::CountSpeed,
     Workload::CountIds,
@@ -69,6 +75,8 @@ const ALL_WORKLOADS: [Workload; 8] = [
     Workload::AggId,
     Workload::AggHour,
     Workload::AggBucket,
+    Workload::AggLat,
+    Workload::AggIdHour,
     Workload::Copy,
 ];
 
@@ -82,6 +90,8 @@ impl Workload {
             Workload::AggId => "agg-id",
             Workload::AggHour => "agg-hour",
             Workload::AggBucket => "agg-bucket",
+            Workload::AggLat => "agg-lat",
+            Workload::AggIdHour => "agg-id-hour",
             Workload::Copy => "copy",
         }
     }
@@ -147,6 +157,25 @@ impl Workload {
                 [
                     words(&["--group-by", "bucket(time,15m)", "--agg", "count"]),
                     words(&["--agg", "median(speed)", "-o"]),
+                    vec![out.clone().into()],
+                ]
+                .concat(),
+                Produces::File(out),
+            ),
+            Workload::AggLat => (
+                "agg",
+                [
+                    words(&["--group-by", "lat", "--agg", "count", "-o"]),
+                    vec![out.clone().into()],
+                ]
+                .concat(),
+                Produces::File(out),
+            ),
+            Workload::AggIdHour => (
+                "agg",
+                [
+                    words(&["--group-by", "id,hour(time)", "--agg", "count"]),
+                    words(&["--agg", "mean(speed)", "-o"]),
                     vec![out.clone().into()],
                 ]
                 .concat(),

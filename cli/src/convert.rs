@@ -47,8 +47,8 @@ pub struct ConvertArgs {
     /// The output format.
     #[arg(long, value_enum, default_value_t = ColumnarKind::Parquet)]
     to: ColumnarKind,
-    /// Column types, e.g. id:utf8,speed:float64 (int64, float64, timestamp, utf8); other
-    /// columns are inferred.
+    /// Column types, e.g. id:utf8,speed:float64 (int64, float64, timestamp, utf8, decimal =
+    /// Decimal128(38,9), exact); other columns are inferred.
     #[arg(long, value_name = "COL:TYPE,...")]
     schema: Option<String>,
     /// Field delimiter: one character, or \t / tab.

@@ -75,7 +75,8 @@ pub struct ScanArgs {
     #[arg(long, value_enum, default_value_t)]
     format: Format,
     /// Column types for --format arrow|parquet, e.g. id:utf8,speed:float64 (int64, float64,
-    /// timestamp, utf8); other columns are inferred from every value written.
+    /// timestamp, utf8, decimal = Decimal128(38,9)); other columns are inferred from every
+    /// value written.
     #[arg(long, value_name = "COL:TYPE,...")]
     schema: Option<String>,
 }

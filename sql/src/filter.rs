@@ -379,12 +379,36 @@ fn integer(value: &ScalarValue) -> Option<i128> {
     })
 }
 
+/// A Decimal128 value as decimal text (`-12.500` for -12500 at scale 3); `None` for a
+/// negative scale.
+fn decimal_text(value: i128, scale: i8) -> Option<String> {
+    let scale = usize::try_from(scale).ok()?;
+    let digits = value.unsigned_abs().to_string();
+    let digits = format!("{digits:0>width$}", width = scale + 1);
+    let (int, frac) = digits.split_at(digits.len() - scale);
+    let sign = if value < 0 { "-" } else { "" };
+    Some(if frac.is_empty() {
+        format!("{sign}{int}")
+    } else {
+        format!("{sign}{int}.{frac}")
+    })
+}
+
 /// `column cmp value`, when fleet evaluates it exactly for the column's type.
 fn comparison(column: usize, cmp: Cmp, value: &ScalarValue, cx: FilterContext<'_>) -> Option<Cond> {
     let col = &cx.columns[column];
     match col.ty {
         ColumnType::Int64 => {
             let text = integer(value)?.to_string();
+            compiled(column, cmp.op(), &text, cx).map(Cond::Pred)
+        }
+        ColumnType::Decimal => {
+            // Exact on both sides: fleet compares the field's decimal digits with the
+            // literal's, as DataFusion compares Decimal128 values.
+            let text = match value {
+                ScalarValue::Decimal128(Some(v), _, scale) => decimal_text(*v, *scale)?,
+                other => integer(other)?.to_string(),
+            };
             compiled(column, cmp.op(), &text, cx).map(Cond::Pred)
         }
         ColumnType::Utf8 => {

@@ -55,7 +55,7 @@ fn declared_types(ds: &Dataset) -> Result<Vec<Option<ColumnType>>, SqlError> {
             message,
         };
         let parsed = ColumnType::parse(&ty)
-            .ok_or_else(|| bad("expected int64, float64, timestamp or utf8".into()))?;
+            .ok_or_else(|| bad("expected int64, float64, timestamp, utf8 or decimal".into()))?;
         let index = ds
             .schema
             .resolve(&fleet_engine::query::expr::ColumnRef::Name(column.clone()))

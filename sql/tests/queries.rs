@@ -533,3 +533,72 @@ fn pushed_filters_agree_with_datafusions_own_evaluation() {
         assert!(!physical.contains("FilterExec"), "{physical}");
     }
 }
+
+/// A column declared `decimal` in fleet.toml is Decimal128(38, 9): SUM is the exact decimal sum
+/// (float64 would round 0.1 + 0.2), and pushed filters on it keep what DataFusion keeps.
+#[test]
+fn decimal_columns_sum_exactly_and_filter_as_datafusion_does() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("fleet.toml"),
+        "header = true\n[types]\nprice = \"decimal\"\n",
+    )
+    .unwrap();
+    let mut text = String::from("item,price\n");
+    let mut want: i128 = 0; // units of 1e-9
+    let values = [
+        ("0.1", Some(100_000_000)),
+        ("0.2", Some(200_000_000)),
+        ("", None),
+        ("-1.25e1", Some(-12_500_000_000)),
+        ("NA", None),
+        ("3", Some(3_000_000_000)),
+        ("0.000000001", Some(1)),
+        ("1.5", Some(1_500_000_000)),
+    ];
+    for i in 0..1000 {
+        let (v, units) = values[i % values.len()];
+        text.push_str(&format!("i{i},{v}\n"));
+        want += units.unwrap_or(0);
+    }
+    std::fs::write(dir.path().join("p.csv"), text).unwrap();
+    let units = |v: i128| {
+        let digits = format!("{:010}", v.unsigned_abs());
+        let (int, frac) = digits.split_at(digits.len() - 9);
+        format!("{}{int}.{frac}", if v < 0 { "-" } else { "" })
+    };
+    for chunk in [0, 40] {
+        let t = table(dir.path(), chunk);
+        let s = session(&[("p", &t)]);
+        let (_, schema) = s
+            .query_with_schema("SELECT price FROM p LIMIT 0", |_| Ok(()))
+            .unwrap();
+        assert_eq!(
+            schema.field(0).data_type(),
+            &datafusion::arrow::datatypes::DataType::Decimal128(38, 9)
+        );
+        assert_eq!(
+            rows(&s, "SELECT sum(price) FROM p"),
+            vec![vec![units(want)]]
+        );
+        s.query("CREATE TABLE m AS SELECT * FROM p", |_| Ok(()))
+            .unwrap();
+        for w in [
+            "price > 1.5",
+            "price = 0.3",
+            "price = 0.1",
+            "price <= -12.5",
+            "price IN (0.1, 0.2)",
+            "price = 3",
+            "price > 0",
+            "price IS NULL",
+        ] {
+            let q = |table: &str| rows(&s, &format!("SELECT * FROM {table} WHERE {w}"));
+            let (mut fleet, mut datafusion) = (q("p"), q("m"));
+            fleet.sort();
+            datafusion.sort();
+            assert_eq!(fleet, datafusion, "WHERE {w}, chunk {chunk}");
+        }
+        assert!(!rows(&s, "SELECT * FROM m WHERE price = 0.1").is_empty());
+    }
+}

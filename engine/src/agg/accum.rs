@@ -427,6 +427,21 @@ impl Column {
     }
 
     /// Adds an empty state for a new group (whose number is the current length).
+    /// Drops every group's state, keeping the allocation (a scratch column reused per group).
+    pub(crate) fn clear(&mut self) {
+        match self {
+            Column::Records => {}
+            Column::NonEmpty(v) => v.clear(),
+            Column::Sum(v) => v.clear(),
+            Column::Spread(v) => v.clear(),
+            Column::Extreme(v) => v.clear(),
+            Column::Distinct(v) => v.clear(),
+            Column::Hist(v) => v.clear(),
+            Column::Sketch(v) => v.clear(),
+            Column::Pick(v) => v.clear(),
+        }
+    }
+
     pub(crate) fn push_group(&mut self) {
         match self {
             Column::Records => {}

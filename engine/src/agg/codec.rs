@@ -14,14 +14,12 @@
 //! must match the plan, and states must be consistent, so a truncated or foreign file is an
 //! error naming the byte offset rather than a panic or a silently wrong result.
 
-use std::collections::HashSet;
-
 use crate::query::number::Decimal;
 
 use super::accum::{Column, Extreme, Hist, Pick, Present, SpreadState, SumState, ValueSet};
 use super::error::AggError;
 use super::exact::{Sum256, U256};
-use super::hash::BuildKeyHasher;
+use super::groups::{key_hash, GroupIndex};
 use super::keys::{push_varint, read_varint, unpack};
 use super::spec::{AggFn, AggPlan, KeyFn};
 use super::table::{AggTable, SpecCounts};
@@ -115,34 +113,12 @@ impl AggTable {
     /// Reads a table written by [`AggTable::encode`] for the same plan.
     pub fn decode(plan: &AggPlan, bytes: &[u8]) -> Result<AggTable, AggError> {
         let mut r = Reader { bytes, pos: 0 };
-        if r.take(MAGIC.len())? != MAGIC {
-            return Err(r.fail_at(0, "not an aggregate table (bad magic)"));
-        }
-        if r.byte()? != VERSION {
-            return Err(r.fail("unsupported version"));
-        }
-        let mut want = Vec::new();
-        fingerprint(plan, &mut want);
-        let at = r.pos;
-        if r.take(want.len())? != want {
-            return Err(r.fail_at(at, "table was made for different --group-by/--agg"));
-        }
-        let mut malformed_keys = Vec::with_capacity(plan.keys.len());
-        for _ in &plan.keys {
-            malformed_keys.push(r.varint()?);
-        }
-        let mut malformed_values = Vec::with_capacity(plan.specs.len());
-        for _ in &plan.specs {
-            malformed_values.push(r.varint()?);
-        }
-        let mut text_values = Vec::with_capacity(plan.specs.len());
-        for _ in &plan.specs {
-            text_values.push(r.varint()?);
-        }
+        let counts = read_head(&mut r, plan)?;
         let ngroups = r.len()?;
         // A group takes at least two bytes, which bounds what a bogus count can reserve.
-        let mut groups = Vec::with_capacity(ngroups.min(r.left() / 2));
-        let mut seen: HashSet<&[u8], BuildKeyHasher> = HashSet::default();
+        let mut index = GroupIndex::default();
+        index.reserve(ngroups.min(r.left() / 2), 0);
+        let mut records = Vec::with_capacity(ngroups.min(r.left() / 2));
         let mut columns: Vec<Column> = plan.specs.iter().map(|s| Column::new(s.func)).collect();
         for _ in 0..ngroups {
             let at = r.pos;
@@ -150,29 +126,113 @@ impl AggTable {
             if unpack(key, plan.keys.len()).is_none() {
                 return Err(r.fail_at(at, "malformed group key"));
             }
-            if !seen.insert(key) {
+            let hash = key_hash(key);
+            if index.find(hash, key).is_some() {
                 return Err(r.fail_at(at, "duplicate group key"));
             }
-            let records = r.varint()?;
+            index.push(hash, key);
+            records.push(r.varint()?);
             for column in &mut columns {
                 decode_state(&mut r, column)?;
             }
-            groups.push((key.into(), records));
         }
         if r.left() != 0 {
             return Err(r.fail("trailing bytes after the table"));
         }
-        Ok(AggTable::from_parts(
-            plan,
-            groups,
-            columns,
-            SpecCounts {
-                malformed_values,
-                text_values,
-                malformed_keys,
-            },
-        ))
+        Ok(AggTable::from_parts(plan, index, records, columns, counts))
     }
+
+    /// Folds a table written by [`AggTable::encode`] for this table's plan into this table,
+    /// as `self.merge(AggTable::decode(plan, bytes)?)` would, without building the decoded
+    /// table: each group is looked up once, in `self`. This is the coordinator's share of a
+    /// hashed group-by, once per chunk, so it runs alone while the workers scan. On an error
+    /// `self` may hold part of the table: the caller fails the job.
+    pub fn merge_encoded(&mut self, bytes: &[u8]) -> Result<(), AggError> {
+        let plan = self.plan.clone();
+        let mut r = Reader { bytes, pos: 0 };
+        let counts = read_head(&mut r, &plan)?;
+        for (a, b) in self.malformed_keys.iter_mut().zip(&counts.malformed_keys) {
+            *a = a.wrapping_add(*b);
+        }
+        for (a, b) in self
+            .malformed_values
+            .iter_mut()
+            .zip(&counts.malformed_values)
+        {
+            *a = a.wrapping_add(*b);
+        }
+        for (a, b) in self.text_values.iter_mut().zip(&counts.text_values) {
+            *a = a.wrapping_add(*b);
+        }
+        let ngroups = r.len()?;
+        // One group's states at a time, merged into `self` and cleared.
+        let mut scratch: Vec<Column> = plan.specs.iter().map(|s| Column::new(s.func)).collect();
+        // Groups of `self` this table has already named: a key twice is a corrupt table.
+        let mut named = vec![false; self.groups()];
+        for _ in 0..ngroups {
+            let at = r.pos;
+            let key = r.sized()?;
+            if unpack(key, plan.keys.len()).is_none() {
+                return Err(r.fail_at(at, "malformed group key"));
+            }
+            let records = r.varint()?;
+            for column in &mut scratch {
+                column.clear();
+                decode_state(&mut r, column)?;
+            }
+            let g = self.group_for(key);
+            if g >= named.len() {
+                named.resize(g + 1, false);
+            }
+            if std::mem::replace(&mut named[g], true) {
+                return Err(r.fail_at(at, "duplicate group key"));
+            }
+            self.records[g] = self.records[g].wrapping_add(records);
+            for ((column, spec), theirs) in
+                self.columns.iter_mut().zip(&plan.specs).zip(&mut scratch)
+            {
+                column.merge_from(g, spec.func, theirs, 0);
+            }
+        }
+        if r.left() != 0 {
+            return Err(r.fail("trailing bytes after the table"));
+        }
+        Ok(())
+    }
+}
+
+/// Reads what precedes the groups: magic, version, the plan's fingerprint (which must be
+/// `plan`'s) and the counters.
+fn read_head(r: &mut Reader<'_>, plan: &AggPlan) -> Result<SpecCounts, AggError> {
+    if r.take(MAGIC.len())? != MAGIC {
+        return Err(r.fail_at(0, "not an aggregate table (bad magic)"));
+    }
+    if r.byte()? != VERSION {
+        return Err(r.fail("unsupported version"));
+    }
+    let mut want = Vec::new();
+    fingerprint(plan, &mut want);
+    let at = r.pos;
+    if r.take(want.len())? != want {
+        return Err(r.fail_at(at, "table was made for different --group-by/--agg"));
+    }
+    let mut malformed_keys = Vec::with_capacity(plan.keys.len());
+    for _ in &plan.keys {
+        malformed_keys.push(r.varint()?);
+    }
+    let mut malformed_values = Vec::with_capacity(plan.specs.len());
+    for _ in &plan.specs {
+        malformed_values.push(r.varint()?);
+    }
+    let mut text_values = Vec::with_capacity(plan.specs.len());
+    for _ in &plan.specs {
+        text_values.push(r.varint()?);
+    }
+    Ok(SpecCounts {
+        malformed_values,
+        text_values,
+        malformed_keys,
+    })
 }
 
 fn push_sum(out: &mut Vec<u8>, n: u64, sum: &Sum256) {
@@ -508,5 +568,52 @@ mod tests {
                 let _ = csv(&t, &p);
             }
         }
+    }
+
+    #[test]
+    fn merging_encoded_equals_decoding_then_merging() {
+        let p = plan();
+        let mut bytes = Vec::new();
+        table(&p).encode(&mut bytes);
+        // Into an empty table, into one holding the same groups, twice in a row.
+        let mut fused = AggTable::new(&p);
+        let mut plain = AggTable::new(&p);
+        for _ in 0..2 {
+            fused.merge_encoded(&bytes).unwrap();
+            plain.merge(AggTable::decode(&p, &bytes).unwrap());
+            assert_eq!(csv(&fused, &p), csv(&plain, &p));
+            assert_eq!(fused.malformed_values(), plain.malformed_values());
+            assert_eq!(fused.malformed_keys(), plain.malformed_keys());
+        }
+        assert_eq!(fused.groups(), table(&p).groups());
+        // A truncated table or a key named twice is an error, not a panic.
+        for cut in 0..bytes.len() {
+            let mut t = AggTable::new(&p);
+            assert!(
+                t.merge_encoded(&bytes[..cut]).is_err(),
+                "prefix of {cut} bytes"
+            );
+        }
+        let q = AggPlan::parse(
+            Some("id"),
+            &["count"],
+            &Schema::new(Some(["id", "time", "v"].map(String::from).to_vec()), 0),
+        )
+        .unwrap();
+        let mut one = AggTable::new(&q);
+        one.update(&q, |_| b"7");
+        let mut twice = Vec::new();
+        one.encode(&mut twice);
+        // The one group is its key ([2, 1, '7']: length, packed key) and its record count;
+        // the group count is the byte before it. Name the group twice.
+        let group = twice[twice.len() - 4..].to_vec();
+        assert_eq!(group, [2, 1, b'7', 1]);
+        let count_at = twice.len() - 5;
+        twice[count_at] = 2;
+        twice.extend_from_slice(&group);
+        let mut t = AggTable::new(&q);
+        let e = t.merge_encoded(&twice).unwrap_err();
+        assert!(e.to_string().contains("duplicate group key"), "{e}");
+        assert!(AggTable::decode(&q, &twice).is_err());
     }
 }

@@ -269,7 +269,7 @@ impl DenseLayout {
             if self.key != DenseKey::Total {
                 push_part(&mut key, &self.key_text(i));
             }
-            let g = table.new_group(key.into_boxed_slice());
+            let g = table.group_for(&key);
             table.records[g] = cell[0];
             for (column, &(_, at)) in table.columns.iter_mut().zip(&self.specs) {
                 match column {

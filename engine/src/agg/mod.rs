@@ -24,6 +24,7 @@ mod codec;
 mod dense;
 mod error;
 pub(crate) mod exact;
+mod groups;
 mod hash;
 mod keys;
 mod output;

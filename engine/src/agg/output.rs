@@ -2,7 +2,7 @@
 //! put in a total order so the output never depends on hash or merge order, then written as
 //! CSV or JSON lines.
 //!
-//! Order: by default group keys ascending, key by key ([`cmp_key`]: plain decimals
+//! Order: by default group keys ascending, key by key (`keys::cmp_key`: plain decimals
 //! numerically before other text bytewise; weekday keys Monday first). `--sort` orders by one
 //! key or by an aggregate's printed value instead (same order of values), with the full key
 //! tuple ascending breaking ties; empty (null) aggregate values come last in both directions.
@@ -11,8 +11,10 @@ use std::cmp::Ordering;
 
 use crate::scan::format::{write_csv_field, write_json_string};
 
-use super::keys::{cmp_key, cmp_values, unpack};
-use super::spec::{AggPlan, Sort, SortKey, SortTerm};
+use crate::query::number::Decimal;
+
+use super::keys::{cmp_key_parsed, cmp_parsed, unpack, WEEKDAYS};
+use super::spec::{AggPlan, KeyFn, Sort, SortKey, SortTerm};
 use super::table::AggTable;
 
 /// One output row. Bytes rather than text: group keys and min/max values are the data's own
@@ -81,42 +83,9 @@ pub fn finish_per(
                 .collect(),
         });
     }
-    let by_keys = |a: &AggRow, b: &AggRow| -> Ordering {
-        plan.keys
-            .iter()
-            .zip(a.keys.iter().zip(&b.keys))
-            .map(|(k, (x, y))| cmp_key(k.func, x, y))
-            .find(|o| o.is_ne())
-            .unwrap_or(Ordering::Equal)
-    };
-    let by_term = |term: &SortTerm, a: &AggRow, b: &AggRow| -> Ordering {
-        match term.by {
-            SortKey::Key(i) => match (a.keys.get(i), b.keys.get(i), plan.keys.get(i)) {
-                (Some(x), Some(y), Some(k)) => directed(cmp_key(k.func, x, y), term.descending),
-                _ => Ordering::Equal,
-            },
-            SortKey::Spec(i) => match (a.values.get(i), b.values.get(i)) {
-                (Some(x), Some(y)) => match (x.is_empty(), y.is_empty()) {
-                    (false, false) => directed(cmp_values(x, y), term.descending),
-                    (a_null, b_null) => a_null.cmp(&b_null),
-                },
-                _ => Ordering::Equal,
-            },
-        }
-    };
-    let by_group = |a: &AggRow, b: &AggRow| -> Ordering {
-        match (top_by, top_by.and_then(|i| plan.keys.get(i))) {
-            (Some(i), Some(k)) => cmp_key(k.func, &a.keys[i], &b.keys[i]),
-            _ => Ordering::Equal,
-        }
-    };
-    let terms = sort.map_or(&[][..], |s| s.terms.as_slice());
-    rows.sort_by(|a, b| {
-        terms
-            .iter()
-            .fold(by_group(a, b), |o, t| o.then_with(|| by_term(t, a, b)))
-            .then_with(|| by_keys(a, b))
-    });
+    let order = sorted_order(&rows, plan, sort, top_by);
+    let mut slots: Vec<Option<AggRow>> = rows.into_iter().map(Some).collect();
+    let mut rows: Vec<AggRow> = order.into_iter().filter_map(|i| slots[i].take()).collect();
     if let Some(n) = top {
         match top_by.filter(|&i| i < plan.keys.len()) {
             None => rows.truncate(n),
@@ -135,6 +104,132 @@ pub fn finish_per(
         }
     }
     rows
+}
+
+/// The rows' indices in output order: the `--top-by` key's values, then the `--sort` terms,
+/// then the key tuple. Every key and value is parsed as a number once here, not at each of
+/// the sort's comparisons.
+fn sorted_order(
+    rows: &[AggRow],
+    plan: &AggPlan,
+    sort: Option<&Sort>,
+    top_by: Option<usize>,
+) -> Vec<usize> {
+    let nkeys = plan.keys.len();
+    let nspecs = plan.specs.len();
+    let terms = sort.map_or(&[][..], |s| s.terms.as_slice());
+    let sorts_values = terms.iter().any(|t| matches!(t.by, SortKey::Spec(_)));
+    // Row r's key k parsed is keys[r * nkeys + k]; its value s, values[r * nspecs + s].
+    let keys: Vec<Option<Decimal<'_>>> = rows
+        .iter()
+        .flat_map(|r| (0..nkeys).map(|k| r.keys.get(k).and_then(|v| Decimal::parse(v))))
+        .collect();
+    let values: Vec<Option<Decimal<'_>>> = if sorts_values {
+        rows.iter()
+            .flat_map(|r| (0..nspecs).map(|s| r.values.get(s).and_then(|v| Decimal::parse(v))))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let key_cmp = |k: usize, a: usize, b: usize| -> Ordering {
+        match (rows[a].keys.get(k), rows[b].keys.get(k), plan.keys.get(k)) {
+            (Some(x), Some(y), Some(key)) => {
+                cmp_key_parsed(key.func, x, keys[a * nkeys + k], y, keys[b * nkeys + k])
+            }
+            _ => Ordering::Equal,
+        }
+    };
+    let by_keys = |a: usize, b: usize| -> Ordering {
+        (0..nkeys)
+            .map(|k| key_cmp(k, a, b))
+            .find(|o| o.is_ne())
+            .unwrap_or(Ordering::Equal)
+    };
+    let by_term = |term: &SortTerm, a: usize, b: usize| -> Ordering {
+        match term.by {
+            SortKey::Key(i) => directed(key_cmp(i, a, b), term.descending),
+            SortKey::Spec(i) => match (rows[a].values.get(i), rows[b].values.get(i)) {
+                (Some(x), Some(y)) => match (x.is_empty(), y.is_empty()) {
+                    (false, false) => directed(
+                        cmp_parsed(
+                            x,
+                            values.get(a * nspecs + i).copied().flatten(),
+                            y,
+                            values.get(b * nspecs + i).copied().flatten(),
+                        ),
+                        term.descending,
+                    ),
+                    (a_null, b_null) => a_null.cmp(&b_null),
+                },
+                _ => Ordering::Equal,
+            },
+        }
+    };
+    let by_group = |a: usize, b: usize| -> Ordering {
+        match top_by.filter(|&i| i < nkeys) {
+            Some(i) => key_cmp(i, a, b),
+            None => Ordering::Equal,
+        }
+    };
+    let full = |a: usize, b: usize| -> Ordering {
+        terms
+            .iter()
+            .fold(by_group(a, b), |o, t| o.then_with(|| by_term(t, a, b)))
+            .then_with(|| by_keys(a, b))
+    };
+    // In the default order the first key decides most comparisons: compare a short
+    // abbreviation of it first, inline, and the full rows only when the abbreviations tie.
+    let abbreviated = match plan.keys.first() {
+        Some(first) if terms.is_empty() && top_by.is_none() => rows
+            .iter()
+            .enumerate()
+            .map(|(r, row)| {
+                let text = row.keys.first().map_or(&[][..], Vec::as_slice);
+                Some((abbreviate(first.func, text, keys[r * nkeys])?, r))
+            })
+            .collect::<Option<Vec<(u128, usize)>>>(),
+        _ => None,
+    };
+    if let Some(mut pairs) = abbreviated {
+        // Key tuples are distinct, so the order is total and an unstable sort is exact.
+        pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| full(a.1, b.1)));
+        return pairs.into_iter().map(|(_, r)| r).collect();
+    }
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by(|&a, &b| full(a, b));
+    order
+}
+
+/// A key value's abbreviation for sorting: whenever `cmp_key` puts `a` before `b`, the
+/// abbreviation of `a` is at most that of `b` (equal abbreviations say nothing). Numbers come
+/// first (class 0) by their nearest `f64` (a correctly rounded parse never reverses two
+/// values, and every zero is `+0`), then text (class 1) by its first 8 bytes; weekday keys
+/// by their rank. `None` when a number does not parse as an `f64`, and the caller compares
+/// in full.
+fn abbreviate(func: KeyFn, text: &[u8], number: Option<Decimal<'_>>) -> Option<u128> {
+    if let KeyFn::Weekday(_) = func {
+        // As `cmp_key`: a value that is no weekday (the empty key) comes first.
+        let rank = WEEKDAYS
+            .iter()
+            .position(|w| &w[..] == text)
+            .map_or(0, |i| i + 1);
+        return Some((rank as u128) << 64);
+    }
+    if number.is_some() {
+        let v: f64 = std::str::from_utf8(text).ok()?.parse().ok()?;
+        let v = if v == 0.0 { 0.0 } else { v };
+        let bits = v.to_bits();
+        let ordered = if bits >> 63 == 1 {
+            !bits
+        } else {
+            bits | 1 << 63
+        };
+        return Some(u128::from(ordered));
+    }
+    let mut word = [0u8; 8];
+    let n = text.len().min(8);
+    word[..n].copy_from_slice(&text[..n]);
+    Some(1 << 64 | u128::from(u64::from_be_bytes(word)))
 }
 
 fn directed(o: Ordering, descending: bool) -> Ordering {
@@ -263,6 +358,61 @@ mod tests {
     use super::*;
     use crate::agg::spec::parse_sort;
     use crate::input::schema::Schema;
+
+    #[test]
+    fn abbreviations_never_contradict_the_key_order() {
+        let values = [
+            "",
+            "0",
+            "+0",
+            "-0",
+            "0.0",
+            "-0.00",
+            ".0",
+            "+0.",
+            "1",
+            "01",
+            "1.0",
+            "1e2",
+            "100",
+            "1E2",
+            "99.99999999999999999999",
+            "100.000000000000000001",
+            "-1",
+            "-1e-3",
+            "-0.001",
+            "9007199254740993",
+            "9007199254740992",
+            "1e300",
+            "-1e300",
+            "a",
+            "a\0",
+            "abcdefgh",
+            "abcdefghX",
+            "abcdefgh\0",
+            "Mon",
+            "Sun",
+            "Tue",
+            "x,y",
+            "\u{7f}",
+        ];
+        for func in [KeyFn::Column(0), KeyFn::Weekday(0)] {
+            for a in values {
+                for b in values {
+                    let (x, y) = (a.as_bytes(), b.as_bytes());
+                    let (Some(p), Some(q)) = (
+                        abbreviate(func, x, Decimal::parse(x)),
+                        abbreviate(func, y, Decimal::parse(y)),
+                    ) else {
+                        continue;
+                    };
+                    if super::super::keys::cmp_key(func, x, y).is_lt() {
+                        assert!(p <= q, "{func:?}: {a:?} < {b:?} but abbreviated {p} > {q}");
+                    }
+                }
+            }
+        }
+    }
 
     fn schema() -> Schema {
         Schema::new(

@@ -1,22 +1,25 @@
 //! [`AggTable`]: the private state a worker fills from one chunk (or many), and the merge that
 //! combines such tables in any order.
 //!
-//! Layout: a hash map from a group's packed key tuple ([`crate::agg::keys`]) to a dense group
-//! number, a record count per group, and per aggregate a [`Column`] of states indexed by
-//! group number. A record costs one packing into a reused scratch buffer and one borrowed
-//! map lookup (or, for a single small-integer key, one array read); only a new group
-//! allocates (its key and its states).
-
-use std::collections::HashMap;
+//! Layout: a [`GroupIndex`] from a group's packed key tuple ([`crate::agg::keys`]) to a dense
+//! group number (keys kept end to end in one arena), a record count per group, and per
+//! aggregate a [`Column`] of states indexed by group number. A record costs one packing into
+//! a reused scratch buffer, one hash and one probe (or, for a single small-integer key, or a
+//! small integer with an hour or weekday, one array read); a new group appends its key to
+//! the arena and pushes its states.
 
 use super::accum::Column;
-use super::hash::BuildKeyHasher;
-use super::keys::{derive, push_part};
+use super::groups::{key_hash, GroupIndex};
+use super::keys::{derive, push_part, WEEKDAYS};
 use super::spec::{AggPlan, GroupKey, KeyFn, TimeFormat};
 
-/// Entries of the dense index for small integer keys: 4 MiB at most, enough for ids up to
-/// about a million (taxi ids are 10000..39999).
-const DENSE_MAX: usize = 1 << 20;
+/// Entries of the dense index for small integer keys: 8 MiB at most, enough for ids up to
+/// about two million, or ids up to about 87,000 paired with an hour (taxi ids are
+/// 10000..39999). It grows only as far as the keys seen need.
+const DENSE_MAX: usize = 1 << 21;
+
+/// Slots per integer in the dense index of an integer key paired with an hour or weekday.
+const PART_SLOTS: usize = 24;
 
 /// The value of a key in canonical integer form (ASCII digits, no sign, no leading zero),
 /// the only form where value and bytes determine each other, so the dense index can stand
@@ -63,7 +66,7 @@ pub struct AggTable {
     /// the malformed reports need the functions and texts without being handed the plan.
     pub(crate) plan: AggPlan,
     /// Packed key tuple -> group number.
-    pub(crate) index: HashMap<Box<[u8]>, usize, BuildKeyHasher>,
+    pub(crate) index: GroupIndex,
     /// Records per group.
     pub(crate) records: Vec<u64>,
     /// One per spec.
@@ -85,6 +88,12 @@ pub struct AggTable {
     /// same minute falls in the same window, and data sorted by time repeats the minute
     /// for many records in a row, so most records skip parsing, formatting and hashing.
     minute: Option<([u8; 16], usize)>,
+    /// For a small integer key paired with `hour` or `weekday` of text times: the last
+    /// record's validated `YYYY-MM-DD HH:MM` and its hour (0..23) or weekday (0..6). With
+    /// it, such a pair finds its group in `dense` at `id * PART_SLOTS + part`, without
+    /// parsing the time, packing or hashing (the packed key follows from the two numbers:
+    /// the integer is canonical and the part's text is fixed).
+    minute_part: Option<([u8; 16], usize)>,
 }
 
 impl AggTable {
@@ -92,7 +101,7 @@ impl AggTable {
         AggTable {
             plan: plan.clone(),
             columns: plan.specs.iter().map(|s| Column::new(s.func)).collect(),
-            index: HashMap::default(),
+            index: GroupIndex::default(),
             records: Vec::new(),
             malformed_values: vec![0; plan.specs.len()],
             text_values: vec![0; plan.specs.len()],
@@ -100,6 +109,7 @@ impl AggTable {
             scratch: Vec::new(),
             dense: Vec::new(),
             minute: None,
+            minute_part: None,
         }
     }
 
@@ -151,6 +161,25 @@ impl AggTable {
                 }
             }
             [GroupKey {
+                func: KeyFn::Column(c),
+                ..
+            }, GroupKey {
+                func: part @ (KeyFn::Hour(t) | KeyFn::Weekday(t)),
+                ..
+            }] if plan.time_format(*t) == TimeFormat::Text => {
+                if let Some(n) = small_int(field(*c)) {
+                    if let Some(p) = self.time_part(*part, field(*t)) {
+                        let slot = n.saturating_mul(PART_SLOTS).saturating_add(p);
+                        if let Some(&g) = self.dense.get(slot).filter(|&&g| g != 0) {
+                            return g as usize - 1;
+                        }
+                        let g = self.group_of_keys(plan, field);
+                        self.remember_dense(slot, g);
+                        return g;
+                    }
+                }
+            }
+            [GroupKey {
                 func: KeyFn::Bucket(c, width),
                 ..
             }] if width % 60 == 0
@@ -181,6 +210,34 @@ impl AggTable {
         self.group_of_keys(plan, field)
     }
 
+    /// The hour (0..23) or weekday (0..6, Monday first) of text time `value`, or `None` when
+    /// it is not a timestamp `derive` accepts; from the cached minute when `value` is in it.
+    #[inline]
+    fn time_part(&mut self, func: KeyFn, value: &[u8]) -> Option<usize> {
+        if let Some((prefix, p)) = &self.minute_part {
+            if value.len() >= 19 && value[..16] == prefix[..] && same_minute(&value[16..]) {
+                return Some(*p);
+            }
+        }
+        let derived = derive(func, value, TimeFormat::Text)?;
+        let text = derived.as_bytes();
+        let p = match func {
+            KeyFn::Hour(_) => match text {
+                [a @ b'0'..=b'2', b @ b'0'..=b'9'] => {
+                    usize::from(a - b'0') * 10 + usize::from(b - b'0')
+                }
+                _ => return None,
+            },
+            _ => WEEKDAYS.iter().position(|w| &w[..] == text)?,
+        };
+        if value.len() >= 19 && same_minute(&value[16..]) {
+            let mut prefix = [0u8; 16];
+            prefix.copy_from_slice(&value[..16]);
+            self.minute_part = Some((prefix, p));
+        }
+        Some(p)
+    }
+
     /// The record's group by packing every key (the general path).
     #[inline]
     fn group_of_keys<'f>(&mut self, plan: &AggPlan, field: &impl Fn(usize) -> &'f [u8]) -> usize {
@@ -207,9 +264,10 @@ impl AggTable {
     /// The group of the packed key in `scratch`.
     #[inline]
     fn find_or_add(&mut self) -> usize {
-        match self.index.get(&self.scratch[..]) {
-            Some(&g) => g,
-            None => self.add_group(),
+        let hash = key_hash(&self.scratch);
+        match self.index.find(hash, &self.scratch) {
+            Some(g) => g,
+            None => self.add_group(hash),
         }
     }
 
@@ -229,20 +287,34 @@ impl AggTable {
         self.dense[n] = slot;
     }
 
-    /// Registers the group in `scratch` with empty states; returns its number.
+    /// Registers the group in `scratch` (hash `hash`, not yet a group) with empty states;
+    /// returns its number.
     #[cold]
-    fn add_group(&mut self) -> usize {
-        self.new_group(self.scratch.as_slice().into())
+    fn add_group(&mut self, hash: u64) -> usize {
+        let group = self.index.push(hash, &self.scratch);
+        self.push_states();
+        group
     }
 
-    pub(crate) fn new_group(&mut self, key: Box<[u8]>) -> usize {
-        let group = self.records.len();
-        self.index.insert(key, group);
+    /// The group of packed key `key`, added with empty states when new.
+    pub(crate) fn group_for(&mut self, key: &[u8]) -> usize {
+        self.group_hashed(key_hash(key), key)
+    }
+
+    fn group_hashed(&mut self, hash: u64, key: &[u8]) -> usize {
+        let (group, added) = self.index.find_or_insert(hash, key);
+        if added {
+            self.push_states();
+        }
+        group
+    }
+
+    /// A record count and empty states for the group just added to the index.
+    fn push_states(&mut self) {
         self.records.push(0);
         for column in &mut self.columns {
             column.push_group();
         }
-        group
     }
 
     /// Folds `other` (made from the same plan) into `self`. Every state's merge is exact,
@@ -261,11 +333,18 @@ impl AggTable {
         for (a, b) in self.text_values.iter_mut().zip(&other.text_values) {
             *a = a.wrapping_add(*b);
         }
-        for (key, og) in other.index {
-            let g = match self.index.get(&key[..]) {
-                Some(&g) => g,
-                None => self.new_group(key),
-            };
+        if self.records.is_empty() && self.index.len() == 0 {
+            // Nothing to merge into: the other table is the result (plus the counters above).
+            other.malformed_values = std::mem::take(&mut self.malformed_values);
+            other.malformed_keys = std::mem::take(&mut self.malformed_keys);
+            other.text_values = std::mem::take(&mut self.text_values);
+            let scratch = std::mem::take(&mut self.scratch);
+            *self = other;
+            self.scratch = scratch;
+            return;
+        }
+        for og in 0..other.index.len() {
+            let g = self.group_hashed(other.index.hash(og), other.index.key(og));
             let theirs = other.records.get(og).copied().unwrap_or(0);
             self.records[g] = self.records[g].wrapping_add(theirs);
             for ((column, spec), their_column) in self
@@ -331,20 +410,18 @@ impl AggTable {
 
     /// (packed key, records) of every group, indexed by group number.
     pub(crate) fn group_list(&self) -> Vec<(&[u8], u64)> {
-        let mut keys: Vec<&[u8]> = vec![&[]; self.records.len()];
-        for (key, &g) in &self.index {
-            if let Some(slot) = keys.get_mut(g) {
-                *slot = key;
-            }
-        }
-        keys.into_iter().zip(self.records.iter().copied()).collect()
+        self.index
+            .keys()
+            .zip(self.records.iter().copied())
+            .collect()
     }
 
-    /// Rebuilds a table from decoded parts: group `g` is `groups[g]` and row `g` of every
-    /// column. The codec has checked their consistency.
+    /// Rebuilds a table from decoded parts: group `g` is the `g`th group of `index` with
+    /// `records[g]` and row `g` of every column. The codec has checked their consistency.
     pub(crate) fn from_parts(
         plan: &AggPlan,
-        groups: Vec<(Box<[u8]>, u64)>,
+        index: GroupIndex,
+        records: Vec<u64>,
         columns: Vec<Column>,
         counts: SpecCounts,
     ) -> AggTable {
@@ -358,11 +435,8 @@ impl AggTable {
         table.text_values = text_values;
         table.malformed_keys = malformed_keys;
         table.columns = columns;
-        table.index.reserve(groups.len());
-        for (g, (key, records)) in groups.into_iter().enumerate() {
-            table.index.insert(key, g);
-            table.records.push(records);
-        }
+        table.index = index;
+        table.records = records;
         table
     }
 }

@@ -350,9 +350,7 @@ pub fn run_agg(
     let mut merge = |bytes: &[u8]| -> Result<(), JobError> {
         let bad = |e: &dyn std::fmt::Display| JobError::BadChunkResult(e.to_string());
         let (_, table) = split_result(bytes).map_err(|e| bad(&e))?;
-        let table = AggTable::decode(&agg_plan, table).map_err(|e| bad(&e))?;
-        total.merge(table);
-        Ok(())
+        total.merge_encoded(table).map_err(|e| bad(&e))
     };
     let report = run_job(
         plan,

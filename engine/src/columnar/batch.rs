@@ -3,11 +3,15 @@
 //! at most, never per value. Empty fields and null markers become nulls
 //! ([`super::infer::is_null_value`]); timestamps with offsets are written as UTC instants.
 
-use super::infer::{in_unit, is_null_value, parse_float_loose, parse_int_loose, parse_timestamp};
-use super::types::{ColumnType, OutputColumn, BATCH_BYTES, BATCH_ROWS};
+use super::infer::{
+    in_unit, is_null_value, parse_decimal, parse_float_loose, parse_int_loose, parse_timestamp,
+};
+use super::types::{
+    ColumnType, OutputColumn, BATCH_BYTES, BATCH_ROWS, DECIMAL_PRECISION, DECIMAL_SCALE,
+};
 use crate::input::nulls::NullMarkers;
 use arrow_array::builder::{
-    Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+    Decimal128Builder, Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
     TimestampNanosecondBuilder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
@@ -20,6 +24,7 @@ enum ColumnBuilder {
     Micros(TimestampMicrosecondBuilder),
     Nanos(TimestampNanosecondBuilder),
     Text(StringBuilder),
+    Decimal(Decimal128Builder),
 }
 
 /// The time zone of timestamp columns whose values had UTC offsets.
@@ -40,6 +45,7 @@ fn data_type(c: &OutputColumn) -> DataType {
         ColumnType::Float64 => DataType::Float64,
         ColumnType::Timestamp => DataType::Timestamp(c.unit, c.utc.then(|| UTC.into())),
         ColumnType::Utf8 => DataType::Utf8,
+        ColumnType::Decimal => DataType::Decimal128(DECIMAL_PRECISION, DECIMAL_SCALE),
     }
 }
 
@@ -78,6 +84,11 @@ impl BatchBuilder {
                         TimestampMicrosecondBuilder::new().with_timezone_opt(zone),
                     ),
                     (ColumnType::Utf8, _) => ColumnBuilder::Text(StringBuilder::new()),
+                    (ColumnType::Decimal, _) => ColumnBuilder::Decimal(
+                        Decimal128Builder::new()
+                            .with_precision_and_scale(DECIMAL_PRECISION, DECIMAL_SCALE)
+                            .expect("38 and 9 are a valid Decimal128 precision and scale"),
+                    ),
                 }
             })
             .collect();
@@ -118,6 +129,7 @@ impl BatchBuilder {
                 ColumnBuilder::Float(b) => {
                     b.append_value(parse_float_loose(value).ok_or_else(bad)?)
                 }
+                ColumnBuilder::Decimal(b) => b.append_value(parse_decimal(value).ok_or_else(bad)?),
                 ColumnBuilder::Micros(b) => b.append_value(
                     parse_timestamp(value)
                         .and_then(|t| in_unit(&t, TimeUnit::Microsecond))
@@ -153,6 +165,7 @@ impl BatchBuilder {
                     ColumnBuilder::Micros(b) => Arc::new(b.finish()),
                     ColumnBuilder::Nanos(b) => Arc::new(b.finish()),
                     ColumnBuilder::Text(b) => Arc::new(b.finish()),
+                    ColumnBuilder::Decimal(b) => Arc::new(b.finish()),
                 }
             })
             .collect();
@@ -174,5 +187,6 @@ fn append_null(builder: &mut ColumnBuilder) {
         ColumnBuilder::Micros(b) => b.append_null(),
         ColumnBuilder::Nanos(b) => b.append_null(),
         ColumnBuilder::Text(b) => b.append_null(),
+        ColumnBuilder::Decimal(b) => b.append_null(),
     }
 }

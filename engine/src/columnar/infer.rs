@@ -19,7 +19,7 @@
 //! grammars accept, the loose ones accept with the same value, so the writer parses loosely
 //! in both cases.
 
-use super::types::ColumnType;
+use super::types::{ColumnType, DECIMAL_PRECISION, DECIMAL_SCALE};
 use crate::input::nulls::NullMarkers;
 use crate::query::number::Decimal;
 use crate::query::timestamp::is_date_or_timestamp;
@@ -71,6 +71,27 @@ pub fn parse_float_loose(text: &[u8]) -> Option<f64> {
     value.is_finite().then_some(value)
 }
 
+/// What a `decimal` column holds: any number of the filter's grammar (`12.5`, `-3`, `1.5e3`,
+/// `+.25`) with at most [`DECIMAL_SCALE`] digits after the point and
+/// `DECIMAL_PRECISION - DECIMAL_SCALE` before it, as the integer `value * 10^DECIMAL_SCALE`.
+/// More fraction digits is `None`, not a rounding: the column promises exact values.
+pub fn parse_decimal(text: &[u8]) -> Option<i128> {
+    let scale = DECIMAL_SCALE as usize;
+    let d = Decimal::parse(text)?;
+    let (int, frac) = d.plain_digits(DECIMAL_PRECISION as usize + scale)?;
+    let frac_len = frac.iter().rposition(|&b| b != b'0').map_or(0, |i| i + 1);
+    let int = &int[int.iter().position(|&b| b != b'0').unwrap_or(int.len())..];
+    if frac_len > scale || int.len() + scale > DECIMAL_PRECISION as usize {
+        return None;
+    }
+    let digits = int
+        .iter()
+        .copied()
+        .chain((0..scale).map(|i| frac.get(i).copied().unwrap_or(b'0')));
+    let value = digits.fold(0i128, |v, b| v * 10 + i128::from(b - b'0'));
+    Some(if d.is_negative() { -value } else { value })
+}
+
 /// A finite decimal number: optional `-`, an integer part without leading zeros (`0.5`, not
 /// `00.5`) and/or a fraction (`.5`, `1.`), optional exponent (`1e-3`, `2.5E+10`).
 pub fn parse_float(text: &[u8]) -> Option<f64> {
@@ -101,6 +122,53 @@ pub fn parse_float(text: &[u8]) -> Option<f64> {
     }
     let value: f64 = std::str::from_utf8(text).ok()?.parse().ok()?;
     value.is_finite().then_some(value)
+}
+
+/// Whether [`parse_int`] reads `text`, without building the value: the check
+/// [`ColumnGuess`] makes for every value of a column.
+#[inline]
+fn is_int(text: &[u8]) -> bool {
+    let digits = text.strip_prefix(b"-").unwrap_or(text);
+    match digits {
+        [] => return false,
+        [b'0'] if digits.len() < text.len() => return false,
+        [b'0', _, ..] => return false,
+        _ => {}
+    }
+    if !digits.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    // Without leading zeros, the number of digits orders the values, and at the same length
+    // the texts order as the numbers do.
+    const MAX: &[u8] = b"9223372036854775807";
+    const MIN: &[u8] = b"9223372036854775808";
+    let limit = if digits.len() < text.len() { MIN } else { MAX };
+    digits.len() < limit.len() || (digits.len() == limit.len() && digits <= limit)
+}
+
+/// Whether [`parse_float`] reads `text`, without building the value when its grammar
+/// alone decides: a decimal without exponent and with at most 308 integer digits is below
+/// 10^308, under `f64::MAX`, so it is finite.
+#[inline]
+fn is_float(text: &[u8]) -> bool {
+    let body = text.strip_prefix(b"-").unwrap_or(text);
+    let int_len = body.iter().take_while(|b| b.is_ascii_digit()).count();
+    if int_len > 1 && body[0] == b'0' {
+        return false;
+    }
+    let mut rest = &body[int_len..];
+    let mut frac_len = 0;
+    if let Some(after) = rest.strip_prefix(b".") {
+        frac_len = after.iter().take_while(|b| b.is_ascii_digit()).count();
+        rest = &after[frac_len..];
+    }
+    if int_len + frac_len == 0 {
+        return false;
+    }
+    if rest.is_empty() && int_len <= 308 {
+        return true;
+    }
+    parse_float(text).is_some()
 }
 
 /// What every non-null value of one column, seen so far, can be read as.
@@ -146,15 +214,26 @@ impl ColumnGuess {
             // values decide.
             return;
         }
+        self.observe_value(value);
+    }
+
+    /// [`ColumnGuess::observe`] for a value known to be neither empty nor a marker. Hands
+    /// back the value's timestamp when this call read it as one (`Some(None)`: it is not a
+    /// timestamp; `None`: not tried, the column can no longer be one), so a caller that
+    /// needs the instant too (`fleet stats`) does not parse it twice.
+    #[inline]
+    pub fn observe_value(&mut self, value: &[u8]) -> Option<Option<Timestamp>> {
         self.non_null += 1;
-        let is_int = self.int && parse_int(value).is_some();
+        let is_int = self.int && is_int(value);
         self.int = is_int;
         // Every canonical integer is also a finite decimal: no second parse for int columns.
-        let is_float = is_int || (self.float && parse_float(value).is_some());
+        let is_float = is_int || (self.float && is_float(value));
         self.float = is_float;
         let mut is_time = false;
+        let mut parsed = None;
         if self.timestamp_ns || self.timestamp_us {
             let ts = parse_timestamp(value);
+            parsed = Some(ts);
             is_time = ts.is_some();
             if let Some(t) = ts {
                 self.zoned |= t.offset.is_some();
@@ -169,6 +248,7 @@ impl ColumnGuess {
         if !self.text && !is_float && !is_time {
             self.text = Decimal::parse(value).is_none() && !is_date_or_timestamp(value);
         }
+        parsed
     }
 
     /// Nothing but text is possible any more: further values cannot change the type, nor
@@ -285,6 +365,7 @@ pub fn value_fits(value: &[u8], ty: ColumnType, nulls: &NullMarkers) -> bool {
                 || in_unit(&t, TimeUnit::Microsecond).is_some()
         }),
         ColumnType::Utf8 => true,
+        ColumnType::Decimal => parse_decimal(value).is_some(),
     }
 }
 
@@ -349,6 +430,56 @@ mod tests {
             b" 1.5",
         ] {
             assert_eq!(parse_float(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn decimals_are_exact_scaled_integers_or_refused() {
+        let e9 = 1_000_000_000i128;
+        for (text, want) in [
+            ("0", Some(0)),
+            ("-0", Some(0)),
+            ("12.5", Some(12 * e9 + 500_000_000)),
+            ("-3", Some(-3 * e9)),
+            ("+.25", Some(250_000_000)),
+            ("007.10", Some(7 * e9 + 100_000_000)),
+            ("1.5e3", Some(1500 * e9)),
+            ("1e-9", Some(1)),
+            ("-0.000000001", Some(-1)),
+            ("1.500000000000", Some(1_500_000_000)), // trailing zeros past the scale
+            (
+                "99999999999999999999999999999",
+                Some(99_999_999_999_999_999_999_999_999_999 * e9),
+            ),
+            ("1e-10", None), // a 10th fraction digit: not exact
+            ("0.0000000001", None),
+            ("100000000000000000000000000000", None), // 30 integer digits
+            ("", None),
+            ("1.2.3", None),
+            ("nan", None),
+            ("1,5", None),
+        ] {
+            assert_eq!(parse_decimal(text.as_bytes()), want, "{text}");
+        }
+        // Against plain arithmetic on many values of up to 18 integer and 9 fraction digits.
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let int = (x >> 4) % 1_000_000_000_000_000_000;
+            let frac_digits = (x % 10) as u32;
+            let frac = (x >> 40) % 10u64.pow(frac_digits);
+            let negative = x & (1 << 63) != 0;
+            let text = if frac_digits == 0 {
+                format!("{}{int}", if negative { "-" } else { "" })
+            } else {
+                let w = frac_digits as usize;
+                format!("{}{int}.{frac:0w$}", if negative { "-" } else { "" })
+            };
+            let magnitude = i128::from(int) * e9 + i128::from(frac) * 10i128.pow(9 - frac_digits);
+            let want = if negative { -magnitude } else { magnitude };
+            assert_eq!(parse_decimal(text.as_bytes()), Some(want), "{text}");
         }
     }
 
@@ -500,7 +631,57 @@ mod tests {
         assert!(!value_fits(b"2024-01-01", ColumnType::Timestamp, &nulls));
     }
 
+    #[test]
+    fn the_checks_accept_what_the_parsers_read() {
+        let long = format!("{}.5", "9".repeat(308));
+        let too_long = "9".repeat(309);
+        let texts = [
+            "0",
+            "-0",
+            "7",
+            "-7",
+            "007",
+            "-007",
+            "+5",
+            " 5",
+            "1.",
+            ".5",
+            "-.5",
+            "0.0",
+            "00.5",
+            "1e5",
+            "1e999",
+            "1e",
+            "-",
+            ".",
+            "",
+            "a",
+            "12a",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "10000000000000000000",
+            "999999999999999999",
+            "-1.5e-3",
+            "2015-02-01",
+            &long,
+            &too_long,
+        ];
+        for t in texts {
+            let b = t.as_bytes();
+            assert_eq!(is_int(b), parse_int(b).is_some(), "{t}");
+            assert_eq!(is_float(b), parse_float(b).is_some(), "{t}");
+        }
+    }
+
     proptest::proptest! {
+        #[test]
+        fn the_checks_agree_with_the_parsers(text in "-?[0-9]{1,21}|-?[0-9]{0,3}(\\.[0-9]{0,3})?([eE][-+]?[0-9]{1,3})?|[-+. 0-9ae]{0,5}") {
+            proptest::prop_assert_eq!(is_int(text.as_bytes()), parse_int(text.as_bytes()).is_some());
+            proptest::prop_assert_eq!(is_float(text.as_bytes()), parse_float(text.as_bytes()).is_some());
+        }
+
         /// Inference is exact: a value typed Int64 writes back as its own text, and the
         /// loose reading (what the writer uses) gives the same value.
         #[test]

@@ -321,13 +321,13 @@ pub fn parse_schema_arg(
         };
         let Some((column, ty)) = item.rsplit_once(':') else {
             return Err(fail(
-                "expected COLUMN:TYPE, e.g. speed:float64 (types: int64, float64, timestamp, utf8)"
+                "expected COLUMN:TYPE, e.g. speed:float64 (types: int64, float64, timestamp, utf8, decimal)"
                     .to_string(),
             ));
         };
         let ty = ColumnType::parse(ty).ok_or_else(|| {
             fail(format!(
-                "unknown type '{}' (use int64, float64, timestamp or utf8)",
+                "unknown type '{}' (use int64, float64, timestamp, utf8 or decimal)",
                 ty.trim()
             ))
         })?;

@@ -48,7 +48,16 @@ pub enum ColumnType {
     /// the values had UTC offsets, else without a time zone.
     Timestamp,
     Utf8,
+    /// Exact fixed-point numbers: Arrow `Decimal128(DECIMAL_PRECISION, DECIMAL_SCALE)`, so
+    /// sums are exact where float64 would round (money, long fixed-point measures). Never
+    /// inferred; only declared.
+    Decimal,
 }
+
+/// Digits of a `decimal` column in all, and after the point: Decimal128's widest precision,
+/// and 9 fraction digits (nanos of a unit), which leaves 29 integer digits.
+pub const DECIMAL_PRECISION: u8 = 38;
+pub const DECIMAL_SCALE: i8 = 9;
 
 impl ColumnType {
     pub fn parse(text: &str) -> Option<ColumnType> {
@@ -57,6 +66,7 @@ impl ColumnType {
             "float64" => Some(ColumnType::Float64),
             "timestamp" => Some(ColumnType::Timestamp),
             "utf8" => Some(ColumnType::Utf8),
+            "decimal" => Some(ColumnType::Decimal),
             _ => None,
         }
     }
@@ -69,6 +79,7 @@ impl fmt::Display for ColumnType {
             ColumnType::Float64 => "float64",
             ColumnType::Timestamp => "timestamp",
             ColumnType::Utf8 => "utf8",
+            ColumnType::Decimal => "decimal",
         })
     }
 }

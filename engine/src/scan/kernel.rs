@@ -4,7 +4,8 @@
 //! quote and no CR byte takes the quote-free path: records are lines, a structural pass
 //! ([`crate::simd::structure`]) checks every field count, and for an equality test the fused
 //! candidate pass ([`crate::simd::candidate`]) flags the lines that can match, so only those
-//! are split into fields. Any other chunk takes the full csv-core parse. Both paths are
+//! are split into fields; a lone set too large for needles (`scan_set_members`) probes its
+//! field in place, with no general condition code per record. Any other chunk takes the full csv-core parse. Both paths are
 //! checked against the `csv` crate in the tests.
 //!
 //! With `ScanSpec::decode` (input in GBK, Big5, ...) each formatted record is decoded to
@@ -23,6 +24,7 @@
 //! paths count the same.
 
 use crate::query::condition::{Candidates, Condition, Prefilter};
+use crate::query::set::ValueSet;
 use crate::scan::format::{format_record, Emit};
 use crate::scan::outcome::{note_incomparable, note_malformed, ChunkOutcome, REPORTED_MALFORMED};
 use crate::scan::record::{split_quote_free, GeneralRecords, RangeEnd};
@@ -147,6 +149,11 @@ fn scan_quote_free(
             );
         }
         None => {}
+    }
+    if let [Condition::In { column, set, .. }] = filter.predicates {
+        if needed <= MAX_SPLIT {
+            return scan_set_members(data, range, delimiter, filter, *column, set, needed, sink);
+        }
     }
     let chunk_end = range.end;
     let raw_of = |line: &Line| with_newline(data, line.start..line.end, chunk_end);
@@ -342,6 +349,72 @@ fn scan_prefiltered(
         let line_no = || line.line_no;
         filter_record(filter, sink, &mut outcome, raw, &field, line_no);
     })
+    .ok()?;
+    outcome.lines = lines;
+    Some(outcome)
+}
+
+/// The fast path for a lone set test with too many values for needles (`--where 'id in
+/// @ids.txt'`): the structural pass checks every line's field count and hands out the
+/// delimiters before the set's column, and the field is probed in place
+/// ([`ValueSet::contains_within`]: a short natural is one word read and a bit test), with no
+/// trip through the general condition code. A set test is never unknown-and-counted, so
+/// nothing but matches and malformed lines comes out. Returns `None` when the range is not
+/// quote-free.
+#[allow(clippy::too_many_arguments)]
+fn scan_set_members(
+    data: &[u8],
+    range: Range<usize>,
+    delimiter: u8,
+    filter: Filter<'_>,
+    column: usize,
+    set: &ValueSet,
+    needed: usize,
+    sink: &mut impl MatchSink,
+) -> Option<ChunkOutcome> {
+    let mut outcome = ChunkOutcome::default();
+    let chunk_end = range.end;
+    // A set on the first field reads it from the line's start: the pass then hands out
+    // only the delimiters the sink needs (none for `--count`).
+    let leading = column == 0;
+    let want = if leading {
+        sink.fields_needed()
+    } else {
+        needed
+    };
+    let lines = for_each_line_split(
+        data,
+        range,
+        delimiter,
+        want,
+        #[inline(always)]
+        |line, at| {
+            outcome.records += 1;
+            if line.delimiters as usize + 1 != filter.ncols {
+                note_malformed(&mut outcome, line.line_no);
+                return;
+            }
+            // Only fields below `want` are asked for (by the sink), or field 0 below.
+            let field = |i: usize| {
+                let start = if i == 0 { line.start } else { at[i - 1] + 1 };
+                &data[start..at.get(i).copied().unwrap_or(line.end)]
+            };
+            let hit = if leading {
+                set.leading_contains(data, line.start, delimiter)
+                    .unwrap_or_else(|| {
+                        let content = &data[line.start..line.end];
+                        let end = memchr::memchr(delimiter, content).unwrap_or(content.len());
+                        set.contains_within(data, &content[..end])
+                    })
+            } else {
+                set.contains_within(data, field(column))
+            };
+            if hit {
+                outcome.matches += 1;
+                sink.matched(with_newline(data, line.start..line.end, chunk_end), &field);
+            }
+        },
+    )
     .ok()?;
     outcome.lines = lines;
     Some(outcome)

@@ -24,6 +24,28 @@ pub fn short_digits(line: &[u8], value: &[u8]) -> Option<u64> {
     }
 }
 
+/// The number formed by the 1 to 7 ASCII digits at `data[start..]` when the byte after them
+/// is `stop`: a record's first field, ended by the delimiter, read from the line's start as
+/// one word with no search for the delimiter. `None` when fewer than 8 bytes follow `start`
+/// or the bytes are anything else (another character, no digit, 8 digits or more): the
+/// caller then splits the field and reads it the general way.
+#[inline(always)]
+pub fn leading_digits(data: &[u8], start: usize, stop: u8) -> Option<u64> {
+    let word = u64::from_le_bytes(data.get(start..start.checked_add(8)?)?.try_into().ok()?);
+    // Digits become 0..=9; a byte is not a digit when that is 10 or more, which adding 0x76
+    // to its low 7 bits carries into bit 7 (with no carry out of the byte), or when its own
+    // bit 7 is set.
+    let x = word ^ 0x3030_3030_3030_3030;
+    let not_digit =
+        (((x & 0x7F7F_7F7F_7F7F_7F7F) + 0x7676_7676_7676_7676) | x) & 0x8080_8080_8080_8080;
+    let len = not_digit.trailing_zeros() / 8;
+    if len == 0 || len == 8 || (word >> (8 * len)) as u8 != stop {
+        return None;
+    }
+    // The digits' values moved to the top bytes, zeros (leading zero digits) below.
+    Some(combine(x << (64 - 8 * len)))
+}
+
 /// The 8 bytes holding `value` with its last byte at the top of the word (the bytes below
 /// its digits are arbitrary), read from `line` when `value` lies in it.
 #[inline(always)]
@@ -61,12 +83,16 @@ fn digits_of_word(word: u64, len: usize) -> Option<u64> {
     if w & HIGH != ZEROS || w.wrapping_add(0x0606_0606_0606_0606) & HIGH != ZEROS {
         return None;
     }
-    let d = w - ZEROS;
+    Some(combine(w - ZEROS))
+}
+
+/// The number whose digits' values (0..=9) are the bytes of `d`, the first digit lowest.
+#[inline(always)]
+fn combine(d: u64) -> u64 {
     // Pairs, then quads, then the eight: the lower address holds the more significant digit.
     let d = ((d & 0x000F_000F_000F_000F) * 10) + ((d & 0x0F00_0F00_0F00_0F00) >> 8);
     let d = ((d & 0x0000_00FF_0000_00FF) * 100) + ((d & 0x00FF_0000_00FF_0000) >> 16);
-    let d = ((d & 0x0000_0000_0000_FFFF) * 10000) + ((d & 0x0000_FFFF_0000_0000) >> 32);
-    Some(d)
+    ((d & 0x0000_0000_0000_FFFF) * 10000) + ((d & 0x0000_FFFF_0000_0000) >> 32)
 }
 
 /// The byte-at-a-time version, for values not inside `line` and as the test oracle.
@@ -122,6 +148,22 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn leading_digits_are_the_field_before_the_stop(
+            data in proptest::collection::vec(prop_oneof![
+                6 => b'0'..=b'9', 2 => Just(b','), 1 => Just(b'.'), 1 => Just(b'\n'), 1 => any::<u8>()
+            ], 0..20),
+            start in 0usize..20,
+        ) {
+            let start = start.min(data.len());
+            let field_len = data[start..].iter().position(|&b| b == b',');
+            // The plain reading: a field of 1 to 7 digits, a comma, and 8 bytes to read.
+            let want = field_len
+                .filter(|&n| (1..=7).contains(&n) && data.len() >= start + 8)
+                .and_then(|n| scalar(&data[start..start + n]));
+            prop_assert_eq!(leading_digits(&data, start, b','), want);
+        }
+
         #[test]
         fn agrees_with_the_scalar_parse(
             line in proptest::collection::vec(prop_oneof![

@@ -5,11 +5,11 @@
 //! corrupt result is reported as [`StatsError::Corrupt`], never a panic.
 
 use super::error::StatsError;
-use super::profile::{ColumnProfile, Distinct, Hll, Numbers, Sketches, Times};
+use super::profile::{ColumnProfile, Counts, Distinct, Hll, Numbers, Sketches, Times};
 use crate::agg::exact::{Sum256, U256};
 use crate::columnar::ColumnGuess;
 use sketches_ddsketch::DDSketch;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// Appends `profiles` to `out`.
 pub fn encode(profiles: &[ColumnProfile], out: &mut Vec<u8>) {
@@ -128,7 +128,8 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<ColumnProfile>, StatsError> {
         let distinct = match r.u8()? {
             0 => {
                 let len = r.len()?;
-                let mut map = HashMap::with_capacity(len.min(1 << 16));
+                let mut map =
+                    Counts::with_capacity_and_hasher(len.min(1 << 16), Default::default());
                 for _ in 0..len {
                     let k = r.bytes()?.to_vec();
                     map.insert(k, r.u64()?);

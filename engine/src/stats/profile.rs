@@ -11,10 +11,11 @@
 //! DDSketch (bins merged by addition) for quantiles. Whether a column is exact does not
 //! depend on the chunking either: a union passes the cap exactly when the whole column does.
 
-use crate::agg::exact::{scaled, Sum256, U256};
+use crate::agg::exact::{scaled, Sum256, POW10, SCALE_DIGITS, U256};
 use crate::columnar::ColumnGuess;
 use crate::input::nulls::NullMarkers;
-use crate::query::timestamp::parse_timestamp;
+use crate::query::timestamp::{parse_timestamp, Timestamp};
+use crate::simd::digits::short_digits;
 use hyperloglogplus::{HyperLogLog, HyperLogLogPF};
 use serde::{Deserialize, Serialize};
 use sketches_ddsketch::{Config, DDSketch};
@@ -51,6 +52,11 @@ impl BuildHasher for FixedHasher {
 /// Values are inserted as byte slices (`Vec<u8>: Borrow<[u8]>`).
 pub type Hll = HyperLogLogPF<Vec<u8>, FixedHasher>;
 
+/// Counts per distinct text while a column is exact. Looked up once per value: foldhash
+/// (std's SipHash cost more than the rest of a value's profiling); seeded per process, as
+/// the map never leaves it (it travels as text and count pairs).
+pub type Counts = HashMap<Vec<u8>, u64, foldhash::fast::RandomState>;
+
 /// The approximate state past [`EXACT_CAP`] distinct values.
 #[derive(Clone)]
 pub struct Sketches {
@@ -80,9 +86,11 @@ impl Sketches {
         }
     }
 
-    fn add(&mut self, text: &[u8], count: u64) {
+    /// Takes `count` values `text`, whose number (10^-9 units) is `number`.
+    #[inline]
+    fn add(&mut self, text: &[u8], number: Option<i128>, count: u64) {
         self.hll.insert(text);
-        if let Some(v) = scaled(text) {
+        if let Some(v) = number {
             self.dd.add_with_count(to_f64(v), count);
         }
     }
@@ -109,26 +117,75 @@ impl Default for Sketches {
 }
 
 /// A value in 10^-9 units as f64 (for the sketch only).
+#[inline]
 pub fn to_f64(v: i128) -> f64 {
-    v as f64 / 1e9
+    // Both conversions round to nearest, so they agree where i64 holds the value; i64's is
+    // one instruction, i128's a library call.
+    match i64::try_from(v) {
+        Ok(small) => small as f64 / 1e9,
+        Err(_) => v as f64 / 1e9,
+    }
+}
+
+/// `value` in 10^-9 units, exactly as [`scaled`] reads it, the commonest forms first: up to
+/// 8 digits read as one word from `line`, the record's line ([`short_digits`]), then
+/// [`plain_scaled`]; anything else takes the general grammar.
+#[inline(always)]
+pub(crate) fn number_in(line: &[u8], value: &[u8]) -> Option<i128> {
+    if let Some(v) = short_digits(line, value) {
+        return Some(i128::from(v * POW10[SCALE_DIGITS]));
+    }
+    plain_scaled(value).or_else(|| scaled(value))
+}
+
+/// An optional `-`, 1 to 9 digits and optionally a dot and 1 to 9 digits (`114.368542`),
+/// in 10^-9 units: such a value fits a u64 without rounding. `None` for any other text,
+/// which says nothing about whether it is a number.
+#[inline(always)]
+fn plain_scaled(text: &[u8]) -> Option<i128> {
+    let (negative, body) = match text.split_first()? {
+        (b'-', rest) => (true, rest),
+        _ => (false, text),
+    };
+    let int_len = body
+        .iter()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(body.len());
+    if !(1..=SCALE_DIGITS).contains(&int_len) {
+        return None;
+    }
+    let digits = |d: &[u8]| d.iter().fold(0u64, |v, &b| v * 10 + u64::from(b - b'0'));
+    let int = digits(&body[..int_len]);
+    let frac = match &body[int_len..] {
+        [] => 0,
+        [b'.', f @ ..]
+            if (1..=SCALE_DIGITS).contains(&f.len()) && f.iter().all(u8::is_ascii_digit) =>
+        {
+            digits(f) * POW10[SCALE_DIGITS - f.len()]
+        }
+        _ => return None,
+    };
+    let v = i128::from(int * POW10[SCALE_DIGITS] + frac);
+    Some(if negative { -v } else { v })
 }
 
 /// The distinct values of a column: exact counts per text, or sketches past the cap.
 #[derive(Debug, Clone)]
 pub enum Distinct {
-    Exact(HashMap<Vec<u8>, u64>),
+    Exact(Counts),
     Sketched(Box<Sketches>),
 }
 
 impl Default for Distinct {
     fn default() -> Self {
-        Distinct::Exact(HashMap::new())
+        Distinct::Exact(Counts::default())
     }
 }
 
 impl Distinct {
+    /// Takes one value `text`, whose number is `number`.
     #[inline]
-    fn add(&mut self, text: &[u8]) {
+    fn add(&mut self, text: &[u8], number: Option<i128>) {
         match self {
             Distinct::Exact(map) => {
                 if let Some(n) = map.get_mut(text) {
@@ -140,17 +197,17 @@ impl Distinct {
                     return;
                 }
                 let mut sketches = Self::sketch(map);
-                sketches.add(text, 1);
+                sketches.add(text, number, 1);
                 *self = Distinct::Sketched(sketches);
             }
-            Distinct::Sketched(s) => s.add(text, 1),
+            Distinct::Sketched(s) => s.add(text, number, 1),
         }
     }
 
-    fn sketch(map: &HashMap<Vec<u8>, u64>) -> Box<Sketches> {
+    fn sketch(map: &Counts) -> Box<Sketches> {
         let mut s = Box::new(Sketches::new());
         for (text, &n) in map {
-            s.add(text, n);
+            s.add(text, scaled(text), n);
         }
         s
     }
@@ -239,8 +296,9 @@ impl Default for Times {
 }
 
 impl Times {
-    fn observe(&mut self, text: &[u8]) {
-        let Some(t) = parse_timestamp(text) else {
+    /// Takes `text`, whose timestamp (if it is one) is `parsed`.
+    fn observe(&mut self, text: &[u8], parsed: Option<Timestamp>) {
+        let Some(t) = parsed else {
             *self = Times {
                 possible: false,
                 ..Times::default()
@@ -305,8 +363,14 @@ pub struct ColumnProfile {
 
 impl ColumnProfile {
     /// Takes one field of a record that passed `--where`.
-    #[inline]
     pub fn observe(&mut self, value: &[u8], nulls: &NullMarkers) {
+        self.observe_in(value, value, nulls);
+    }
+
+    /// [`ColumnProfile::observe`] for a field of `line`, the record's line (any slice will
+    /// do: it only lets short numbers be read a word at a time, see [`number_in`]).
+    #[inline]
+    pub fn observe_in(&mut self, line: &[u8], value: &[u8], nulls: &NullMarkers) {
         if value.is_empty() || nulls.is_null_everywhere(value) {
             self.nulls += 1;
             return;
@@ -317,8 +381,9 @@ impl ColumnProfile {
             return;
         }
         self.values += 1;
-        self.guess.observe(value, nulls);
-        match scaled(value) {
+        let parsed = self.guess.observe_value(value);
+        let number = number_in(line, value);
+        match number {
             Some(v) => {
                 let n = &mut self.numbers;
                 if n.count == 0 {
@@ -339,9 +404,11 @@ impl ColumnProfile {
             }
         }
         if self.times.possible {
-            self.times.observe(value);
+            // The guess parsed the value while its column could still be a timestamp.
+            let t = parsed.unwrap_or_else(|| parse_timestamp(value));
+            self.times.observe(value, t);
         }
-        self.distinct.add(value);
+        self.distinct.add(value, number);
     }
 
     #[inline]
@@ -460,6 +527,68 @@ mod tests {
         assert_eq!(cx, cy);
         let n = (EXACT_CAP + 10) as f64;
         assert!((cx - n).abs() / n < 0.05, "{cx} vs {n}");
+    }
+
+    #[test]
+    fn the_fast_number_paths_read_as_scaled_does() {
+        let texts = [
+            "0",
+            "-0",
+            "7",
+            "-7",
+            "007",
+            "-007.50",
+            "12345678",
+            "123456789",
+            "1234567890",
+            "114.368542",
+            "-22.5",
+            "1.",
+            ".5",
+            "-.5",
+            "1.123456789",
+            "1.1234567891",
+            "999999999.999999999",
+            "+5",
+            " 5",
+            "5 ",
+            "1e3",
+            "-",
+            "",
+            "a",
+            "1.2.3",
+            "1-2",
+            "2015-02-01 00:00:00",
+            "00000000000000000001.5",
+        ];
+        for t in texts {
+            let b = t.as_bytes();
+            assert_eq!(number_in(b, b), scaled(b), "{t}");
+            // Inside a longer line, where short numbers are read a word at a time.
+            let line = format!("abcdefgh,{t},ijklmnop");
+            let lb = line.as_bytes();
+            assert_eq!(
+                number_in(lb, &lb[9..9 + b.len()]),
+                scaled(b),
+                "{t} in a line"
+            );
+            if let Some(v) = plain_scaled(b) {
+                assert_eq!(Some(v), scaled(b), "{t}");
+            }
+        }
+        assert_eq!(plain_scaled(b"114.368542"), Some(114_368_542_000));
+        assert_eq!(plain_scaled(b"-0.000000001"), Some(-1));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn number_in_agrees_with_scaled(text in "-?[0-9]{0,11}(\\.[0-9]{0,11})?|[-+. 0-9e]{0,6}") {
+            let b = text.as_bytes();
+            proptest::prop_assert_eq!(number_in(b, b), scaled(b));
+            let line = format!("12345678,{text},");
+            let lb = line.as_bytes();
+            proptest::prop_assert_eq!(number_in(lb, &lb[9..9 + b.len()]), scaled(b));
+        }
     }
 
     #[test]

@@ -101,7 +101,7 @@ impl ColumnSummary {
             }
         }
         match column_type {
-            ColumnType::Int64 | ColumnType::Float64 => s.numbers(p),
+            ColumnType::Int64 | ColumnType::Float64 | ColumnType::Decimal => s.numbers(p),
             ColumnType::Timestamp => s.times(p),
             ColumnType::Utf8 => s.text(p, text_column),
         }

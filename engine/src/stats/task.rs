@@ -84,9 +84,9 @@ impl MatchSink for ProfileSink<'_> {
     }
 
     #[inline]
-    fn matched<'f>(&mut self, _raw: &[u8], field: &impl Fn(usize) -> &'f [u8]) {
+    fn matched<'f>(&mut self, raw: &[u8], field: &impl Fn(usize) -> &'f [u8]) {
         for (p, &c) in self.profiles.iter_mut().zip(&self.task.columns) {
-            p.observe(field(c), &self.task.nulls);
+            p.observe_in(raw, field(c), &self.task.nulls);
         }
     }
 
