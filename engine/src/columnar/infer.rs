@@ -95,20 +95,7 @@ pub fn parse_decimal(text: &[u8]) -> Option<i128> {
 /// A finite decimal number: optional `-`, an integer part without leading zeros (`0.5`, not
 /// `00.5`) and/or a fraction (`.5`, `1.`), optional exponent (`1e-3`, `2.5E+10`).
 pub fn parse_float(text: &[u8]) -> Option<f64> {
-    let body = text.strip_prefix(b"-").unwrap_or(text);
-    let int_len = body.iter().take_while(|b| b.is_ascii_digit()).count();
-    if int_len > 1 && body[0] == b'0' {
-        return None;
-    }
-    let mut rest = &body[int_len..];
-    let mut frac_len = 0;
-    if let Some(after) = rest.strip_prefix(b".") {
-        frac_len = after.iter().take_while(|b| b.is_ascii_digit()).count();
-        rest = &after[frac_len..];
-    }
-    if int_len + frac_len == 0 {
-        return None;
-    }
+    let (_, rest) = float_body(text)?;
     if let Some(exp) = rest.strip_prefix(b"e").or_else(|| rest.strip_prefix(b"E")) {
         let exp = exp
             .strip_prefix(b"-")
@@ -122,6 +109,24 @@ pub fn parse_float(text: &[u8]) -> Option<f64> {
     }
     let value: f64 = std::str::from_utf8(text).ok()?.parse().ok()?;
     value.is_finite().then_some(value)
+}
+
+/// The decimal part of [`parse_float`]'s grammar: the integer digits' count and what
+/// follows the digits (an exponent, or nothing); `None` without digits or with a leading zero.
+#[inline]
+fn float_body(text: &[u8]) -> Option<(usize, &[u8])> {
+    let body = text.strip_prefix(b"-").unwrap_or(text);
+    let int_len = body.iter().take_while(|b| b.is_ascii_digit()).count();
+    if int_len > 1 && body[0] == b'0' {
+        return None;
+    }
+    let mut rest = &body[int_len..];
+    let mut frac_len = 0;
+    if let Some(after) = rest.strip_prefix(b".") {
+        frac_len = after.iter().take_while(|b| b.is_ascii_digit()).count();
+        rest = &after[frac_len..];
+    }
+    (int_len + frac_len > 0).then_some((int_len, rest))
 }
 
 /// Whether [`parse_int`] reads `text`, without building the value: the check
@@ -151,20 +156,9 @@ fn is_int(text: &[u8]) -> bool {
 /// 10^308, under `f64::MAX`, so it is finite.
 #[inline]
 fn is_float(text: &[u8]) -> bool {
-    let body = text.strip_prefix(b"-").unwrap_or(text);
-    let int_len = body.iter().take_while(|b| b.is_ascii_digit()).count();
-    if int_len > 1 && body[0] == b'0' {
+    let Some((int_len, rest)) = float_body(text) else {
         return false;
-    }
-    let mut rest = &body[int_len..];
-    let mut frac_len = 0;
-    if let Some(after) = rest.strip_prefix(b".") {
-        frac_len = after.iter().take_while(|b| b.is_ascii_digit()).count();
-        rest = &after[frac_len..];
-    }
-    if int_len + frac_len == 0 {
-        return false;
-    }
+    };
     if rest.is_empty() && int_len <= 308 {
         return true;
     }
