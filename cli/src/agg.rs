@@ -115,6 +115,20 @@ pub struct AggArgs {
     /// Width of the --chart in characters (default: the terminal's, else COLUMNS, else 80).
     #[arg(long, value_name = "N", requires = "chart")]
     width: Option<usize>,
+    /// Run on the Ballista cluster whose scheduler is at this address (`fleet cluster`):
+    /// each executor aggregates a group of whole files, the client merges the partial
+    /// tables exactly as a local run does. The data must be at the same path on every node.
+    #[cfg(feature = "cluster")]
+    #[arg(long, value_name = "df://HOST:PORT")]
+    cluster: Option<String>,
+}
+
+/// `fleet agg`'s arguments on their own: what an executor parses for its part.
+#[cfg(feature = "cluster")]
+#[derive(clap::Parser)]
+struct AggLine {
+    #[command(flatten)]
+    args: AggArgs,
 }
 
 /// A column as written on the command line: digits are a 1-based position, else a name.
@@ -134,39 +148,7 @@ pub fn run(args: AggArgs) -> anyhow::Result<Outcome> {
         bail!("--schema applies to --format arrow or parquet only");
     }
     let ds = args.input.open(AGG_CHUNK)?;
-    let predicates = args.input.predicates(&ds)?;
-    let specs: Vec<&str> = if args.aggs.is_empty() {
-        vec!["count"]
-    } else {
-        args.aggs.iter().map(String::as_str).collect()
-    };
-    let mut times = Vec::new();
-    let given = ds
-        .time_formats
-        .iter()
-        .map(|(c, f)| (c.as_str(), f.as_str(), "fleet.toml"))
-        .chain(args.time_formats.iter().map(|t| match t.split_once('=') {
-            Some((c, f)) => (c.trim(), f.trim(), "--time-format"),
-            None => ("", t.as_str(), "--time-format"),
-        }));
-    for (column, format, from) in given {
-        if column.is_empty() {
-            bail!("invalid {from} '{format}': expected COL=FORMAT, e.g. time=epoch_s");
-        }
-        let col = ds
-            .schema
-            .resolve(&column_ref(column))
-            .with_context(|| format!("invalid {from} column '{column}'"))?;
-        let Some(f) = TimeFormat::parse(format) else {
-            bail!(
-                "invalid {from} '{column}={format}': the format must be text, epoch_s or epoch_ms"
-            );
-        };
-        times.push((col, f));
-    }
-    let plan = AggPlan::parse(args.group_by.as_deref(), &specs, &ds.schema)?
-        .with_nulls(ds.scanned_nulls())
-        .with_time_formats(times);
+    let (plan, predicates) = agg_plan(&args, &ds)?;
     let sort = match &args.sort {
         Some(text) => Some(parse_sort(text, &plan).with_context(|| format!("--sort '{text}'"))?),
         None => None,
@@ -206,12 +188,25 @@ pub fn run(args: AggArgs) -> anyhow::Result<Outcome> {
         },
     );
     let task = AggTask::new(ds.schema.ncols(), predicates, plan.clone(), &ds.plan);
-    let result = args.input.with_progress(&ds, &opts, |on_progress| {
-        run_agg(ds.plan.clone(), task, &opts, on_progress)
-    });
+    #[cfg(feature = "cluster")]
+    let on_cluster = args.cluster.as_deref();
+    #[cfg(not(feature = "cluster"))]
+    let on_cluster: Option<&str> = None;
+    let result = match on_cluster {
+        Some(url) => cluster_agg(url, &ds, &plan),
+        None => args
+            .input
+            .with_progress(&ds, &opts, |on_progress| {
+                run_agg(ds.plan.clone(), task, &opts, on_progress)
+            })
+            .map_err(anyhow::Error::from),
+    };
     let mut result = match result {
         Ok(r) => r,
-        Err(e) => return job_error(e, args.output.as_deref()),
+        Err(e) => match e.downcast::<fleet_engine::JobError>() {
+            Ok(e) => return job_error(e, args.output.as_deref()),
+            Err(e) => return Err(e),
+        },
     };
     result.report.elapsed = started.elapsed();
     args.input.check_strict(&result.report)?;
@@ -271,4 +266,97 @@ pub fn run(args: AggArgs) -> anyhow::Result<Outcome> {
         }
     }
     Ok(args.input.finish(&ds, &result.report))
+}
+
+/// The aggregation `args` ask for over `ds`, and the `--where` conditions.
+fn agg_plan(
+    args: &AggArgs,
+    ds: &fleet_engine::Dataset,
+) -> anyhow::Result<(AggPlan, Vec<fleet_engine::query::condition::Condition>)> {
+    let predicates = args.input.predicates(ds)?;
+    let specs: Vec<&str> = if args.aggs.is_empty() {
+        vec!["count"]
+    } else {
+        args.aggs.iter().map(String::as_str).collect()
+    };
+    let mut times = Vec::new();
+    let given = ds
+        .time_formats
+        .iter()
+        .map(|(c, f)| (c.as_str(), f.as_str(), "fleet.toml"))
+        .chain(args.time_formats.iter().map(|t| match t.split_once('=') {
+            Some((c, f)) => (c.trim(), f.trim(), "--time-format"),
+            None => ("", t.as_str(), "--time-format"),
+        }));
+    for (column, format, from) in given {
+        if column.is_empty() {
+            bail!("invalid {from} '{format}': expected COL=FORMAT, e.g. time=epoch_s");
+        }
+        let col = ds
+            .schema
+            .resolve(&column_ref(column))
+            .with_context(|| format!("invalid {from} column '{column}'"))?;
+        let Some(f) = TimeFormat::parse(format) else {
+            bail!(
+                "invalid {from} '{column}={format}': the format must be text, epoch_s or epoch_ms"
+            );
+        };
+        times.push((col, f));
+    }
+    let plan = AggPlan::parse(args.group_by.as_deref(), &specs, &ds.schema)?
+        .with_nulls(ds.scanned_nulls())
+        .with_time_formats(times);
+    Ok((plan, predicates))
+}
+
+/// `--cluster`: the job on the cluster; the parts' tables merged in file order, as the
+/// local run merges its chunks' (first/last values depend on that order).
+#[cfg(feature = "cluster")]
+fn cluster_agg(
+    url: &str,
+    ds: &fleet_engine::Dataset,
+    plan: &AggPlan,
+) -> anyhow::Result<fleet_engine::agg::task::AggResult> {
+    let job = crate::cluster::job("agg", ds)?;
+    let (report, parts) = crate::cluster::run_job(url, job, ds)?;
+    let mut table = fleet_engine::agg::AggTable::new(plan);
+    for part in &parts {
+        table
+            .merge_encoded(part)
+            .context("the cluster returned a malformed aggregate table")?;
+    }
+    Ok(fleet_engine::agg::task::AggResult { table, report })
+}
+
+#[cfg(not(feature = "cluster"))]
+fn cluster_agg(
+    _url: &str,
+    _ds: &fleet_engine::Dataset,
+    _plan: &AggPlan,
+) -> anyhow::Result<fleet_engine::agg::task::AggResult> {
+    bail!("this fleet was built without the cluster feature")
+}
+
+/// On an executor: part `part` of an `agg --cluster` job, as an encoded `AggTable`.
+#[cfg(feature = "cluster")]
+pub fn run_part(job: &fleet_cluster::VerbJob, part: usize) -> anyhow::Result<Vec<u8>> {
+    use clap::Parser;
+    let mut args = AggLine::try_parse_from(
+        std::iter::once("fleet agg".to_string()).chain(job.argv.iter().cloned()),
+    )
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "{}",
+            e.to_string().lines().next().unwrap_or("bad arguments")
+        )
+    })?
+    .args;
+    let ds = crate::cluster::open_part(&mut args.input, job, part, AGG_CHUNK)?;
+    let (plan, predicates) = agg_plan(&args, &ds)?;
+    let opts = crate::cluster::part_options(&args.input, None)?;
+    let task = AggTask::new(ds.schema.ncols(), predicates, plan, &ds.plan);
+    let result = run_agg(ds.plan.clone(), task, &opts, &mut |_| {})?;
+    let mut table = Vec::new();
+    result.table.encode(&mut table);
+    crate::cluster::encode_part(&result.report, &table)
 }

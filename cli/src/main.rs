@@ -5,6 +5,8 @@ mod agg;
 mod args;
 mod bench;
 mod chart;
+#[cfg(feature = "cluster")]
+mod cluster;
 mod columnar;
 #[cfg(feature = "columnar")]
 mod convert;
@@ -73,6 +75,10 @@ enum Command {
     /// distinct and top values, time range, and histograms.
     #[cfg(feature = "columnar")]
     Stats(stats::StatsArgs),
+    /// Run a node of an Apache Ballista cluster (scheduler or executor) with fleet's codecs,
+    /// for `fleet sql|agg|scan --cluster`.
+    #[cfg(feature = "cluster")]
+    Cluster(cluster::ClusterArgs),
 }
 
 /// How a command ended, beyond plain success. The exit codes follow grep and ripgrep: 0
@@ -121,6 +127,8 @@ fn main() -> ExitCode {
         Command::Sql(args) => sql::run(args),
         #[cfg(feature = "columnar")]
         Command::Stats(args) => stats::run(args),
+        #[cfg(feature = "cluster")]
+        Command::Cluster(args) => cluster::run(args),
     };
     let signalled = || fleet_engine::job::interrupt::exit_code().unwrap_or(130);
     match result {
@@ -144,7 +152,7 @@ fn main() -> ExitCode {
 }
 
 /// The error and its causes on one line.
-fn one_line(err: &anyhow::Error) -> String {
+pub(crate) fn one_line(err: &anyhow::Error) -> String {
     let mut text = err.to_string();
     for cause in err.chain().skip(1) {
         let cause = cause.to_string();
@@ -153,6 +161,10 @@ fn one_line(err: &anyhow::Error) -> String {
             text.push_str(&cause);
         }
     }
+    // A failure on a cluster node arrives wrapped in Ballista's and DataFusion's context:
+    // the line the fleet node wrote is the one to show.
+    #[cfg(feature = "cluster")]
+    let text = fleet_cluster::client::one_line(&text);
     text.replace('\n', " ")
 }
 

@@ -79,6 +79,20 @@ pub struct ScanArgs {
     /// value written.
     #[arg(long, value_name = "COL:TYPE,...")]
     schema: Option<String>,
+    /// Run on the Ballista cluster whose scheduler is at this address (`fleet cluster`):
+    /// each executor scans a group of whole files, the output comes back in file order.
+    /// The data must be at the same path on every node.
+    #[cfg(feature = "cluster")]
+    #[arg(long, value_name = "df://HOST:PORT", conflicts_with = "limit")]
+    cluster: Option<String>,
+}
+
+/// `fleet scan`'s arguments on their own: what an executor parses for its part.
+#[cfg(feature = "cluster")]
+#[derive(clap::Parser)]
+struct ScanLine {
+    #[command(flatten)]
+    args: ScanArgs,
 }
 
 pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
@@ -152,6 +166,19 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
         framed: args.limit.is_some() && !args.count,
         decode,
     };
+    #[cfg(feature = "cluster")]
+    if let Some(url) = args.cluster.as_deref() {
+        sink.write_all(&header_line(&args, &ds, selected.as_deref(), decode))
+            .or_else(ignore_broken_pipe)?;
+        let job = crate::cluster::job("scan", &ds)?;
+        let (report, parts) = crate::cluster::run_job(url, job, &ds)?;
+        if !args.count {
+            for part in &parts {
+                sink.write_all(part).or_else(ignore_broken_pipe)?;
+            }
+        }
+        return finish_scan(&args, &ds, sink, report, started);
+    }
     let result = args.input.with_progress(&ds, &opts, |on_progress| {
         if args.limit == Some(0) {
             return Ok(None);
@@ -169,11 +196,22 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
         Ok(r) => r,
         Err(e) => return job_error(e, args.output.as_deref()),
     };
-    let mut report = report.unwrap_or_else(|| ScanReport {
+    let report = report.unwrap_or_else(|| ScanReport {
         files: ds.plan.files.len(),
         limited: true,
         ..Default::default()
     });
+    finish_scan(&args, &ds, sink, report, started)
+}
+
+/// The count, the summary and the exit status, once the records are out.
+fn finish_scan(
+    args: &ScanArgs,
+    ds: &Dataset,
+    mut sink: Sink,
+    mut report: ScanReport,
+    started: std::time::Instant,
+) -> anyhow::Result<Outcome> {
     // The summary's time is the whole command's: discovery and planning included.
     report.elapsed = started.elapsed();
     args.input.check_strict(&report)?;
@@ -181,7 +219,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
         writeln!(sink, "{}", report.matches).or_else(ignore_broken_pipe)?;
     }
     sink.finish()?;
-    Ok(match args.input.finish(&ds, &report) {
+    Ok(match args.input.finish(ds, &report) {
         Outcome::Ok if report.matches == 0 => Outcome::NoMatch,
         outcome => outcome,
     })
@@ -254,4 +292,38 @@ fn header_line(
         (None, None) => {}
     }
     line
+}
+
+/// On an executor: part `part` of a `scan --cluster` job, the records as a local run of the
+/// part's files writes them.
+#[cfg(feature = "cluster")]
+pub fn run_part(job: &fleet_cluster::VerbJob, part: usize) -> anyhow::Result<Vec<u8>> {
+    use clap::Parser;
+    let mut args = ScanLine::try_parse_from(
+        std::iter::once("fleet scan".to_string()).chain(job.argv.iter().cloned()),
+    )
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "{}",
+            e.to_string().lines().next().unwrap_or("bad arguments")
+        )
+    })?
+    .args;
+    let ds = crate::cluster::open_part(&mut args.input, job, part, SCAN_CHUNK)?;
+    let predicates = args.input.predicates(&ds)?;
+    let selected = match &args.select {
+        Some(text) => Some(ds.schema.resolve_all(&parse_column_list(text)?)?),
+        None => None,
+    };
+    let spec = ScanSpec {
+        ncols: ds.schema.ncols(),
+        predicates,
+        emit: emit(&args, &ds, selected.as_deref()),
+        framed: false,
+        decode: args.input.output_decode(&ds)?,
+    };
+    let opts = crate::cluster::part_options(&args.input, None)?;
+    let mut out = Vec::new();
+    let report = run_scan(ds.plan.clone(), spec, &opts, &mut out, &mut |_| {})?;
+    crate::cluster::encode_part(&report, &out)
 }

@@ -33,6 +33,23 @@ impl SqlSession {
         })
     }
 
+    /// A session on a context made by `make` (a Ballista client's, say), which runs on the
+    /// session's runtime.
+    pub fn with_context<F, Fut>(workers: usize, make: F) -> Result<SqlSession, SqlError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<SessionContext, SqlError>>,
+    {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers.max(1))
+            .thread_name("fleet-sql")
+            .enable_all()
+            .build()
+            .map_err(SqlError::Runtime)?;
+        let ctx = runtime.block_on(make())?;
+        Ok(SqlSession { ctx, runtime })
+    }
+
     pub fn context(&self) -> &SessionContext {
         &self.ctx
     }

@@ -97,6 +97,12 @@ pub struct SqlArgs {
     /// No summary on stderr.
     #[arg(short, long)]
     quiet: bool,
+    /// Run the query on the Ballista cluster whose scheduler is at this address (`fleet
+    /// cluster`): the scheduler plans it, executors scan. The data must be at the same path
+    /// on every node.
+    #[cfg(feature = "cluster")]
+    #[arg(long, value_name = "df://HOST:PORT")]
+    cluster: Option<String>,
 }
 
 pub fn run(args: SqlArgs) -> anyhow::Result<Outcome> {
@@ -133,7 +139,7 @@ pub fn run(args: SqlArgs) -> anyhow::Result<Outcome> {
     for spec in &args.tables {
         let (name, path) = table_spec(spec)?;
         let table = sql.open(&path, &format!("--table {spec}"))?;
-        sql.session.register(&name, table.clone())?;
+        sql.register(&name, false, &path, &table)?;
         sql.tables.push((name, table));
     }
     let Some(query) = &args.query else {
@@ -164,18 +170,68 @@ impl<'a> Tables<'a> {
         let workers = args
             .workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        #[cfg(feature = "cluster")]
+        let session = match &args.cluster {
+            Some(url) => {
+                let addr = fleet_cluster::client::scheduler_addr(url)?;
+                fleet_cluster::client::check_reachable(&addr)?;
+                SqlSession::with_context(workers, || async {
+                    fleet_cluster::client::remote_context(&addr, workers)
+                        .await
+                        .map_err(|e| fleet_sql::SqlError::Query(e.to_string()))
+                })?
+            }
+            None => SqlSession::new(workers)?,
+        };
+        #[cfg(not(feature = "cluster"))]
+        let session = SqlSession::new(workers)?;
         Ok(Tables {
             args,
-            session: SqlSession::new(workers)?,
+            session,
             workers,
             interrupt: Some(fleet_engine::job::interrupt::install()),
             tables: Vec::new(),
         })
     }
 
-    fn open(&self, path: &Path, what: &str) -> anyhow::Result<FleetTable> {
+    /// Registers `table` as `name` (`exact`: a quoted path, no case folding); on a cluster,
+    /// as a table the scheduler and executors open again from the same options.
+    fn register(
+        &self,
+        name: &str,
+        exact: bool,
+        path: &Path,
+        table: &FleetTable,
+    ) -> anyhow::Result<()> {
+        #[cfg(feature = "cluster")]
+        if self.args.cluster.is_some() {
+            use datafusion::common::TableReference;
+            use fleet_sql::datafusion;
+            let spec = fleet_cluster::table::TableSpec::new(&self.options(path)?, self.workers);
+            let table = std::sync::Arc::new(fleet_cluster::ClusterTable::new(table.clone(), spec));
+            let reference = if exact {
+                TableReference::bare(name)
+            } else {
+                TableReference::from(name)
+            };
+            self.session
+                .context()
+                .register_table(reference, table)
+                .map_err(|e| anyhow::anyhow!("table {name}: {e}"))?;
+            return Ok(());
+        }
+        let _ = path;
+        if exact {
+            self.session.register_path(name, table.clone())?;
+        } else {
+            self.session.register(name, table.clone())?;
+        }
+        Ok(())
+    }
+
+    fn options(&self, path: &Path) -> anyhow::Result<DatasetOptions> {
         let args = self.args;
-        let opts = DatasetOptions {
+        Ok(DatasetOptions {
             paths: vec![path.to_path_buf()],
             header: header_flag(args.header, args.no_header),
             columns: column_names(None)?,
@@ -184,7 +240,11 @@ impl<'a> Tables<'a> {
             nulls: null_flags(&args.nulls),
             chunk_size: args.chunk_size.unwrap_or(0),
             ..DatasetOptions::default()
-        };
+        })
+    }
+
+    fn open(&self, path: &Path, what: &str) -> anyhow::Result<FleetTable> {
+        let opts = self.options(path)?;
         let table = FleetTable::open(
             &opts,
             TableOptions {
@@ -217,7 +277,7 @@ impl<'a> Tables<'a> {
                 continue; // DataFusion names it in its "table not found" error
             }
             let table = self.open(path, &format!("table '{name}'"))?;
-            self.session.register_path(&name, table.clone())?;
+            self.register(&name, true, path, &table)?;
             self.tables.push((name, table));
         }
         match output {

@@ -1,0 +1,367 @@
+//! The verbs on the cluster: [`VerbTable`] is a table whose one scan is a [`VerbJob`], and
+//! [`VerbExec`] runs it as one partition per group of whole files. A partition's result is
+//! whatever the verb's [`PartRunner`] returns (an encoded `AggTable`, a scan's output bytes),
+//! carried as Arrow rows `(part, seq, last, data)` in pieces of at most [`PIECE`] bytes.
+//!
+//! Groups are whole files because a file's first record starts at a known boundary: a
+//! chunk inside a file starts at a guessed one, which only the previous chunk can confirm
+//! (quoted newlines), and that check is local to one job. The client puts the parts back in
+//! file order and refuses a result missing a piece ([`assemble`]).
+
+use crate::client::tagged;
+use arrow_array::{Array, BooleanArray, LargeBinaryArray, RecordBatch, UInt32Array};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use async_trait::async_trait;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::TaskContext;
+use datafusion::logical_expr::{Expr, TableType};
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
+    SendableRecordBatchStream,
+};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Largest piece of a part's result in one Arrow row.
+pub const PIECE: usize = 4 << 20;
+
+/// A file as the client planned it: every node must see the same.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileStamp {
+    pub path: PathBuf,
+    pub size: u64,
+}
+
+/// One verb's run on the cluster.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VerbJob {
+    /// `agg` or `scan`.
+    pub verb: String,
+    /// The verb's arguments as the user gave them (`--cluster` left out).
+    pub argv: Vec<String>,
+    /// The client's working directory: relative paths in `argv` are relative to it.
+    pub cwd: PathBuf,
+    /// The dataset's files as the client planned them.
+    pub files: Vec<FileStamp>,
+    /// Per partition, the files `[start, end)` it reads.
+    pub groups: Vec<(u32, u32)>,
+}
+
+impl VerbJob {
+    /// Cuts `sizes.len()` files into at most `parts` groups of consecutive files with about
+    /// the same bytes each.
+    pub fn group_files(sizes: &[u64], parts: usize) -> Vec<(u32, u32)> {
+        let n = sizes.len();
+        let parts = parts.clamp(1, n.max(1));
+        let total: u64 = sizes.iter().sum();
+        let mut groups = Vec::with_capacity(parts);
+        let mut start = 0usize;
+        let mut acc = 0u64;
+        for (i, &size) in sizes.iter().enumerate() {
+            acc += size;
+            let left_files = n - (i + 1);
+            let left_groups = parts - groups.len() - 1;
+            let due = total.saturating_mul(groups.len() as u64 + 1) / parts as u64;
+            if left_groups == 0 {
+                continue;
+            }
+            if acc >= due || left_files == left_groups {
+                groups.push((start as u32, i as u32 + 1));
+                start = i + 1;
+            }
+        }
+        if start < n || groups.is_empty() {
+            groups.push((start as u32, n as u32));
+        }
+        groups
+    }
+}
+
+/// Runs one partition of a verb's job on an executor: the `fleet` binary's verbs.
+pub trait PartRunner: fmt::Debug + Send + Sync {
+    /// The result of part `part` of `job`, or one line saying why there is none.
+    fn run(&self, job: &VerbJob, part: usize) -> Result<Vec<u8>, String>;
+}
+
+pub fn part_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("part", DataType::UInt32, false),
+        Field::new("seq", DataType::UInt32, false),
+        Field::new("last", DataType::Boolean, false),
+        Field::new("data", DataType::LargeBinary, false),
+    ]))
+}
+
+/// The table whose scan is a verb's job.
+#[derive(Debug, Clone)]
+pub struct VerbTable {
+    job: VerbJob,
+}
+
+impl VerbTable {
+    pub fn new(job: VerbJob) -> VerbTable {
+        VerbTable { job }
+    }
+
+    pub fn job(&self) -> &VerbJob {
+        &self.job
+    }
+}
+
+#[async_trait]
+impl TableProvider for VerbTable {
+    fn schema(&self) -> SchemaRef {
+        part_schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        if let Some(p) = projection {
+            if *p != (0..4).collect::<Vec<_>>() {
+                return Err(DataFusionError::Plan(
+                    "fleet: a verb's parts are read whole".into(),
+                ));
+            }
+        }
+        Ok(Arc::new(VerbExec::new(self.job.clone(), None)))
+    }
+}
+
+/// One partition per file group; each runs the verb on its files.
+#[derive(Debug)]
+pub struct VerbExec {
+    job: VerbJob,
+    runner: Option<Arc<dyn PartRunner>>,
+    properties: Arc<PlanProperties>,
+}
+
+impl VerbExec {
+    pub fn new(job: VerbJob, runner: Option<Arc<dyn PartRunner>>) -> VerbExec {
+        let properties = PlanProperties::new(
+            EquivalenceProperties::new(part_schema()),
+            Partitioning::UnknownPartitioning(job.groups.len().max(1)),
+            EmissionType::Final,
+            Boundedness::Bounded,
+        );
+        VerbExec {
+            job,
+            runner,
+            properties: Arc::new(properties),
+        }
+    }
+
+    pub fn job(&self) -> &VerbJob {
+        &self.job
+    }
+}
+
+impl DisplayAs for VerbExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "FleetVerbExec: verb={}, files={}, parts={}",
+            self.job.verb,
+            self.job.files.len(),
+            self.job.groups.len()
+        )
+    }
+}
+
+impl ExecutionPlan for VerbExec {
+    fn name(&self) -> &str {
+        "FleetVerbExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![]
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        _children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(self)
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        _context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        let Some(runner) = self.runner.clone() else {
+            return Err(DataFusionError::Execution(tagged(
+                "this executor cannot run fleet's verbs: start it with `fleet cluster executor`",
+            )));
+        };
+        if partition >= self.job.groups.len() {
+            return Err(DataFusionError::Internal(format!(
+                "fleet: no part {partition} in a job of {}",
+                self.job.groups.len()
+            )));
+        }
+        let job = self.job.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        // The verb runs fleet's thread engine on an OS thread of its own: never inside
+        // tokio's workers, and never forking.
+        std::thread::Builder::new()
+            .name(format!("fleet-part-{partition}"))
+            .spawn(move || {
+                let _ = tx.send(runner.run(&job, partition));
+            })
+            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        let stream = futures::stream::once(async move {
+            match rx.await {
+                Ok(Ok(bytes)) => pieces(partition as u32, &bytes),
+                Ok(Err(message)) => Err(DataFusionError::Execution(tagged(&message))),
+                Err(_) => Err(DataFusionError::Execution(tagged(&format!(
+                    "part {partition} stopped without a result"
+                )))),
+            }
+        });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            part_schema(),
+            stream,
+        )))
+    }
+}
+
+/// A part's result as rows of at most [`PIECE`] bytes (one empty row for an empty result).
+fn pieces(part: u32, bytes: &[u8]) -> Result<RecordBatch> {
+    let chunks: Vec<&[u8]> = if bytes.is_empty() {
+        vec![&[]]
+    } else {
+        bytes.chunks(PIECE).collect()
+    };
+    let n = chunks.len();
+    RecordBatch::try_new(
+        part_schema(),
+        vec![
+            Arc::new(UInt32Array::from(vec![part; n])),
+            Arc::new(UInt32Array::from_iter_values(0..n as u32)),
+            Arc::new(BooleanArray::from_iter((0..n).map(|i| Some(i + 1 == n)))),
+            Arc::new(LargeBinaryArray::from_iter_values(chunks)),
+        ],
+    )
+    .map_err(DataFusionError::from)
+}
+
+/// The parts' results in part order, checked complete: every part present, its pieces in
+/// sequence, the last one marked.
+pub fn assemble(batches: &[RecordBatch], parts: usize) -> Result<Vec<Vec<u8>>, String> {
+    let mut rows: Vec<(u32, u32, bool, &[u8])> = Vec::new();
+    for batch in batches {
+        let col = |i: usize| batch.column(i);
+        let (Some(part), Some(seq), Some(last), Some(data)) = (
+            col(0).as_any().downcast_ref::<UInt32Array>(),
+            col(1).as_any().downcast_ref::<UInt32Array>(),
+            col(2).as_any().downcast_ref::<BooleanArray>(),
+            col(3).as_any().downcast_ref::<LargeBinaryArray>(),
+        ) else {
+            return Err("the cluster returned parts of an unexpected shape".into());
+        };
+        for r in 0..batch.num_rows() {
+            rows.push((part.value(r), seq.value(r), last.value(r), data.value(r)));
+        }
+    }
+    rows.sort_by_key(|&(p, s, _, _)| (p, s));
+    let mut out: Vec<Vec<u8>> = vec![Vec::new(); parts];
+    let mut next = 0u32; // next part expected complete
+    let mut seq = 0u32;
+    for (p, s, last, data) in rows {
+        if p != next || s != seq {
+            return Err(format!(
+                "the cluster's result is incomplete: part {next} piece {seq} missing"
+            ));
+        }
+        out[p as usize].extend_from_slice(data);
+        if last {
+            next += 1;
+            seq = 0;
+        } else {
+            seq += 1;
+        }
+    }
+    if next as usize != parts {
+        return Err(format!(
+            "the cluster's result is incomplete: {} of {parts} parts",
+            next
+        ));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_cover_the_files_in_order_and_balance_bytes() {
+        for sizes in [
+            vec![10u64, 10, 10, 10],
+            vec![100, 1, 1, 1, 1],
+            vec![1, 1, 1, 100],
+            vec![5],
+            vec![0, 0, 0],
+        ] {
+            for parts in 1..7 {
+                let g = VerbJob::group_files(&sizes, parts);
+                assert_eq!(g.first().map(|g| g.0), Some(0));
+                assert_eq!(g.last().map(|g| g.1), Some(sizes.len() as u32));
+                assert!(
+                    g.len() <= parts.min(sizes.len()).max(1),
+                    "{sizes:?} {parts} {g:?}"
+                );
+                for w in g.windows(2) {
+                    assert_eq!(w[0].1, w[1].0);
+                }
+                assert!(g.iter().all(|&(a, b)| a < b), "{sizes:?} {parts} {g:?}");
+            }
+        }
+        assert_eq!(
+            VerbJob::group_files(&[10, 10, 10, 10], 2),
+            vec![(0, 2), (2, 4)]
+        );
+        assert_eq!(VerbJob::group_files(&[10, 10, 10, 10], 4).len(), 4);
+    }
+
+    #[test]
+    fn parts_come_back_in_order_and_a_missing_piece_is_refused() {
+        let big = vec![7u8; PIECE + 3];
+        let b0 = pieces(0, b"abc").unwrap();
+        let b1 = pieces(1, &big).unwrap();
+        let b2 = pieces(2, b"").unwrap();
+        let out = assemble(&[b2.clone(), b1.clone(), b0.clone()], 3).unwrap();
+        assert_eq!(out, vec![b"abc".to_vec(), big.clone(), Vec::new()]);
+        assert!(assemble(&[b0.clone(), b2.clone()], 3).is_err());
+        assert!(assemble(&[b0.clone(), b1.slice(0, 1), b2.clone()], 3).is_err());
+        assert!(assemble(&[b0, b1, b2.clone(), b2], 3).is_err());
+    }
+}

@@ -1,0 +1,305 @@
+//! End-to-end tests of fleet on a Ballista cluster (feature `cluster`): a scheduler and
+//! executors as separate `fleet cluster` processes on 127.0.0.1, free ports, all killed when
+//! a test ends (even by a failed assertion). `sql`, `agg` and `scan --cluster` give what the
+//! local runs give, byte for byte, on plain and quoted-newline data, with tasks on every
+//! executor; a lost executor, a scheduler that is not there, a path missing on one executor
+//! and another fleet version each end in one clear line and exit 2, never a short result.
+#![allow(clippy::unwrap_used)]
+// The cluster harness (a scheduler and executors as processes) is kept for the end-to-end
+// tests of queries on a running cluster, not committed yet: see docs/cluster.md, "Status".
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+mod common;
+
+use common::{gps, stderr, stdout, KillOnDrop};
+
+/// Polls `cond` every 50 ms (a poll, not a guess at how long things take), failing after
+/// `secs` with `what` and `context()`.
+fn poll(what: &str, secs: u64, mut cond: impl FnMut() -> bool, context: impl Fn() -> String) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !cond() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: {}",
+            context()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn read(path: &Path) -> String {
+    let mut text = String::new();
+    if let Ok(mut f) = std::fs::File::open(path) {
+        let _ = f.read_to_string(&mut text);
+    }
+    text
+}
+
+/// A port with the next one free too (an executor takes PORT and PORT+1).
+fn free_port_pair() -> u16 {
+    loop {
+        let a = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = a.local_addr().unwrap().port();
+        if port < u16::MAX && TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+            return port;
+        }
+    }
+}
+
+struct Node {
+    child: Option<KillOnDrop>,
+    log: PathBuf,
+}
+
+/// A scheduler and executors, stopped on drop.
+struct Cluster {
+    dir: tempfile::TempDir,
+    scheduler: Node,
+    executors: Vec<Node>,
+    addr: String,
+}
+
+fn spawn(args: &[&str], log: &Path, envs: &[(&str, &str)]) -> KillOnDrop {
+    let mut cmd = common::fleet();
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    KillOnDrop(cmd.spawn().unwrap())
+}
+
+impl Cluster {
+    /// A scheduler and one executor per entry of `executors` (its extra arguments and
+    /// environment), each with one slot; returns once all are registered.
+    fn start(executors: &[(&[&str], &[(&str, &str)])]) -> Cluster {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("scheduler.log");
+        let child = spawn(
+            &[
+                "cluster",
+                "scheduler",
+                "--bind",
+                "127.0.0.1:0",
+                "--executor-timeout",
+                "6",
+            ],
+            &log,
+            &[],
+        );
+        let mut addr = String::new();
+        poll(
+            "the scheduler to listen",
+            120,
+            || {
+                let text = read(&log);
+                match text.split("listening on ").nth(1) {
+                    Some(rest) => {
+                        addr = rest.split_whitespace().next().unwrap_or("").to_string();
+                        !addr.is_empty()
+                    }
+                    None => false,
+                }
+            },
+            || read(&log),
+        );
+        let mut cluster = Cluster {
+            scheduler: Node {
+                child: Some(child),
+                log,
+            },
+            executors: Vec::new(),
+            addr,
+            dir,
+        };
+        for (i, (extra, envs)) in executors.iter().enumerate() {
+            cluster.add_executor(i, extra, envs);
+        }
+        let n = executors.len();
+        poll(
+            "the executors to register",
+            120,
+            || cluster.scheduler_log().contains(&format!("({n} alive)")),
+            || cluster.logs(),
+        );
+        cluster
+    }
+
+    fn add_executor(&mut self, i: usize, extra: &[&str], envs: &[(&str, &str)]) {
+        let log = self.dir.path().join(format!("executor-{i}.log"));
+        let work = self.dir.path().join(format!("work-{i}"));
+        let bind = format!("127.0.0.1:{}", free_port_pair());
+        let mut args = vec![
+            "cluster",
+            "executor",
+            "--scheduler",
+            &self.addr,
+            "--bind",
+            &bind,
+            "--slots",
+            "1",
+            "--heartbeat",
+            "1",
+            "--work-dir",
+            work.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let child = spawn(&args, &log, envs);
+        self.executors.push(Node {
+            child: Some(child),
+            log,
+        });
+    }
+
+    fn url(&self) -> String {
+        format!("df://{}", self.addr)
+    }
+
+    fn scheduler_log(&self) -> String {
+        read(&self.scheduler.log)
+    }
+
+    fn executor_log(&self, i: usize) -> String {
+        read(&self.executors[i].log)
+    }
+
+    fn logs(&self) -> String {
+        let mut text = format!("scheduler:\n{}", self.scheduler_log());
+        for i in 0..self.executors.len() {
+            text.push_str(&format!("\nexecutor {i}:\n{}", self.executor_log(i)));
+        }
+        text
+    }
+
+    fn kill_executor(&mut self, i: usize) {
+        if let Some(mut child) = self.executors[i].child.take() {
+            // SIGKILL: no goodbye to the scheduler.
+            child.0.kill().unwrap();
+            child.0.wait().unwrap();
+        }
+    }
+}
+
+fn fleet(args: &[&str]) -> Output {
+    common::output_within(common::fleet().args(args), 300)
+}
+
+fn fleet_env(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut cmd = common::fleet();
+    cmd.args(args);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    common::output_within(&mut cmd, 300)
+}
+
+/// `args` locally and with `--cluster`: the same bytes on stdout, both successful and not
+/// empty.
+fn same_on_cluster(cluster: &Cluster, args: &[&str]) -> Vec<u8> {
+    let local = fleet(args);
+    assert!(local.status.success(), "local {args:?}: {}", stderr(&local));
+    let url = cluster.url();
+    let mut remote_args = args.to_vec();
+    remote_args.splice(1..1, ["--cluster", url.as_str()]);
+    let remote = fleet(&remote_args);
+    assert!(
+        remote.status.success(),
+        "{remote_args:?}: {}\n{}",
+        stderr(&remote),
+        cluster.logs()
+    );
+    assert!(!local.stdout.is_empty(), "{args:?} printed nothing");
+    assert!(
+        local.stdout == remote.stdout,
+        "{args:?}: local and cluster differ:\n--- local\n{}\n--- cluster\n{}",
+        stdout(&local),
+        stdout(&remote)
+    );
+    remote.stdout
+}
+
+/// Files with quoted newlines, `""` escapes, empty fields, CRLF, a BOM and no final newline.
+fn awkward_dir(files: usize, rows: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for f in 0..files {
+        let mut text = String::from("\u{feff}id,note,v\r\n");
+        for i in 0..rows {
+            let id = i % 13;
+            match i % 7 {
+                0 => text.push_str(&format!("{id},\"two\r\nlines, {i}\",{}\r\n", i % 11)),
+                1 => text.push_str(&format!("{id},\"say \"\"hi\"\" {i}\",{}\r\n", i % 11)),
+                2 => text.push_str(&format!("{id},,{}\r\n", i % 11)),
+                _ => text.push_str(&format!("{id},note {i},{}\r\n", i % 11)),
+            }
+        }
+        text.push_str(&format!("{f},last,3"));
+        std::fs::write(dir.path().join(format!("notes-{f}.csv")), text).unwrap();
+    }
+    dir
+}
+
+fn one_error_line(out: &Output) -> String {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("fleet: error:"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    lines[0].to_string()
+}
+
+#[test]
+fn a_scheduler_that_is_not_there_is_one_line_and_exit_2() {
+    let data = gps(1, 100);
+    let path = data.path().to_str().unwrap();
+    let port = free_port_pair();
+    let url = format!("df://127.0.0.1:{port}");
+    for args in [
+        vec!["agg", "--cluster", &url, "--group-by", "id", path],
+        vec!["scan", "--cluster", &url, "-w", "id=1", path],
+        vec![
+            "sql",
+            "--cluster",
+            &url,
+            "SELECT count(*) FROM gps",
+            "-t",
+            path,
+        ],
+    ] {
+        let out = fleet(&args);
+        let line = one_error_line(&out);
+        assert!(
+            line.contains(&format!(
+                "cannot reach the Ballista scheduler at 127.0.0.1:{port}"
+            )),
+            "{line}"
+        );
+    }
+    let out = fleet(&["agg", "--cluster", "df://nohost", path]);
+    assert!(one_error_line(&out).contains("invalid scheduler address"));
+}
+
+#[test]
+fn an_executor_that_cannot_reach_its_scheduler_exits_2() {
+    let port = free_port_pair();
+    let bind = format!("127.0.0.1:{}", free_port_pair());
+    let out = fleet(&[
+        "cluster",
+        "executor",
+        "--scheduler",
+        &format!("127.0.0.1:{port}"),
+        "--bind",
+        &bind,
+    ]);
+    assert!(one_error_line(&out).contains("cannot reach the Ballista scheduler"));
+}
