@@ -91,6 +91,29 @@ pub async fn remote_context(
         .map_err(|e| ClusterError::Ballista(one_line(&e.to_string())))
 }
 
+/// Runs `job` on the cluster at `addr` and returns each part's result, in part order.
+pub fn run_verb(addr: &str, job: crate::verb::VerbJob) -> Result<Vec<Vec<u8>>, ClusterError> {
+    check_reachable(addr)?;
+    let parts = job.groups.len();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("fleet-client")
+        .enable_all()
+        .build()
+        .map_err(ClusterError::Runtime)?;
+    let batches = rt.block_on(async {
+        let ctx = remote_context(addr, parts).await?;
+        let frame = ctx
+            .read_table(Arc::new(crate::verb::VerbTable::new(job)))
+            .map_err(|e| ClusterError::Query(one_line(&e.to_string())))?;
+        frame
+            .collect()
+            .await
+            .map_err(|e| ClusterError::Query(one_line(&e.to_string())))
+    })?;
+    crate::verb::assemble(&batches, parts).map_err(ClusterError::Query)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -129,27 +152,4 @@ mod tests {
             "{e}"
         );
     }
-}
-
-/// Runs `job` on the cluster at `addr` and returns each part's result, in part order.
-pub fn run_verb(addr: &str, job: crate::verb::VerbJob) -> Result<Vec<Vec<u8>>, ClusterError> {
-    check_reachable(addr)?;
-    let parts = job.groups.len();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("fleet-client")
-        .enable_all()
-        .build()
-        .map_err(ClusterError::Runtime)?;
-    let batches = rt.block_on(async {
-        let ctx = remote_context(addr, parts).await?;
-        let frame = ctx
-            .read_table(Arc::new(crate::verb::VerbTable::new(job)))
-            .map_err(|e| ClusterError::Query(one_line(&e.to_string())))?;
-        frame
-            .collect()
-            .await
-            .map_err(|e| ClusterError::Query(one_line(&e.to_string())))
-    })?;
-    crate::verb::assemble(&batches, parts).map_err(ClusterError::Query)
 }

@@ -13,7 +13,7 @@
 //!   [`PartRunner`] the `fleet` binary provides (the verbs' code lives in the CLI).
 //! - [`node`]: starting a scheduler or an executor in this process.
 //! - [`client`]: a Ballista session with fleet's codecs, and running a verb's job.
-//! - [`error`]: [`ClusterError`].
+//! - [`error`]: what the fallible calls here return, [`ClusterError`].
 
 pub mod client;
 pub mod codec;
