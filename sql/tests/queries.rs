@@ -23,6 +23,7 @@ fn gps(files: usize, rows: u64) -> tempfile::TempDir {
             rows,
             seed: 7,
             plates: None,
+            dialect: fleet_fixtures::Dialect::Plain,
         },
     )
     .unwrap();
