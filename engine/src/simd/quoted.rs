@@ -32,6 +32,9 @@ pub struct Line {
     pub line_no: u64,
     /// The line holds a quote: its fields must be unquoted before use.
     pub quoted: bool,
+    /// The line holds two adjacent quotes (a `""` escape, or an empty quoted field): its
+    /// values may differ from its fields' bytes by more than their outer quotes.
+    pub paired: bool,
 }
 
 /// Why the pass gave up on a range: the caller must use the full parser instead.
@@ -166,6 +169,9 @@ fn lines_with(
     // holds a quote.
     let mut line_quoted_nl = 0u64;
     let mut quoted = false;
+    let mut paired = false;
+    // 1 when the previous block's last byte is a quote.
+    let mut last_quote = 0u64;
     let mut quotes = QuoteState::default();
     let mut at = [0usize; MAX_SPLIT];
     let mut found = 0usize;
@@ -182,6 +188,9 @@ fn lines_with(
             let s = quotes.step(nl, dl, qt, cr, past_end(block.len()), &prefix_xor)?;
             (s.nl, s.dl, s.cr, s.quoted_nl, s.quotes)
         };
+        // The second quote of each adjacent pair (which is in the line of the first).
+        let mut pairs = qts & ((qts << 1) | last_quote);
+        last_quote = qts >> 63;
         let cr_before = (crs << 1) | cr_carry;
         while nl != 0 {
             let bit = nl.trailing_zeros();
@@ -204,6 +213,7 @@ fn lines_with(
                         delimiters,
                         line_no,
                         quoted: quoted || qts & below != 0,
+                        paired: paired || pairs & below != 0,
                     },
                     &at[..found],
                 );
@@ -215,15 +225,18 @@ fn lines_with(
                 qnl &= !below;
             }
             quoted = false;
+            paired = false;
             line_start = end + 1;
             delimiters = 0;
             found = 0;
             dl &= !below;
             qts &= !below;
+            pairs &= !below;
             nl &= nl - 1;
         }
         line_quoted_nl += qnl.count_ones() as u64;
         quoted |= qts != 0;
+        paired |= pairs != 0;
         delimiters += dl.count_ones();
         while found < want && dl != 0 {
             at[found] = base + offset + dl.trailing_zeros() as usize;
@@ -242,6 +255,7 @@ fn lines_with(
                 delimiters,
                 line_no,
                 quoted,
+                paired,
             },
             &at[..found],
         );
@@ -383,6 +397,7 @@ mod tests {
                         delimiters,
                         line_no: no,
                         quoted: false,
+                        paired: false,
                     });
                 }
                 no += 1;
@@ -398,6 +413,7 @@ mod tests {
                 delimiters,
                 line_no: no,
                 quoted: false,
+                paired: false,
             });
         }
         Some((lines, no))
@@ -543,6 +559,7 @@ mod tests {
                     let before = data[from..l.start].iter().filter(|&&c| c == b'\n').count() as u64;
                     prop_assert_eq!(l.line_no, before);
                     prop_assert_eq!(l.quoted, data[l.start..l.end].contains(&b'"'));
+                    prop_assert_eq!(l.paired, data[l.start..l.end].windows(2).any(|w| w == b"\"\""));
                     prop_assert!(data[l.end..l.next].iter().all(|&c| c == b'\r' || c == b'\n'));
                 }
             }
