@@ -2,15 +2,17 @@
 //! quantiles, first/last values over the same inputs as `scan`, grouped by columns, parts or
 //! fixed windows of a timestamp column, or numeric bins, in one pass.
 
+use crate::args::{human_bytes, human_count};
 use crate::columnar::{require_output, ColumnarKind, ColumnarSink};
 use crate::input::{job_error, InputArgs, AGG_CHUNK};
 use crate::sink::{ignore_broken_pipe, Sink};
 use crate::Outcome;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use fleet_engine::agg::task::{run_agg, AggTask};
+use fleet_engine::agg::task::{run_agg_within, AggTask};
 use fleet_engine::agg::{
-    finish_per, parse_sort, parse_top_by, write_csv, write_jsonl, write_table, AggPlan, TimeFormat,
+    default_memory_limit, parse_sort, parse_top_by, write_csv, write_jsonl, write_table, AggPlan,
+    MemoryUse, TimeFormat,
 };
 use fleet_engine::input::charset::decode_into;
 use fleet_engine::query::expr::ColumnRef;
@@ -97,6 +99,11 @@ pub struct AggArgs {
     /// [time_format] in fleet.toml. Repeatable. All times are read as UTC.
     #[arg(long = "time-format", value_name = "COL=FORMAT")]
     time_formats: Vec<String>,
+    /// Memory for the table of groups, with a KiB/MiB/GiB suffix: past it, groups are
+    /// spilled to temporary files in 64 hash partitions and merged part by part at the end
+    /// (same output) [default: half of physical memory].
+    #[arg(long, value_name = "SIZE", value_parser = crate::args::parse_size)]
+    memory: Option<u64>,
     /// Write to FILE (atomically: it appears only when complete) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -205,9 +212,10 @@ pub fn run(args: AggArgs) -> anyhow::Result<Outcome> {
             AggFormat::Csv
         },
     );
+    let memory = args.memory.unwrap_or_else(default_memory_limit);
     let task = AggTask::new(ds.schema.ncols(), predicates, plan.clone(), &ds.plan);
     let result = args.input.with_progress(&ds, &opts, |on_progress| {
-        run_agg(ds.plan.clone(), task, &opts, on_progress)
+        run_agg_within(ds.plan.clone(), task, &opts, memory, on_progress)
     });
     let mut result = match result {
         Ok(r) => r,
@@ -215,7 +223,8 @@ pub fn run(args: AggArgs) -> anyhow::Result<Outcome> {
     };
     result.report.elapsed = started.elapsed();
     args.input.check_strict(&result.report)?;
-    let mut rows = finish_per(&result.table, &plan, sort.as_ref(), args.top, top_by);
+    let finished = result.finish(&plan, sort.as_ref(), args.top, top_by)?;
+    let mut rows = finished.rows;
     if let Some(encoding) = decode {
         // Keys and min/max texts are the input's bytes: decoded only for printing, so groups
         // and their order are those of the raw bytes.
@@ -263,12 +272,36 @@ pub fn run(args: AggArgs) -> anyhow::Result<Outcome> {
                 );
             }
         }
-        for what in result.table.markers_read_as_text() {
+        for what in &finished.markers_read_as_text {
             eprintln!(
                 "fleet: note: {what} read NA, NULL, null, NaN, N/A and \\N as values, not as \
                  missing: its column also holds other text (say what is missing with --null)"
             );
         }
     }
-    Ok(args.input.finish(&ds, &result.report))
+    let outcome = args.input.finish(&ds, &result.report);
+    if !args.input.quiet && !plan.keys.is_empty() {
+        eprintln!("{}", memory_line(finished.groups, &finished.usage));
+    }
+    Ok(outcome)
+}
+
+/// The summary's line about the group table: how many groups, the most memory the table
+/// took against `--memory`, and what was spilled.
+fn memory_line(groups: u64, usage: &MemoryUse) -> String {
+    let mut line = format!(
+        "fleet: {} groups, group table peak {} of --memory {}",
+        human_count(groups),
+        human_bytes(usage.peak),
+        human_bytes(usage.limit)
+    );
+    if usage.spills > 0 {
+        line.push_str(&format!(
+            "; spilled {} time(s), {} to temporary files, merged in {} parts",
+            usage.spills,
+            human_bytes(usage.spilled_bytes),
+            fleet_engine::agg::PARTITIONS
+        ));
+    }
+    line
 }

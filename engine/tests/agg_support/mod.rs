@@ -361,6 +361,9 @@ pub fn ref_value(
             return winner.clone();
         }
         AggFn::Distinct(_) => present.iter().collect::<BTreeSet<_>>().len().to_string(),
+        // Values come in file order.
+        AggFn::First(_) if !present.is_empty() => return present[0].clone(),
+        AggFn::Last(_) if !present.is_empty() => return present[present.len() - 1].clone(),
         _ => String::new(),
     };
     text.into_bytes()
