@@ -40,6 +40,10 @@ pub struct ScanTotals {
     pub matches: u64,
     /// Rows handed to DataFusion.
     pub rows: u64,
+    /// Scans that ran as fleet's aggregation kernel instead ([`crate::pushdown`]).
+    pub pushed_aggregates: u64,
+    /// Why a pushed aggregate handed the work back to DataFusion, one entry per time.
+    pub aggregate_fallbacks: Vec<String>,
     pub malformed: u64,
     /// Examples of malformed records: file and line.
     pub malformed_examples: Vec<(PathBuf, u64)>,
