@@ -170,7 +170,7 @@ impl DisplayAs for FleetAggregateExec {
             f,
             "FleetAggregateExec: files={}, chunks={}, workers={}, gby=[{}], states={}",
             self.job.table.ds.plan.files.len(),
-            self.job.table.ds.plan.chunks.len(),
+            self.job.table.agg_chunks.chunks.len(),
             self.job.workers,
             keys.join(", "),
             self.job.states.len()
@@ -249,7 +249,7 @@ impl ExecutionPlan for FleetAggregateExec {
 
 impl AggJob {
     fn run(&self) -> std::result::Result<Outcome, String> {
-        let ds = &self.table.ds;
+        let chunks = &self.table.agg_chunks;
         let opts = JobOptions {
             engine: EngineKind::Threads,
             workers: self.workers,
@@ -260,10 +260,10 @@ impl AggJob {
             self.task.ncols,
             self.task.predicates.clone(),
             self.plan.clone(),
-            &ds.plan,
+            chunks,
         );
         let result =
-            run_agg(ds.plan.clone(), task, &opts, &mut |_| {}).map_err(|e| e.to_string())?;
+            run_agg(chunks.clone(), task, &opts, &mut |_| {}).map_err(|e| e.to_string())?;
         let outcome = self.outcome(&result)?;
         if let (Outcome::Fallback(why), Ok(mut totals)) = (&outcome, self.table.totals.lock()) {
             totals.aggregate_fallbacks.push(why.clone());
