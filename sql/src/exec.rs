@@ -76,6 +76,29 @@ impl FleetScanExec {
     pub fn filters(&self) -> &[String] {
         &self.filters
     }
+
+    /// Whether the scan's rows are exactly the records fleet's predicates pass: every
+    /// filter pushed as exact and no limit (what an aggregate pushed below it needs).
+    pub(crate) fn pushable(&self) -> bool {
+        self.task.residual.is_empty() && self.limit.is_none()
+    }
+
+    /// The dataset field behind output column `column`.
+    pub(crate) fn field_of(&self, column: usize) -> Option<usize> {
+        self.task.projection.get(column).copied()
+    }
+
+    pub(crate) fn task(&self) -> &SqlTask {
+        &self.task
+    }
+
+    pub(crate) fn table(&self) -> &Arc<TableInner> {
+        &self.table
+    }
+
+    pub(crate) fn workers(&self) -> usize {
+        self.workers
+    }
 }
 
 impl DisplayAs for FleetScanExec {
