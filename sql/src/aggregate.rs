@@ -291,18 +291,7 @@ impl AggJob {
             None => return Ok(Outcome::Fallback("a sum beyond 64 bits".into())),
         };
         if let Ok(mut totals) = self.table.totals.lock() {
-            totals.scans += 1;
-            totals.bytes += report.bytes;
-            totals.records += report.records;
-            totals.matches += report.matches;
-            totals.malformed += report.malformed;
-            totals
-                .malformed_examples
-                .extend(report.malformed_examples.iter().cloned());
-            totals
-                .failed_files
-                .extend(report.failed_files.iter().cloned());
-            totals.rows += rows.len() as u64;
+            totals.add_report(report, rows.len() as u64);
             totals.pushed_aggregates += 1;
         }
         Ok(Outcome::Batches(batches))

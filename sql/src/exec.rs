@@ -249,18 +249,7 @@ impl ScanJob {
             (_, Some(Stop::Failed(message))) => Some(message),
             (Ok(report), _) => {
                 if let (Ok(mut totals), Some(report)) = (self.table.totals.lock(), report) {
-                    totals.scans += 1;
-                    totals.bytes += report.bytes;
-                    totals.records += report.records;
-                    totals.matches += report.matches;
-                    totals.malformed += report.malformed;
-                    totals
-                        .malformed_examples
-                        .extend(report.malformed_examples.iter().cloned());
-                    totals
-                        .failed_files
-                        .extend(report.failed_files.iter().cloned());
-                    totals.rows += rows;
+                    totals.add_report(&report, rows);
                 }
                 None
             }

@@ -21,7 +21,6 @@ use crate::exec::FleetScanExec;
 use arrow_schema::DataType;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
-use datafusion::common::ScalarValue;
 use datafusion::error::Result;
 use datafusion::physical_expr::expressions::{CastExpr, Column, Literal};
 use datafusion::physical_expr::PhysicalExpr;
@@ -174,5 +173,5 @@ fn numeric_arg(
 
 fn is_non_null_literal(arg: &Arc<dyn PhysicalExpr>) -> bool {
     arg.downcast_ref::<Literal>()
-        .is_some_and(|l| !l.value().is_null() && !matches!(l.value(), ScalarValue::Null))
+        .is_some_and(|l| !l.value().is_null())
 }

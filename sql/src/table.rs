@@ -51,6 +51,22 @@ pub struct ScanTotals {
     pub failed_files: Vec<(PathBuf, String)>,
 }
 
+impl ScanTotals {
+    /// Adds one finished fleet job: its scan figures and the `rows` it handed to DataFusion.
+    pub(crate) fn add_report(&mut self, report: &fleet_engine::ScanReport, rows: u64) {
+        self.scans += 1;
+        self.bytes += report.bytes;
+        self.records += report.records;
+        self.matches += report.matches;
+        self.malformed += report.malformed;
+        self.malformed_examples
+            .extend(report.malformed_examples.iter().cloned());
+        self.failed_files
+            .extend(report.failed_files.iter().cloned());
+        self.rows += rows;
+    }
+}
+
 /// A fleet dataset as a DataFusion table.
 #[derive(Debug, Clone)]
 pub struct FleetTable {

@@ -6,10 +6,12 @@
 //! DataFusion (a value that is not a number, a sum beyond 64 bits) give DataFusion's result.
 #![allow(clippy::unwrap_used)]
 
-use datafusion::arrow::array::RecordBatch;
 use fleet_engine::input::dataset::DatasetOptions;
-use fleet_sql::{datafusion, FleetTable, SqlSession, TableOptions};
+use fleet_sql::{FleetTable, SqlSession, TableOptions};
 use std::path::Path;
+
+mod common;
+use common::text_rows;
 
 fn table(path: &Path, chunk_size: u64, workers: usize) -> FleetTable {
     FleetTable::open(
@@ -24,19 +26,6 @@ fn table(path: &Path, chunk_size: u64, workers: usize) -> FleetTable {
         },
     )
     .unwrap()
-}
-
-fn text_rows(b: &RecordBatch) -> Vec<Vec<String>> {
-    use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
-    let opts = FormatOptions::default();
-    let cols: Vec<ArrayFormatter> = b
-        .columns()
-        .iter()
-        .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts).unwrap())
-        .collect();
-    (0..b.num_rows())
-        .map(|r| cols.iter().map(|c| c.value(r).to_string()).collect())
-        .collect()
 }
 
 /// The rows of `sql` (or its error) on `t` as `gps`, with or without the pushdown.
