@@ -12,7 +12,7 @@ use agg_support::{reference, Rng};
 use csv::{ByteRecord, ReaderBuilder, Terminator, WriterBuilder};
 use fleet_engine::agg::task::{run_agg, run_agg_within, AggResult, AggTask};
 use fleet_engine::agg::{parse_sort, write_csv, AggError, AggPlan, Sort};
-use fleet_engine::input::dataset::{self, Dataset, DatasetOptions};
+use fleet_engine::input::dataset::Dataset;
 use fleet_engine::job::JobError;
 use fleet_engine::{EngineKind, JobOptions};
 use std::path::PathBuf;
@@ -72,13 +72,7 @@ fn data(files: usize, rows: u64, notes: usize) -> Data {
 }
 
 fn open(data: &Data, chunk_size: u64) -> Dataset {
-    dataset::open(&DatasetOptions {
-        paths: data.paths.clone(),
-        header: Some(false),
-        chunk_size,
-        ..DatasetOptions::default()
-    })
-    .unwrap()
+    agg_support::open_headerless(&data.paths, chunk_size)
 }
 
 fn run(

@@ -525,3 +525,14 @@ pub fn reference_with(
         groups: group_count,
     }
 }
+
+/// The headerless files at `paths`, planned in chunks of `chunk_size` bytes.
+pub fn open_headerless(paths: &[std::path::PathBuf], chunk_size: u64) -> fleet_engine::Dataset {
+    fleet_engine::input::dataset::open(&fleet_engine::input::dataset::DatasetOptions {
+        paths: paths.to_vec(),
+        header: Some(false),
+        chunk_size,
+        ..Default::default()
+    })
+    .unwrap()
+}
