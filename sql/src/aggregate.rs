@@ -30,7 +30,7 @@ use datafusion::physical_plan::{
     SendableRecordBatchStream,
 };
 use fleet_engine::agg::task::{run_agg, AggResult, AggTask};
-use fleet_engine::agg::{finish, AggPlan, AggRow, AggSpec, GroupKey, KeyFn};
+use fleet_engine::agg::{unordered_rows, AggPlan, AggRow, AggSpec, GroupKey, KeyFn};
 use fleet_engine::columnar::{BatchBuilder, ColumnType, OutputColumn};
 use fleet_engine::input::charset::decode_into;
 use fleet_engine::{EngineKind, JobOptions};
@@ -285,7 +285,8 @@ impl AggJob {
         if let Some(what) = table.markers_read_as_text().into_iter().next() {
             return Ok(Outcome::Fallback(format!("{what} read as text")));
         }
-        let rows = finish(table, &self.plan, None, None);
+        // DataFusion's final aggregate merges and orders the rows: no sort here.
+        let rows = unordered_rows(table, &self.plan);
         let batches = match self.batches(&rows)? {
             Some(b) => b,
             None => return Ok(Outcome::Fallback("a sum beyond 64 bits".into())),

@@ -39,7 +39,7 @@ pub mod task;
 pub use accum::APPROX_RELATIVE_ERROR;
 pub use dense::{DenseDelta, DenseLayout};
 pub use error::AggError;
-pub use output::{finish, finish_per, write_csv, write_jsonl, write_table, AggRow};
+pub use output::{finish, finish_per, unordered_rows, write_csv, write_jsonl, write_table, AggRow};
 pub use spec::{
     parse_agg, parse_group_by, parse_sort, parse_top_by, AggFn, AggPlan, AggSpec, GroupKey, KeyFn,
     Sort, SortKey, SortTerm, TimeFormat,

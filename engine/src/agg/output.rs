@@ -50,6 +50,13 @@ pub fn finish_per(
     top: Option<usize>,
     top_by: Option<usize>,
 ) -> Vec<AggRow> {
+    order_rows(unordered_rows(table, plan), plan, sort, top, top_by)
+}
+
+/// Every group of `table` as a row, in no particular order, for a consumer that merges or
+/// orders rows itself (fleet sql's partial aggregates); without group keys, the one row of
+/// totals.
+pub fn unordered_rows(table: &AggTable, plan: &AggPlan) -> Vec<AggRow> {
     let mut rows = rows_of(table, plan);
     if plan.keys.is_empty() && rows.is_empty() {
         rows.push(AggRow {
@@ -65,7 +72,7 @@ pub fn finish_per(
                 .collect(),
         });
     }
-    order_rows(rows, plan, sort, top, top_by)
+    rows
 }
 
 /// Groups rendered per rayon task: enough to make a task worth its scheduling.
