@@ -11,6 +11,10 @@
 #   RUNS=5               timed runs per tool and workload
 #   WORKERS=2            fleet's workers, ripgrep's -j, DuckDB's and Polars' threads, Pool size
 #   SIZE=2GiB            generated data size when DIR is not given
+#   DIALECT=plain        plain, crlf, quoted or mixed (quoted + CRLF): the generated data is
+#                        written so (fleet bench --dialect; same records, more bytes), and the
+#                        line tools (ripgrep grep mawk xsv classic), which split on every comma,
+#                        are left out unless it is plain; DuckDB and Polars read with quotes on
 #   WORKLOADS="select count groupby bucket ids stats lat idhour"   (bucket: 15-minute windows, count and exact
 #                        median speed; DuckDB time_bucket, Polars dt.truncate; ids: --where
 #                        'id in @ids.txt', 1,000 ids taken from the data, no classic script;
@@ -37,8 +41,14 @@ set -euo pipefail
 RUNS=${RUNS:-5}
 WORKERS=${WORKERS:-2}
 SIZE=${SIZE:-2GiB}
+DIALECT=${DIALECT:-plain}
 WORKLOADS=${WORKLOADS:-select count groupby bucket ids stats lat idhour}
 SKIP=${SKIP:-}
+frames_opts=""
+if [[ $DIALECT != plain ]]; then
+    SKIP+=" ripgrep grep mawk xsv classic"
+    frames_opts=" --quotes"
+fi
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
 SVG=${SVG-$repo/docs/peers.svg}
@@ -68,10 +78,11 @@ if [[ $# -ge 1 ]]; then
     DIR=$(cd "$1" && pwd)
 else
     DIR=$cache/bench-gps-$SIZE
+    [[ $DIALECT != plain ]] && DIR+="-$DIALECT"
     if [[ ! -f $DIR/.bench-complete ]]; then
         # fleet bench owns the cached folder: let it generate (one quick run of one workload).
-        note "generating $SIZE of gps data with fleet bench (once)"
-        "$FLEET" bench --size "$SIZE" --runs 1 --workers 1 --engines processes \
+        note "generating $SIZE of $DIALECT gps data with fleet bench (once)"
+        "$FLEET" bench --size "$SIZE" --dialect "$DIALECT" --runs 1 --workers 1 --engines processes \
             --workloads count-speed -q >/dev/null
     fi
 fi
@@ -140,7 +151,7 @@ for path in sys.argv[1:]:
     with open(path, "rb") as f:
         for i, line in enumerate(f):
             if i % 7 == 0:
-                seen.setdefault(line.split(b",", 1)[0].decode(), None)
+                seen.setdefault(line.split(b",", 1)[0].strip(b'"').decode(), None)
             if len(seen) >= 1000 or i > 1_400_000:
                 break
     if len(seen) >= 1000:
@@ -176,19 +187,19 @@ commands() { # WORKLOAD
         ;;
     ids)
         printf 'mawk\tmawk -F, %s %s%s > %s\n' "'NR==FNR{s[\$1]; next} (\$1 in s){n++} END{print n+0}'" "$(q "$ids")" "$f" "$out.mawk.out"
-        printf 'duckdb\t%s %s duckdb ids %s %s --threads %s --ids %s\n' "$PY" "$(q "$here/peers/frames.py")" "$d" "$out.duckdb.out" "$WORKERS" "$(q "$ids")"
-        printf 'polars\t%s %s polars ids %s %s --threads %s --ids %s\n' "$PY" "$(q "$here/peers/frames.py")" "$d" "$out.polars.out" "$WORKERS" "$(q "$ids")"
+        printf 'duckdb\t%s %s duckdb ids %s %s --threads %s --ids %s%s\n' "$PY" "$(q "$here/peers/frames.py")" "$d" "$out.duckdb.out" "$WORKERS" "$(q "$ids")" "$frames_opts"
+        printf 'polars\t%s %s polars ids %s %s --threads %s --ids %s%s\n' "$PY" "$(q "$here/peers/frames.py")" "$d" "$out.polars.out" "$WORKERS" "$(q "$ids")" "$frames_opts"
         return
         ;;
     esac
     if [[ $w == stats ]]; then
         # Only the frame libraries have a one-call profile (and xsv stats is not in the set).
-        printf 'duckdb\t%s %s duckdb stats %s %s --threads %s\n' "$PY" "$(q "$here/peers/frames.py")" "$d" "$out.duckdb.out" "$WORKERS"
-        printf 'polars\t%s %s polars stats %s %s --threads %s\n' "$PY" "$(q "$here/peers/frames.py")" "$d" "$out.polars.out" "$WORKERS"
+        printf 'duckdb\t%s %s duckdb stats %s %s --threads %s%s\n' "$PY" "$(q "$here/peers/frames.py")" "$d" "$out.duckdb.out" "$WORKERS" "$frames_opts"
+        printf 'polars\t%s %s polars stats %s %s --threads %s%s\n' "$PY" "$(q "$here/peers/frames.py")" "$d" "$out.polars.out" "$WORKERS" "$frames_opts"
         return
     fi
-    printf 'duckdb\t%s %s duckdb %s %s %s --threads %s\n' "$PY" "$(q "$here/peers/frames.py")" "$w" "$d" "$out.duckdb.out" "$WORKERS"
-    printf 'polars\t%s %s polars %s %s %s --threads %s\n' "$PY" "$(q "$here/peers/frames.py")" "$w" "$d" "$out.polars.out" "$WORKERS"
+    printf 'duckdb\t%s %s duckdb %s %s %s --threads %s%s\n' "$PY" "$(q "$here/peers/frames.py")" "$w" "$d" "$out.duckdb.out" "$WORKERS" "$frames_opts"
+    printf 'polars\t%s %s polars %s %s %s --threads %s%s\n' "$PY" "$(q "$here/peers/frames.py")" "$w" "$d" "$out.polars.out" "$WORKERS" "$frames_opts"
     # The classic script has no time windows and no high-cardinality workloads.
     [[ $w == bucket || $w == lat || $w == idhour ]] && return 0
     printf 'classic\tpython3 %s %s %s %s --procs %s\n' "$(q "$here/peers/classic.py")" "$w" "$d" "$out.classic.out" "$WORKERS"
@@ -247,7 +258,7 @@ for w in $WORKLOADS; do
 done
 
 echo
-echo "Data: $DIR (${#files[@]} files, $bytes bytes), page-cached; $WORKERS workers/threads; median of $RUNS runs."
+echo "Data: $DIR (${#files[@]} files, $bytes bytes, $DIALECT), page-cached; $WORKERS workers/threads; median of $RUNS runs."
 echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/{print $2}') GiB RAM."
 echo
 python3 "$here/peers/compare.py" table "$bytes" "${timings[@]}"

@@ -160,6 +160,7 @@ fn data_folder_of_the_user() {
             rows: 5_000,
             seed: 7,
             plates: None,
+            dialect: fleet_fixtures::Dialect::Plain,
         },
     )
     .unwrap();

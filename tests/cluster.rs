@@ -5,9 +5,6 @@
 //! executor; a lost executor, a scheduler that is not there, a path missing on one executor
 //! and another fleet version each end in one clear line and exit 2, never a short result.
 #![allow(clippy::unwrap_used)]
-// The cluster harness (a scheduler and executors as processes) is kept for the end-to-end
-// tests of queries on a running cluster, not committed yet: see docs/cluster.md, "Status".
-#![allow(dead_code)]
 
 use std::io::Read;
 use std::net::TcpListener;
@@ -52,6 +49,9 @@ fn free_port_pair() -> u16 {
     }
 }
 
+/// An executor's extra arguments and environment.
+type ExecutorSpec<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
+
 struct Node {
     child: Option<KillOnDrop>,
     log: PathBuf,
@@ -80,7 +80,7 @@ fn spawn(args: &[&str], log: &Path, envs: &[(&str, &str)]) -> KillOnDrop {
 impl Cluster {
     /// A scheduler and one executor per entry of `executors` (its extra arguments and
     /// environment), each with one slot; returns once all are registered.
-    fn start(executors: &[(&[&str], &[(&str, &str)])]) -> Cluster {
+    fn start(executors: &[ExecutorSpec]) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("scheduler.log");
         let child = spawn(
@@ -285,6 +285,17 @@ fn a_scheduler_that_is_not_there_is_one_line_and_exit_2() {
             "{line}"
         );
     }
+    // Something else on the port (not a Ballista scheduler): still one line, exit 2.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("df://{}", listener.local_addr().unwrap());
+    let accept = std::thread::spawn(move || {
+        for stream in listener.incoming().take(8) {
+            drop(stream);
+        }
+    });
+    let out = fleet(&["agg", "--cluster", &url, "--group-by", "id", path]);
+    one_error_line(&out);
+    drop(accept);
     let out = fleet(&["agg", "--cluster", "df://nohost", path]);
     assert!(one_error_line(&out).contains("invalid scheduler address"));
 }
@@ -302,4 +313,172 @@ fn an_executor_that_cannot_reach_its_scheduler_exits_2() {
         &bind,
     ]);
     assert!(one_error_line(&out).contains("cannot reach the Ballista scheduler"));
+}
+
+const NONE: ExecutorSpec = (&[], &[]);
+
+/// The parts each executor ran (its `ran VERB part` lines).
+fn parts_run(cluster: &Cluster, i: usize, verb: &str) -> usize {
+    cluster
+        .executor_log(i)
+        .matches(&format!("ran {verb} part"))
+        .count()
+}
+
+#[test]
+fn agg_scan_and_sql_on_two_executors_match_local_runs() {
+    let cluster = Cluster::start(&[NONE, NONE]);
+    let plain = gps(4, 3000);
+    let quoted = awkward_dir(4, 700);
+    for dir in [plain.path(), quoted.path()] {
+        let path = dir.to_str().unwrap();
+        let (key, value) = if dir == plain.path() {
+            ("id", "speed")
+        } else {
+            ("id", "v")
+        };
+        let mean = format!("mean({value})");
+        let sum = format!("sum({value})");
+        let max = format!("max({value})");
+        same_on_cluster(
+            &cluster,
+            &[
+                "agg",
+                "--group-by",
+                key,
+                "--agg",
+                "count",
+                "--agg",
+                &mean,
+                "--agg",
+                &sum,
+                "--agg",
+                &max,
+                path,
+            ],
+        );
+        let filter = format!("{value}>5");
+        let scanned = same_on_cluster(&cluster, &["scan", "-w", &filter, path]);
+        if dir == quoted.path() {
+            // The quoted newlines and `""` escapes went through the cluster and back.
+            let text = String::from_utf8_lossy(&scanned);
+            assert!(text.contains("\"two\r\nlines"), "{text}");
+            assert!(text.contains("\"say \"\"hi\"\""), "{text}");
+        }
+        let table = format!("t={path}");
+        let query = format!(
+            "SELECT {key}, count(*) AS n, sum({value}) AS s FROM t GROUP BY {key} ORDER BY {key}"
+        );
+        same_on_cluster(&cluster, &["sql", &query, "-t", &table]);
+    }
+    for verb in ["agg", "scan"] {
+        let (a, b) = (parts_run(&cluster, 0, verb), parts_run(&cluster, 1, verb));
+        // 4 files, 4 parts per run, two runs per verb: each part ran once, on either.
+        assert_eq!(a + b, 8, "{verb}: {}", cluster.logs());
+        assert!(
+            a > 0 && b > 0,
+            "{verb}: {a} and {b} parts\n{}",
+            cluster.logs()
+        );
+    }
+}
+
+#[test]
+fn a_path_missing_on_the_executor_is_one_line_and_exit_2() {
+    let data = gps(2, 200);
+    let path = data.path().to_str().unwrap();
+    let map = format!("{path}=/nonexistent/fleet-cluster-test");
+    let cluster = Cluster::start(&[(&["--path-map", &map], &[])]);
+    let url = cluster.url();
+    for args in [
+        vec!["agg", "--cluster", &url, "--group-by", "id", path],
+        vec!["scan", "--cluster", &url, "-w", "speed>5", path],
+    ] {
+        let out = fleet(&args);
+        let line = one_error_line(&out);
+        assert!(
+            line.contains("/nonexistent/fleet-cluster-test") && line.contains("on executor"),
+            "{line}\n{}",
+            cluster.logs()
+        );
+        assert!(out.stdout.is_empty(), "{}", stdout(&out));
+    }
+}
+
+#[test]
+fn another_fleet_version_is_refused_naming_both() {
+    let data = gps(2, 200);
+    let path = data.path().to_str().unwrap();
+    let cluster = Cluster::start(&[NONE]);
+    let url = cluster.url();
+    let out = fleet_env(
+        &["agg", "--cluster", &url, "--group-by", "id", path],
+        &[("FLEET_CLUSTER_VERSION", "0.0.0-other")],
+    );
+    let line = one_error_line(&out);
+    assert!(
+        line.contains("fleet version mismatch") && line.contains("0.0.0-other"),
+        "{line}"
+    );
+    // An executor of another version refuses the scheduler's task; Ballista only tells the
+    // scheduler "rejected", so the client's line says where to look, and the executor's
+    // stderr names both versions.
+    let cluster = Cluster::start(&[(&[], &[("FLEET_CLUSTER_VERSION", "0.0.0-other")])]);
+    let out = fleet(&["agg", "--cluster", &cluster.url(), "--group-by", "id", path]);
+    let line = one_error_line(&out);
+    assert!(
+        line.contains("rejected by executor") && line.contains("same fleet build"),
+        "{line}\n{}",
+        cluster.logs()
+    );
+    let log = cluster.executor_log(0);
+    assert!(
+        log.contains("fleet version mismatch: the plan comes from fleet 0.1.0")
+            && log.contains("this node runs fleet 0.0.0-other"),
+        "{log}"
+    );
+}
+
+/// Executor 0 stalls in its first part (the engine's test knob: alive, no progress) and is
+/// killed with SIGKILL while it holds the task; the scheduler counts it lost after
+/// `--executor-timeout` and runs the task again on executor 1: the result is still exactly
+/// the local one.
+#[test]
+fn an_executor_killed_mid_query_has_its_task_run_again_elsewhere() {
+    let data = gps(4, 2000);
+    let path = data.path().to_str().unwrap().to_string();
+    let mut cluster = Cluster::start(&[(&[], &[("FLEET_TEST_FAULT", "stall:0")]), NONE]);
+    let local = fleet(&["agg", "--group-by", "id", "--agg", "count", &path]);
+    assert!(local.status.success(), "{}", stderr(&local));
+    let url = cluster.url();
+    let client = std::thread::spawn(move || {
+        let mut cmd = common::fleet();
+        cmd.args([
+            "agg",
+            "--cluster",
+            &url,
+            "--group-by",
+            "id",
+            "--agg",
+            "count",
+        ])
+        .arg(data.path());
+        common::output_within(&mut cmd, 300)
+    });
+    poll(
+        "executor 0 to start a part",
+        120,
+        || cluster.executor_log(0).contains("running agg part"),
+        || cluster.logs(),
+    );
+    cluster.kill_executor(0);
+    let out = client.join().unwrap();
+    assert!(out.status.success(), "{}\n{}", stderr(&out), cluster.logs());
+    assert!(local.stdout == out.stdout, "local and cluster differ");
+    assert!(
+        cluster.scheduler_log().contains("removed"),
+        "{}",
+        cluster.logs()
+    );
+    assert_eq!(parts_run(&cluster, 1, "agg"), 4, "{}", cluster.logs());
 }

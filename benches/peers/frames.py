@@ -5,7 +5,9 @@ have no header; id and speed are read as integers and every other column as text
 selected line is written back exactly as it was read (a DOUBLE would print 114.06122 for
 114.061220) and the check can compare lines byte for byte.
 
-usage: frames.py duckdb|polars select|count|groupby|bucket|ids|stats|lat|idhour DIR OUT [--threads N] [--ids FILE]
+usage: frames.py duckdb|polars select|count|groupby|bucket|ids|stats|lat|idhour DIR OUT [--threads N] [--ids FILE] [--quotes]
+--quotes: the files are quoted or CRLF (fleet gen --dialect): read them with the libraries'
+default quote character '"' instead of none.
 lat: the record count per `lat` text (hundreds of thousands of groups).
 idhour: per taxi id and hour of the day of `time`, the record count and mean speed.
 bucket: per 15-minute window of `time` (DuckDB's time_bucket, Polars' dt.truncate), the
@@ -37,7 +39,7 @@ def write_profile(out, rows):
             f.write(f"{column},{int(count)},{lo},{hi},{mean}\n")
 
 
-def run_duckdb(workload, pattern, out, threads, ids=None):
+def run_duckdb(workload, pattern, out, threads, ids=None, quotes=False):
     import duckdb
 
     con = duckdb.connect()
@@ -62,7 +64,8 @@ def run_duckdb(workload, pattern, out, threads, ids=None):
     types = ", ".join(
         f"'{c}': '{'BIGINT' if c in INTEGER else 'VARCHAR'}'" for c in COLUMNS
     )
-    src = f"read_csv('{pattern}', header = false, delim = ',', quote = '', columns = {{{types}}})"
+    quote = '\'"\'' if quotes else "''"
+    src = f"read_csv('{pattern}', header = false, delim = ',', quote = {quote}, columns = {{{types}}})"
     if workload == "select":
         con.execute(
             f"COPY (SELECT * FROM {src} WHERE id = {TAXI}) TO '{out}' "
@@ -104,7 +107,7 @@ def run_duckdb(workload, pattern, out, threads, ids=None):
         )
 
 
-def run_polars(workload, pattern, out, threads, ids=None):
+def run_polars(workload, pattern, out, threads, ids=None, quotes=False):
     # The pool size is read once, at import: set it first.
     os.environ["POLARS_MAX_THREADS"] = str(threads)
     import polars as pl
@@ -120,7 +123,7 @@ def run_polars(workload, pattern, out, threads, ids=None):
         )
         return
     schema = {c: (pl.Int64 if c in INTEGER else pl.String) for c in COLUMNS}
-    lf = pl.scan_csv(pattern, has_header=False, schema=schema, quote_char=None)
+    lf = pl.scan_csv(pattern, has_header=False, schema=schema, quote_char='"' if quotes else None)
     if workload == "select":
         lf.filter(pl.col("id") == TAXI).sink_csv(out, include_header=False)
     elif workload == "count":
@@ -175,10 +178,11 @@ def main():
     parser.add_argument("out")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--ids", help="the id list of the ids workload")
+    parser.add_argument("--quotes", action="store_true", help="read with quote character '\"'")
     args = parser.parse_args()
     pattern = os.path.join(args.dir, "*.csv")
     run = run_duckdb if args.engine == "duckdb" else run_polars
-    run(args.workload, pattern, args.out, args.threads, args.ids)
+    run(args.workload, pattern, args.out, args.threads, args.ids, args.quotes)
 
 
 if __name__ == "__main__":

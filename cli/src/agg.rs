@@ -2,15 +2,17 @@
 //! quantiles, first/last values over the same inputs as `scan`, grouped by columns, parts or
 //! fixed windows of a timestamp column, or numeric bins, in one pass.
 
+use crate::args::{human_bytes, human_count};
 use crate::columnar::{require_output, ColumnarKind, ColumnarSink};
 use crate::input::{job_error, InputArgs, AGG_CHUNK};
 use crate::sink::{ignore_broken_pipe, Sink};
 use crate::Outcome;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use fleet_engine::agg::task::{run_agg, AggTask};
+use fleet_engine::agg::task::{run_agg_within, AggTask};
 use fleet_engine::agg::{
-    finish_per, parse_sort, parse_top_by, write_csv, write_jsonl, write_table, AggPlan, TimeFormat,
+    default_memory_limit, parse_sort, parse_top_by, write_csv, write_jsonl, write_table, AggPlan,
+    MemoryUse, TimeFormat,
 };
 use fleet_engine::input::charset::decode_into;
 use fleet_engine::query::expr::ColumnRef;
@@ -97,6 +99,11 @@ pub struct AggArgs {
     /// [time_format] in fleet.toml. Repeatable. All times are read as UTC.
     #[arg(long = "time-format", value_name = "COL=FORMAT")]
     time_formats: Vec<String>,
+    /// Memory for the table of groups, with a KiB/MiB/GiB suffix: past it, groups are
+    /// spilled to temporary files in 64 hash partitions and merged part by part at the end
+    /// (same output) [default: half of physical memory].
+    #[arg(long, value_name = "SIZE", value_parser = crate::args::parse_size)]
+    memory: Option<u64>,
     /// Write to FILE (atomically: it appears only when complete) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -187,17 +194,18 @@ pub fn run(args: AggArgs) -> anyhow::Result<Outcome> {
             AggFormat::Csv
         },
     );
+    let memory = args.memory.unwrap_or_else(default_memory_limit);
     let task = AggTask::new(ds.schema.ncols(), predicates, plan.clone(), &ds.plan);
     #[cfg(feature = "cluster")]
     let on_cluster = args.cluster.as_deref();
     #[cfg(not(feature = "cluster"))]
     let on_cluster: Option<&str> = None;
     let result = match on_cluster {
-        Some(url) => cluster_agg(url, &ds, &plan),
+        Some(url) => cluster_agg(url, &ds, &plan, memory),
         None => args
             .input
             .with_progress(&ds, &opts, |on_progress| {
-                run_agg(ds.plan.clone(), task, &opts, on_progress)
+                run_agg_within(ds.plan.clone(), task, &opts, memory, on_progress)
             })
             .map_err(anyhow::Error::from),
     };
@@ -210,7 +218,8 @@ pub fn run(args: AggArgs) -> anyhow::Result<Outcome> {
     };
     result.report.elapsed = started.elapsed();
     args.input.check_strict(&result.report)?;
-    let mut rows = finish_per(&result.table, &plan, sort.as_ref(), args.top, top_by);
+    let finished = result.finish(&plan, sort.as_ref(), args.top, top_by)?;
+    let mut rows = finished.rows;
     if let Some(encoding) = decode {
         // Keys and min/max texts are the input's bytes: decoded only for printing, so groups
         // and their order are those of the raw bytes.
@@ -258,14 +267,38 @@ pub fn run(args: AggArgs) -> anyhow::Result<Outcome> {
                 );
             }
         }
-        for what in result.table.markers_read_as_text() {
+        for what in &finished.markers_read_as_text {
             eprintln!(
                 "fleet: note: {what} read NA, NULL, null, NaN, N/A and \\N as values, not as \
                  missing: its column also holds other text (say what is missing with --null)"
             );
         }
     }
-    Ok(args.input.finish(&ds, &result.report))
+    let outcome = args.input.finish(&ds, &result.report);
+    if !args.input.quiet && !plan.keys.is_empty() {
+        eprintln!("{}", memory_line(finished.groups, &finished.usage));
+    }
+    Ok(outcome)
+}
+
+/// The summary's line about the group table: how many groups, the most memory the table
+/// took against `--memory`, and what was spilled.
+fn memory_line(groups: u64, usage: &MemoryUse) -> String {
+    let mut line = format!(
+        "fleet: {} groups, group table peak {} of --memory {}",
+        human_count(groups),
+        human_bytes(usage.peak),
+        human_bytes(usage.limit)
+    );
+    if usage.spills > 0 {
+        line.push_str(&format!(
+            "; spilled {} time(s), {} to temporary files, merged in {} parts",
+            usage.spills,
+            human_bytes(usage.spilled_bytes),
+            fleet_engine::agg::PARTITIONS
+        ));
+    }
+    line
 }
 
 /// The aggregation `args` ask for over `ds`, and the `--where` conditions.
@@ -316,16 +349,21 @@ fn cluster_agg(
     url: &str,
     ds: &fleet_engine::Dataset,
     plan: &AggPlan,
+    memory: u64,
 ) -> anyhow::Result<fleet_engine::agg::task::AggResult> {
+    use fleet_engine::agg::GroupStore;
     let job = crate::cluster::job("agg", ds)?;
     let (report, parts) = crate::cluster::run_job(url, job, ds)?;
-    let mut table = fleet_engine::agg::AggTable::new(plan);
+    // The same store a local run merges its chunks into: past `--memory` it spills.
+    let mut store = GroupStore::new(plan, memory);
     for part in &parts {
-        table
+        store
             .merge_encoded(part)
             .context("the cluster returned a malformed aggregate table")?;
     }
-    Ok(fleet_engine::agg::task::AggResult { table, report })
+    Ok(fleet_engine::agg::task::AggResult::from_store(
+        store, report,
+    ))
 }
 
 #[cfg(not(feature = "cluster"))]
@@ -333,6 +371,7 @@ fn cluster_agg(
     _url: &str,
     _ds: &fleet_engine::Dataset,
     _plan: &AggPlan,
+    _memory: u64,
 ) -> anyhow::Result<fleet_engine::agg::task::AggResult> {
     bail!("this fleet was built without the cluster feature")
 }
@@ -355,7 +394,8 @@ pub fn run_part(job: &fleet_cluster::VerbJob, part: usize) -> anyhow::Result<Vec
     let (plan, predicates) = agg_plan(&args, &ds)?;
     let opts = crate::cluster::part_options(&args.input, None)?;
     let task = AggTask::new(ds.schema.ncols(), predicates, plan, &ds.plan);
-    let result = run_agg(ds.plan.clone(), task, &opts, &mut |_| {})?;
+    // No --memory on an executor: its part is one file group's table, sent whole.
+    let result = fleet_engine::agg::task::run_agg(ds.plan.clone(), task, &opts, &mut |_| {})?;
     let mut table = Vec::new();
     result.table.encode(&mut table);
     crate::cluster::encode_part(&result.report, &table)

@@ -77,18 +77,7 @@ pub fn parse_delimiter(text: &str) -> Result<u8, String> {
 
 /// Formats a byte count for people: 1.5 GiB.
 pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
+    fleet_engine::text::human_bytes(n)
 }
 
 /// Formats a count with thousands separators: 12,345,678.

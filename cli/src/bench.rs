@@ -8,6 +8,7 @@
 //! `fleet_benches`; this module owns the workloads, the cached data and the report.
 
 use crate::args::{human_bytes, human_count, parse_size};
+use crate::gen::DialectArg;
 use crate::input::Engine;
 use crate::Outcome;
 use anyhow::{bail, Context};
@@ -201,7 +202,8 @@ Examples:
   fleet bench                                     2 GiB of generated data, 1 and all cores, both engines
   fleet bench --size 256MiB --runs 3 --workers 1,2,4 --engines processes
   fleet bench --data DATA_DIR --workloads scan-id,agg-id --json > results.json
-  fleet bench --size 256MiB --report bench-report     also bench-report/report.svg and .json";
+  fleet bench --size 256MiB --report bench-report     also bench-report/report.svg and .json
+  fleet bench --size 512MiB --dialect crlf            the same records with CRLF line ends";
 
 #[derive(Args)]
 #[command(after_help = BENCH_EXAMPLES)]
@@ -212,6 +214,10 @@ pub struct BenchArgs {
     /// How much gps data to generate (cached in $XDG_CACHE_HOME/fleet, reused when present).
     #[arg(long, value_parser = parse_size, default_value = "2GiB", conflicts_with = "data")]
     size: u64,
+    /// The dialect the generated data is written in (the same records: quoted files are
+    /// about a quarter bigger); see `fleet gen --dialect`.
+    #[arg(long, value_enum, default_value = "plain", conflicts_with = "data")]
+    dialect: DialectArg,
     /// Worker counts to compare, comma-separated [default: 1 and the number of cores].
     #[arg(long, value_delimiter = ',', value_name = "N,..")]
     workers: Vec<usize>,
@@ -308,7 +314,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
 
     let mut data = match &args.data {
         Some(dir) => existing_data(dir)?,
-        None => generated_data(args.size, &say)?,
+        None => generated_data(args.size, args.dialect, &say)?,
     };
     let scratch = scratch_dir(&data.dir)?;
     let mut warmed = warm(&data.files).context("cannot read the data to warm the page cache")?;
@@ -444,9 +450,18 @@ fn marker_text(files: usize, rows: u64, bytes: u64) -> String {
     format!("files={files}\nrows={rows}\nbytes={bytes}\nseed={SEED}\n")
 }
 
-/// Generates (or reuses) `size` of gps data in the cache folder.
-fn generated_data(size: u64, say: &impl Fn(String)) -> anyhow::Result<BenchData> {
-    let dir = cache_root()?.join(format!("bench-gps-{}", size_label(size)));
+/// Generates (or reuses) `size` of gps data (as plain records: other dialects write the same
+/// records in more bytes) in the cache folder.
+fn generated_data(
+    size: u64,
+    dialect: DialectArg,
+    say: &impl Fn(String),
+) -> anyhow::Result<BenchData> {
+    let name = match dialect.name() {
+        "plain" => format!("bench-gps-{}", size_label(size)),
+        other => format!("bench-gps-{}-{other}", size_label(size)),
+    };
+    let dir = cache_root()?.join(name);
     let (files, rows) = layout(size);
     let names: Vec<PathBuf> = (0..files)
         .map(|k| dir.join(fleet_fixtures::file_name(Kind::Gps, k)))
@@ -478,6 +493,7 @@ fn generated_data(size: u64, say: &impl Fn(String)) -> anyhow::Result<BenchData>
             rows,
             seed: SEED,
             plates: None,
+            dialect: dialect.dialect(),
         },
     )
     .with_context(|| format!("cannot write to {}", dir.display()))?;
@@ -566,6 +582,11 @@ fn write_ids(files: &[PathBuf], path: &Path) -> anyhow::Result<()> {
         for line in reader.split(b'\n').step_by(7).take(200_000) {
             let line = line.with_context(|| format!("cannot read {}", file.display()))?;
             let id = line.split(|&b| b == b',').next().unwrap_or_default();
+            // Quoted dialects write `"12345"`.
+            let id = id
+                .strip_prefix(b"\"")
+                .and_then(|i| i.strip_suffix(b"\""))
+                .unwrap_or(id);
             if !id.is_empty() && id.iter().all(u8::is_ascii_digit) {
                 ids.insert(id.to_vec());
             }

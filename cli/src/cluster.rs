@@ -45,6 +45,11 @@ enum Node {
         /// Address to listen on (port 0: one the system picks, printed on stderr).
         #[arg(long, value_name = "HOST:PORT", default_value = "0.0.0.0:50050")]
         bind: SocketAddr,
+        /// The host executors reach this scheduler at (they report task status to it);
+        /// default: the --bind host, or localhost when that is 0.0.0.0 (give this machine's
+        /// address when executors run on other machines).
+        #[arg(long, value_name = "HOST")]
+        advertise: Option<String>,
         /// Seconds without a heartbeat after which an executor is counted lost and its
         /// tasks run elsewhere.
         #[arg(long, value_name = "SECS", default_value_t = node::EXECUTOR_TIMEOUT_SECS)]
@@ -79,6 +84,7 @@ pub fn run(args: ClusterArgs) -> anyhow::Result<crate::Outcome> {
     match args.node {
         Node::Scheduler {
             bind,
+            advertise,
             executor_timeout,
         } => {
             if executor_timeout == 0 {
@@ -86,6 +92,7 @@ pub fn run(args: ClusterArgs) -> anyhow::Result<crate::Outcome> {
             }
             node::run_scheduler(&SchedulerOptions {
                 bind,
+                advertise,
                 executor_timeout_secs: executor_timeout,
             })?
         }
@@ -154,6 +161,12 @@ struct Verbs;
 
 impl PartRunner for Verbs {
     fn run(&self, job: &VerbJob, part: usize) -> Result<Vec<u8>, String> {
+        eprintln!(
+            "fleet cluster executor: running {} part {} of {}",
+            job.verb,
+            part + 1,
+            job.groups.len()
+        );
         let result = match job.verb.as_str() {
             "agg" => crate::agg::run_part(job, part),
             "scan" => crate::scan::run_part(job, part),

@@ -4,7 +4,7 @@ use crate::args::{human_bytes, human_count};
 use crate::Outcome;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use fleet_fixtures::{GenOptions, Kind, PlateText};
+use fleet_fixtures::{Dialect, GenOptions, Kind, PlateText};
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -15,11 +15,46 @@ pub enum KindArg {
     Trips,
 }
 
+/// `--dialect`: how records are written (see `fleet_fixtures::Dialect`).
+#[derive(Clone, Copy, ValueEnum)]
+pub enum DialectArg {
+    /// LF line ends, no quotes.
+    Plain,
+    /// CRLF line ends (Windows exports).
+    Crlf,
+    /// Every field quoted (pandas quoting=ALL, database unloads), LF line ends.
+    Quoted,
+    /// Every field quoted and CRLF line ends (Python's csv module, Excel).
+    Mixed,
+}
+
+impl DialectArg {
+    pub fn dialect(self) -> Dialect {
+        match self {
+            DialectArg::Plain => Dialect::Plain,
+            DialectArg::Crlf => Dialect::Crlf,
+            DialectArg::Quoted => Dialect::Quoted,
+            DialectArg::Mixed => Dialect::Mixed,
+        }
+    }
+
+    /// As written on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            DialectArg::Plain => "plain",
+            DialectArg::Crlf => "crlf",
+            DialectArg::Quoted => "quoted",
+            DialectArg::Mixed => "mixed",
+        }
+    }
+}
+
 const GEN_EXAMPLES: &str = "\
 Examples:
   fleet gen data/gps --files 4 --rows 1000000        4 x 1M taxi GPS points (~240 MB) + fleet.toml
   fleet gen data/trips --kind trips --files 2         trip records with a header line
-  fleet gen data/gbk --encoding gbk --rows 100000     GBK-encoded plates, as real taxi dumps";
+  fleet gen data/gbk --encoding gbk --rows 100000     GBK-encoded plates, as real taxi dumps
+  fleet gen data/q --dialect mixed                    every field quoted, CRLF line ends";
 
 #[derive(Args)]
 #[command(after_help = GEN_EXAMPLES)]
@@ -42,6 +77,9 @@ pub struct GenArgs {
     /// or gbk, and name the encoding in fleet.toml.
     #[arg(long, value_name = "ENC")]
     encoding: Option<String>,
+    /// Line ends and quoting: plain (LF), crlf, quoted (every field) or mixed (both).
+    #[arg(long, value_enum, default_value = "plain")]
+    dialect: DialectArg,
     /// No summary on stderr.
     #[arg(short, long)]
     quiet: bool,
@@ -75,6 +113,7 @@ pub fn run(args: GenArgs) -> anyhow::Result<Outcome> {
             rows: args.rows,
             seed: args.seed,
             plates,
+            dialect: args.dialect.dialect(),
         },
     )
     .with_context(|| format!("cannot write to {}", args.outdir.display()))?;

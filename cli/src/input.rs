@@ -360,6 +360,44 @@ pub fn job_error(e: JobError, output: Option<&std::path::Path>) -> anyhow::Resul
     }
 }
 
+/// Which pass scanned the chunks, when not all took the plain one: a user can then tell a
+/// file's dialect (quoted, CRLF, or a rarity csv-core must parse) from a slow disk.
+fn paths_summary(r: &ScanReport) {
+    let p = &r.paths;
+    if p.quoted == 0 && p.fallback() == 0 {
+        return;
+    }
+    let mut line = format!(
+        "fleet: chunks: {} plain pass, {} quoted/CRLF pass, {} csv-core",
+        human_count(p.plain),
+        human_count(p.quoted),
+        human_count(p.fallback())
+    );
+    if p.fallback() > 0 {
+        let why: Vec<String> = [
+            (
+                p.stray_quote,
+                "a quote inside an unquoted field or after a closing quote",
+            ),
+            (p.lone_cr, "a CR not followed by LF"),
+            (p.open_quote, "a quoted field running past the chunk"),
+            (p.delimiter, "a quote, CR or LF delimiter"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{what} ({})", human_count(*n)))
+        .collect();
+        line += &format!(
+            "{}: {}",
+            r.fallback_example
+                .as_ref()
+                .map_or(String::new(), |f| format!(" (first in {})", f.display())),
+            why.join(", ")
+        );
+    }
+    eprintln!("{line}");
+}
+
 fn summary(ds: &Dataset, r: &ScanReport) {
     let secs = r.elapsed.as_secs_f64().max(1e-9);
     eprintln!(
@@ -397,6 +435,7 @@ fn summary(ds: &Dataset, r: &ScanReport) {
             eprintln!("fleet: invalid {name} text at {}:{}", path.display(), line);
         }
     }
+    paths_summary(r);
     if r.stall_reruns > 0 {
         eprintln!(
             "fleet: {} chunk(s) re-run after their worker made no progress and was stopped (--stall-timeout)",

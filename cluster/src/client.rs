@@ -20,9 +20,24 @@ pub fn tagged(message: &str) -> String {
     format!("{OPEN}{message}{CLOSE}")
 }
 
+/// What Ballista says when an executor could not decode a task (the reason stays on the
+/// executor).
+const REJECTED: &str = "rejected by executor";
+
 /// One line for the terminal: the first fleet-tagged message inside `error` if there is one,
 /// else the whole text on one line.
 pub fn one_line(error: &str) -> String {
+    let line = first_line(error);
+    if line.contains(REJECTED) && !line.contains("fleet build") {
+        return format!(
+            "{line} (an executor could not read the task: does every node run the same fleet \
+             build? the executor's stderr says why)"
+        );
+    }
+    line
+}
+
+fn first_line(error: &str) -> String {
     if let Some(start) = error.find(OPEN) {
         let rest = &error[start + OPEN.len()..];
         if let Some(end) = rest.find(CLOSE) {
@@ -82,6 +97,7 @@ pub async fn remote_context(
     addr: &str,
     target_partitions: usize,
 ) -> Result<SessionContext, ClusterError> {
+    crate::init_logging();
     let state = SessionStateBuilder::new()
         .with_config(session_config(target_partitions))
         .with_default_features()

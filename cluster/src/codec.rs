@@ -146,10 +146,19 @@ impl PhysicalExtensionCodec for FleetPhysicalCodec {
         let (kind, body) = wire::open(buf)?;
         match kind {
             SCAN => Ok(Arc::new(wire::decode::<ScanRequest>(body)?.plan(ctx)?)),
-            VERB => Ok(Arc::new(VerbExec::new(
-                wire::decode::<VerbJob>(body)?,
-                self.runner.clone(),
-            ))),
+            VERB => {
+                let [input] = inputs else {
+                    return Err(DataFusionError::Internal(format!(
+                        "fleet: a verb's plan takes one input, got {}",
+                        inputs.len()
+                    )));
+                };
+                Ok(Arc::new(VerbExec::over(
+                    wire::decode::<VerbJob>(body)?,
+                    self.runner.clone(),
+                    input.clone(),
+                )))
+            }
             other => Err(DataFusionError::Internal(format!(
                 "fleet: unknown plan kind '{other}'"
             ))),

@@ -13,11 +13,13 @@
 //!   [`PartRunner`] the `fleet` binary provides (the verbs' code lives in the CLI).
 //! - [`node`]: starting a scheduler or an executor in this process.
 //! - [`client`]: a Ballista session with fleet's codecs, and running a verb's job.
+//! - [`logging`]: Ballista's log lines on stderr when `RUST_LOG` is set.
 //! - [`error`]: what the fallible calls here return, [`ClusterError`].
 
 pub mod client;
 pub mod codec;
 pub mod error;
+pub mod logging;
 pub mod node;
 pub mod table;
 pub mod verb;
@@ -27,3 +29,5 @@ pub use codec::{FleetLogicalCodec, FleetPhysicalCodec};
 pub use error::ClusterError;
 pub use table::ClusterTable;
 pub use verb::{FileStamp, PartRunner, VerbExec, VerbJob, VerbTable};
+
+pub use logging::init_logging;

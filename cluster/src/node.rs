@@ -32,6 +32,9 @@ pub const HEARTBEAT_SECS: u64 = 5;
 #[derive(Debug, Clone)]
 pub struct SchedulerOptions {
     pub bind: SocketAddr,
+    /// The host executors reach this scheduler at (they report task status there); default:
+    /// the bind address, or `localhost` when that is `0.0.0.0`.
+    pub advertise: Option<String>,
     pub executor_timeout_secs: u64,
 }
 
@@ -47,11 +50,29 @@ fn runtime(name: &str) -> Result<tokio::runtime::Runtime, ClusterError> {
 /// the OS chose for `:0`), then a line per executor registered or removed.
 pub fn run_scheduler(opts: &SchedulerOptions) -> Result<(), ClusterError> {
     let _ = ROLE.set("the scheduler".into());
+    crate::init_logging();
     let rt = runtime("fleet-scheduler")?;
     rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(opts.bind)
+            .await
+            .map_err(|e| ClusterError::Ballista(format!("cannot listen on {}: {e}", opts.bind)))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| ClusterError::Ballista(e.to_string()))?;
+        // Executors send their task status to `external_host:bind_port`, which the
+        // scheduler hands them with each task: it must be the port actually bound (not the
+        // 0 of `--bind HOST:0`), or no task ever reports back and the job never ends.
+        let host = opts.advertise.clone().unwrap_or_else(|| {
+            if addr.ip().is_unspecified() {
+                "localhost".to_string()
+            } else {
+                addr.ip().to_string()
+            }
+        });
         let config = SchedulerConfig {
-            bind_host: opts.bind.ip().to_string(),
-            bind_port: opts.bind.port(),
+            bind_host: addr.ip().to_string(),
+            bind_port: addr.port(),
+            external_host: host.clone(),
             executor_timeout_seconds: opts.executor_timeout_secs,
             expire_dead_executor_interval_seconds: 2.min(opts.executor_timeout_secs).max(1),
             no_executors_grace_period_seconds: opts.executor_timeout_secs,
@@ -63,12 +84,6 @@ pub fn run_scheduler(opts: &SchedulerOptions) -> Result<(), ClusterError> {
             ClusterError::Ballista(crate::client::one_line(&e.to_string()))
         };
         config.validate().map_err(ballista)?;
-        let listener = tokio::net::TcpListener::bind(opts.bind)
-            .await
-            .map_err(|e| ClusterError::Ballista(format!("cannot listen on {}: {e}", opts.bind)))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| ClusterError::Ballista(e.to_string()))?;
         let cluster = BallistaCluster::new_from_config(&config)
             .await
             .map_err(ballista)?;
@@ -104,9 +119,11 @@ pub fn run_scheduler(opts: &SchedulerOptions) -> Result<(), ClusterError> {
             }
         });
         eprintln!(
-            "fleet cluster scheduler: fleet {} on Ballista {}, listening on {addr}",
+            "fleet cluster scheduler: fleet {} on Ballista {}, listening on {addr} \
+             (executors report to {host}:{})",
             crate::wire::fleet_version(),
-            ballista_core::BALLISTA_VERSION
+            ballista_core::BALLISTA_VERSION,
+            addr.port()
         );
         start_grpc_service_with_listener(listener, scheduler)
             .await
@@ -139,6 +156,7 @@ pub fn run_executor(
     crate::client::check_reachable(&opts.scheduler)?;
     let id = format!("fleet-{}", opts.bind);
     let _ = ROLE.set(format!("executor {}", opts.bind));
+    crate::init_logging();
     let rt = runtime("fleet-executor")?;
     let config = ExecutorProcessConfig {
         executor_id: id.clone(),

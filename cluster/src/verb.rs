@@ -3,10 +3,17 @@
 //! whatever the verb's [`PartRunner`] returns (an encoded `AggTable`, a scan's output bytes),
 //! carried as Arrow rows `(part, seq, last, data)` in pieces of at most [`PIECE`] bytes.
 //!
+//! `VerbExec` is not a leaf: its input is an in-memory scan whose partition `i` is one row,
+//! the number `i`, and it runs the part numbers it reads. Ballista 55 gives a task a slice of
+//! a stage's partitions by rewriting the plan's *leaves* it knows (files, memory, shuffle
+//! reads) to that slice and leaves any other leaf whole, so a task would run every partition
+//! of a custom leaf: each part would be run by every task and arrive several times. Through
+//! the memory scan, the scheduler's own restriction hands each task its part numbers.
+//!
 //! Groups are whole files because a file's first record starts at a known boundary: a
 //! chunk inside a file starts at a guessed one, which only the previous chunk can confirm
 //! (quoted newlines), and that check is local to one job. The client puts the parts back in
-//! file order and refuses a result missing a piece ([`assemble`]).
+//! file order and refuses a result missing a piece or holding one twice ([`assemble`]).
 
 use crate::client::tagged;
 use arrow_array::{Array, BooleanArray, LargeBinaryArray, RecordBatch, UInt32Array};
@@ -14,6 +21,7 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::datasource::memory::MemorySourceConfig;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::{Expr, TableType};
@@ -24,6 +32,7 @@ use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
     SendableRecordBatchStream,
 };
+use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;
@@ -139,29 +148,61 @@ impl TableProvider for VerbTable {
                 ));
             }
         }
-        Ok(Arc::new(VerbExec::new(self.job.clone(), None)))
+        Ok(Arc::new(VerbExec::new(self.job.clone())?))
     }
 }
 
-/// One partition per file group; each runs the verb on its files.
+/// The part numbers `0..parts`, one per partition: the input [`VerbExec`] reads its parts
+/// from, in a form Ballista's scheduler knows how to cut into a task's slice.
+fn part_numbers(parts: usize) -> Result<Arc<dyn ExecutionPlan>> {
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        "part",
+        DataType::UInt32,
+        false,
+    )]));
+    let partitions = (0..parts as u32)
+        .map(|p| {
+            RecordBatch::try_new(schema.clone(), vec![Arc::new(UInt32Array::from(vec![p]))])
+                .map(|b| vec![b])
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(MemorySourceConfig::try_new_exec(&partitions, schema, None)?)
+}
+
+/// Runs the parts whose numbers its input yields; one output partition per input one.
 #[derive(Debug)]
 pub struct VerbExec {
     job: VerbJob,
     runner: Option<Arc<dyn PartRunner>>,
+    input: Arc<dyn ExecutionPlan>,
     properties: Arc<PlanProperties>,
 }
 
 impl VerbExec {
-    pub fn new(job: VerbJob, runner: Option<Arc<dyn PartRunner>>) -> VerbExec {
+    /// The job over its part numbers (on the client and the scheduler).
+    pub fn new(job: VerbJob) -> Result<VerbExec> {
+        let input = part_numbers(job.groups.len().max(1))?;
+        Ok(VerbExec::over(job, None, input))
+    }
+
+    /// The job over `input`, a slice of its part numbers (as a task receives it).
+    pub fn over(
+        job: VerbJob,
+        runner: Option<Arc<dyn PartRunner>>,
+        input: Arc<dyn ExecutionPlan>,
+    ) -> VerbExec {
         let properties = PlanProperties::new(
             EquivalenceProperties::new(part_schema()),
-            Partitioning::UnknownPartitioning(job.groups.len().max(1)),
+            Partitioning::UnknownPartitioning(
+                input.properties().output_partitioning().partition_count(),
+            ),
             EmissionType::Final,
             Boundedness::Bounded,
         );
         VerbExec {
             job,
             runner,
+            input,
             properties: Arc::new(properties),
         }
     }
@@ -193,7 +234,12 @@ impl ExecutionPlan for VerbExec {
     }
 
     fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        vec![]
+        vec![&self.input]
+    }
+
+    // Each input partition is exactly the parts it names: never spread them out again.
+    fn benefits_from_input_partitioning(&self) -> Vec<bool> {
+        vec![false]
     }
 
     fn apply_expressions(
@@ -205,50 +251,76 @@ impl ExecutionPlan for VerbExec {
 
     fn with_new_children(
         self: Arc<Self>,
-        _children: Vec<Arc<dyn ExecutionPlan>>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        Ok(self)
+        let [input] = <[_; 1]>::try_from(children).map_err(|c: Vec<_>| {
+            DataFusionError::Internal(format!("FleetVerbExec takes one input, got {}", c.len()))
+        })?;
+        Ok(Arc::new(VerbExec::over(
+            self.job.clone(),
+            self.runner.clone(),
+            input,
+        )))
     }
 
     fn execute(
         &self,
         partition: usize,
-        _context: Arc<TaskContext>,
+        context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
         let Some(runner) = self.runner.clone() else {
             return Err(DataFusionError::Execution(tagged(
                 "this executor cannot run fleet's verbs: start it with `fleet cluster executor`",
             )));
         };
-        if partition >= self.job.groups.len() {
-            return Err(DataFusionError::Internal(format!(
-                "fleet: no part {partition} in a job of {}",
-                self.job.groups.len()
-            )));
-        }
-        let job = self.job.clone();
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        // The verb runs fleet's thread engine on an OS thread of its own: never inside
-        // tokio's workers, and never forking.
-        std::thread::Builder::new()
-            .name(format!("fleet-part-{partition}"))
-            .spawn(move || {
-                let _ = tx.send(runner.run(&job, partition));
+        let job = Arc::new(self.job.clone());
+        let numbers = self.input.execute(partition, context)?;
+        let stream = numbers
+            .map_ok(|batch| {
+                let parts: Vec<Result<u32>> =
+                    match batch.column(0).as_any().downcast_ref::<UInt32Array>() {
+                        Some(a) => a.values().iter().map(|&p| Ok(p)).collect(),
+                        None => vec![Err(DataFusionError::Internal(
+                            "fleet: part numbers of an unexpected type".into(),
+                        ))],
+                    };
+                futures::stream::iter(parts)
             })
-            .map_err(|e| DataFusionError::External(Box::new(e)))?;
-        let stream = futures::stream::once(async move {
-            match rx.await {
-                Ok(Ok(bytes)) => pieces(partition as u32, &bytes),
-                Ok(Err(message)) => Err(DataFusionError::Execution(tagged(&message))),
-                Err(_) => Err(DataFusionError::Execution(tagged(&format!(
-                    "part {partition} stopped without a result"
-                )))),
-            }
-        });
+            .try_flatten()
+            .and_then(move |part| run_part(runner.clone(), job.clone(), part));
         Ok(Box::pin(RecordBatchStreamAdapter::new(
             part_schema(),
             stream,
         )))
+    }
+}
+
+/// Part `part` of `job` as its pieces. The verb runs fleet's thread engine on an OS thread
+/// of its own: never inside tokio's workers, and never forking.
+async fn run_part(
+    runner: Arc<dyn PartRunner>,
+    job: Arc<VerbJob>,
+    part: u32,
+) -> Result<RecordBatch> {
+    if part as usize >= job.groups.len() {
+        return Err(DataFusionError::Internal(format!(
+            "fleet: no part {part} in a job of {}",
+            job.groups.len()
+        )));
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name(format!("fleet-part-{part}"))
+        .spawn(move || {
+            let _ = tx.send(runner.run(&job, part as usize));
+        })
+        .map_err(|e| DataFusionError::External(Box::new(e)))?;
+    match rx.await {
+        Ok(Ok(bytes)) => pieces(part, &bytes),
+        Ok(Err(message)) => Err(DataFusionError::Execution(tagged(&message))),
+        Err(_) => Err(DataFusionError::Execution(tagged(&format!(
+            "part {part} stopped without a result"
+        )))),
     }
 }
 
@@ -295,6 +367,11 @@ pub fn assemble(batches: &[RecordBatch], parts: usize) -> Result<Vec<Vec<u8>>, S
     let mut next = 0u32; // next part expected complete
     let mut seq = 0u32;
     for (p, s, last, data) in rows {
+        if p < next || (p == next && s < seq) {
+            return Err(format!(
+                "the cluster's result is inconsistent: part {p} piece {s} arrived twice"
+            ));
+        }
         if p != next || s != seq {
             return Err(format!(
                 "the cluster's result is incomplete: part {next} piece {seq} missing"
@@ -363,5 +440,76 @@ mod tests {
         assert!(assemble(&[b0.clone(), b2.clone()], 3).is_err());
         assert!(assemble(&[b0.clone(), b1.slice(0, 1), b2.clone()], 3).is_err());
         assert!(assemble(&[b0, b1, b2.clone(), b2], 3).is_err());
+    }
+
+    /// Returns the part number as its result.
+    #[derive(Debug)]
+    struct EchoPart;
+
+    impl PartRunner for EchoPart {
+        fn run(&self, _job: &VerbJob, part: usize) -> Result<Vec<u8>, String> {
+            Ok(format!("part {part}").into_bytes())
+        }
+    }
+
+    fn job(parts: usize) -> VerbJob {
+        VerbJob {
+            verb: "agg".into(),
+            argv: vec![],
+            cwd: PathBuf::from("/"),
+            files: vec![],
+            groups: (0..parts as u32).map(|i| (i, i + 1)).collect(),
+        }
+    }
+
+    /// What one task of the stage runs: the plan after the scheduler's cut to `slice`, then
+    /// through the codecs as an executor receives it, every output partition executed.
+    async fn run_task(slice: &[usize]) -> Vec<Vec<u8>> {
+        use crate::codec::FleetPhysicalCodec;
+        use ballista_scheduler::state::task_builder::restrict_plan_to_partitions;
+        use datafusion::prelude::SessionContext;
+        use datafusion_proto::physical_plan::AsExecutionPlan;
+        use datafusion_proto::protobuf::PhysicalPlanNode;
+
+        let plan: Arc<dyn ExecutionPlan> = Arc::new(VerbExec::new(job(4)).unwrap());
+        let cut = restrict_plan_to_partitions(plan, slice).unwrap();
+        let proto =
+            PhysicalPlanNode::try_from_physical_plan(cut, &FleetPhysicalCodec::default()).unwrap();
+        let ctx = SessionContext::new();
+        let received = proto
+            .try_into_physical_plan(
+                &ctx.task_ctx(),
+                &FleetPhysicalCodec::with_runner(Arc::new(EchoPart)),
+            )
+            .unwrap();
+        let n = received
+            .properties()
+            .output_partitioning()
+            .partition_count();
+        let mut batches = Vec::new();
+        for i in 0..n {
+            let stream = received.execute(i, ctx.task_ctx()).unwrap();
+            batches.extend(stream.try_collect::<Vec<_>>().await.unwrap());
+        }
+        let mut out = Vec::new();
+        for b in &batches {
+            let data = b
+                .column(3)
+                .as_any()
+                .downcast_ref::<LargeBinaryArray>()
+                .unwrap();
+            out.extend((0..b.num_rows()).map(|r| data.value(r).to_vec()));
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn a_task_runs_only_the_parts_of_its_slice() {
+        assert_eq!(run_task(&[2]).await, vec![b"part 2".to_vec()]);
+        assert_eq!(
+            run_task(&[3, 0]).await,
+            vec![b"part 3".to_vec(), b"part 0".to_vec()]
+        );
+        assert_eq!(run_task(&[0, 1, 2, 3]).await.len(), 4);
     }
 }

@@ -48,11 +48,15 @@ pub fn open(buf: &[u8]) -> Result<(&str, &[u8]), DataFusionError> {
     let (version, rest) = take_short(rest).ok_or_else(bad)?;
     let ours = fleet_version();
     if version != ours.as_bytes() {
-        return Err(DataFusionError::Plan(crate::client::tagged(&format!(
+        let line = format!(
             "fleet version mismatch: the plan comes from fleet {}, this node runs fleet {ours}; \
              run the same fleet build on the client, the scheduler and every executor",
             String::from_utf8_lossy(version)
-        ))));
+        );
+        // An executor that cannot decode a task only tells the scheduler the task was
+        // rejected, without why: the why is on this node's stderr.
+        eprintln!("fleet cluster {}: {line}", crate::node::role());
+        return Err(DataFusionError::Plan(crate::client::tagged(&line)));
     }
     let (kind, body) = take_short(rest).ok_or_else(bad)?;
     let kind = std::str::from_utf8(kind).map_err(|_| bad())?;

@@ -30,7 +30,7 @@ pub mod simd;
 #[cfg(feature = "columnar")]
 pub mod stats;
 pub mod sys;
-pub(crate) mod text;
+pub mod text;
 
 pub use input::dataset::{Dataset, DatasetError, DatasetOptions};
 pub use input::plan::{Chunk, ChunkPlan, PlannedFile};

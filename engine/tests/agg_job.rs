@@ -17,7 +17,7 @@ use agg_support::{reference, Rng};
 use csv::{ByteRecord, ReaderBuilder, Terminator, WriterBuilder};
 use fleet_engine::agg::task::{run_agg, AggResult, AggTask};
 use fleet_engine::agg::{finish, write_csv, AggPlan, DenseLayout};
-use fleet_engine::input::dataset::{self, Dataset, DatasetOptions};
+use fleet_engine::input::dataset::Dataset;
 use fleet_engine::job::fault::Fault;
 use fleet_engine::{EngineKind, JobOptions};
 use std::path::PathBuf;
@@ -85,13 +85,7 @@ fn messy(rows: u64) -> Data {
 }
 
 fn open(data: &Data, chunk_size: u64) -> Dataset {
-    dataset::open(&DatasetOptions {
-        paths: data.paths.clone(),
-        header: Some(false),
-        chunk_size,
-        ..DatasetOptions::default()
-    })
-    .unwrap()
+    agg_support::open_headerless(&data.paths, chunk_size)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]

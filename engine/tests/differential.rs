@@ -8,6 +8,7 @@ mod support;
 use fleet_engine::input::schema::Schema;
 use fleet_engine::query::expr::parse_where;
 use fleet_engine::query::predicate::Predicate;
+use fleet_engine::scan::outcome::Paths;
 use fleet_engine::{Emit, EngineKind};
 use fleet_fixtures::{tricky_csv, TrickyOptions};
 use support::*;
@@ -108,4 +109,167 @@ fn engine_matches_reference_on_tricky_data() {
     }
     assert!(checked > 1000);
     assert!(total_matches > 0, "the filters must select something");
+}
+
+/// Well-formed exporter-style CSV: every field quoted (`all`) or only those that need it,
+/// `""` escapes, quoted commas, CRLF or LF, now and then an empty line and a ragged record;
+/// quoted newlines only with `newlines`. About one record in 8 has id `11865` (written
+/// `"11865"` when quoted, now and then as `1.1865e4`), and some text fields hold `11865` too.
+fn dialect_csv(seed: u64, rows: usize, all: bool, crlf: bool, newlines: bool) -> Vec<u8> {
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut next = move |n: u64| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) % n
+    };
+    let eol: &[u8] = if crlf { b"\r\n" } else { b"\n" };
+    let mut data = Vec::new();
+    for _ in 0..rows {
+        let id = match next(16) {
+            0 | 1 => "11865".to_string(),
+            2 => "1.1865e4".to_string(),
+            _ => (10000 + next(3000)).to_string(),
+        };
+        let text = match next(7) {
+            0 => "say \"hi\", then go".to_string(),
+            1 => "a,b".to_string(),
+            2 if newlines => "two\nlines".to_string(),
+            3 => String::new(),
+            4 => "11865".to_string(),
+            5 => "\"".to_string(),
+            _ => format!("t{}", next(100)),
+        };
+        let speed = next(200).to_string();
+        let mut record = vec![id, text, speed];
+        if next(50) == 0 {
+            record.push("extra".to_string());
+        }
+        for (k, field) in record.iter().enumerate() {
+            if k > 0 {
+                data.push(b',');
+            }
+            let needs = field.contains(['"', ',', '\n', '\r']);
+            if all || needs {
+                data.push(b'"');
+                data.extend_from_slice(field.replace('"', "\"\"").as_bytes());
+                data.push(b'"');
+            } else {
+                data.extend_from_slice(field.as_bytes());
+            }
+        }
+        data.extend_from_slice(eol);
+        if next(40) == 0 {
+            data.extend_from_slice(eol);
+        }
+    }
+    data
+}
+
+/// Quoted and CRLF dialects take the quoted block pass (not csv-core) and agree with the
+/// reference, whatever the chunk size, worker count and engine.
+#[test]
+fn quoted_and_crlf_data_take_the_quoted_pass_and_match_the_reference() {
+    let mut quoted_chunks = 0;
+    for seed in 0..8u64 {
+        let (all, crlf, newlines) = (seed % 2 == 0, seed % 4 < 2, seed % 8 >= 6);
+        let files: Vec<Vec<u8>> = (0..2)
+            .map(|i| dialect_csv(seed * 10 + i, 200, all, crlf, newlines))
+            .collect();
+        let ncols = 3;
+        let where_text: &[&str] = match (seed + seed / 4) % 4 {
+            0 => &["1=11865"],
+            1 => &["3>100"],
+            2 => &["1=11865", "2!=zzz"],
+            _ => &["2=a,b"],
+        };
+        let emit = emits(ncols, seed + 2);
+        let want = reference(&files, false, b',', &predicates(where_text, ncols), &emit);
+        assert!(want.matches > 0, "seed {seed}");
+        assert!(want.malformed > 0, "seed {seed}");
+        let (_dir, paths) = write_files(&files);
+        for chunk_size in [2u64, 7, 61, 1 << 20] {
+            for workers in [1usize, 2, 3] {
+                for engine in ENGINES {
+                    let got = run_engine(
+                        &paths,
+                        false,
+                        chunk_size,
+                        predicates(where_text, ncols),
+                        emit.clone(),
+                        &opts(engine, workers),
+                    )
+                    .unwrap();
+                    let ctx = format!(
+                        "seed {seed} all {all} crlf {crlf} newlines {newlines} chunk {chunk_size} workers {workers} {engine:?}"
+                    );
+                    assert_eq!(got.report.records, want.records, "records, {ctx}");
+                    assert_eq!(got.report.matches, want.matches, "matches, {ctx}");
+                    assert_eq!(got.report.malformed, want.malformed, "malformed, {ctx}");
+                    assert_eq!(got.out, want.out, "output bytes, {ctx}");
+                    let expected_examples: Vec<_> = want
+                        .malformed_at
+                        .iter()
+                        .take(5)
+                        .map(|&(f, line)| (paths[f].clone(), line))
+                        .collect();
+                    assert_eq!(
+                        got.report.malformed_examples, expected_examples,
+                        "malformed lines, {ctx}"
+                    );
+                    let p = got.report.paths;
+                    // Nothing here is a rarity: a chunk falls back only when its planned end
+                    // cuts a quoted newline (its last record runs on past it).
+                    assert!(p.quoted > 0, "the quoted pass never ran, {ctx}: {p:?}");
+                    assert_eq!(p.fallback(), p.open_quote, "{ctx}: {p:?}");
+                    if !newlines {
+                        assert_eq!(p.fallback(), 0, "{ctx}: {p:?}");
+                    }
+                    if (crlf || all) && chunk_size >= 61 {
+                        // Every record holds a CR or a quote, and every chunk a record (tiny
+                        // ones may hold just an empty line): no chunk is plain.
+                        assert_eq!(p.plain, 0, "{ctx}: {p:?}");
+                    }
+                    quoted_chunks += p.quoted;
+                }
+            }
+        }
+    }
+    assert!(quoted_chunks > 1000);
+}
+
+/// Rarities (a lone CR, a quote inside an unquoted field) leave their chunks to csv-core, which
+/// the report says, and the results still agree with the reference.
+#[test]
+fn rarities_fall_back_to_csv_core_and_say_why() {
+    type Why = fn(&Paths) -> u64;
+    let cases: [(&[u8], Why); 2] = [
+        (b"1,a\r2,b\n3,c\n", |p| p.lone_cr),
+        (b"1,a\"b\n2,\"c\"\n3,c\n", |p| p.stray_quote),
+    ];
+    for (data, why) in cases {
+        let files = vec![data.to_vec()];
+        let want = reference(&files, false, b',', &predicates(&["1>0"], 2), &Emit::Raw);
+        let (_dir, paths) = write_files(&files);
+        for engine in ENGINES {
+            let got = run_engine(
+                &paths,
+                false,
+                1 << 20,
+                predicates(&["1>0"], 2),
+                Emit::Raw,
+                &opts(engine, 1),
+            )
+            .unwrap();
+            assert_eq!(got.out, want.out);
+            assert_eq!(got.report.records, want.records);
+            let p = got.report.paths;
+            assert_eq!(why(&p), 1, "{p:?}");
+            assert_eq!(p.fallback(), 1, "{p:?}");
+            assert_eq!(p.fast(), 0, "{p:?}");
+            assert!(got.report.fallback_example.is_some());
+        }
+    }
 }

@@ -2,8 +2,13 @@
 //! planner's `split` at a fuzzed chunk size, each chunk is scanned with the kernel from its
 //! true start (where the previous chunk's last record really began, as the coordinator's
 //! verification settles it), and the concatenation must equal one sequential `csv` parse:
-//! same records, malformed count, matches and output bytes. Both kernel paths (quote-free and
-//! csv-core) and both emit formats are reached.
+//! same records, malformed count, matches and output bytes. All three kernel paths (plain,
+//! quoted and csv-core) and both emit formats are reached.
+//!
+//! With bit 6 of the mode byte, the input is first rewritten as an exporter writes it: every
+//! field quoted (its quotes doubled, CRs and delimiters kept inside), with CRLF line ends when
+//! bit 5 is set too. Such input is well-formed, so every chunk must then take the quoted pass
+//! (not csv-core) and still agree with the reference.
 #![no_main]
 
 use fleet_engine::scan::kernel::{scan_chunk, Scratch};
@@ -17,6 +22,14 @@ mod reference;
 fuzz_target!(|input: &[u8]| {
     let [size, mode, data @ ..] = input else {
         return;
+    };
+    let exported;
+    let quoted = mode & 0x40 != 0;
+    let data = if quoted {
+        exported = quote_every_field(data, mode & 0x20 != 0);
+        &exported[..]
+    } else {
+        data
     };
     // Mostly tiny chunks (every boundary lands somewhere interesting), sometimes larger.
     let chunk_size = if size & 0x80 == 0 {
@@ -58,6 +71,9 @@ fuzz_target!(|input: &[u8]| {
             &mut out,
             &mut scratch,
         );
+        if quoted {
+            assert_eq!(o.paths.fallback(), 0, "well-formed quoted input left to csv-core");
+        }
         records += o.records;
         matches += o.matches;
         malformed += o.malformed;
@@ -74,3 +90,31 @@ fuzz_target!(|input: &[u8]| {
     assert_eq!(matches, want.matches, "matches");
     assert_eq!(out, want.out, "output");
 });
+
+/// `data` as an exporter quoting every field writes it: lines split at `\n`, fields at `,`,
+/// each field's quotes doubled and the field wrapped in quotes; line ends LF or CRLF.
+fn quote_every_field(data: &[u8], crlf: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() * 2);
+    for (i, line) in data.split(|&b| b == b'\n').enumerate() {
+        if i > 0 {
+            out.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
+        }
+        if line.is_empty() {
+            continue;
+        }
+        for (k, field) in line.split(|&b| b == b',').enumerate() {
+            if k > 0 {
+                out.push(b',');
+            }
+            out.push(b'"');
+            for &b in field {
+                if b == b'"' {
+                    out.push(b'"');
+                }
+                out.push(b);
+            }
+            out.push(b'"');
+        }
+    }
+    out
+}

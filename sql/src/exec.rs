@@ -76,6 +76,29 @@ impl FleetScanExec {
     pub fn filters(&self) -> &[String] {
         &self.filters
     }
+
+    /// Whether the scan's rows are exactly the records fleet's predicates pass: every
+    /// filter pushed as exact and no limit (what an aggregate pushed below it needs).
+    pub(crate) fn pushable(&self) -> bool {
+        self.task.residual.is_empty() && self.limit.is_none()
+    }
+
+    /// The dataset field behind output column `column`.
+    pub(crate) fn field_of(&self, column: usize) -> Option<usize> {
+        self.task.projection.get(column).copied()
+    }
+
+    pub(crate) fn task(&self) -> &SqlTask {
+        &self.task
+    }
+
+    pub(crate) fn table(&self) -> &Arc<TableInner> {
+        &self.table
+    }
+
+    pub(crate) fn workers(&self) -> usize {
+        self.workers
+    }
 }
 
 impl DisplayAs for FleetScanExec {
@@ -226,18 +249,7 @@ impl ScanJob {
             (_, Some(Stop::Failed(message))) => Some(message),
             (Ok(report), _) => {
                 if let (Ok(mut totals), Some(report)) = (self.table.totals.lock(), report) {
-                    totals.scans += 1;
-                    totals.bytes += report.bytes;
-                    totals.records += report.records;
-                    totals.matches += report.matches;
-                    totals.malformed += report.malformed;
-                    totals
-                        .malformed_examples
-                        .extend(report.malformed_examples.iter().cloned());
-                    totals
-                        .failed_files
-                        .extend(report.failed_files.iter().cloned());
-                    totals.rows += rows;
+                    totals.add_report(&report, rows);
                 }
                 None
             }

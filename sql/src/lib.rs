@@ -16,11 +16,13 @@
 //! - [`format`]: results as CSV, JSON lines, a table, Arrow or Parquet.
 //! - [`error`]: [`SqlError`], what every fallible call here returns.
 
+pub mod aggregate;
 pub mod error;
 pub mod exec;
 pub mod filter;
 pub mod format;
 mod frame;
+pub mod pushdown;
 pub mod session;
 pub mod table;
 pub mod task;

@@ -2,11 +2,13 @@
 //! own, fleet tables registered by name, and one query's results streamed batch by batch.
 
 use crate::error::SqlError;
+use crate::pushdown::AggregatePushdown;
 use crate::table::FleetTable;
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use datafusion::common::TableReference;
 use datafusion::execution::context::SessionContext;
+use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::SessionConfig;
 use futures::StreamExt;
 use std::sync::Arc;
@@ -17,8 +19,15 @@ pub struct SqlSession {
 }
 
 impl SqlSession {
-    /// A session whose operators use `workers` partitions (and threads).
+    /// A session whose operators use `workers` partitions (and threads), with partial
+    /// aggregates over fleet tables run by fleet's kernel ([`crate::pushdown`]).
     pub fn new(workers: usize) -> Result<SqlSession, SqlError> {
+        SqlSession::with_pushdown(workers, true)
+    }
+
+    /// [`SqlSession::new`], with the aggregate pushdown on or off (off: DataFusion aggregates
+    /// the scanned rows itself, the reference the pushdown is tested against).
+    pub fn with_pushdown(workers: usize, pushdown: bool) -> Result<SqlSession, SqlError> {
         let workers = workers.max(1);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(workers)
@@ -27,8 +36,15 @@ impl SqlSession {
             .build()
             .map_err(SqlError::Runtime)?;
         let config = SessionConfig::new().with_target_partitions(workers);
+        let mut state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_default_features();
+        if pushdown {
+            state = state.with_physical_optimizer_rule(Arc::new(AggregatePushdown));
+        }
+        let state = state.build();
         Ok(SqlSession {
-            ctx: SessionContext::new_with_config(config),
+            ctx: SessionContext::new_with_state(state),
             runtime,
         })
     }

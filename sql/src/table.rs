@@ -16,7 +16,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use fleet_engine::columnar::{arrow_schema, OutputColumn};
 use fleet_engine::input::dataset::{self, DatasetOptions};
 use fleet_engine::input::nulls::NullMarkers;
-use fleet_engine::Dataset;
+use fleet_engine::{ChunkPlan, Dataset};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
@@ -40,11 +40,31 @@ pub struct ScanTotals {
     pub matches: u64,
     /// Rows handed to DataFusion.
     pub rows: u64,
+    /// Scans that ran as fleet's aggregation kernel instead ([`crate::pushdown`]).
+    pub pushed_aggregates: u64,
+    /// Why a pushed aggregate handed the work back to DataFusion, one entry per time.
+    pub aggregate_fallbacks: Vec<String>,
     pub malformed: u64,
     /// Examples of malformed records: file and line.
     pub malformed_examples: Vec<(PathBuf, u64)>,
     /// Files that could not be read during a scan, and why.
     pub failed_files: Vec<(PathBuf, String)>,
+}
+
+impl ScanTotals {
+    /// Adds one finished fleet job: its scan figures and the `rows` it handed to DataFusion.
+    pub(crate) fn add_report(&mut self, report: &fleet_engine::ScanReport, rows: u64) {
+        self.scans += 1;
+        self.bytes += report.bytes;
+        self.records += report.records;
+        self.matches += report.matches;
+        self.malformed += report.malformed;
+        self.malformed_examples
+            .extend(report.malformed_examples.iter().cloned());
+        self.failed_files
+            .extend(report.failed_files.iter().cloned());
+        self.rows += rows;
+    }
 }
 
 /// A fleet dataset as a DataFusion table.
@@ -60,6 +80,8 @@ pub(crate) struct TableInner {
     pub(crate) schema: SchemaRef,
     /// The null markers in the encoding the kernel sees.
     pub(crate) scanned_nulls: NullMarkers,
+    /// The chunks a pushed aggregate runs over (larger than the scan's by default).
+    pub(crate) agg_chunks: ChunkPlan,
     pub(crate) options: TableOptions,
     pub(crate) totals: Mutex<ScanTotals>,
 }
@@ -68,13 +90,22 @@ impl FleetTable {
     /// Opens the dataset at `opts.paths` (a 0 chunk size means fleet scan's 8 MiB).
     pub fn open(opts: &DatasetOptions, options: TableOptions) -> Result<FleetTable, SqlError> {
         let mut opts = opts.clone();
-        if opts.chunk_size == 0 {
-            opts.chunk_size = 8 << 20;
-        }
         if opts.paths.iter().any(|p| p.as_os_str() == "-") {
             return Err(SqlError::Stdin);
         }
+        // Rows stream out of 8 MiB chunks (fleet scan's size); an aggregate pushed into
+        // fleet's kernel hands over one table per chunk and takes fleet agg's 64 MiB.
+        let agg_chunks = match opts.chunk_size {
+            0 => {
+                opts.chunk_size = 64 << 20;
+                let plan = dataset::open(&opts)?.plan;
+                opts.chunk_size = 8 << 20;
+                Some(plan)
+            }
+            _ => None,
+        };
         let ds = dataset::open(&opts)?;
+        let agg_chunks = agg_chunks.unwrap_or_else(|| ds.plan.clone());
         let columns = table_columns(&ds)?;
         let schema = arrow_schema(&columns);
         let scanned_nulls = ds.scanned_nulls();
@@ -84,6 +115,7 @@ impl FleetTable {
                 columns,
                 schema,
                 scanned_nulls,
+                agg_chunks,
                 options,
                 totals: Mutex::new(ScanTotals::default()),
             }),

@@ -4,13 +4,16 @@
 //! inside fleet's scan.
 #![allow(clippy::unwrap_used)]
 
-use datafusion::arrow::array::{AsArray, RecordBatch};
+use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::{Float64Type, Int64Type};
 use fleet_engine::input::dataset::DatasetOptions;
 use fleet_sql::{datafusion, FleetTable, SqlSession, TableOptions};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
+
+mod common;
+use common::text_rows;
 
 /// gps files: id,time,lon,lat,speed,heading,occupied (headerless, fleet.toml names them).
 fn gps(files: usize, rows: u64) -> tempfile::TempDir {
@@ -23,6 +26,7 @@ fn gps(files: usize, rows: u64) -> tempfile::TempDir {
             rows,
             seed: 7,
             plates: None,
+            dialect: fleet_fixtures::Dialect::Plain,
         },
     )
     .unwrap();
@@ -61,19 +65,6 @@ fn rows(s: &SqlSession, sql: &str) -> Vec<Vec<String>> {
     })
     .unwrap();
     out
-}
-
-fn text_rows(b: &RecordBatch) -> Vec<Vec<String>> {
-    use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
-    let opts = FormatOptions::default();
-    let cols: Vec<ArrayFormatter> = b
-        .columns()
-        .iter()
-        .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts).unwrap())
-        .collect();
-    (0..b.num_rows())
-        .map(|r| cols.iter().map(|c| c.value(r).to_string()).collect())
-        .collect()
 }
 
 /// Every record of every csv file in `dir`, in file order.

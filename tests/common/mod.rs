@@ -32,6 +32,7 @@ pub fn gps(files: usize, rows: u64) -> tempfile::TempDir {
             rows,
             seed: 7,
             plates: None,
+            dialect: fleet_fixtures::Dialect::Plain,
         },
     )
     .unwrap();

@@ -385,6 +385,15 @@ fn finish(args: &SqlArgs, tables: &[(String, FleetTable)], rows: u64) -> Outcome
                 t.scans, t.bytes, t.records, t.matches, t.malformed
             );
         }
+        if !args.quiet && t.pushed_aggregates > 0 {
+            eprintln!(
+                "fleet: table {name}: {} partial aggregate(s) computed by fleet's kernel",
+                t.pushed_aggregates
+            );
+        }
+        for why in t.aggregate_fallbacks.iter().filter(|_| !args.quiet) {
+            eprintln!("fleet: table {name}: an aggregate was handed back to DataFusion: {why}");
+        }
         for (path, line) in t.malformed_examples.iter().take(5) {
             eprintln!(
                 "fleet: malformed record (not {} fields) at {}:{}",

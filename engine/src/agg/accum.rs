@@ -442,6 +442,54 @@ impl Column {
         }
     }
 
+    /// Bytes this column holds, estimated: its vector's capacity, plus what states keep on
+    /// the heap (long min/max and first/last texts, distinct sets, quantile counts). Fixed-size
+    /// states cost O(1) to measure; the others a walk over the groups. The memory limit
+    /// (`--memory`) is checked against this, so it errs on the high side for hash sets and
+    /// trees (a per-entry overhead is counted).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        fn bytes<T>(v: &Vec<T>) -> usize {
+            v.capacity() * std::mem::size_of::<T>()
+        }
+        fn small(b: &SmallBytes) -> usize {
+            match b {
+                SmallBytes::Heap(v) => v.capacity(),
+                SmallBytes::Inline { .. } => 0,
+            }
+        }
+        match self {
+            Column::Records => 0,
+            Column::NonEmpty(v) => bytes(v),
+            Column::Sum(v) => bytes(v),
+            Column::Spread(v) => bytes(v),
+            Column::Extreme(v) => {
+                bytes(v)
+                    + v.iter()
+                        .map(|e| small(&e.numeric) + small(&e.bytes) + small(&e.marker))
+                        .sum::<usize>()
+            }
+            Column::Pick(v) => bytes(v) + v.iter().map(|p| small(&p.value)).sum::<usize>(),
+            Column::Distinct(v) => {
+                bytes(v)
+                    + v.iter()
+                        .map(|set| {
+                            set.capacity() * (std::mem::size_of::<Box<[u8]>>() + 1)
+                                + set.iter().map(|b| b.len()).sum::<usize>()
+                        })
+                        .sum::<usize>()
+            }
+            // A B-tree entry: key, value and about as much again for nodes.
+            Column::Hist(v) => {
+                bytes(v)
+                    + v.iter()
+                        .map(|h| h.dense.capacity() * 8 + h.sparse.len() * 48)
+                        .sum::<usize>()
+            }
+            // A sketch's bins grow with the spread of its values; a fixed guess per group.
+            Column::Sketch(v) => bytes(v) + v.len() * 2048,
+        }
+    }
+
     pub(crate) fn push_group(&mut self) {
         match self {
             Column::Records => {}

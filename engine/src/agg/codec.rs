@@ -88,6 +88,25 @@ impl AggTable {
     /// Appends the table's bytes to `out`; [`AggTable::decode`] with the same plan gives an
     /// equal table back.
     pub fn encode(&self, out: &mut Vec<u8>) {
+        self.encode_head(true, out);
+        push_varint(out, self.groups() as u64);
+        for g in 0..self.groups() {
+            self.encode_group(g, out);
+        }
+    }
+
+    /// Encodes only `groups` (group numbers of this table, each once), as a table of its own
+    /// whose counters are zero unless `counters`: one partition of a spilled table, whose
+    /// counters stay with the table in memory.
+    pub(crate) fn encode_groups(&self, groups: &[usize], counters: bool, out: &mut Vec<u8>) {
+        self.encode_head(counters, out);
+        push_varint(out, groups.len() as u64);
+        for &g in groups {
+            self.encode_group(g, out);
+        }
+    }
+
+    fn encode_head(&self, counters: bool, out: &mut Vec<u8>) {
         out.extend_from_slice(MAGIC);
         out.push(VERSION);
         fingerprint(&self.plan, out);
@@ -97,16 +116,15 @@ impl AggTable {
             .chain(&self.malformed_values)
             .chain(&self.text_values)
         {
-            push_varint(out, n);
+            push_varint(out, if counters { n } else { 0 });
         }
-        let groups = self.group_list();
-        push_varint(out, groups.len() as u64);
-        for (g, (key, records)) in groups.into_iter().enumerate() {
-            push_bytes(out, key);
-            push_varint(out, records);
-            for column in &self.columns {
-                encode_state(column, g, out);
-            }
+    }
+
+    fn encode_group(&self, g: usize, out: &mut Vec<u8>) {
+        push_bytes(out, self.index.key(g));
+        push_varint(out, self.records.get(g).copied().unwrap_or(0));
+        for column in &self.columns {
+            encode_state(column, g, out);
         }
     }
 

@@ -65,6 +65,23 @@ pub enum AggError {
     UnknownTopBy { text: String, known: Vec<String> },
     #[error("invalid aggregate table: {reason} at byte {offset}")]
     Decode { reason: &'static str, offset: usize },
+    /// Writing or reading back the groups spilled past `--memory`.
+    #[error("cannot spill groups past --memory to the temporary folder ({dir}): {0}", dir = std::env::temp_dir().display())]
+    Spill(String),
+    /// One of the parts spilled groups are split into does not fit the limit by itself.
+    #[error("the groups do not fit --memory {}: spilled groups are merged in 64 parts and part {partition} alone needs {} ({groups} groups); raise --memory", crate::text::human_bytes(*.limit), crate::text::human_bytes(*.bytes))]
+    PartitionTooLarge {
+        partition: usize,
+        groups: usize,
+        bytes: u64,
+        limit: u64,
+    },
+}
+
+impl AggError {
+    pub(crate) fn spill(e: std::io::Error) -> AggError {
+        AggError::Spill(e.to_string())
+    }
 }
 
 fn suggestion_text(suggestion: &Option<String>) -> String {

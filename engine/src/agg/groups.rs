@@ -159,6 +159,14 @@ impl GroupIndex {
         self.keys.reserve(bytes);
     }
 
+    /// Bytes held: the index's slots (and control bytes), the key arena, ends and hashes.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.table.capacity() * (std::mem::size_of::<Slot>() + 1)
+            + self.keys.capacity()
+            + self.ends.capacity() * std::mem::size_of::<usize>()
+            + self.hashes.capacity() * std::mem::size_of::<u64>()
+    }
+
     /// Every group's key, in group order.
     pub(crate) fn keys(&self) -> impl Iterator<Item = &[u8]> + '_ {
         (0..self.len()).map(|g| self.key(g))

@@ -14,6 +14,9 @@
 //! - `dense.rs` is the shared path: totals and small-integer keys (ids, hours, weekdays) as
 //!   fixed-width cells in the job's shared region, committed by workers under the lock.
 //! - `codec.rs` turns a table into bytes and back, for tables that cross process boundaries.
+//! - `spill.rs` holds the coordinator's merged table under `--memory` ([`GroupStore`]):
+//!   past the limit its groups go to temporary files in 64 hash partitions, merged and
+//!   sorted partition by partition on the rayon pool at the end.
 //! - `output.rs` prints the merged table: [`finish`] orders the rows, [`write_csv`] and
 //!   [`write_jsonl`] format them.
 //! - [`task`] runs all of it as a job: [`task::AggTask`] is the [`crate::job::ChunkTask`]
@@ -29,16 +32,18 @@ mod hash;
 mod keys;
 mod output;
 mod spec;
+mod spill;
 mod table;
 pub mod task;
 
 pub use accum::APPROX_RELATIVE_ERROR;
 pub use dense::{DenseDelta, DenseLayout};
 pub use error::AggError;
-pub use output::{finish, finish_per, write_csv, write_jsonl, write_table, AggRow};
+pub use output::{finish, finish_per, unordered_rows, write_csv, write_jsonl, write_table, AggRow};
 pub use spec::{
     parse_agg, parse_group_by, parse_sort, parse_top_by, AggFn, AggPlan, AggSpec, GroupKey, KeyFn,
     Sort, SortKey, SortTerm, TimeFormat,
 };
+pub use spill::{default_memory_limit, Finished, GroupStore, MemoryUse, PARTITIONS};
 pub(crate) use table::small_int;
 pub use table::AggTable;

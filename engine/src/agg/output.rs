@@ -9,6 +9,8 @@
 
 use std::cmp::Ordering;
 
+use rayon::prelude::*;
+
 use crate::scan::format::{write_csv_field, write_json_string};
 
 use crate::query::number::Decimal;
@@ -48,27 +50,14 @@ pub fn finish_per(
     top: Option<usize>,
     top_by: Option<usize>,
 ) -> Vec<AggRow> {
-    let mut rows: Vec<AggRow> = table
-        .group_list()
-        .into_iter()
-        .enumerate()
-        .filter_map(|(g, (packed, records))| {
-            // Keys were packed by this module's own tables (or checked when decoded).
-            let keys = unpack(packed, plan.keys.len())?;
-            Some(AggRow {
-                keys: keys.into_iter().map(<[u8]>::to_vec).collect(),
-                values: plan
-                    .specs
-                    .iter()
-                    .zip(&table.columns)
-                    .enumerate()
-                    .map(|(i, (s, column))| {
-                        column.render(g, s.func, records, table.column_text(i), &plan.nulls)
-                    })
-                    .collect(),
-            })
-        })
-        .collect();
+    order_rows(unordered_rows(table, plan), plan, sort, top, top_by)
+}
+
+/// Every group of `table` as a row, in no particular order, for a consumer that merges or
+/// orders rows itself (fleet sql's partial aggregates); without group keys, the one row of
+/// totals.
+pub fn unordered_rows(table: &AggTable, plan: &AggPlan) -> Vec<AggRow> {
+    let mut rows = rows_of(table, plan);
     if plan.keys.is_empty() && rows.is_empty() {
         rows.push(AggRow {
             keys: Vec::new(),
@@ -83,6 +72,51 @@ pub fn finish_per(
                 .collect(),
         });
     }
+    rows
+}
+
+/// Groups rendered per rayon task: enough to make a task worth its scheduling.
+const ROWS_PER_TASK: usize = 4096;
+
+/// Every group of `table` as a row, in group order (rendered on the rayon pool when there
+/// are many).
+pub(crate) fn rows_of(table: &AggTable, plan: &AggPlan) -> Vec<AggRow> {
+    let list = table.group_list();
+    let row = |g: usize| -> Option<AggRow> {
+        let (packed, records) = list[g];
+        // Keys were packed by this module's own tables (or checked when decoded).
+        let keys = unpack(packed, plan.keys.len())?;
+        Some(AggRow {
+            keys: keys.into_iter().map(<[u8]>::to_vec).collect(),
+            values: plan
+                .specs
+                .iter()
+                .zip(&table.columns)
+                .enumerate()
+                .map(|(i, (s, column))| {
+                    column.render(g, s.func, records, table.column_text(i), &plan.nulls)
+                })
+                .collect(),
+        })
+    };
+    if list.len() < 2 * ROWS_PER_TASK {
+        return (0..list.len()).filter_map(row).collect();
+    }
+    (0..list.len())
+        .into_par_iter()
+        .with_min_len(ROWS_PER_TASK)
+        .filter_map(row)
+        .collect()
+}
+
+/// `rows` in output order (see [`finish_per`]), cut to `top`.
+pub(crate) fn order_rows(
+    rows: Vec<AggRow>,
+    plan: &AggPlan,
+    sort: Option<&Sort>,
+    top: Option<usize>,
+    top_by: Option<usize>,
+) -> Vec<AggRow> {
     let order = sorted_order(&rows, plan, sort, top_by);
     let mut slots: Vec<Option<AggRow>> = rows.into_iter().map(Some).collect();
     let mut rows: Vec<AggRow> = order.into_iter().filter_map(|i| slots[i].take()).collect();
@@ -192,11 +226,20 @@ fn sorted_order(
     };
     if let Some(mut pairs) = abbreviated {
         // Key tuples are distinct, so the order is total and an unstable sort is exact.
-        pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| full(a.1, b.1)));
+        // On the rayon pool: the comparisons are the same, so is the order.
+        if pairs.len() < 2 * ROWS_PER_TASK {
+            pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| full(a.1, b.1)));
+        } else {
+            pairs.par_sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| full(a.1, b.1)));
+        }
         return pairs.into_iter().map(|(_, r)| r).collect();
     }
     let mut order: Vec<usize> = (0..rows.len()).collect();
-    order.sort_by(|&a, &b| full(a, b));
+    if order.len() < 2 * ROWS_PER_TASK {
+        order.sort_by(|&a, &b| full(a, b));
+    } else {
+        order.par_sort_by(|&a, &b| full(a, b));
+    }
     order
 }
 

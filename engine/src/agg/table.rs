@@ -408,6 +408,37 @@ impl AggTable {
             .collect()
     }
 
+    /// Bytes the table holds, estimated (see [`Column::heap_bytes`]): what `--memory`
+    /// limits.
+    pub fn heap_bytes(&self) -> usize {
+        self.index.heap_bytes()
+            + self.records.capacity() * 8
+            + self.dense.capacity() * 4
+            + self.columns.iter().map(Column::heap_bytes).sum::<usize>()
+    }
+
+    /// Group `g`'s key hash (the same in every table).
+    pub(crate) fn group_hash(&self, g: usize) -> u64 {
+        self.index.hash(g)
+    }
+
+    /// An empty table for the same plan carrying this table's counters (malformed values and
+    /// keys, text seen): what is left in memory when the groups are spilled.
+    pub(crate) fn emptied(&self) -> AggTable {
+        let mut t = AggTable::new(&self.plan);
+        t.malformed_values.clone_from(&self.malformed_values);
+        t.malformed_keys.clone_from(&self.malformed_keys);
+        t.text_values.clone_from(&self.text_values);
+        t
+    }
+
+    /// Takes the counters of `from` (a table of the same plan) as this table's own.
+    pub(crate) fn set_counters(&mut self, from: &AggTable) {
+        self.malformed_values.clone_from(&from.malformed_values);
+        self.malformed_keys.clone_from(&from.malformed_keys);
+        self.text_values.clone_from(&from.text_values);
+    }
+
     /// (packed key, records) of every group, indexed by group number.
     pub(crate) fn group_list(&self) -> Vec<(&[u8], u64)> {
         self.index

@@ -22,7 +22,10 @@
 //! A chunk's result bytes: the dense delta's length (u64 little-endian), the delta, then the
 //! encoded overflow table.
 
-use crate::agg::{AggPlan, AggTable, DenseDelta, DenseLayout, KeyFn};
+use crate::agg::{
+    finish_per, AggError, AggPlan, AggTable, DenseDelta, DenseLayout, Finished, GroupStore, KeyFn,
+    MemoryUse, Sort,
+};
 use crate::input::plan::ChunkPlan;
 use crate::input::stream::{PieceError, Pieces};
 use crate::job::{
@@ -329,28 +332,90 @@ impl ChunkTask for AggTask {
     }
 }
 
-/// The merged table of every verified chunk, and the scan figures behind it.
+/// The merged groups of every verified chunk, and the scan figures behind it.
 #[derive(Debug)]
 pub struct AggResult {
+    /// Every group when nothing was spilled; in any case the counters (malformed values
+    /// and keys) of every chunk. [`AggResult::finish`] gives the rows.
     pub table: AggTable,
     pub report: ScanReport,
+    /// The groups past the memory limit, when any were spilled.
+    pub store: Option<GroupStore>,
+    pub memory: MemoryUse,
 }
 
-/// Runs `task` over `plan` on workers: overflow tables merge in plan order in the
-/// coordinator, the shared cells are read once at the end.
+impl AggResult {
+    /// The result of `store`, every part merged into it (a local run's chunks, or a
+    /// cluster's parts), with the scan figures behind it.
+    pub fn from_store(store: GroupStore, report: ScanReport) -> AggResult {
+        let memory = store.usage();
+        if store.spilled() {
+            return AggResult {
+                table: store.table().emptied(),
+                report,
+                store: Some(store),
+                memory,
+            };
+        }
+        AggResult {
+            table: store.into_table(),
+            report,
+            store: None,
+            memory,
+        }
+    }
+
+    /// The final rows (see [`crate::agg::finish_per`]), from memory or from the spilled
+    /// partitions.
+    pub fn finish(
+        &mut self,
+        plan: &AggPlan,
+        sort: Option<&Sort>,
+        top: Option<usize>,
+        top_by: Option<usize>,
+    ) -> Result<Finished, AggError> {
+        match self.store.take() {
+            Some(store) => store.finish(plan, sort, top, top_by),
+            None => Ok(Finished {
+                rows: finish_per(&self.table, plan, sort, top, top_by),
+                markers_read_as_text: self.table.markers_read_as_text(),
+                usage: self.memory,
+                groups: self.table.groups() as u64,
+            }),
+        }
+    }
+}
+
+/// Runs `task` over `plan` on workers with no memory limit (see [`run_agg_within`]).
 pub fn run_agg(
     plan: ChunkPlan,
     task: AggTask,
     opts: &JobOptions,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<AggResult, JobError> {
+    run_agg_within(plan, task, opts, u64::MAX, progress)
+}
+
+/// Runs `task` over `plan` on workers: overflow tables merge in plan order in the
+/// coordinator, into a [`GroupStore`] that spills past `memory` bytes; the shared cells are
+/// read once at the end.
+pub fn run_agg_within(
+    plan: ChunkPlan,
+    task: AggTask,
+    opts: &JobOptions,
+    memory: u64,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<AggResult, JobError> {
     let agg_plan = task.plan.clone();
     let dense = task.dense.clone();
-    let mut total = AggTable::new(&agg_plan);
+    let mut store = GroupStore::new(&agg_plan, memory);
     let mut merge = |bytes: &[u8]| -> Result<(), JobError> {
         let bad = |e: &dyn std::fmt::Display| JobError::BadChunkResult(e.to_string());
         let (_, table) = split_result(bytes).map_err(|e| bad(&e))?;
-        total.merge_encoded(table).map_err(|e| bad(&e))
+        store.merge_encoded(table).map_err(|e| match e {
+            AggError::Decode { .. } => bad(&e),
+            other => JobError::Agg(other),
+        })
     };
     let report = run_job(
         plan,
@@ -360,14 +425,19 @@ pub fn run_agg(
         progress,
     )?;
     if let Some(layout) = dense {
-        // The dense table is usually the big one: fold the overflow into it rather than the
-        // other way round, which also keeps its groups in key order for the final sort.
-        let mut table = layout.table(&agg_plan, &report.accumulators);
-        table.merge(total);
-        total = table;
+        let table = layout.table(&agg_plan, &report.accumulators);
+        if store.spilled() {
+            store.merge(table).map_err(JobError::Agg)?;
+        } else {
+            // The dense table is usually the big one: fold the overflow into it rather than
+            // the other way round, which also keeps its groups in key order for the final
+            // sort.
+            let mut table = table;
+            let overflow = std::mem::replace(&mut store, GroupStore::new(&agg_plan, memory));
+            let usage = overflow.usage();
+            table.merge(overflow.into_table());
+            store = GroupStore::from_table(table, usage).map_err(JobError::Agg)?;
+        }
     }
-    Ok(AggResult {
-        table: total,
-        report,
-    })
+    Ok(AggResult::from_store(store, report))
 }

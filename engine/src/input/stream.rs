@@ -148,6 +148,7 @@ impl<'a> Pieces<'a> {
         t.invalid += o.invalid;
         t.lines += o.lines;
         t.out_bytes += o.out_bytes;
+        t.paths.add(&o.paths);
         self.start = match o.partial {
             Some(p) => p as usize,
             None => self.cut,

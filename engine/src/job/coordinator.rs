@@ -264,6 +264,10 @@ impl Coordinator {
             }
         }
         self.report.incomparable += outcome.incomparable;
+        self.report.paths.add(&outcome.paths);
+        if outcome.paths.fallback() > 0 && self.report.fallback_example.is_none() {
+            self.report.fallback_example = Some(file.path.clone());
+        }
         self.file_lines += outcome.lines;
     }
 

@@ -50,6 +50,9 @@ pub enum JobError {
     },
     #[error("{}: {message}", .path.display())]
     BadInput { path: PathBuf, message: String },
+    /// The coordinator's group table (spilling past `--memory`, or a part that does not fit).
+    #[error(transparent)]
+    Agg(crate::agg::AggError),
     #[error("interrupted")]
     Interrupted,
 }

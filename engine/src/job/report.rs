@@ -52,6 +52,10 @@ pub struct ScanReport {
     pub failed_files: Vec<(PathBuf, String)>,
     /// The scan stopped at `--limit`.
     pub limited: bool,
+    /// Which pass scanned the chunks: the plain or quoted block pass, or csv-core and why.
+    pub paths: crate::scan::outcome::Paths,
+    /// The first file with a chunk left to csv-core.
+    pub fallback_example: Option<PathBuf>,
     /// Chunks re-run because their speculative start was inside a record.
     pub boundary_reruns: u64,
     /// Chunks re-run because their worker died.

@@ -5,8 +5,11 @@
 //! ([`crate::simd::structure`]) checks every field count, and for an equality test the fused
 //! candidate pass ([`crate::simd::candidate`]) flags the lines that can match, so only those
 //! are split into fields; a lone set too large for needles (`scan_set_members`) probes its
-//! field in place, with no general condition code per record. Any other chunk takes the full csv-core parse. Both paths are
-//! checked against the `csv` crate in the tests.
+//! field in place, with no general condition code per record. A chunk the quote-free path
+//! refuses takes the quoted path ([`crate::scan::quoted`]: quoted fields, CRLF), and one holding
+//! a rarity that path does not follow (a lone CR, a stray quote) the full csv-core parse. Each
+//! chunk reports which it took ([`Paths`]). All paths are checked against the `csv` crate in
+//! the tests.
 //!
 //! With `ScanSpec::decode` (input in GBK, Big5, ...) each formatted record is decoded to
 //! UTF-8 as it is written; invalid sequences become U+FFFD and are counted and located like
@@ -26,8 +29,11 @@
 use crate::query::condition::{Candidates, Condition, Prefilter};
 use crate::query::set::ValueSet;
 use crate::scan::format::{format_record, Emit};
-use crate::scan::outcome::{note_incomparable, note_malformed, ChunkOutcome, REPORTED_MALFORMED};
-use crate::scan::record::{split_quote_free, GeneralRecords, RangeEnd};
+use crate::scan::outcome::{
+    note_incomparable, note_malformed, ChunkOutcome, Paths, REPORTED_MALFORMED,
+};
+use crate::scan::quoted::scan_quoted;
+use crate::scan::record::{split_quote_free, GeneralRecords, RangeEnd, Unquoted};
 use crate::simd::candidate::{for_each_flagged_line, Probe};
 use crate::simd::structure::{for_each_line, for_each_line_split, Line, MAX_SPLIT};
 use std::ops::Range;
@@ -51,7 +57,9 @@ pub struct ScanSpec {
 /// Reusable per-worker buffers, so the per-record loop never allocates.
 #[derive(Debug, Default)]
 pub struct Scratch {
-    fields: Vec<Range<usize>>,
+    pub(crate) fields: Vec<Range<usize>>,
+    /// Unquoted field values of the quoted path's records.
+    pub(crate) unquoted: Unquoted,
     /// A task's own reusable per-worker state (agg keeps its dense cells here).
     pub task_state: Option<Box<dyn std::any::Any>>,
 }
@@ -233,7 +241,7 @@ fn with_newline(data: &[u8], content: Range<usize>, chunk_end: usize) -> &[u8] {
 /// Tests a well-formed record against every predicate in order and hands it to `sink` if it
 /// passes; a value a predicate cannot compare is counted, with `line_no()` for the first few.
 #[inline(always)]
-fn filter_record<'f>(
+pub(crate) fn filter_record<'f>(
     filter: Filter<'_>,
     sink: &mut impl MatchSink,
     outcome: &mut ChunkOutcome,
@@ -475,7 +483,7 @@ pub struct Filter<'a> {
 }
 
 impl Filter<'_> {
-    fn fields_needed(&self) -> usize {
+    pub(crate) fn fields_needed(&self) -> usize {
         self.predicates
             .iter()
             .map(Condition::fields_needed)
@@ -496,11 +504,28 @@ pub fn filter_chunk(
     scratch: &mut Scratch,
 ) -> ChunkOutcome {
     if let Some(outcome) = scan_quote_free(data, range.clone(), delimiter, filter, sink, scratch) {
-        return outcome;
+        return ChunkOutcome {
+            paths: Paths::PLAIN,
+            ..outcome
+        };
     }
-    // A quote or CR somewhere: forget what the fast pass did and parse fully.
+    // A quote or CR somewhere: forget what the plain pass did and take the quoted one.
     sink.restart();
-    let mut outcome = ChunkOutcome::default();
+    let why = match scan_quoted(data, range.clone(), delimiter, filter, sink, scratch) {
+        Ok(outcome) => {
+            return ChunkOutcome {
+                paths: Paths::QUOTED,
+                ..outcome
+            }
+        }
+        Err(why) => why,
+    };
+    // A rarity: parse fully.
+    sink.restart();
+    let mut outcome = ChunkOutcome {
+        paths: Paths::fallback_for(why),
+        ..ChunkOutcome::default()
+    };
     let mut lines = LineCounter {
         pos: range.start,
         lines: 0,

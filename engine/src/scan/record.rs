@@ -4,7 +4,9 @@
 //!   newlines inside quotes, CR/CRLF terminators), the `csv` crate's semantics exactly. It yields
 //!   each record's raw byte range (without preceding empty lines, with its terminator) so
 //!   matching records can be written out byte-identical to the input.
-//! - [`split_quote_free`]: fields of a line known to hold no quote (see `structure.rs`).
+//! - [`split_quote_free`]: fields of a line known to hold no quote (see `structure.rs`);
+//!   [`split_quoted`] and [`Unquoted`]: fields and values of a record the quoted pass
+//!   (`simd/quoted.rs`) checked.
 //! - [`quoted_record_ends`]: whether a record that entered `data[range]` inside a quoted field
 //!   ends there, so a chunk in the middle of a huge record can be skipped without re-parsing
 //!   the record from its start.
@@ -50,6 +52,90 @@ pub fn split_quote_free(
         fields.push(line.start + field_start..line.end);
     }
     count + 1
+}
+
+/// Splits a line of the fast path that holds quotes into field ranges (as
+/// [`split_quote_free`]), quotes included: a delimiter counts only outside quotes. The line is
+/// known to be well-formed CSV (the structural pass checked its quotes), so toggling on every
+/// quote is the whole parse. Only for lines that must be split: the pass hands the others'
+/// delimiters out from its masks.
+pub fn split_quoted(
+    data: &[u8],
+    line: Range<usize>,
+    delimiter: u8,
+    fields: &mut Vec<Range<usize>>,
+    max_fields: usize,
+) -> usize {
+    fields.clear();
+    let mut count = 0;
+    let mut field_start = line.start;
+    let mut inside = false;
+    for pos in line.clone() {
+        let b = data[pos];
+        if b == b'"' {
+            inside = !inside;
+        } else if b == delimiter && !inside {
+            if count < max_fields {
+                fields.push(field_start..pos);
+            }
+            count += 1;
+            field_start = pos + 1;
+        }
+    }
+    if count < max_fields {
+        fields.push(field_start..line.end);
+    }
+    count + 1
+}
+
+/// Field values of a line that holds quotes: each field without its surrounding quotes, and
+/// the few holding a `""` escape unescaped into a buffer, so a field `"11865"` compares equal to
+/// 11865 as it does through csv-core. Reused across lines, so nothing is allocated per record.
+#[derive(Debug, Default)]
+pub struct Unquoted {
+    /// Per field: whether its value is in `buf` (else in the data), and where.
+    values: Vec<(bool, Range<usize>)>,
+    buf: Vec<u8>,
+}
+
+impl Unquoted {
+    /// Takes the fields at `bounds` (ranges in `data`, each a whole field of a line the
+    /// structural pass checked: a quote only opens it and only closes it at its end).
+    pub fn fill(&mut self, data: &[u8], bounds: impl Iterator<Item = Range<usize>>) {
+        self.values.clear();
+        self.buf.clear();
+        for r in bounds {
+            let raw = &data[r.clone()];
+            if raw.len() < 2 || raw[0] != b'"' || raw[raw.len() - 1] != b'"' {
+                self.values.push((false, r));
+                continue;
+            }
+            let inner = r.start + 1..r.end - 1;
+            let text = &data[inner.clone()];
+            if memchr::memchr(b'"', text).is_none() {
+                self.values.push((false, inner));
+                continue;
+            }
+            // Quotes inside come in `""` pairs: keep the first of each.
+            let from = self.buf.len();
+            let mut i = 0;
+            while i < text.len() {
+                self.buf.push(text[i]);
+                i += if text[i] == b'"' { 2 } else { 1 };
+            }
+            self.values.push((true, from..self.buf.len()));
+        }
+    }
+
+    /// The value of field `i` (empty past the fields taken).
+    #[inline]
+    pub fn get<'a>(&'a self, data: &'a [u8], i: usize) -> &'a [u8] {
+        match self.values.get(i) {
+            Some((true, r)) => &self.buf[r.clone()],
+            Some((false, r)) => &data[r.clone()],
+            None => &[],
+        }
+    }
 }
 
 /// How a general parse of a range ended.

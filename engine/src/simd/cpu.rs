@@ -21,6 +21,17 @@ pub fn level() -> Level {
     *LEVEL.get_or_init(detect)
 }
 
+/// Whether the CPU has PCLMULQDQ (the carry-less multiply of the in-quote masks, see
+/// [`crate::simd::quotes`]). Apart from [`Level`], so the plain passes' choice of loop does not
+/// depend on a feature they never use.
+pub fn clmul() -> bool {
+    static CLMUL: OnceLock<bool> = OnceLock::new();
+    #[cfg(target_arch = "x86_64")]
+    return *CLMUL.get_or_init(|| is_x86_feature_detected!("pclmulqdq"));
+    #[cfg(not(target_arch = "x86_64"))]
+    return *CLMUL.get_or_init(|| false);
+}
+
 #[cfg(target_arch = "x86_64")]
 fn detect() -> Level {
     let avx2 = is_x86_feature_detected!("avx2")

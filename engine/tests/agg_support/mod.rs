@@ -361,6 +361,9 @@ pub fn ref_value(
             return winner.clone();
         }
         AggFn::Distinct(_) => present.iter().collect::<BTreeSet<_>>().len().to_string(),
+        // Values come in file order.
+        AggFn::First(_) if !present.is_empty() => return present[0].clone(),
+        AggFn::Last(_) if !present.is_empty() => return present[present.len() - 1].clone(),
         _ => String::new(),
     };
     text.into_bytes()
@@ -521,4 +524,15 @@ pub fn reference_with(
         malformed_keys,
         groups: group_count,
     }
+}
+
+/// The headerless files at `paths`, planned in chunks of `chunk_size` bytes.
+pub fn open_headerless(paths: &[std::path::PathBuf], chunk_size: u64) -> fleet_engine::Dataset {
+    fleet_engine::input::dataset::open(&fleet_engine::input::dataset::DatasetOptions {
+        paths: paths.to_vec(),
+        header: Some(false),
+        chunk_size,
+        ..Default::default()
+    })
+    .unwrap()
 }

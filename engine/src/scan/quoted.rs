@@ -1,0 +1,137 @@
+//! The kernel's path for chunks that hold quotes or CR bytes, which the plain pass refuses:
+//! the quoted block pass ([`crate::simd::quoted`]) finds every record (quoted fields, `""`
+//! escapes, newlines inside quotes, CRLF line ends) and checks its field count from bit masks;
+//! a record is split, and its fields unquoted, only when it can match: with an equality test
+//! (or an `or`/`in` of them), only records holding one of the needles are looked at. Records are
+//! written out byte-identical (their CRLF included). The rarities the pass does not follow come
+//! back as [`Rare`], and the kernel then parses the chunk with csv-core.
+//!
+//! Apart from the plain path in `kernel.rs` so that plain chunks run exactly the loops they
+//! ran before quoted data had a fast path.
+
+use crate::query::condition::{Candidates, Condition};
+use crate::scan::kernel::{filter_record, Filter, MatchSink, Scratch};
+use crate::scan::outcome::{note_malformed, ChunkOutcome};
+use crate::scan::record::split_quoted;
+use crate::simd::quoted::{for_each_line_split, Line, Rare, MAX_SPLIT};
+use std::iter::Peekable;
+use std::ops::Range;
+
+/// Scans the records of `data[range]` (see the module docs); `Err` when the range holds a
+/// rarity, having possibly handed records to `sink` (the caller restarts it).
+pub(crate) fn scan_quoted(
+    data: &[u8],
+    range: Range<usize>,
+    delimiter: u8,
+    filter: Filter<'_>,
+    sink: &mut impl MatchSink,
+    scratch: &mut Scratch,
+) -> Result<ChunkOutcome, Rare> {
+    let mut outcome = ChunkOutcome::default();
+    let needed = filter.fields_needed().max(sink.fields_needed());
+    let mut hits = Hits::new(&data[range.clone()], range.start, filter.predicates);
+    let Scratch {
+        fields, unquoted, ..
+    } = scratch;
+    let split_here = needed > MAX_SPLIT;
+    let want = if split_here { 0 } else { needed };
+    let lines = for_each_line_split(data, range, delimiter, want, |line: Line, at| {
+        outcome.records += 1;
+        if line.delimiters as usize + 1 != filter.ncols {
+            note_malformed(&mut outcome, line.line_no);
+            return;
+        }
+        if let Some(h) = &mut hits {
+            if !h.any_in(line.start, line.end) {
+                return;
+            }
+        }
+        let raw = &data[line.start..line.next];
+        let no = line.line_no;
+        if split_here {
+            split_quoted(data, line.start..line.end, delimiter, fields, needed);
+        } else {
+            fields.clear();
+            fields.extend((0..needed).map(|i| {
+                let start = if i == 0 { line.start } else { at[i - 1] + 1 };
+                start..at.get(i).copied().unwrap_or(line.end)
+            }));
+        }
+        if line.quoted && !line.paired {
+            // No `""` anywhere: a value is its field without the outer quotes, taken only
+            // for the fields the test reads.
+            let field = |i: usize| strip_quotes(&data[fields[i].clone()]);
+            filter_record(filter, sink, &mut outcome, raw, &field, move || no);
+        } else if line.quoted {
+            unquoted.fill(data, fields.iter().cloned());
+            let field = |i: usize| unquoted.get(data, i);
+            filter_record(filter, sink, &mut outcome, raw, &field, move || no);
+        } else {
+            let field = |i: usize| &data[fields[i].clone()];
+            filter_record(filter, sink, &mut outcome, raw, &field, move || no);
+        }
+    })?;
+    outcome.lines = lines;
+    Ok(outcome)
+}
+
+/// A field's value when its record holds no `""`: the pass checked that quotes only open
+/// a field at its start and close it at its end.
+#[inline(always)]
+fn strip_quotes(field: &[u8]) -> &[u8] {
+    match field {
+        [b'"', inner @ .., b'"'] => inner,
+        _ => field,
+    }
+}
+
+type Positions<'a> = Peekable<Box<dyn Iterator<Item = usize> + 'a>>;
+
+/// Where the needles of the first predicate that has some occur in the range: a record
+/// holding none of them cannot pass that predicate (see `order_predicates` in the kernel),
+/// whether its fields are quoted or not, since no needle holds a quote, CR or newline.
+struct Hits<'a> {
+    needles: Positions<'a>,
+    /// `e`/`E` for a numeric needle (a number written with an exponent holds other digits).
+    exponents: Option<Positions<'a>>,
+}
+
+impl<'a> Hits<'a> {
+    fn new(bytes: &'a [u8], base: usize, predicates: &'a [Condition]) -> Option<Hits<'a>> {
+        let (needles, numeric): (Box<dyn Iterator<Item = usize> + 'a>, bool) =
+            match predicates.iter().find_map(Condition::candidates)? {
+                Candidates::One(n) => {
+                    if n.bytes.iter().any(|&b| matches!(b, b'"' | b'\r' | b'\n')) {
+                        return None;
+                    }
+                    let it = memchr::memmem::find_iter(bytes, n.bytes).map(move |at| base + at);
+                    (Box::new(it), n.numeric)
+                }
+                // The pre-filter's patterns hold no newline, and its numeric ones come with `e`
+                // and `E` already.
+                Candidates::Many(p) => (
+                    Box::new(p.finder.find_iter(bytes).map(move |m| base + m.start())),
+                    false,
+                ),
+            };
+        let exponents = numeric.then(|| {
+            let it: Box<dyn Iterator<Item = usize> + 'a> =
+                Box::new(memchr::memchr2_iter(b'e', b'E', bytes).map(move |at| base + at));
+            it.peekable()
+        });
+        Some(Hits {
+            needles: needles.peekable(),
+            exponents,
+        })
+    }
+
+    /// Whether a hit starts in `start..end` (records come in order, so earlier hits are
+    /// dropped for good).
+    fn any_in(&mut self, start: usize, end: usize) -> bool {
+        let any = |it: &mut Positions<'a>| {
+            while it.next_if(|&at| at < start).is_some() {}
+            it.peek().is_some_and(|&at| at < end)
+        };
+        any(&mut self.needles) || self.exponents.as_mut().is_some_and(any)
+    }
+}
