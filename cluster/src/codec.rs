@@ -145,7 +145,17 @@ impl PhysicalExtensionCodec for FleetPhysicalCodec {
         }
         let (kind, body) = wire::open(buf)?;
         match kind {
-            SCAN => Ok(Arc::new(wire::decode::<ScanRequest>(body)?.plan(ctx)?)),
+            SCAN => {
+                let [input] = inputs else {
+                    return Err(DataFusionError::Internal(format!(
+                        "fleet: a scan's plan takes one input, got {}",
+                        inputs.len()
+                    )));
+                };
+                Ok(Arc::new(
+                    wire::decode::<ScanRequest>(body)?.plan(ctx, input.clone())?,
+                ))
+            }
             VERB => {
                 let [input] = inputs else {
                     return Err(DataFusionError::Internal(format!(

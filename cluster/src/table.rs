@@ -1,8 +1,11 @@
 //! [`ClusterTable`]: a `fleet sql` table on the cluster. The client, the scheduler (which
 //! plans the query) and the executor that runs the scan each open the dataset from the same
 //! [`TableSpec`], so the data must be at the same path on every node. The scan itself is
-//! fleet-sql's `FleetScanExec`, wrapped in [`ClusterScanExec`] only to remember how it was
-//! asked for: the physical codec ships that request, not the opened dataset.
+//! fleet-sql's `FleetScanExec`, wrapped in [`ClusterScanExec`] to remember how it was asked
+//! for (the physical codec ships that request, not the opened dataset) and to run only the
+//! scan partitions of a task's slice: like `VerbExec` it reads its partition numbers from an
+//! in-memory scan, the kind of leaf Ballista 55 cuts to a task's slice (a leaf of its own
+//! would run whole in every task, each task returning every row).
 
 use crate::client::tagged;
 use arrow_schema::SchemaRef;
@@ -14,12 +17,15 @@ use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
-    DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties, SendableRecordBatchStream,
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
+    SendableRecordBatchStream,
 };
 use datafusion_proto::bytes::Serializeable;
 use fleet_engine::input::dataset::DatasetOptions;
 use fleet_sql::{FleetTable, TableOptions};
+use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;
@@ -153,18 +159,18 @@ impl TableProvider for ClusterTable {
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let inner = self.table.scan(state, projection, filters, limit).await?;
-        Ok(Arc::new(ClusterScanExec {
-            request: ScanRequest {
-                spec: self.spec.clone(),
-                projection: projection.cloned(),
-                filters: filters
-                    .iter()
-                    .map(|f| f.to_bytes().map(|b| b.to_vec()))
-                    .collect::<Result<_>>()?,
-                limit,
-            },
-            inner,
-        }))
+        let request = ScanRequest {
+            spec: self.spec.clone(),
+            projection: projection.cloned(),
+            filters: filters
+                .iter()
+                .map(|f| f.to_bytes().map(|b| b.to_vec()))
+                .collect::<Result<_>>()?,
+            limit,
+        };
+        let input =
+            crate::verb::part_numbers(inner.properties().output_partitioning().partition_count())?;
+        Ok(Arc::new(ClusterScanExec::new(request, inner, input)))
     }
 }
 
@@ -179,8 +185,9 @@ pub struct ScanRequest {
 }
 
 impl ScanRequest {
-    /// Opens the table on this node and plans the same scan.
-    pub fn plan(self, ctx: &TaskContext) -> Result<ClusterScanExec> {
+    /// Opens the table on this node and plans the same scan, over `input` (the partition
+    /// numbers this task runs).
+    pub fn plan(self, ctx: &TaskContext, input: Arc<dyn ExecutionPlan>) -> Result<ClusterScanExec> {
         let table = self.spec.open()?;
         let filters = self
             .filters
@@ -198,18 +205,42 @@ impl ScanRequest {
             &filters,
             self.limit,
         ))?;
-        Ok(ClusterScanExec {
-            request: self,
-            inner,
-        })
+        Ok(ClusterScanExec::new(self, inner, input))
     }
 }
 
-/// fleet-sql's scan plus the request that planned it.
+/// fleet-sql's scan plus the request that planned it; it runs the scan partitions whose
+/// numbers `input` yields.
 #[derive(Debug)]
 pub struct ClusterScanExec {
     pub(crate) request: ScanRequest,
     inner: Arc<dyn ExecutionPlan>,
+    input: Arc<dyn ExecutionPlan>,
+    properties: Arc<PlanProperties>,
+}
+
+impl ClusterScanExec {
+    fn new(
+        request: ScanRequest,
+        inner: Arc<dyn ExecutionPlan>,
+        input: Arc<dyn ExecutionPlan>,
+    ) -> ClusterScanExec {
+        let of = inner.properties();
+        let properties = PlanProperties::new(
+            of.eq_properties.clone(),
+            Partitioning::UnknownPartitioning(
+                input.properties().output_partitioning().partition_count(),
+            ),
+            of.emission_type,
+            of.boundedness,
+        );
+        ClusterScanExec {
+            request,
+            inner,
+            input,
+            properties: Arc::new(properties),
+        }
+    }
 }
 
 impl DisplayAs for ClusterScanExec {
@@ -228,11 +259,16 @@ impl ExecutionPlan for ClusterScanExec {
     }
 
     fn properties(&self) -> &Arc<PlanProperties> {
-        self.inner.properties()
+        &self.properties
     }
 
     fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        vec![]
+        vec![&self.input]
+    }
+
+    // Each input partition is exactly the scan partitions it names.
+    fn benefits_from_input_partitioning(&self) -> Vec<bool> {
+        vec![false]
     }
 
     fn apply_expressions(
@@ -244,9 +280,16 @@ impl ExecutionPlan for ClusterScanExec {
 
     fn with_new_children(
         self: Arc<Self>,
-        _children: Vec<Arc<dyn ExecutionPlan>>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        Ok(self)
+        let [input] = <[_; 1]>::try_from(children).map_err(|c: Vec<_>| {
+            DataFusionError::Internal(format!("ClusterScanExec takes one input, got {}", c.len()))
+        })?;
+        Ok(Arc::new(ClusterScanExec::new(
+            self.request.clone(),
+            Arc::clone(&self.inner),
+            input,
+        )))
     }
 
     fn execute(
@@ -254,6 +297,17 @@ impl ExecutionPlan for ClusterScanExec {
         partition: usize,
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
-        self.inner.execute(partition, context)
+        let inner = Arc::clone(&self.inner);
+        let ctx = Arc::clone(&context);
+        let stream = crate::verb::numbers_of(&self.input, partition, context)?
+            .and_then(move |p| {
+                let stream = inner.execute(p as usize, Arc::clone(&ctx));
+                async move { stream }
+            })
+            .try_flatten();
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            self.inner.schema(),
+            stream,
+        )))
     }
 }

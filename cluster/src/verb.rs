@@ -152,9 +152,10 @@ impl TableProvider for VerbTable {
     }
 }
 
-/// The part numbers `0..parts`, one per partition: the input [`VerbExec`] reads its parts
-/// from, in a form Ballista's scheduler knows how to cut into a task's slice.
-fn part_numbers(parts: usize) -> Result<Arc<dyn ExecutionPlan>> {
+/// The part numbers `0..parts`, one per partition: the input [`VerbExec`] (and
+/// [`crate::table::ClusterScanExec`]) read their parts from, in a form Ballista's scheduler
+/// knows how to cut into a task's slice.
+pub(crate) fn part_numbers(parts: usize) -> Result<Arc<dyn ExecutionPlan>> {
     let schema = Arc::new(Schema::new(vec![Field::new(
         "part",
         DataType::UInt32,
@@ -274,25 +275,34 @@ impl ExecutionPlan for VerbExec {
             )));
         };
         let job = Arc::new(self.job.clone());
-        let numbers = self.input.execute(partition, context)?;
-        let stream = numbers
-            .map_ok(|batch| {
-                let parts: Vec<Result<u32>> =
-                    match batch.column(0).as_any().downcast_ref::<UInt32Array>() {
-                        Some(a) => a.values().iter().map(|&p| Ok(p)).collect(),
-                        None => vec![Err(DataFusionError::Internal(
-                            "fleet: part numbers of an unexpected type".into(),
-                        ))],
-                    };
-                futures::stream::iter(parts)
-            })
-            .try_flatten()
+        let stream = numbers_of(&self.input, partition, context)?
             .and_then(move |part| run_part(runner.clone(), job.clone(), part));
         Ok(Box::pin(RecordBatchStreamAdapter::new(
             part_schema(),
             stream,
         )))
     }
+}
+
+/// The part numbers partition `partition` of `input` (a [`part_numbers`] plan) yields.
+pub(crate) fn numbers_of(
+    input: &Arc<dyn ExecutionPlan>,
+    partition: usize,
+    context: Arc<TaskContext>,
+) -> Result<impl futures::Stream<Item = Result<u32>> + Send + 'static> {
+    Ok(input
+        .execute(partition, context)?
+        .map_ok(|batch| {
+            let parts: Vec<Result<u32>> =
+                match batch.column(0).as_any().downcast_ref::<UInt32Array>() {
+                    Some(a) => a.values().iter().map(|&p| Ok(p)).collect(),
+                    None => vec![Err(DataFusionError::Internal(
+                        "fleet: part numbers of an unexpected type".into(),
+                    ))],
+                };
+            futures::stream::iter(parts)
+        })
+        .try_flatten())
 }
 
 /// Part `part` of `job` as its pieces. The verb runs fleet's thread engine on an OS thread
