@@ -1,7 +1,7 @@
 //! A chunk's column profiles as bytes and back: they travel from a worker (possibly another
 //! process) through its spill file to the coordinator. Little-endian integers, length-prefixed
-//! byte strings; the DDSketch and the HyperLogLog registers as JSON (their crates' serde
-//! forms). Only fleet's own workers write these bytes, but a truncated or
+//! byte strings; the quantile sketch's non-empty bins as (bin, count) pairs, the HyperLogLog
+//! registers as JSON (the crate's serde form). Only fleet's own workers write these bytes, but a truncated or
 //! corrupt result is reported as [`StatsError::Corrupt`], never a panic.
 
 use super::error::StatsError;
