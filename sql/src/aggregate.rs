@@ -292,6 +292,7 @@ impl AggJob {
             None => return Ok(Outcome::Fallback("a sum beyond 64 bits".into())),
         };
         if let Ok(mut totals) = self.table.totals.lock() {
+            totals.scans += 1;
             totals.add_report(report, rows.len() as u64);
             totals.pushed_aggregates += 1;
         }

@@ -1,14 +1,18 @@
 //! [`FleetScanExec`]: the scan as a DataFusion `ExecutionPlan`.
 //!
-//! One output partition, fed by fleet's job runtime on its *thread* engine (forking worker
-//! processes inside a multi-threaded tokio process is not safe): `workers` threads claim the
-//! plan's chunks, and the coordinator verifies each chunk's speculative start (quoted
-//! newlines) and hands results over in plan order, so rows come out in file order. The job
-//! runs on its own OS thread; batches reach the async stream through a bounded channel, so
-//! a slow consumer holds the scan back instead of buffering the dataset. DataFusion
-//! repartitions after the scan where the plan gains from it (aggregates, joins, windows).
-//! With a `LIMIT` pushed down (only when every filter was pushed as exact), the job stops
-//! once that many rows are out.
+//! Its output partitions are groups of whole files ([`ChunkPlan::file_groups`]), contiguous
+//! in file order and about equal in bytes, one per worker (fewer when there are fewer files);
+//! each partition is one run of fleet's job runtime on its *thread* engine (forking worker
+//! processes inside a multi-threaded tokio process is not safe) over its files' chunks, with
+//! the workers shared out among the partitions. A file is never split between partitions,
+//! so each job verifies its chunks' speculative starts (quoted newlines) on its own, and
+//! partitions never wait for each other: DataFusion may run them in any order, or drop
+//! some. Rows of a partition come out in file order; when the query's output is the scan's
+//! rows as they come ([`crate::order`]), the scan runs as one partition with every worker,
+//! so results keep fleet scan's file order. Each job runs on its own OS thread; batches
+//! reach the async stream through a bounded channel, so a slow consumer holds the scan back
+//! instead of buffering the dataset. With a `LIMIT` pushed down (only when every filter was
+//! pushed as exact), each job stops once that many rows are out.
 
 use crate::frame::{read_frames, Frame};
 use crate::table::TableInner;
@@ -26,7 +30,7 @@ use datafusion::physical_plan::{
     SendableRecordBatchStream,
 };
 use fleet_engine::job::{Consumer, JobError};
-use fleet_engine::{run_job, EngineKind, JobOptions};
+use fleet_engine::{run_job, ChunkPlan, EngineKind, JobOptions};
 use std::fmt;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -42,8 +46,31 @@ pub struct FleetScanExec {
     filters: Vec<String>,
     limit: Option<usize>,
     workers: usize,
+    /// One per output partition.
+    parts: Vec<Part>,
     schema: SchemaRef,
     properties: Arc<PlanProperties>,
+}
+
+/// What one output partition scans: whole files, and the threads its job runs.
+#[derive(Debug, Clone)]
+struct Part {
+    plan: ChunkPlan,
+    threads: usize,
+}
+
+/// The table's files in up to `workers` groups, the workers shared out among them.
+fn parts(plan: &ChunkPlan, workers: usize, partitions: usize) -> Vec<Part> {
+    let groups = plan.file_groups(partitions.min(workers));
+    let n = groups.len();
+    groups
+        .into_iter()
+        .enumerate()
+        .map(|(i, plan)| Part {
+            plan,
+            threads: workers / n + usize::from(i < workers % n),
+        })
+        .collect()
 }
 
 impl FleetScanExec {
@@ -54,10 +81,22 @@ impl FleetScanExec {
         limit: Option<usize>,
         workers: usize,
     ) -> FleetScanExec {
+        let parts = parts(&table.ds.plan, workers, workers);
+        FleetScanExec::with_parts(table, task, filters, limit, workers, parts)
+    }
+
+    fn with_parts(
+        table: Arc<TableInner>,
+        task: SqlTask,
+        filters: Vec<String>,
+        limit: Option<usize>,
+        workers: usize,
+        parts: Vec<Part>,
+    ) -> FleetScanExec {
         let schema = fleet_engine::columnar::arrow_schema(&task.columns);
         let properties = PlanProperties::new(
             EquivalenceProperties::new(Arc::clone(&schema)),
-            Partitioning::UnknownPartitioning(1),
+            Partitioning::UnknownPartitioning(parts.len()),
             EmissionType::Incremental,
             Boundedness::Bounded,
         );
@@ -67,9 +106,28 @@ impl FleetScanExec {
             filters,
             limit,
             workers,
+            parts,
             schema,
             properties: Arc::new(properties),
         }
+    }
+
+    /// Output partitions: groups of whole files.
+    pub fn partitions(&self) -> usize {
+        self.parts.len()
+    }
+
+    /// The same scan as one partition with every worker: rows in file order.
+    pub(crate) fn in_one_partition(&self) -> FleetScanExec {
+        let parts = parts(&self.table.ds.plan, self.workers, 1);
+        FleetScanExec::with_parts(
+            Arc::clone(&self.table),
+            self.task.clone(),
+            self.filters.clone(),
+            self.limit,
+            self.workers,
+            parts,
+        )
     }
 
     /// The pushed-down filters, as SQL text.
@@ -106,9 +164,10 @@ impl DisplayAs for FleetScanExec {
         let names: Vec<&str> = self.task.columns.iter().map(|c| c.name.as_str()).collect();
         write!(
             f,
-            "FleetScanExec: files={}, chunks={}, workers={}, projection=[{}]",
+            "FleetScanExec: files={}, chunks={}, partitions={}, workers={}, projection=[{}]",
             self.table.ds.plan.files.len(),
             self.table.ds.plan.chunks.len(),
+            self.parts.len(),
             self.workers,
             names.join(", ")
         )?;
@@ -154,17 +213,20 @@ impl ExecutionPlan for FleetScanExec {
         partition: usize,
         _context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
-        if partition != 0 {
+        let Some(part) = self.parts.get(partition) else {
             return Err(DataFusionError::Internal(format!(
-                "FleetScanExec has one partition, asked for {partition}"
+                "FleetScanExec has {} partition(s), asked for {partition}",
+                self.parts.len()
             )));
-        }
+        };
         let (tx, rx) = mpsc::channel(CHANNEL_BATCHES);
         let job = ScanJob {
             table: Arc::clone(&self.table),
+            plan: part.plan.clone(),
             task: self.task.clone(),
             limit: self.limit,
-            workers: self.workers,
+            workers: part.threads,
+            first: partition == 0,
         };
         std::thread::Builder::new()
             .name("fleet-sql-scan".into())
@@ -180,12 +242,15 @@ impl ExecutionPlan for FleetScanExec {
     }
 }
 
-/// One run of the scan, on its own thread.
+/// One partition's run of the scan, on its own thread.
 struct ScanJob {
     table: Arc<TableInner>,
+    plan: ChunkPlan,
     task: SqlTask,
     limit: Option<usize>,
     workers: usize,
+    /// Partition 0: counts the scan in the table's totals (the others add their figures).
+    first: bool,
 }
 
 /// Why the consumer stopped the job early.
@@ -237,7 +302,7 @@ impl ScanJob {
             Ok(None)
         } else {
             run_job(
-                self.table.ds.plan.clone(),
+                self.plan,
                 Box::new(self.task),
                 &opts,
                 Consumer::Whole(&mut consume),
@@ -249,13 +314,14 @@ impl ScanJob {
             (_, Some(Stop::Failed(message))) => Some(message),
             (Ok(report), _) => {
                 if let (Ok(mut totals), Some(report)) = (self.table.totals.lock(), report) {
+                    totals.scans += u64::from(self.first);
                     totals.add_report(&report, rows);
                 }
                 None
             }
             (Err(_), Some(Stop::Done)) => {
                 if let Ok(mut totals) = self.table.totals.lock() {
-                    totals.scans += 1;
+                    totals.scans += u64::from(self.first);
                     totals.rows += rows;
                 }
                 None

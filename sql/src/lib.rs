@@ -9,8 +9,11 @@
 //!   kernel) and a residual condition (run on each kernel match, before any Arrow row exists).
 //! - [`task`]: the `ChunkTask` the workers run: filter a chunk, build Arrow columns of the
 //!   projected fields, hand them back as framed Arrow IPC.
-//! - [`exec`]: [`FleetScanExec`], the `ExecutionPlan`: runs the job on fleet's thread engine
-//!   beside tokio and streams the batches.
+//! - [`exec`]: [`FleetScanExec`], the `ExecutionPlan`: one partition per group of files, each
+//!   a job on fleet's thread engine beside tokio, streaming its batches.
+//! - [`order`]: [`order::FileOrder`], the rule that keeps file order where the result is
+//!   the scan's rows as they come.
+//! - [`pushdown`], [`aggregate`]: partial aggregates run by fleet's aggregation kernel.
 //! - [`session`]: [`SqlSession`], a DataFusion session on its own tokio runtime (what `fleet
 //!   sql` drives).
 //! - [`format`]: results as CSV, JSON lines, a table, Arrow or Parquet.
@@ -22,6 +25,7 @@ pub mod exec;
 pub mod filter;
 pub mod format;
 mod frame;
+pub mod order;
 pub mod pushdown;
 pub mod session;
 pub mod table;

@@ -2,6 +2,7 @@
 //! own, fleet tables registered by name, and one query's results streamed batch by batch.
 
 use crate::error::SqlError;
+use crate::order::FileOrder;
 use crate::pushdown::AggregatePushdown;
 use crate::table::FleetTable;
 use arrow_array::RecordBatch;
@@ -9,6 +10,8 @@ use arrow_schema::SchemaRef;
 use datafusion::common::TableReference;
 use datafusion::execution::context::SessionContext;
 use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
+use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::prelude::SessionConfig;
 use futures::StreamExt;
 use std::sync::Arc;
@@ -36,13 +39,19 @@ impl SqlSession {
             .build()
             .map_err(SqlError::Runtime)?;
         let config = SessionConfig::new().with_target_partitions(workers);
-        let mut state = SessionStateBuilder::new()
-            .with_config(config)
-            .with_default_features();
+        // FileOrder sees the plan as planned, before DataFusion repartitions it; the
+        // aggregate pushdown sees the final plan.
+        let mut rules: Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> =
+            vec![Arc::new(FileOrder)];
+        rules.extend(PhysicalOptimizer::new().rules);
         if pushdown {
-            state = state.with_physical_optimizer_rule(Arc::new(AggregatePushdown));
+            rules.push(Arc::new(AggregatePushdown));
         }
-        let state = state.build();
+        let state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_default_features()
+            .with_physical_optimizer_rules(rules)
+            .build();
         Ok(SqlSession {
             ctx: SessionContext::new_with_state(state),
             runtime,

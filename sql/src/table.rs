@@ -52,9 +52,9 @@ pub struct ScanTotals {
 }
 
 impl ScanTotals {
-    /// Adds one finished fleet job: its scan figures and the `rows` it handed to DataFusion.
+    /// Adds one finished fleet job: its scan figures and the `rows` it handed to DataFusion
+    /// (the caller counts the scan: a scan of several partitions runs several jobs).
     pub(crate) fn add_report(&mut self, report: &fleet_engine::ScanReport, rows: u64) {
-        self.scans += 1;
         self.bytes += report.bytes;
         self.records += report.records;
         self.matches += report.matches;

@@ -593,3 +593,56 @@ fn decimal_columns_sum_exactly_and_filter_as_datafusion_does() {
         assert!(!rows(&s, "SELECT * FROM m WHERE price = 0.1").is_empty());
     }
 }
+
+#[test]
+fn partitions_are_groups_of_files_and_plain_selects_keep_file_order() {
+    let dir = gps(5, 3_000);
+    let all = records(dir.path());
+    let t = table(dir.path(), 16 << 10);
+    let s = session(&[("gps", &t)]);
+    let physical = |sql: &str| -> String {
+        let plan = rows(&s, &format!("EXPLAIN {sql}"));
+        plan.iter().find(|r| r[0] == "physical_plan").unwrap()[1].clone()
+    };
+
+    // A grouping DataFusion runs itself reads the scan's two partitions directly.
+    let grouped = "SELECT id, max(lon) FROM gps GROUP BY id";
+    let plan = physical(grouped);
+    assert!(plan.contains("partitions=2"), "{plan}");
+    assert!(!plan.contains("RoundRobinBatch"), "{plan}");
+    assert!(!plan.contains("FleetAggregateExec"), "{plan}");
+    let mut expected: BTreeMap<i64, f64> = BTreeMap::new();
+    for r in &all {
+        let lon: f64 = r[2].parse().unwrap();
+        let e = expected.entry(r[0].parse().unwrap()).or_insert(lon);
+        *e = e.max(lon);
+    }
+    let got: BTreeMap<i64, f64> = rows(&s, grouped)
+        .iter()
+        .map(|r| (r[0].parse().unwrap(), r[1].parse().unwrap()))
+        .collect();
+    assert!(expected.len() > 10);
+    assert_eq!(got, expected);
+    let totals = t.totals();
+    assert_eq!(totals.scans, 1, "{totals:?}");
+    assert_eq!(totals.records, all.len() as u64, "{totals:?}");
+
+    // The scan's rows as they come: one partition, fleet scan's file order.
+    let select = "SELECT id, heading FROM gps WHERE speed > 30";
+    let plan = physical(select);
+    assert!(plan.contains("partitions=1"), "{plan}");
+    let want: Vec<Vec<String>> = all
+        .iter()
+        .filter(|r| r[4].parse::<i64>().unwrap() > 30)
+        .map(|r| vec![r[0].clone(), r[5].clone()])
+        .collect();
+    assert!(want.len() > 100);
+    assert_eq!(rows(&s, select), want);
+
+    // A consumer that stops reading some partitions early: every job ends.
+    let got = rows(
+        &s,
+        "SELECT id FROM gps UNION ALL SELECT id FROM gps LIMIT 5",
+    );
+    assert_eq!(got.len(), 5);
+}

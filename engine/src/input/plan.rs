@@ -83,6 +83,59 @@ impl ChunkPlan {
         self.files.push(file);
     }
 
+    /// Splits the plan into at most `n` plans of whole files, contiguous in file order and
+    /// about equal in bytes: run one after another they cover every chunk once, in order.
+    /// A file is never split across two plans, because a chunk's speculative start is only
+    /// verified against the chunk before it in the same job (see the module comment).
+    pub fn file_groups(&self, n: usize) -> Vec<ChunkPlan> {
+        let nfiles = self.files.len();
+        let n = n.clamp(1, nfiles.max(1));
+        if n == 1 {
+            return vec![self.clone()];
+        }
+        let mut bytes = vec![0u64; nfiles];
+        for c in &self.chunks {
+            bytes[c.file as usize] += c.end - c.start;
+        }
+        let total: u128 = bytes.iter().map(|&b| u128::from(b)).sum();
+        let mut groups = Vec::with_capacity(n);
+        let (mut first, mut done) = (0usize, 0u128);
+        for (f, &b) in bytes.iter().enumerate() {
+            done += u128::from(b);
+            let groups_left = n - groups.len() - 1;
+            if groups_left == 0 {
+                break;
+            }
+            // Cut once this group holds its share of the bytes, or when every file left
+            // must start a group of its own.
+            let share = done * n as u128 >= total * (groups.len() as u128 + 1);
+            if share || nfiles - f - 1 == groups_left {
+                groups.push(self.files_plan(first..f + 1));
+                first = f + 1;
+            }
+        }
+        groups.push(self.files_plan(first..nfiles));
+        groups
+    }
+
+    /// The plan of files `range` alone, file indices renumbered from 0.
+    fn files_plan(&self, range: std::ops::Range<usize>) -> ChunkPlan {
+        let base = range.start as u32;
+        ChunkPlan {
+            files: self.files[range.clone()].to_vec(),
+            chunks: self
+                .chunks
+                .iter()
+                .filter(|c| range.contains(&(c.file as usize)))
+                .map(|c| Chunk {
+                    file: c.file - base,
+                    ..*c
+                })
+                .collect(),
+            piece_size: self.piece_size,
+        }
+    }
+
     /// Adds a streamed file as one chunk covering its bytes on disk: it cannot be split, and
     /// progress counts the bytes read from disk.
     pub fn push_unit(&mut self, file: PlannedFile) {
@@ -134,6 +187,75 @@ mod tests {
                 assert!(pair[0].1 - pair[0].0 >= size.min(data.len()));
             }
         }
+    }
+
+    fn planned(sizes: &[usize]) -> ChunkPlan {
+        let mut plan = ChunkPlan::default();
+        for (i, &size) in sizes.iter().enumerate() {
+            let data = b"0123456\n".repeat(size);
+            let file = PlannedFile {
+                path: PathBuf::from(format!("f{i}")),
+                size: data.len() as u64,
+                delimiter: b',',
+                data_start: 0,
+                first_line: 1,
+                compression: None,
+                transcode: None,
+            };
+            plan.push_file(file, &data, 16);
+        }
+        plan
+    }
+
+    #[test]
+    fn file_groups_cover_every_chunk_once_in_order_without_splitting_a_file() {
+        let cases: &[&[usize]] = &[
+            &[],
+            &[5],
+            &[3, 3, 3, 3],
+            &[9, 1, 1, 1],
+            &[1, 1, 9],
+            &[0, 4, 0, 4, 2],
+        ];
+        for sizes in cases {
+            let plan = planned(sizes);
+            for n in 1..=6 {
+                let groups = plan.file_groups(n);
+                assert!(
+                    !groups.is_empty() && groups.len() <= n.max(1),
+                    "{sizes:?} n={n}"
+                );
+                assert_eq!(groups.len(), n.min(sizes.len()).max(1), "{sizes:?} n={n}");
+                let mut chunks = Vec::new();
+                let mut paths = Vec::new();
+                for g in &groups {
+                    for c in &g.chunks {
+                        assert!((c.file as usize) < g.files.len());
+                        chunks.push((g.files[c.file as usize].path.clone(), c.start, c.end));
+                    }
+                    paths.extend(g.files.iter().map(|f| f.path.clone()));
+                }
+                let whole: Vec<_> = plan
+                    .chunks
+                    .iter()
+                    .map(|c| (plan.files[c.file as usize].path.clone(), c.start, c.end))
+                    .collect();
+                assert_eq!(chunks, whole, "{sizes:?} n={n}");
+                let all: Vec<_> = plan.files.iter().map(|f| f.path.clone()).collect();
+                assert_eq!(paths, all, "{sizes:?} n={n}");
+            }
+        }
+    }
+
+    #[test]
+    fn file_groups_balance_bytes() {
+        let groups = planned(&[4, 4, 4, 4, 4, 4]).file_groups(3);
+        let bytes: Vec<u64> = groups.iter().map(ChunkPlan::total_bytes).collect();
+        assert_eq!(bytes, vec![64, 64, 64]);
+        // One large file alone, the small ones together.
+        let groups = planned(&[12, 2, 2, 2, 2, 2, 2]).file_groups(2);
+        let files: Vec<usize> = groups.iter().map(|g| g.files.len()).collect();
+        assert_eq!(files, vec![1, 6]);
     }
 
     #[test]
