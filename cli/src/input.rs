@@ -367,8 +367,13 @@ fn paths_summary(r: &ScanReport) {
     if p.quoted == 0 && p.fallback() == 0 {
         return;
     }
+    // The quoted chunks a selective scan read with its needle search fused into the pass.
+    let searched = match p.quoted_candidates {
+        0 => String::new(),
+        n => format!(" ({} with the needle search)", human_count(n)),
+    };
     let mut line = format!(
-        "fleet: chunks: {} plain pass, {} quoted/CRLF pass, {} csv-core",
+        "fleet: chunks: {} plain pass, {} quoted/CRLF pass{searched}, {} csv-core",
         human_count(p.plain),
         human_count(p.quoted),
         human_count(p.fallback())

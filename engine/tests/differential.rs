@@ -173,6 +173,7 @@ fn dialect_csv(seed: u64, rows: usize, all: bool, crlf: bool, newlines: bool) ->
 #[test]
 fn quoted_and_crlf_data_take_the_quoted_pass_and_match_the_reference() {
     let mut quoted_chunks = 0;
+    let mut searched_chunks = 0;
     for seed in 0..8u64 {
         let (all, crlf, newlines) = (seed % 2 == 0, seed % 4 < 2, seed % 8 >= 6);
         let files: Vec<Vec<u8>> = (0..2)
@@ -232,12 +233,21 @@ fn quoted_and_crlf_data_take_the_quoted_pass_and_match_the_reference() {
                         // ones may hold just an empty line): no chunk is plain.
                         assert_eq!(p.plain, 0, "{ctx}: {p:?}");
                     }
+                    // A single needle (`1=11865`, `2=a,b`) takes the fused candidate pass on
+                    // every quoted chunk; a range test (`3>100`) never does.
+                    if where_text[0] == "3>100" {
+                        assert_eq!(p.quoted_candidates, 0, "{ctx}: {p:?}");
+                    } else {
+                        assert_eq!(p.quoted_candidates, p.quoted, "{ctx}: {p:?}");
+                    }
+                    searched_chunks += p.quoted_candidates;
                     quoted_chunks += p.quoted;
                 }
             }
         }
     }
     assert!(quoted_chunks > 1000);
+    assert!(searched_chunks > 500, "{searched_chunks}");
 }
 
 /// Rarities (a lone CR, a quote inside an unquoted field) leave their chunks to csv-core, which

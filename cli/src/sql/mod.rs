@@ -3,6 +3,7 @@
 //! tables and writes a statement's result; [`statements`] reads statements from standard
 //! input when no query is given (a prompt at a terminal, a script otherwise).
 
+mod prompt;
 mod statements;
 
 use crate::input::{column_names, header_flag, null_flags};
@@ -56,9 +57,9 @@ Exit status: 0 success, 2 error (a partial result, with an unreadable file, incl
 pub struct SqlArgs {
     /// The SQL query (DataFusion's dialect, close to PostgreSQL's). A quoted table name that is
     /// a path (FROM 'data/gps') opens that dataset. Without a query, statements ended by `;`
-    /// are read from standard input: at a terminal with a `fleet>` prompt (errors are shown
-    /// and the prompt goes on; \q, exit or Ctrl-D ends it), otherwise as a script that stops
-    /// at its first error.
+    /// are read from standard input: at a terminal with a `fleet>` prompt (line editing;
+    /// history in ~/.fleet_history, or $FLEET_HISTORY; errors are shown and the prompt goes
+    /// on; \q, exit or Ctrl-D ends it), otherwise as a script that stops at its first error.
     query: Option<String>,
     /// A dataset as a table: NAME=PATH, or PATH (named after its folder, or the file's name
     /// without extensions). Repeatable.

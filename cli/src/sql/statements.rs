@@ -1,15 +1,15 @@
 //! `fleet sql` without a query: statements read from standard input, each ended by a `;`
-//! outside quotes and comments. At a terminal a `fleet>` prompt is shown, an error is
-//! reported and the prompt goes on; from a pipe or file (a script) the first error stops the
+//! outside quotes and comments. At a terminal a `fleet>` prompt is shown (with line editing
+//! and history: `prompt.rs`), an error is reported and the prompt goes on; from a pipe or file (a script) the first error stops the
 //! run with exit 2, naming the statement's line. A last statement without `;` runs at the
 //! end of the input.
 
+use super::prompt::{Line, LineSource};
 use super::{Ran, Tables};
 use crate::Outcome;
 use anyhow::Context;
 use fleet_engine::job::interrupt;
 use fleet_sql::format::ResultFormat;
-use std::io::{self, BufRead, Write};
 
 pub(super) fn run(
     tables: &mut Tables<'_>,
@@ -17,30 +17,20 @@ pub(super) fn run(
     prompt: bool,
     quiet: bool,
 ) -> anyhow::Result<Outcome> {
-    let stdin = io::stdin();
-    let mut input = stdin.lock();
+    let mut source = LineSource::new(prompt);
     let mut splitter = Splitter::default();
-    let mut line = Vec::new();
     let mut line_no = 0u64;
     loop {
-        if prompt {
-            eprint!(
-                "{}",
-                if splitter.is_empty() {
-                    "fleet> "
-                } else {
-                    "   ..> "
-                }
-            );
-            let _ = io::stderr().flush();
-        }
-        line.clear();
-        let Some(n) = read_line(&mut input, &mut line)? else {
-            return Ok(Outcome::Interrupted);
+        let shown = if splitter.is_empty() {
+            "fleet> "
+        } else {
+            "   ..> "
         };
-        if n == 0 {
-            break;
-        }
+        let line = match source.next(shown)? {
+            Line::Text(line) => line,
+            Line::End => break,
+            Line::Interrupted => return Ok(Outcome::Interrupted),
+        };
         line_no += 1;
         let text = std::str::from_utf8(&line)
             .with_context(|| format!("standard input, line {line_no}: not UTF-8 text"))?;
@@ -91,44 +81,6 @@ fn execute(
                 eprintln!("fleet: {rows} row(s)");
             }
             Ok(None)
-        }
-    }
-}
-
-/// One line into `line` (with its `\n`); `Some(0)` at the end of the input, `None` after
-/// Ctrl-C. Reads through `fill_buf` because `read_line` retries a read the signal cut short,
-/// which would leave Ctrl-C at the prompt unanswered until Enter.
-fn read_line(input: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<Option<usize>> {
-    loop {
-        let buf = match input.fill_buf() {
-            Ok(buf) => buf,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                if interrupt::interrupted() {
-                    return Ok(None);
-                }
-                continue;
-            }
-            Err(e) => {
-                return Err(io::Error::new(
-                    e.kind(),
-                    format!("cannot read standard input: {e}"),
-                ))
-            }
-        };
-        if buf.is_empty() {
-            return Ok(Some(line.len()));
-        }
-        match buf.iter().position(|&b| b == b'\n') {
-            Some(i) => {
-                line.extend_from_slice(&buf[..=i]);
-                input.consume(i + 1);
-                return Ok(Some(line.len()));
-            }
-            None => {
-                let n = buf.len();
-                line.extend_from_slice(buf);
-                input.consume(n);
-            }
         }
     }
 }

@@ -245,6 +245,32 @@ impl ColumnGuess {
         parsed
     }
 
+    /// [`ColumnGuess::observe_value`] for a value the caller has classified already: one
+    /// that [`is_float`] accepts (a decimal without exponent or leading zero, not null nor a
+    /// marker), and that [`is_int`] accepts when `int` (`fleet stats` reads each value's
+    /// bytes once for its number and these answers). Only the timestamp check is left.
+    #[inline]
+    pub fn observe_canonical_number(
+        &mut self,
+        value: &[u8],
+        int: bool,
+    ) -> Option<Option<Timestamp>> {
+        debug_assert!(is_float(value) && int == is_int(value));
+        if !(self.timestamp_ns || self.timestamp_us) {
+            self.non_null += 1;
+            self.float |= self.int && int;
+            self.int &= int;
+            return None;
+        }
+        self.observe_value(value)
+    }
+
+    /// Whether the column can still be an int or a float (every value so far is a number).
+    #[inline]
+    pub fn may_be_number(&self) -> bool {
+        self.float || self.int
+    }
+
     /// Nothing but text is possible any more: further values cannot change the type, nor
     /// whether default markers are text.
     pub fn settled(&self) -> bool {

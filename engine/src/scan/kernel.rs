@@ -115,13 +115,18 @@ impl MatchSink for Formatter<'_> {
 }
 
 /// Counts `\n` bytes incrementally, so line numbers of malformed records cost no second pass.
-struct LineCounter {
+pub(crate) struct LineCounter {
     pos: usize,
     lines: u64,
 }
 
 impl LineCounter {
-    fn line_at(&mut self, data: &[u8], pos: usize) -> u64 {
+    /// Counts from `pos` (a chunk's start).
+    pub(crate) fn new(pos: usize) -> LineCounter {
+        LineCounter { pos, lines: 0 }
+    }
+
+    pub(crate) fn line_at(&mut self, data: &[u8], pos: usize) -> u64 {
         self.lines += bytecount::count(&data[self.pos..pos], b'\n') as u64;
         self.pos = pos;
         self.lines
@@ -511,13 +516,9 @@ pub fn filter_chunk(
     }
     // A quote or CR somewhere: forget what the plain pass did and take the quoted one.
     sink.restart();
+    // Its outcome says which quoted pass ran (see `Paths`).
     let why = match scan_quoted(data, range.clone(), delimiter, filter, sink, scratch) {
-        Ok(outcome) => {
-            return ChunkOutcome {
-                paths: Paths::QUOTED,
-                ..outcome
-            }
-        }
+        Ok(outcome) => return outcome,
         Err(why) => why,
     };
     // A rarity: parse fully.

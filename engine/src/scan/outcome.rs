@@ -42,6 +42,9 @@ pub struct Paths {
     pub plain: u64,
     /// Scanned by the quoted pass: quoted fields and/or CRLF line ends.
     pub quoted: u64,
+    /// Of those, the chunks a selective scan read with the needle search fused into the quoted
+    /// pass ([`crate::simd::quoted_candidate`]).
+    pub quoted_candidates: u64,
     /// A quote inside an unquoted field, or text right after a closing quote.
     pub stray_quote: u64,
     /// A CR not followed by a LF.
@@ -57,6 +60,7 @@ impl Paths {
     pub const PLAIN: Paths = Paths {
         plain: 1,
         quoted: 0,
+        quoted_candidates: 0,
         stray_quote: 0,
         lone_cr: 0,
         open_quote: 0,
@@ -67,6 +71,11 @@ impl Paths {
         quoted: 1,
         plain: 0,
         ..Paths::PLAIN
+    };
+
+    pub const QUOTED_CANDIDATES: Paths = Paths {
+        quoted_candidates: 1,
+        ..Paths::QUOTED
     };
 
     /// A chunk that fell back to csv-core for `why`.
@@ -95,6 +104,7 @@ impl Paths {
     pub fn add(&mut self, o: &Paths) {
         self.plain += o.plain;
         self.quoted += o.quoted;
+        self.quoted_candidates += o.quoted_candidates;
         self.stray_quote += o.stray_quote;
         self.lone_cr += o.lone_cr;
         self.open_quote += o.open_quote;

@@ -6,14 +6,20 @@
 //! written out byte-identical (their CRLF included). The rarities the pass does not follow come
 //! back as [`Rare`], and the kernel then parses the chunk with csv-core.
 //!
+//! A single needle (`--where id=11865`) takes the fused candidate pass instead
+//! ([`crate::simd::quoted_candidate`], [`scan_flagged`]): the needle search runs inside the
+//! block masks, and the records without a candidate cost no per-record work at all.
+//!
 //! Apart from the plain path in `kernel.rs` so that plain chunks run exactly the loops they
 //! ran before quoted data had a fast path.
 
 use crate::query::condition::{Candidates, Condition};
-use crate::scan::kernel::{filter_record, Filter, MatchSink, Scratch};
-use crate::scan::outcome::{note_malformed, ChunkOutcome};
+use crate::scan::kernel::{filter_record, Filter, LineCounter, MatchSink, Scratch};
+use crate::scan::outcome::{note_malformed, ChunkOutcome, Paths, REPORTED_MALFORMED};
 use crate::scan::record::split_quoted;
+use crate::simd::candidate::Probe;
 use crate::simd::quoted::{for_each_line_split, Line, Rare, MAX_SPLIT};
+use crate::simd::quoted_candidate::for_each_flagged_record;
 use std::iter::Peekable;
 use std::ops::Range;
 
@@ -27,8 +33,22 @@ pub(crate) fn scan_quoted(
     sink: &mut impl MatchSink,
     scratch: &mut Scratch,
 ) -> Result<ChunkOutcome, Rare> {
-    let mut outcome = ChunkOutcome::default();
     let needed = filter.fields_needed().max(sink.fields_needed());
+    if let Some(Candidates::One(n)) = filter.predicates.iter().find_map(Condition::candidates) {
+        // A needle holding a quote, CR or newline may span a record end or differ from its
+        // field's bytes: those keep the pass below.
+        if !n.bytes.iter().any(|&b| matches!(b, b'"' | b'\r' | b'\n')) {
+            if let Some(probe) = Probe::new(n.bytes, n.numeric) {
+                return scan_flagged(
+                    data, range, delimiter, filter, &probe, needed, sink, scratch,
+                );
+            }
+        }
+    }
+    let mut outcome = ChunkOutcome {
+        paths: Paths::QUOTED,
+        ..ChunkOutcome::default()
+    };
     let mut hits = Hits::new(&data[range.clone()], range.start, filter.predicates);
     let Scratch {
         fields, unquoted, ..
@@ -72,6 +92,62 @@ pub(crate) fn scan_quoted(
         }
     })?;
     outcome.lines = lines;
+    Ok(outcome)
+}
+
+/// The selective scan of a chunk holding quotes or CRs, for a single needle: the fused pass
+/// ([`crate::simd::quoted_candidate`]) checks every record's field count and hands out only
+/// the records holding a candidate (split, unquoted and tested here) and the malformed ones.
+#[allow(clippy::too_many_arguments)]
+fn scan_flagged(
+    data: &[u8],
+    range: Range<usize>,
+    delimiter: u8,
+    filter: Filter<'_>,
+    probe: &Probe,
+    needed: usize,
+    sink: &mut impl MatchSink,
+    scratch: &mut Scratch,
+) -> Result<ChunkOutcome, Rare> {
+    let mut outcome = ChunkOutcome {
+        paths: Paths::QUOTED_CANDIDATES,
+        ..ChunkOutcome::default()
+    };
+    let Scratch {
+        fields, unquoted, ..
+    } = scratch;
+    let mut lines = LineCounter::new(range.start);
+    let expected = u32::try_from(filter.ncols.saturating_sub(1)).unwrap_or(u32::MAX);
+    let counts = for_each_flagged_record(data, range, delimiter, expected, probe, |rec| {
+        if !rec.well_formed {
+            // Line numbers cost a count of the bytes before: only for the reported few.
+            let line_no = if (outcome.malformed as usize) < REPORTED_MALFORMED {
+                lines.line_at(data, rec.start)
+            } else {
+                0
+            };
+            note_malformed(&mut outcome, line_no);
+            return;
+        }
+        let content = &data[rec.start..rec.end];
+        let raw = &data[rec.start..rec.next];
+        let line_no = || lines.line_at(data, rec.start);
+        split_quoted(data, rec.start..rec.end, delimiter, fields, needed);
+        if memchr::memchr(b'"', content).is_none() {
+            let field = |i: usize| &data[fields[i].clone()];
+            filter_record(filter, sink, &mut outcome, raw, &field, line_no);
+        } else if memchr::memmem::find(content, b"\"\"").is_none() {
+            // No `""` anywhere: a value is its field without the outer quotes.
+            let field = |i: usize| strip_quotes(&data[fields[i].clone()]);
+            filter_record(filter, sink, &mut outcome, raw, &field, line_no);
+        } else {
+            unquoted.fill(data, fields.iter().cloned());
+            let field = |i: usize| unquoted.get(data, i);
+            filter_record(filter, sink, &mut outcome, raw, &field, line_no);
+        }
+    })?;
+    outcome.records = counts.records;
+    outcome.lines = counts.newlines;
     Ok(outcome)
 }
 

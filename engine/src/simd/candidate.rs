@@ -54,6 +54,16 @@ impl Probe {
             exponent: if numeric { b'e' } else { 0 },
         })
     }
+
+    /// Whether exponent letters are candidates too (a numeric needle).
+    pub fn numeric(&self) -> bool {
+        self.exponent != 0
+    }
+
+    /// The probed offsets in the needle and the bytes wanted there.
+    pub(crate) fn probes(&self) -> ([usize; 4], [u8; 4]) {
+        (self.offsets, self.bytes)
+    }
 }
 
 /// What the pass counted over the whole range.
@@ -175,7 +185,7 @@ pub fn scalar_masks(bytes: &[u8], at: usize, delimiter: u8, probe: &Probe) -> Ma
 /// The exponent letters of `exp` (the block at `bytes[at..]`) that can end a mantissa: right
 /// after a digit or a dot (`1.5e3`, `1.e3`). Only blocks holding a letter get here.
 #[cold]
-fn exponents(bytes: &[u8], at: usize, mut exp: u64) -> u64 {
+pub(crate) fn exponents(bytes: &[u8], at: usize, mut exp: u64) -> u64 {
     let mut keep = 0;
     while exp != 0 {
         let j = exp.trailing_zeros() as usize;
@@ -353,7 +363,7 @@ fn plain_blocks<const FIND_EMPTY: bool>(
 /// without a branch (how many newlines a block holds is random, and a mispredicted loop costs
 /// more than the check), any further ones in a loop.
 #[inline(always)]
-fn check_by_popcount(nl: u64, dl: u64, seen: u32, delimiters: u32) -> (bool, u32) {
+pub(crate) fn check_by_popcount(nl: u64, dl: u64, seen: u32, delimiters: u32) -> (bool, u32) {
     let first = nl ^ nl.wrapping_sub(1);
     let mut wrong = ((seen + (dl & first).count_ones()) ^ delimiters) * (nl != 0) as u32;
     let rest = nl & nl.wrapping_sub(1);
@@ -383,7 +393,7 @@ fn event_pattern(delimiters: u32) -> u64 {
 
 /// How many leading 64-byte blocks of a `len`-byte range can be read by vector loads, whose
 /// probes reach `span - 1` bytes past the block.
-fn vector_blocks(len: usize, probe: &Probe) -> usize {
+pub(crate) fn vector_blocks(len: usize, probe: &Probe) -> usize {
     len.saturating_sub(probe.span - 1) / 64
 }
 

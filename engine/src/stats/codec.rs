@@ -1,14 +1,14 @@
 //! A chunk's column profiles as bytes and back: they travel from a worker (possibly another
 //! process) through its spill file to the coordinator. Little-endian integers, length-prefixed
-//! byte strings; the DDSketch and the HyperLogLog registers as JSON (their crates' serde
-//! forms). Only fleet's own workers write these bytes, but a truncated or
+//! byte strings; the quantile sketch's non-empty bins as (bin, count) pairs, the HyperLogLog
+//! registers as JSON (the crate's serde form). Only fleet's own workers write these bytes, but a truncated or
 //! corrupt result is reported as [`StatsError::Corrupt`], never a panic.
 
 use super::error::StatsError;
-use super::profile::{ColumnProfile, Counts, Distinct, Hll, Numbers, Sketches, Times};
+use super::profile::{ColumnProfile, Distinct, ExactCounts, Hll, Numbers, Sketches, Times};
+use super::quantile_sketch::QuantileSketch;
 use crate::agg::exact::{Sum256, U256};
 use crate::columnar::ColumnGuess;
-use sketches_ddsketch::DDSketch;
 use std::collections::BTreeMap;
 
 /// Appends `profiles` to `out`.
@@ -57,21 +57,14 @@ pub fn encode(profiles: &[ColumnProfile], out: &mut Vec<u8>) {
             Distinct::Exact(map) => {
                 out.push(0);
                 put_u64(out, map.len() as u64);
-                for (k, n) in map {
-                    put_bytes(out, k);
-                    put_u64(out, *n);
+                for (k, n) in map.iter() {
+                    put_bytes(out, &k);
+                    put_u64(out, n);
                 }
             }
             Distinct::Sketched(s) => {
                 out.push(1);
-                // Not the crate's Java encoding: its decoder restores the default
-                // configuration (2048 bins), which would collapse a wide sketch. An empty
-                // sketch (a text column) is left out: its infinite min and max have no JSON.
-                if s.dd.count() == 0 {
-                    put_bytes(out, b"");
-                } else {
-                    put_bytes(out, &serde_json::to_vec(&s.dd).unwrap_or_default());
-                }
+                s.quantiles.encode(out);
                 // Serializing plain registers to a Vec cannot fail.
                 put_bytes(out, &serde_json::to_vec(&s.hll).unwrap_or_default());
             }
@@ -128,24 +121,18 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<ColumnProfile>, StatsError> {
         let distinct = match r.u8()? {
             0 => {
                 let len = r.len()?;
-                let mut map =
-                    Counts::with_capacity_and_hasher(len.min(1 << 16), Default::default());
+                let mut pairs = Vec::with_capacity(len.min(1 << 16));
                 for _ in 0..len {
                     let k = r.bytes()?.to_vec();
-                    map.insert(k, r.u64()?);
+                    pairs.push((k, r.u64()?));
                 }
-                Distinct::Exact(map)
+                Distinct::Exact(pairs.into_iter().collect::<ExactCounts>())
             }
             1 => {
-                let dd = match r.bytes()? {
-                    b"" => Sketches::new().dd,
-                    json => {
-                        serde_json::from_slice::<DDSketch>(json).map_err(|_| StatsError::Corrupt)?
-                    }
-                };
+                let quantiles = QuantileSketch::decode(&mut r.bytes).ok_or(StatsError::Corrupt)?;
                 let hll: Hll =
                     serde_json::from_slice(r.bytes()?).map_err(|_| StatsError::Corrupt)?;
-                Distinct::Sketched(Box::new(Sketches { hll, dd }))
+                Distinct::Sketched(Box::new(Sketches { hll, quantiles }))
             }
             _ => return Err(StatsError::Corrupt),
         };

@@ -4,6 +4,8 @@
 //! - [`profile`]: [`ColumnProfile`], what a pass learns about one column (type guess, counts,
 //!   exact sums, extremes, timestamps per day, distinct values exactly up to a cap and as
 //!   sketches beyond it), built per chunk and merged exactly across chunks and workers.
+//! - [`quantile_sketch`]: [`quantile_sketch::QuantileSketch`], the quantiles past the cap
+//!   (log-spaced bins read from a value's bits, 0.05% relative accuracy).
 //! - `codec.rs`: a chunk's profiles as bytes, to cross from a worker process to the
 //!   coordinator; `error.rs`: [`StatsError`].
 //! - [`task`]: [`task::StatsTask`], the [`crate::job::ChunkTask`] workers run, and
@@ -16,6 +18,7 @@
 mod codec;
 mod error;
 pub mod profile;
+pub mod quantile_sketch;
 pub mod summary;
 pub mod task;
 

@@ -8,9 +8,17 @@
 //! per text in a map while a column has at most [`EXACT_CAP`] of them: quantiles, distinct
 //! counts and the top values are then exact. Past the cap the map becomes two sketches
 //! ([`Sketches`]): HyperLogLog registers (merged by maximum) for the distinct count and a
-//! DDSketch (bins merged by addition) for quantiles. Whether a column is exact does not
-//! depend on the chunking either: a union passes the cap exactly when the whole column does.
+//! [`QuantileSketch`] (bins merged by addition) for quantiles. Whether a column is exact does
+//! not depend on the chunking either: a union passes the cap exactly when the whole column
+//! does.
+//!
+//! What a value costs matters here (every field of every record): each value's bytes are
+//! classified once ([`plain_number`]: number, and whether `fleet convert` would read it as an
+//! int or a float, in one pass), texts that are small integers (`0`..`999`, as speeds,
+//! headings, flags) are counted in an array indexed by value ([`ExactCounts`]) rather than
+//! hashed, and numbers are no longer read once the column cannot be numeric.
 
+use super::quantile_sketch::QuantileSketch;
 use crate::agg::exact::{scaled, Sum256, POW10, SCALE_DIGITS, U256};
 use crate::columnar::ColumnGuess;
 use crate::input::nulls::NullMarkers;
@@ -18,7 +26,7 @@ use crate::query::timestamp::{parse_timestamp, Timestamp};
 use crate::simd::digits::short_digits;
 use hyperloglogplus::{HyperLogLog, HyperLogLogPF};
 use serde::{Deserialize, Serialize};
-use sketches_ddsketch::{Config, DDSketch};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
 
@@ -26,14 +34,6 @@ use std::hash::BuildHasher;
 pub const EXACT_CAP: usize = 10_000;
 /// HyperLogLog precision: 2^14 registers, a standard error of about 0.8%.
 const HLL_PRECISION: u8 = 14;
-/// DDSketch relative accuracy of each quantile (0.05%; bins are 0.1% wide).
-pub const DD_ALPHA: f64 = 5e-4;
-/// DDSketch bins kept at most. Past the limit the sketch collapses its smallest bins, and
-/// then its result would depend on the order values arrived in. Values here lie between
-/// 10^-9 (one scaled unit) and 10^19 (the largest summed exactly), a ratio of 10^28: about
-/// 64,500 bins of 0.1%, so with this limit no sketch ever collapses and merged bins are the
-/// same whatever the chunking.
-const DD_BINS: u32 = 65_536;
 
 /// A hasher whose hashes are the same in every worker process and thread, so HyperLogLog
 /// registers filled by different workers merge.
@@ -62,14 +62,14 @@ pub type Counts = HashMap<Vec<u8>, u64, foldhash::fast::RandomState>;
 pub struct Sketches {
     /// Every value's text (not the default markers, counted apart).
     pub hll: Hll,
-    /// Every value that is a number, as f64.
-    pub dd: DDSketch,
+    /// Every value that is a number, while the column may be numeric.
+    pub quantiles: QuantileSketch,
 }
 
 impl std::fmt::Debug for Sketches {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sketches")
-            .field("numbers", &self.dd.count())
+            .field("numbers", &self.quantiles.count())
             .finish()
     }
 }
@@ -82,7 +82,7 @@ impl Sketches {
                 Ok(h) => h,
                 Err(_) => unreachable!("HLL_PRECISION is within 4..=16"),
             },
-            dd: DDSketch::new(Config::new(DD_ALPHA, DD_BINS, 1.0e-9)),
+            quantiles: QuantileSketch::default(),
         }
     }
 
@@ -91,39 +91,20 @@ impl Sketches {
     fn add(&mut self, text: &[u8], number: Option<i128>, count: u64) {
         self.hll.insert(text);
         if let Some(v) = number {
-            self.dd.add_with_count(to_f64(v), count);
+            self.quantiles.add(v, count);
         }
     }
 
     fn merge(&mut self, other: &Sketches) {
         // Same precision and configuration on both sides: the merges cannot fail.
         let _ = self.hll.merge(&other.hll);
-        // Merging an empty DDSketch widens the store to its unset key range and collapses
-        // every bin (sketches-ddsketch 0.4.2): an empty one is left out.
-        if other.dd.count() > 0 {
-            if self.dd.count() == 0 {
-                self.dd = other.dd.clone();
-            } else {
-                let _ = self.dd.merge(&other.dd);
-            }
-        }
+        self.quantiles.merge(&other.quantiles);
     }
 }
 
 impl Default for Sketches {
     fn default() -> Self {
         Sketches::new()
-    }
-}
-
-/// A value in 10^-9 units as f64 (for the sketch only).
-#[inline]
-pub fn to_f64(v: i128) -> f64 {
-    // Both conversions round to nearest, so they agree where i64 holds the value; i64's is
-    // one instruction, i128's a library call.
-    match i64::try_from(v) {
-        Ok(small) => small as f64 / 1e9,
-        Err(_) => v as f64 / 1e9,
     }
 }
 
@@ -143,6 +124,12 @@ pub(crate) fn number_in(line: &[u8], value: &[u8]) -> Option<i128> {
 /// which says nothing about whether it is a number.
 #[inline(always)]
 fn plain_scaled(text: &[u8]) -> Option<i128> {
+    plain_scaled_dotted(text).map(|(v, _)| v)
+}
+
+/// [`plain_scaled`], and whether the text has a fraction (a dot).
+#[inline(always)]
+fn plain_scaled_dotted(text: &[u8]) -> Option<(i128, bool)> {
     let (negative, body) = match text.split_first()? {
         (b'-', rest) => (true, rest),
         _ => (false, text),
@@ -156,6 +143,7 @@ fn plain_scaled(text: &[u8]) -> Option<i128> {
     }
     let digits = |d: &[u8]| d.iter().fold(0u64, |v, &b| v * 10 + u64::from(b - b'0'));
     let int = digits(&body[..int_len]);
+    let dotted = int_len < body.len();
     let frac = match &body[int_len..] {
         [] => 0,
         [b'.', f @ ..]
@@ -166,19 +154,158 @@ fn plain_scaled(text: &[u8]) -> Option<i128> {
         _ => return None,
     };
     let v = i128::from(int * POW10[SCALE_DIGITS] + frac);
-    Some(if negative { -v } else { v })
+    Some((if negative { -v } else { v }, dotted))
+}
+
+/// What one pass over a value's bytes tells of the commonest numbers: an optional `-`, 1
+/// to 9 digits and optionally a dot and 1 to 9 digits, with no leading zero (so that
+/// `fleet convert` reads it as a float, and as an int when it has no dot and is not `-0`).
+/// Its value in 10^-9 units and whether it is an int; `None` for any other text (which may
+/// still be a number: the caller then takes the general route).
+#[inline(always)]
+pub(crate) fn plain_number(line: &[u8], value: &[u8]) -> Option<(i128, bool)> {
+    if let Some(v) = short_digits(line, value) {
+        // 1 to 8 digits: canonical unless a longer one starts with 0.
+        if value.len() > 1 && value[0] == b'0' {
+            return None;
+        }
+        return Some((i128::from(v * POW10[SCALE_DIGITS]), true));
+    }
+    let (v, dotted) = plain_scaled_dotted(value)?;
+    let negative = value[0] == b'-';
+    let body = &value[usize::from(negative)..];
+    if body.len() > 1 && body[0] == b'0' && body[1] != b'.' {
+        return None;
+    }
+    let minus_zero = negative && v == 0;
+    Some((v, !(dotted || minus_zero)))
+}
+
+/// The index of `text` among the small integers counted densely: `0`..`999` written with
+/// no leading zero (no other text has the same index, so the array and the map never hold
+/// the same text).
+#[inline(always)]
+fn small_index(text: &[u8]) -> Option<usize> {
+    let d = |b: u8| b.wrapping_sub(b'0');
+    match *text {
+        [a] if d(a) < 10 => Some(usize::from(d(a))),
+        [a, b] if (1..10).contains(&d(a)) && d(b) < 10 => {
+            Some(usize::from(d(a)) * 10 + usize::from(d(b)))
+        }
+        [a, b, c] if (1..10).contains(&d(a)) && d(b) < 10 && d(c) < 10 => {
+            Some(usize::from(d(a)) * 100 + usize::from(d(b)) * 10 + usize::from(d(c)))
+        }
+        _ => None,
+    }
+}
+
+/// Small integers counted densely: `0`..`SMALL - 1`.
+const SMALL: usize = 1000;
+
+/// Counts per distinct text while a column is exact: the small integers ([`small_index`])
+/// in an array indexed by value, a lookup with no hashing, and every other text in a map.
+#[derive(Debug, Clone, Default)]
+pub struct ExactCounts {
+    map: Counts,
+    /// Empty until a small integer is seen, then [`SMALL`] counts.
+    small: Vec<u64>,
+    /// Non-zero counts in `small`.
+    small_distinct: usize,
+}
+
+impl ExactCounts {
+    /// Distinct texts.
+    pub fn len(&self) -> usize {
+        self.map.len() + self.small_distinct
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Adds `n` to the count of `text` when it is counted already or there is room for
+    /// another distinct text; false (nothing done) when a new text would pass the cap.
+    #[inline]
+    fn add(&mut self, text: &[u8], n: u64) -> bool {
+        if let Some(i) = small_index(text) {
+            if self.small.is_empty() {
+                self.small = vec![0; SMALL];
+            }
+            let slot = &mut self.small[i];
+            if *slot == 0 {
+                if self.map.len() + self.small_distinct >= EXACT_CAP {
+                    return false;
+                }
+                self.small_distinct += 1;
+            }
+            *slot += n;
+            return true;
+        }
+        if let Some(c) = self.map.get_mut(text) {
+            *c += n;
+            return true;
+        }
+        if self.len() >= EXACT_CAP {
+            return false;
+        }
+        self.map.insert(text.to_vec(), n);
+        true
+    }
+
+    fn contains(&self, text: &[u8]) -> bool {
+        match small_index(text) {
+            Some(i) => self.small.get(i).is_some_and(|&c| c > 0),
+            None => self.map.contains_key(text),
+        }
+    }
+
+    /// Each distinct text and its count (in no particular order).
+    pub fn iter(&self) -> impl Iterator<Item = (Cow<'_, [u8]>, u64)> + '_ {
+        let small = self
+            .small
+            .iter()
+            .enumerate()
+            .filter(|(_, &c)| c > 0)
+            .map(|(i, &c)| (Cow::Owned(i.to_string().into_bytes()), c));
+        self.map
+            .iter()
+            .map(|(k, &c)| (Cow::Borrowed(k.as_slice()), c))
+            .chain(small)
+    }
+}
+
+impl FromIterator<(Vec<u8>, u64)> for ExactCounts {
+    /// Distinct texts and their counts (more than the cap are all kept).
+    fn from_iter<I: IntoIterator<Item = (Vec<u8>, u64)>>(iter: I) -> ExactCounts {
+        let mut e = ExactCounts::default();
+        for (text, n) in iter {
+            match small_index(&text) {
+                Some(i) => {
+                    if e.small.is_empty() {
+                        e.small = vec![0; SMALL];
+                    }
+                    if e.small[i] == 0 {
+                        e.small_distinct += 1;
+                    }
+                    e.small[i] += n;
+                }
+                None => *e.map.entry(text).or_insert(0) += n,
+            }
+        }
+        e
+    }
 }
 
 /// The distinct values of a column: exact counts per text, or sketches past the cap.
 #[derive(Debug, Clone)]
 pub enum Distinct {
-    Exact(Counts),
+    Exact(ExactCounts),
     Sketched(Box<Sketches>),
 }
 
 impl Default for Distinct {
     fn default() -> Self {
-        Distinct::Exact(Counts::default())
+        Distinct::Exact(ExactCounts::default())
     }
 }
 
@@ -187,16 +314,11 @@ impl Distinct {
     #[inline]
     fn add(&mut self, text: &[u8], number: Option<i128>) {
         match self {
-            Distinct::Exact(map) => {
-                if let Some(n) = map.get_mut(text) {
-                    *n += 1;
+            Distinct::Exact(counts) => {
+                if counts.add(text, 1) {
                     return;
                 }
-                if map.len() < EXACT_CAP {
-                    map.insert(text.to_vec(), 1);
-                    return;
-                }
-                let mut sketches = Self::sketch(map);
+                let mut sketches = Self::sketch(counts);
                 sketches.add(text, number, 1);
                 *self = Distinct::Sketched(sketches);
             }
@@ -204,10 +326,10 @@ impl Distinct {
         }
     }
 
-    fn sketch(map: &Counts) -> Box<Sketches> {
+    fn sketch(counts: &ExactCounts) -> Box<Sketches> {
         let mut s = Box::new(Sketches::new());
-        for (text, &n) in map {
-            s.add(text, scaled(text), n);
+        for (text, n) in counts.iter() {
+            s.add(&text, scaled(&text), n);
         }
         s
     }
@@ -216,10 +338,11 @@ impl Distinct {
         let mine = std::mem::take(self);
         *self = match (mine, other) {
             (Distinct::Exact(mut a), Distinct::Exact(b)) => {
-                let new = b.keys().filter(|k| !a.contains_key(*k)).count();
+                let new = b.iter().filter(|(k, _)| !a.contains(k)).count();
                 if a.len() + new <= EXACT_CAP {
-                    for (k, n) in b {
-                        *a.entry(k).or_insert(0) += n;
+                    for (k, n) in b.iter() {
+                        // Within the cap, as counted above.
+                        let _ = a.add(&k, n);
                     }
                     Distinct::Exact(a)
                 } else {
@@ -381,8 +504,20 @@ impl ColumnProfile {
             return;
         }
         self.values += 1;
-        let parsed = self.guess.observe_value(value);
-        let number = number_in(line, value);
+        let (parsed, number) = match plain_number(line, value) {
+            Some((v, int)) => (self.guess.observe_canonical_number(value, int), Some(v)),
+            None => {
+                let parsed = self.guess.observe_value(value);
+                // A column that cannot be numeric prints no number figures: its numbers
+                // (and their quantiles) are not read.
+                let number = if self.guess.may_be_number() {
+                    number_in(line, value)
+                } else {
+                    None
+                };
+                (parsed, number)
+            }
+        };
         match number {
             Some(v) => {
                 let n = &mut self.numbers;
@@ -398,7 +533,9 @@ impl ColumnProfile {
                 n.squares.add_square(v);
             }
             None => {
-                if crate::query::number::Decimal::parse(value).is_some() {
+                if self.guess.may_be_number()
+                    && crate::query::number::Decimal::parse(value).is_some()
+                {
                     self.numbers.unusable += 1;
                 }
             }
@@ -468,7 +605,7 @@ mod tests {
 
     fn exact_counts(p: &ColumnProfile) -> BTreeMap<Vec<u8>, u64> {
         match &p.distinct {
-            Distinct::Exact(m) => m.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            Distinct::Exact(m) => m.iter().map(|(k, v)| (k.into_owned(), v)).collect(),
             Distinct::Sketched(_) => panic!("sketched"),
         }
     }
@@ -520,8 +657,8 @@ mod tests {
         let (Distinct::Sketched(x), Distinct::Sketched(y)) = (&whole.distinct, &a.distinct) else {
             panic!("not sketched");
         };
-        assert_eq!(x.dd.count(), y.dd.count());
-        assert_eq!(x.dd.quantile(0.5).unwrap(), y.dd.quantile(0.5).unwrap());
+        assert_eq!(x.quantiles, y.quantiles);
+        assert_eq!(x.quantiles.count(), (EXACT_CAP + 10) as u64);
         let (mut hx, mut hy) = (x.hll.clone(), y.hll.clone());
         let (cx, cy) = (hx.count(), hy.count());
         assert_eq!(cx, cy);
@@ -580,10 +717,134 @@ mod tests {
         assert_eq!(plain_scaled(b"-0.000000001"), Some(-1));
     }
 
+    /// What `plain_number` says of `text` is what `scaled` and the column guess say.
+    fn check_plain_number(text: &[u8]) {
+        let Some((v, int)) = plain_number(text, text) else {
+            return;
+        };
+        assert_eq!(Some(v), scaled(text), "{text:?}");
+        // From every state a guess can be in, the shortcut ends where the full check does.
+        for before in [
+            &[][..],
+            &["x"][..],
+            &["1.5"][..],
+            &["7"][..],
+            &["2015-02-01"][..],
+        ] {
+            let mut full = ColumnGuess::default();
+            for b in before {
+                full.observe_value(b.as_bytes());
+            }
+            let mut short = full;
+            let want = full.observe_value(text);
+            assert_eq!(short.observe_canonical_number(text, int), want, "{text:?}");
+            assert_eq!(short, full, "{text:?} after {before:?}");
+        }
+    }
+
+    #[test]
+    fn plain_numbers_are_classified_as_the_column_guess_does() {
+        for t in [
+            "0",
+            "-0",
+            "00",
+            "07",
+            "-07",
+            "0.5",
+            "-0.5",
+            "00.5",
+            "7",
+            "-7",
+            "12345678",
+            "123456789",
+            "-123456789",
+            "1.5",
+            "-1.50",
+            "114.368542",
+            "999999999.999999999",
+            "1.",
+            ".5",
+            "x",
+        ] {
+            check_plain_number(t.as_bytes());
+        }
+        assert_eq!(plain_number(b"0", b"0"), Some((0, true)));
+        assert_eq!(plain_number(b"-0", b"-0"), Some((0, false)));
+        assert_eq!(plain_number(b"07", b"07"), None);
+        assert_eq!(plain_number(b"-0.5", b"-0.5"), Some((-500_000_000, false)));
+    }
+
+    #[test]
+    fn small_integers_are_counted_by_text_as_every_other_value() {
+        let mut values: Vec<String> = Vec::new();
+        for i in -20i64..1100 {
+            values.push(i.to_string());
+            if i % 7 == 0 {
+                values.push(format!("0{i}"));
+                values.push(String::new());
+                values.push("x".into());
+                values.push(format!("{i}.0"));
+            }
+        }
+        values.extend(["-0", "00", "0", "999", "1000", "NA"].map(String::from));
+        let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+        let p = profile(&refs);
+        let mut want: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+        for v in &refs {
+            if !v.is_empty() && *v != "NA" {
+                *want.entry(v.as_bytes().to_vec()).or_insert(0) += 1;
+            }
+        }
+        assert_eq!(exact_counts(&p), want);
+        let Distinct::Exact(counts) = &p.distinct else {
+            panic!("sketched");
+        };
+        assert_eq!(counts.len(), want.len());
+        assert!(counts.small_distinct == SMALL, "{}", counts.small_distinct);
+        for cut in [0, 1, 500, refs.len() / 2, refs.len()] {
+            let mut a = profile(&refs[..cut]);
+            a.merge(profile(&refs[cut..]));
+            assert_eq!(exact_counts(&a), want);
+        }
+    }
+
+    #[test]
+    fn small_integers_count_towards_the_cap() {
+        // EXACT_CAP - 3 other texts, then small integers: exact up to the cap, then sketched.
+        let mut values: Vec<String> = (0..EXACT_CAP - 3).map(|i| format!("t{i}")).collect();
+        values.extend(["5", "6", "5", "7"].map(String::from));
+        let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+        let exact = profile(&refs);
+        assert_eq!(exact_counts(&exact).len(), EXACT_CAP);
+        assert_eq!(exact_counts(&exact)[&b"5"[..]], 2);
+        for cut in [0, 3, EXACT_CAP - 3, refs.len()] {
+            let mut a = profile(&refs[cut..]);
+            let mut b = profile(&refs[..cut]);
+            b.merge(std::mem::take(&mut a));
+            assert_eq!(exact_counts(&b), exact_counts(&exact));
+        }
+        let mut over = refs.clone();
+        over.push("8");
+        let p = profile(&over);
+        let Distinct::Sketched(s) = &p.distinct else {
+            panic!("exact past the cap");
+        };
+        assert_eq!(s.quantiles.count(), 5);
+        for cut in [0, 3, EXACT_CAP - 3, over.len()] {
+            let mut b = profile(&over[..cut]);
+            b.merge(profile(&over[cut..]));
+            let Distinct::Sketched(t) = &b.distinct else {
+                panic!("exact past the cap, cut at {cut}");
+            };
+            assert_eq!(t.quantiles, s.quantiles);
+        }
+    }
+
     proptest::proptest! {
         #[test]
         fn number_in_agrees_with_scaled(text in "-?[0-9]{0,11}(\\.[0-9]{0,11})?|[-+. 0-9e]{0,6}") {
             let b = text.as_bytes();
+            check_plain_number(b);
             proptest::prop_assert_eq!(number_in(b, b), scaled(b));
             let line = format!("12345678,{text},");
             let lb = line.as_bytes();

@@ -7,8 +7,8 @@
 //! - Numbers (int64/float64): min, max, exact sum, mean and sample stddev (exact integer
 //!   arithmetic, the agg module's), quantiles by nearest rank (the smallest value with at
 //!   least q·n values at or below it), exact while the column has at most
-//!   [`super::EXACT_CAP`] distinct values, else from the DDSketch (0.05% relative error) and
-//!   marked approximate.
+//!   [`super::EXACT_CAP`] distinct values, else from the quantile sketch (0.05% relative
+//!   error) and marked approximate.
 //! - Timestamps: first, last, records per day over the days from first to last.
 //! - Text: shortest and longest length in characters, the top values (exact only).
 //! - Every column: distinct count (exact up to the cap, else a HyperLogLog estimate, marked).
@@ -124,7 +124,7 @@ impl ColumnSummary {
             Distinct::Exact(map) => {
                 let mut values: Vec<(i128, u64)> = map
                     .iter()
-                    .filter_map(|(k, &c)| crate::agg::exact::scaled(k).map(|v| (v, c)))
+                    .filter_map(|(k, c)| crate::agg::exact::scaled(&k).map(|v| (v, c)))
                     .collect();
                 values.sort_unstable();
                 let total: u64 = values.iter().map(|v| v.1).sum();
@@ -134,7 +134,13 @@ impl ColumnSummary {
             }
             Distinct::Sketched(sk) => {
                 self.quantiles_approx = true;
-                let at = |q: f64| sk.dd.quantile(q).ok().flatten().unwrap_or(f64::NAN);
+                // The sketch's bins are in 10^-9 units. A bin's midpoint may lie past the
+                // column's exact extremes, the true value never does.
+                let (lo, hi) = (n.min as f64, n.max as f64);
+                let at = |q: f64| {
+                    let v = sk.quantiles.quantile(q);
+                    v.map_or(f64::NAN, |v| v.clamp(lo, hi) / 1e9)
+                };
                 self.quantiles = Some(QUANTILES.map(|q| float_text(at(f64::from(q) / 100.0))));
                 // The sketch's shape: 1001 evenly ranked values, each standing for as many
                 // values as the column has over 1001.
@@ -180,15 +186,15 @@ impl ColumnSummary {
             self.max_len = Some(p.max_len);
         }
         if let Distinct::Exact(map) = &p.distinct {
-            let mut all: Vec<(&[u8], u64)> = map.iter().map(|(k, &c)| (k.as_slice(), c)).collect();
+            let mut all: Vec<(std::borrow::Cow<'_, [u8]>, u64)> = map.iter().collect();
             if text_column {
-                all.extend(p.markers.iter().map(|(k, &c)| (k.as_slice(), c)));
+                all.extend(p.markers.iter().map(|(k, &c)| (k.as_slice().into(), c)));
             }
-            all.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+            all.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
             self.top = all
                 .into_iter()
                 .take(TOP_VALUES)
-                .map(|(k, c)| (String::from_utf8_lossy(k).into_owned(), c))
+                .map(|(k, c)| (String::from_utf8_lossy(&k).into_owned(), c))
                 .collect();
         }
     }
