@@ -131,6 +131,17 @@ impl LineCounter {
         self.pos = pos;
         self.lines
     }
+
+    /// Counts a malformed record that starts at `pos` in `outcome`, with its line number
+    /// for the reported few only: a line number costs a count of the bytes before.
+    pub(crate) fn note_malformed(&mut self, outcome: &mut ChunkOutcome, data: &[u8], pos: usize) {
+        let line_no = if (outcome.malformed as usize) < REPORTED_MALFORMED {
+            self.line_at(data, pos)
+        } else {
+            0
+        };
+        note_malformed(outcome, line_no);
+    }
 }
 
 /// The fast path for quote-free, CR-free ranges: one structural pass checks every record's
@@ -293,20 +304,11 @@ fn scan_flagged(
     let mut outcome = ChunkOutcome::default();
     let fields = &mut scratch.fields;
     let chunk_end = range.end;
-    let mut lines = LineCounter {
-        pos: range.start,
-        lines: 0,
-    };
+    let mut lines = LineCounter::new(range.start);
     let expected = u32::try_from(filter.ncols.saturating_sub(1)).unwrap_or(u32::MAX);
     let counts = for_each_flagged_line(data, range, delimiter, expected, probe, |line| {
         if !line.well_formed {
-            // Line numbers cost a count of the bytes before: only for the reported few.
-            let line_no = if (outcome.malformed as usize) < REPORTED_MALFORMED {
-                lines.line_at(data, line.start)
-            } else {
-                0
-            };
-            note_malformed(&mut outcome, line_no);
+            lines.note_malformed(&mut outcome, data, line.start);
             return;
         }
         split_quote_free(data, line.start..line.end, delimiter, fields, needed);

@@ -15,7 +15,7 @@
 
 use crate::query::condition::{Candidates, Condition};
 use crate::scan::kernel::{filter_record, Filter, LineCounter, MatchSink, Scratch};
-use crate::scan::outcome::{note_malformed, ChunkOutcome, Paths, REPORTED_MALFORMED};
+use crate::scan::outcome::{note_malformed, ChunkOutcome, Paths};
 use crate::scan::record::split_quoted;
 use crate::simd::candidate::Probe;
 use crate::simd::quoted::{for_each_line_split, Line, Rare, MAX_SPLIT};
@@ -120,13 +120,7 @@ fn scan_flagged(
     let expected = u32::try_from(filter.ncols.saturating_sub(1)).unwrap_or(u32::MAX);
     let counts = for_each_flagged_record(data, range, delimiter, expected, probe, |rec| {
         if !rec.well_formed {
-            // Line numbers cost a count of the bytes before: only for the reported few.
-            let line_no = if (outcome.malformed as usize) < REPORTED_MALFORMED {
-                lines.line_at(data, rec.start)
-            } else {
-                0
-            };
-            note_malformed(&mut outcome, line_no);
+            lines.note_malformed(&mut outcome, data, rec.start);
             return;
         }
         let content = &data[rec.start..rec.end];

@@ -511,14 +511,7 @@ mod tests {
                     if *style == 0 && plain {
                         data.extend_from_slice(text);
                     } else {
-                        data.push(b'"');
-                        for &c in text {
-                            if c == b'"' {
-                                data.push(b'"');
-                            }
-                            data.push(c);
-                        }
-                        data.push(b'"');
+                        fleet_fixtures::push_quoted(&mut data, text);
                     }
                 }
                 data.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });

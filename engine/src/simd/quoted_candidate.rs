@@ -456,14 +456,7 @@ mod tests {
                     .iter()
                     .any(|c| matches!(c, b'"' | b',' | b'\n' | b'\r'));
                 if *quote || special {
-                    data.push(b'"');
-                    for &c in text {
-                        if c == b'"' {
-                            data.push(b'"');
-                        }
-                        data.push(c);
-                    }
-                    data.push(b'"');
+                    fleet_fixtures::push_quoted(&mut data, text);
                 } else {
                     data.extend_from_slice(text);
                 }

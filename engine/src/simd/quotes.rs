@@ -265,14 +265,7 @@ mod tests {
             let mut data = Vec::new();
             for (i, (text, quoted, crlf)) in fields.iter().enumerate() {
                 if *quoted {
-                    data.push(b'"');
-                    for &c in text {
-                        if c == b'"' {
-                            data.push(b'"');
-                        }
-                        data.push(c);
-                    }
-                    data.push(b'"');
+                    fleet_fixtures::push_quoted(&mut data, text);
                 } else {
                     data.extend(text.iter().filter(|&&c| c == b'x'));
                 }
