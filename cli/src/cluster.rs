@@ -285,8 +285,7 @@ pub fn part_options(input: &InputArgs, limit: Option<u64>) -> anyhow::Result<Job
     Ok(JobOptions {
         engine: EngineKind::Threads,
         workers: 1,
-        interrupt: None,
-        ..input.job_options(limit)?
+        ..input.job_options_without_interrupt(limit)?
     })
 }
 

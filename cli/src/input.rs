@@ -171,6 +171,16 @@ impl InputArgs {
     }
 
     pub fn job_options(&self, limit: Option<u64>) -> anyhow::Result<JobOptions> {
+        Ok(JobOptions {
+            interrupt: Some(fleet_engine::job::interrupt::install()),
+            ..self.job_options_without_interrupt(limit)?
+        })
+    }
+
+    /// The job options with no Ctrl-C/SIGTERM handler installed: for a process whose signals
+    /// belong to something else (a cluster executor, whose tokio runtime stops on SIGTERM;
+    /// fleet's handler would swallow the signal).
+    pub fn job_options_without_interrupt(&self, limit: Option<u64>) -> anyhow::Result<JobOptions> {
         if self.workers == Some(0) {
             bail!("--workers must be at least 1");
         }
@@ -184,7 +194,7 @@ impl InputArgs {
             },
             workers,
             limit,
-            interrupt: Some(fleet_engine::job::interrupt::install()),
+            interrupt: None,
             stall_timeout: self.stall_timeout.0,
             fault: Fault::from_env()?,
         })
