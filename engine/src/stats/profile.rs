@@ -284,21 +284,15 @@ impl ExactCounts {
 
     /// Adds `n` to the count of `text` when it is counted already or there is room for
     /// another distinct text; false (nothing done) when a new text would pass the cap.
-    #[inline]
+    #[inline(always)]
     fn add(&mut self, text: &[u8], n: u64) -> bool {
         if let Some(i) = small_index(text) {
-            if self.small.is_empty() {
-                self.small = vec![0; SMALL];
+            // A small integer seen before (the usual case): one increment.
+            if let Some(slot) = self.small.get_mut(i).filter(|c| **c > 0) {
+                *slot += n;
+                return true;
             }
-            let slot = &mut self.small[i];
-            if *slot == 0 {
-                if self.map.len() + self.small_distinct >= EXACT_CAP {
-                    return false;
-                }
-                self.small_distinct += 1;
-            }
-            *slot += n;
-            return true;
+            return self.add_new_small(i, n);
         }
         if let Some(c) = self.map.get_mut(text) {
             *c += n;
@@ -308,6 +302,20 @@ impl ExactCounts {
             return false;
         }
         self.map.insert(text.to_vec(), n);
+        true
+    }
+
+    /// [`ExactCounts::add`] of the small integer of index `i`, not counted yet.
+    #[inline(never)]
+    fn add_new_small(&mut self, i: usize, n: u64) -> bool {
+        if self.map.len() + self.small_distinct >= EXACT_CAP {
+            return false;
+        }
+        if self.small.is_empty() {
+            self.small = vec![0; SMALL];
+        }
+        self.small_distinct += 1;
+        self.small[i] += n;
         true
     }
 
