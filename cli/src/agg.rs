@@ -202,12 +202,17 @@ pub fn run(args: AggArgs) -> anyhow::Result<Outcome> {
     let on_cluster: Option<&str> = None;
     let result = match on_cluster {
         Some(url) => cluster_agg(url, &ds, &plan, memory),
-        None => args
-            .input
-            .with_progress(&ds, &opts, |on_progress| {
-                run_agg_within(ds.plan.clone(), task, &opts, memory, on_progress)
-            })
-            .map_err(anyhow::Error::from),
+        None => {
+            let chunks = match args.input.chunk_size {
+                Some(_) => ds.plan.clone(),
+                None => task.chunks_for(&ds.plan, opts.workers, memory),
+            };
+            args.input
+                .with_progress(&ds, &opts, |on_progress| {
+                    run_agg_within(chunks, task, &opts, memory, on_progress)
+                })
+                .map_err(anyhow::Error::from)
+        }
     };
     let mut result = match result {
         Ok(r) => r,
@@ -394,8 +399,13 @@ pub fn run_part(job: &fleet_cluster::VerbJob, part: usize) -> anyhow::Result<Vec
     let (plan, predicates) = agg_plan(&args, &ds)?;
     let opts = crate::cluster::part_options(&args.input, None)?;
     let task = AggTask::new(ds.schema.ncols(), predicates, plan, &ds.plan);
-    // No --memory on an executor: its part is one file group's table, sent whole.
-    let result = fleet_engine::agg::task::run_agg(ds.plan.clone(), task, &opts, &mut |_| {})?;
+    // No --memory on an executor: its part is one file group's table, sent whole. Its
+    // chunks are cut as a local run's (fewer, larger ones for hashed groups).
+    let chunks = match args.input.chunk_size {
+        Some(_) => ds.plan.clone(),
+        None => task.chunks_for(&ds.plan, opts.workers, default_memory_limit()),
+    };
+    let result = fleet_engine::agg::task::run_agg(chunks, task, &opts, &mut |_| {})?;
     let mut table = Vec::new();
     result.table.encode(&mut table);
     crate::cluster::encode_part(&result.report, &table)
