@@ -105,12 +105,79 @@ fn records(seed: u64, rows: usize, eol: &str) -> String {
     out
 }
 
+/// `rows` records of the five columns in runs of equal values, as time-ordered dumps have
+/// them (several records per timestamp), broken by missing values, markers and plain
+/// numbers; `id` and `x` are numbers off the plain path (11 digits), which `fleet stats`
+/// reads once per run. With `late`, three columns change type in the last fifth: `id` from
+/// int to float, `x` from int to text, `t` from timestamp to text. Every 37th record is
+/// ragged.
+fn run_records(seed: u64, rows: usize, eol: &str, late: bool) -> String {
+    let mut rng = Rng(seed);
+    let mut out = String::new();
+    let (mut left, mut second) = (0, 0u64);
+    let (mut id, mut x, mut t) = (String::new(), String::new(), String::new());
+    for i in 0..rows {
+        if i % 37 == 36 {
+            out.push_str(&format!("1,2,3{eol}"));
+            continue;
+        }
+        let changed = late && i >= rows * 4 / 5;
+        if left == 0 {
+            left = 1 + rng.below(6);
+            // From 2015-02-01 23:58:00, so the runs cross midnight.
+            second += 1 + rng.below(3);
+            let s = 23 * 3600 + 58 * 60 + second;
+            t = format!(
+                "2015-02-{:02} {:02}:{:02}:{:02}",
+                1 + s / 86_400,
+                s % 86_400 / 3600,
+                s % 3600 / 60,
+                s % 60
+            );
+            id = (10_000_000_000 + rng.below(50)).to_string();
+            x = (20_000_000_000 + rng.below(1000)).to_string();
+            if changed {
+                id.push_str(".5");
+                x = rng.pick(&["abc", "x y", "Zoë"]).to_string();
+                t = "soon".to_string();
+            }
+        }
+        left -= 1;
+        let id = match rng.below(15) {
+            0 => "",
+            _ => id.as_str(),
+        };
+        let x = match rng.below(20) {
+            0 => "NA",
+            1 => "",
+            2 | 3 => "5",
+            _ => x.as_str(),
+        };
+        let t = match rng.below(25) {
+            0 => "",
+            1 => "NA",
+            _ => t.as_str(),
+        };
+        let note = rng.pick(&["12 km", "?", "NA", "7", "", "n/a", "3.5", "NA"]);
+        let name = rng.pick(&["Ann", "a,b", "multi\nline", "say \"hi\"", "NA", "", "Zoë"]);
+        let line: Vec<String> = [id, x, note, name, t].iter().map(|f| quoted(f)).collect();
+        out.push_str(&line.join(","));
+        out.push_str(eol);
+    }
+    out
+}
+
 /// Two files: LF without a final newline, and CRLF after a BOM.
 fn dataset(seed: u64, rows: usize) -> tempfile::TempDir {
+    dataset_of(seed, |seed, eol| records(seed, rows, eol))
+}
+
+/// [`dataset`] of the records `records(seed, eol)` makes.
+fn dataset_of(seed: u64, records: impl Fn(u64, &str) -> String) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let a = format!("{HEADER}\n{}", records(seed, rows, "\n"));
+    let a = format!("{HEADER}\n{}", records(seed, "\n"));
     std::fs::write(dir.path().join("a.csv"), a.trim_end_matches('\n')).unwrap();
-    let b = format!("\u{feff}{HEADER}\r\n{}", records(seed + 1, rows, "\r\n"));
+    let b = format!("\u{feff}{HEADER}\r\n{}", records(seed + 1, "\r\n"));
     std::fs::write(dir.path().join("b.csv"), b).unwrap();
     dir
 }
@@ -383,6 +450,63 @@ fn output_is_identical_for_every_engine_worker_count_and_chunk_size() {
                     base,
                     "engine {engine} workers {workers} chunk {chunk}"
                 );
+            }
+        }
+    }
+}
+
+/// Runs of equal values (taken once, then repeated cheaply) and columns that change type
+/// late (after the runs, in the last chunk or in any chunk): every figure against the
+/// reference, the same output for both engines, 1 to 3 workers and chunks down to 1 byte.
+#[test]
+fn runs_of_equal_values_and_late_type_changes_match_the_reference() {
+    for (late, types) in [
+        (false, ["int64", "int64", "utf8", "utf8", "timestamp"]),
+        (true, ["float64", "utf8", "utf8", "utf8", "utf8"]),
+    ] {
+        let dir = dataset_of(21, |seed, eol| run_records(seed, 400, eol, late));
+        let (expected, malformed) = reference(dir.path());
+        assert!(malformed > 0);
+        let have: Vec<&str> = expected
+            .iter()
+            .map(|m| m["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(have, types, "late {late}");
+        let base = stdout(&run(&["--format", "jsonl", "-j", "1"], dir.path()));
+        let got = jsonl(&base);
+        assert_eq!(got.len(), 5);
+        for (want, have) in expected.iter().zip(&got) {
+            for (key, value) in want {
+                assert_eq!(
+                    have.get(*key),
+                    Some(value),
+                    "late {late} column {} figure {key}",
+                    want["column"]
+                );
+            }
+        }
+        for engine in ["processes", "threads"] {
+            for workers in ["1", "2", "3"] {
+                for chunk in ["1", "7", "100", "64KiB"] {
+                    let o = run(
+                        &[
+                            "--format",
+                            "jsonl",
+                            "--engine",
+                            engine,
+                            "-j",
+                            workers,
+                            "--chunk-size",
+                            chunk,
+                        ],
+                        dir.path(),
+                    );
+                    assert_eq!(
+                        stdout(&o),
+                        base,
+                        "late {late} engine {engine} workers {workers} chunk {chunk}"
+                    );
+                }
             }
         }
     }

@@ -214,8 +214,12 @@ pub fn run(args: AggArgs) -> anyhow::Result<Outcome> {
     );
     let memory = args.memory.unwrap_or_else(default_memory_limit);
     let task = AggTask::new(ds.schema.ncols(), predicates, plan.clone(), &ds.plan);
+    let chunks = match args.input.chunk_size {
+        Some(_) => ds.plan.clone(),
+        None => task.chunks_for(&ds.plan, opts.workers, memory),
+    };
     let result = args.input.with_progress(&ds, &opts, |on_progress| {
-        run_agg_within(ds.plan.clone(), task, &opts, memory, on_progress)
+        run_agg_within(chunks, task, &opts, memory, on_progress)
     });
     let mut result = match result {
         Ok(r) => r,

@@ -101,7 +101,8 @@ pub struct InputArgs {
     /// Number of workers (default: available cores).
     #[arg(short = 'j', long, value_name = "N")]
     pub workers: Option<usize>,
-    /// Bytes per chunk, with an optional KiB/MiB/GiB suffix [default: 8MiB for scan, 64MiB for agg].
+    /// Bytes per chunk, with an optional KiB/MiB/GiB suffix [default: 8MiB for scan, 64MiB for
+    /// agg; for a hashed group-by, about two chunks per worker of 64MiB to 256MiB].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub chunk_size: Option<u64>,
     /// Kill a worker that holds a chunk without progress for this long (or for 10x the

@@ -3,7 +3,8 @@
 //! bytes as without a limit and as the plain reference of `agg_support` (csv crate +
 //! `BTreeMap`), across both engines, 1 to 3 workers, chunk sizes down to a few hundred
 //! bytes, numeric, text and composite keys, keys that are quoted texts with commas, quotes
-//! and newlines, `--sort` and `--top`, and the dense path's overflow.
+//! and newlines, `--sort` and `--top`, and the dense path's overflow; and chunks regrouped
+//! as the hashed path's default plan regroups them (`AggTask::chunks_for`).
 #![allow(clippy::unwrap_used)]
 
 mod agg_support;
@@ -190,6 +191,57 @@ fn tiny_chunks_with_a_spilling_limit_match_the_reference() {
             }
         }
     }
+}
+
+#[test]
+fn coalesced_chunks_match_the_reference() {
+    // The hashed path's default plan (`AggTask::chunks_for`): the 509-byte chunks regrouped
+    // into about two per worker, and into chunks of about 4 KiB, whose starts are still
+    // guesses that often land inside the quoted notes; with and without a spilling limit.
+    let data = data(2, 3_000, 4_000);
+    let ds = open(&data, 509);
+    for (group_by, aggs, _) in &PLANS[..3] {
+        let plan = AggPlan::parse(Some(group_by), aggs, &ds.schema).unwrap();
+        let want = reference(&plan, &data.records, None, None);
+        let task = AggTask::new(ds.schema.ncols(), Vec::new(), plan.clone(), &ds.plan);
+        for engine in [EngineKind::Processes, EngineKind::Threads] {
+            for workers in [1, 2, 3] {
+                let opts = JobOptions {
+                    engine,
+                    workers,
+                    ..JobOptions::default()
+                };
+                let per_worker = task.chunks_for(&ds.plan, workers, u64::MAX);
+                assert!(
+                    per_worker.chunks.len() <= 2 * workers + ds.plan.files.len(),
+                    "{group_by} {workers}w: {} chunks",
+                    per_worker.chunks.len()
+                );
+                for (chunks, memory) in [
+                    (per_worker, u64::MAX),
+                    (ds.plan.coalesced(4096), u64::MAX),
+                    (ds.plan.coalesced(4096), 32 << 10),
+                ] {
+                    let ctx = format!(
+                        "{group_by} {engine:?} {workers}w {} chunks, memory {memory}",
+                        chunks.chunks.len()
+                    );
+                    assert!(chunks.chunks.len() < ds.plan.chunks.len(), "{ctx}");
+                    let task = task.clone();
+                    let mut got = run_agg_within(chunks, task, &opts, memory, &mut |_| {}).unwrap();
+                    assert_same(&csv_of(&mut got, &plan, None, None).0, &want.csv, &ctx);
+                }
+            }
+        }
+    }
+    // The dense path keeps its chunks.
+    let plan = AggPlan::parse(Some("1"), &["count"], &ds.schema).unwrap();
+    let task = AggTask::new(ds.schema.ncols(), Vec::new(), plan, &ds.plan);
+    assert!(task.dense.is_some());
+    assert_eq!(
+        task.chunks_for(&ds.plan, 2, u64::MAX).chunks,
+        ds.plan.chunks
+    );
 }
 
 #[test]

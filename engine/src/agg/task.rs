@@ -77,6 +77,31 @@ impl AggTask {
     }
 }
 
+/// The largest chunk [`AggTask::chunks_for`] makes: a worker's table for one chunk grows with
+/// the chunk's distinct keys, so this also bounds it (a few hundred MiB with unique keys).
+pub const HASHED_CHUNK_MAX: u64 = 256 << 20;
+
+impl AggTask {
+    /// The chunks to run when the user did not choose a chunk size. On the hashed path each
+    /// chunk builds a table of its own that is encoded, handed over and merged by the
+    /// coordinator, so with many groups the cost grows with the number of chunks (a table of
+    /// 380,000 `lat` groups costs about 1,000 instructions per group to build, encode and
+    /// merge again): `chunks` is cut into about two chunks per worker, at most
+    /// [`HASHED_CHUNK_MAX`] bytes and `memory / (2 * workers)` each, and never smaller than
+    /// planned ([`ChunkPlan::coalesced`]: boundaries are only dropped). The dense path folds
+    /// chunks into shared cells at no such cost and keeps `chunks` as they are.
+    pub fn chunks_for(&self, chunks: &ChunkPlan, workers: usize, memory: u64) -> ChunkPlan {
+        if self.dense.is_some() {
+            return chunks.clone();
+        }
+        let share = 2 * workers.max(1) as u64;
+        let target = (chunks.total_bytes() / share)
+            .min(HASHED_CHUNK_MAX)
+            .min(memory / share);
+        chunks.coalesced(target)
+    }
+}
+
 /// Bytes read at each chunk start to guess an integer key's range.
 const SAMPLE_BYTES: usize = 16 << 10;
 /// Chunk starts sampled at most.

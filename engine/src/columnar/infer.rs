@@ -265,6 +265,14 @@ impl ColumnGuess {
         self.observe_value(value)
     }
 
+    /// [`ColumnGuess::observe_value`] of the value it observed last, once more: its answers
+    /// are the same, so only the count of values grows (`fleet stats` takes runs of equal
+    /// timestamps without parsing each).
+    #[inline]
+    pub fn observe_same_again(&mut self) {
+        self.non_null += 1;
+    }
+
     /// Whether the column can still be an int or a float (every value so far is a number).
     #[inline]
     pub fn may_be_number(&self) -> bool {

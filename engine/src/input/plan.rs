@@ -136,6 +136,51 @@ impl ChunkPlan {
         }
     }
 
+    /// The same files cut into fewer, larger chunks of about `target` bytes: each file's
+    /// run of contiguous chunks is regrouped into about `bytes / target` (at least one)
+    /// chunks of about equal size, ending where its chunks ended. Only guessed boundaries are
+    /// dropped, never added, so every start of the result was a start of this plan, and the
+    /// records and their order are the same. For a task whose cost grows with the number of
+    /// chunks rather than bytes (agg's hashed tables, one handed over per chunk).
+    pub fn coalesced(&self, target: u64) -> ChunkPlan {
+        let target = target.max(1);
+        let mut chunks = Vec::with_capacity(self.chunks.len());
+        let mut i = 0;
+        while i < self.chunks.len() {
+            // The run of chunks i..j: one file's, each starting where the previous ended.
+            let mut j = i + 1;
+            while j < self.chunks.len()
+                && self.chunks[j].file == self.chunks[i].file
+                && self.chunks[j].start == self.chunks[j - 1].end
+            {
+                j += 1;
+            }
+            let run = &self.chunks[i..j];
+            let bytes: u128 = run.iter().map(|c| u128::from(c.end - c.start)).sum();
+            let parts = (bytes + u128::from(target) / 2) / u128::from(target);
+            let parts = parts.clamp(1, run.len() as u128);
+            let mut current = run[0];
+            let mut done = u128::from(current.end - current.start);
+            let mut cut = 1u128;
+            for c in &run[1..] {
+                if bytes > 0 && done * parts >= bytes * cut {
+                    chunks.push(current);
+                    current = *c;
+                    cut += 1;
+                }
+                current.end = c.end;
+                done += u128::from(c.end - c.start);
+            }
+            chunks.push(current);
+            i = j;
+        }
+        ChunkPlan {
+            files: self.files.clone(),
+            chunks,
+            piece_size: self.piece_size,
+        }
+    }
+
     /// Adds a streamed file as one chunk covering its bytes on disk: it cannot be split, and
     /// progress counts the bytes read from disk.
     pub fn push_unit(&mut self, file: PlannedFile) {
@@ -256,6 +301,51 @@ mod tests {
         let groups = planned(&[12, 2, 2, 2, 2, 2, 2]).file_groups(2);
         let files: Vec<usize> = groups.iter().map(|g| g.files.len()).collect();
         assert_eq!(files, vec![1, 6]);
+    }
+
+    #[test]
+    fn coalesced_chunks_keep_the_bytes_and_only_drop_boundaries() {
+        for sizes in [&[][..], &[5], &[40, 3, 0, 17], &[100, 100]] {
+            let plan = planned(sizes);
+            let starts: std::collections::BTreeSet<(u32, u64)> =
+                plan.chunks.iter().map(|c| (c.file, c.start)).collect();
+            for target in [1, 16, 17, 40, 64, 100, 1000, u64::MAX] {
+                let merged = plan.coalesced(target);
+                assert_eq!(
+                    merged.total_bytes(),
+                    plan.total_bytes(),
+                    "{sizes:?} {target}"
+                );
+                assert!(merged.chunks.len() <= plan.chunks.len());
+                for c in &merged.chunks {
+                    assert!(starts.contains(&(c.file, c.start)), "{sizes:?} {target}");
+                }
+                for pair in merged.chunks.windows(2) {
+                    let (a, b) = (pair[0], pair[1]);
+                    assert!(
+                        (a.file, a.end) <= (b.file, b.start),
+                        "in order: {sizes:?} {target}"
+                    );
+                    if a.file == b.file {
+                        assert_eq!(a.end, b.start, "contiguous: {sizes:?} {target}");
+                    }
+                }
+                // Each file is still covered from its first byte to its last.
+                for f in 0..plan.files.len() as u32 {
+                    let span = |p: &ChunkPlan| {
+                        let mine: Vec<_> = p.chunks.iter().filter(|c| c.file == f).collect();
+                        mine.first().map(|c| (c.start, mine[mine.len() - 1].end))
+                    };
+                    assert_eq!(span(&merged), span(&plan), "{sizes:?} {target}");
+                }
+            }
+        }
+        // 100 lines of 8 bytes in chunks of 16 bytes: about 800 / 200 = 4 chunks of 200.
+        let merged = planned(&[100]).coalesced(200);
+        let lens: Vec<u64> = merged.chunks.iter().map(|c| c.end - c.start).collect();
+        assert_eq!(lens, vec![208, 192, 208, 192]);
+        assert_eq!(planned(&[100]).coalesced(1).chunks, planned(&[100]).chunks);
+        assert_eq!(planned(&[100]).coalesced(u64::MAX).chunks.len(), 1);
     }
 
     #[test]

@@ -151,6 +151,7 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<ColumnProfile>, StatsError> {
                 days,
             },
             distinct,
+            ..ColumnProfile::default()
         });
     }
     if !r.bytes.is_empty() {

@@ -171,6 +171,16 @@ pub(crate) fn plain_number(line: &[u8], value: &[u8]) -> Option<(i128, bool)> {
         }
         return Some((i128::from(v * POW10[SCALE_DIGITS]), true));
     }
+    if let Some(v) = dotted_words(line, value) {
+        return Some((v, false));
+    }
+    plain_number_bytes(value)
+}
+
+/// [`plain_number`] byte by byte, for any length and position (and as the test oracle of
+/// the word-at-a-time paths).
+#[inline(always)]
+fn plain_number_bytes(value: &[u8]) -> Option<(i128, bool)> {
     let (v, dotted) = plain_scaled_dotted(value)?;
     let negative = value[0] == b'-';
     let body = &value[usize::from(negative)..];
@@ -179,6 +189,55 @@ pub(crate) fn plain_number(line: &[u8], value: &[u8]) -> Option<(i128, bool)> {
     }
     let minus_zero = negative && v == 0;
     Some((v, !(dotted || minus_zero)))
+}
+
+/// Adds `v`'s square to `squares`: one multiplication when `|v|` fits 64 bits (every
+/// number below 1.8e10, the usual case), else [`U256::add_square`]'s full product.
+#[inline(always)]
+fn add_square(squares: &mut U256, v: i128) {
+    let m = v.unsigned_abs();
+    if m >> 64 == 0 {
+        squares.merge(U256 { lo: m * m, hi: 0 });
+    } else {
+        squares.add_square(v);
+    }
+}
+
+/// Bit 7 of each byte of the result is set exactly where the byte of `x` is zero (no false
+/// positives from borrows, unlike the shorter `(x - 0x01..) & !x & 0x80..`).
+#[inline(always)]
+fn zero_bytes(x: u64) -> u64 {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7)
+}
+
+/// The commonest decimals with a fraction (`114.368542`, `-22.5`) read a word at a time: an
+/// optional `-`, 1 to 8 digits with no leading zero, a dot and 1 to 7 digits, the whole
+/// value inside `line` with at least 8 bytes of it before the value's end. The dot is found
+/// in the last 8 bytes in one step and both digit runs are read by [`short_digits`], so
+/// there is no loop over the bytes. `None` when the value is not of this form (which says
+/// nothing about whether it is a number: [`plain_number`] then reads it byte by byte).
+#[inline(always)]
+fn dotted_words(line: &[u8], value: &[u8]) -> Option<i128> {
+    let negative = value.first() == Some(&b'-');
+    let body = &value[usize::from(negative)..];
+    // Comparing addresses only locates `value` in `line`; the read is a checked slice.
+    let end = (body.as_ptr() as usize).checked_sub(line.as_ptr() as usize)? + body.len();
+    let last8: [u8; 8] = line.get(end.checked_sub(8)?..end)?.try_into().ok()?;
+    let dots = zero_bytes(u64::from_le_bytes(last8) ^ 0x2E2E_2E2E_2E2E_2E2E);
+    if dots == 0 {
+        return None;
+    }
+    // The last dot: its byte index in the word, the value's last byte being byte 7.
+    let frac_len = 7 - (63 - dots.leading_zeros() as usize) / 8;
+    let int_len = body.len().checked_sub(frac_len + 1)?;
+    if frac_len == 0 || int_len == 0 || (int_len > 1 && body[0] == b'0') {
+        return None;
+    }
+    let int = short_digits(line, &body[..int_len])?;
+    let frac = short_digits(line, &body[int_len + 1..])?;
+    let v = i128::from(int * POW10[SCALE_DIGITS] + frac * POW10[SCALE_DIGITS - frac_len]);
+    Some(if negative { -v } else { v })
 }
 
 /// The index of `text` among the small integers counted densely: `0`..`999` written with
@@ -225,21 +284,15 @@ impl ExactCounts {
 
     /// Adds `n` to the count of `text` when it is counted already or there is room for
     /// another distinct text; false (nothing done) when a new text would pass the cap.
-    #[inline]
+    #[inline(always)]
     fn add(&mut self, text: &[u8], n: u64) -> bool {
         if let Some(i) = small_index(text) {
-            if self.small.is_empty() {
-                self.small = vec![0; SMALL];
+            // A small integer seen before (the usual case): one increment.
+            if let Some(slot) = self.small.get_mut(i).filter(|c| **c > 0) {
+                *slot += n;
+                return true;
             }
-            let slot = &mut self.small[i];
-            if *slot == 0 {
-                if self.map.len() + self.small_distinct >= EXACT_CAP {
-                    return false;
-                }
-                self.small_distinct += 1;
-            }
-            *slot += n;
-            return true;
+            return self.add_new_small(i, n);
         }
         if let Some(c) = self.map.get_mut(text) {
             *c += n;
@@ -249,6 +302,20 @@ impl ExactCounts {
             return false;
         }
         self.map.insert(text.to_vec(), n);
+        true
+    }
+
+    /// [`ExactCounts::add`] of the small integer of index `i`, not counted yet.
+    #[inline(never)]
+    fn add_new_small(&mut self, i: usize, n: u64) -> bool {
+        if self.map.len() + self.small_distinct >= EXACT_CAP {
+            return false;
+        }
+        if self.small.is_empty() {
+            self.small = vec![0; SMALL];
+        }
+        self.small_distinct += 1;
+        self.small[i] += n;
         true
     }
 
@@ -311,18 +378,43 @@ impl Default for Distinct {
 
 impl Distinct {
     /// Takes one value `text`, whose number is `number`.
-    #[inline]
+    #[inline(always)]
     fn add(&mut self, text: &[u8], number: Option<i128>) {
         match self {
             Distinct::Exact(counts) => {
-                if counts.add(text, 1) {
-                    return;
+                if !counts.add(text, 1) {
+                    self.pass_the_cap(text, number);
                 }
-                let mut sketches = Self::sketch(counts);
-                sketches.add(text, number, 1);
-                *self = Distinct::Sketched(sketches);
             }
             Distinct::Sketched(s) => s.add(text, number, 1),
+        }
+    }
+
+    /// Takes `text`, the value that makes an exact column one too many: to sketches.
+    #[cold]
+    #[inline(never)]
+    fn pass_the_cap(&mut self, text: &[u8], number: Option<i128>) {
+        if let Distinct::Exact(counts) = self {
+            let mut sketches = Self::sketch(counts);
+            sketches.add(text, number, 1);
+            *self = Distinct::Sketched(sketches);
+        }
+    }
+
+    /// Takes the value just taken once more (see [`Repeat`]): its text is counted already
+    /// or in the sketches, whose HyperLogLog registers it cannot change again.
+    #[inline]
+    fn add_again(&mut self, text: &[u8], number: Option<i128>) {
+        match self {
+            Distinct::Exact(counts) => {
+                let counted = counts.add(text, 1);
+                debug_assert!(counted, "a repeated text is in the exact counts");
+            }
+            Distinct::Sketched(s) => {
+                if let Some(v) = number {
+                    s.quantiles.add(v, 1);
+                }
+            }
         }
     }
 
@@ -418,25 +510,41 @@ impl Default for Times {
     }
 }
 
+/// An extreme's key and text replaced by `key` and `text`, in the text's own buffer.
+#[inline]
+fn set_text(k: &mut i128, t: &mut Vec<u8>, key: i128, text: &[u8]) {
+    *k = key;
+    t.clear();
+    t.extend_from_slice(text);
+}
+
 impl Times {
-    /// Takes `text`, whose timestamp (if it is one) is `parsed`.
-    fn observe(&mut self, text: &[u8], parsed: Option<Timestamp>) {
+    /// Takes `text`, whose timestamp (if it is one) is `parsed`; the day it counted.
+    fn observe(&mut self, text: &[u8], parsed: Option<Timestamp>) -> Option<i64> {
         let Some(t) = parsed else {
             *self = Times {
                 possible: false,
                 ..Times::default()
             };
-            return;
+            return None;
         };
         let secs = t.utc_seconds();
         let key = i128::from(secs) * 1_000_000_000 + i128::from(t.nanos);
-        if self.first.as_ref().is_none_or(|(k, _)| key < *k) {
-            self.first = Some((key, text.to_vec()));
+        // In time-ordered data `last` moves on every record: its text is rewritten in place
+        // rather than allocated anew.
+        match &mut self.first {
+            Some((k, t)) if key < *k => set_text(k, t, key, text),
+            Some(_) => {}
+            None => self.first = Some((key, text.to_vec())),
         }
-        if self.last.as_ref().is_none_or(|(k, _)| key > *k) {
-            self.last = Some((key, text.to_vec()));
+        match &mut self.last {
+            Some((k, t)) if key > *k => set_text(k, t, key, text),
+            Some(_) => {}
+            None => self.last = Some((key, text.to_vec())),
         }
-        *self.days.entry(secs.div_euclid(86_400)).or_insert(0) += 1;
+        let day = secs.div_euclid(86_400);
+        *self.days.entry(day).or_insert(0) += 1;
+        Some(day)
     }
 
     fn merge(&mut self, other: Times) {
@@ -465,7 +573,7 @@ impl Times {
 }
 
 /// What one pass learns about one column (see the module docs).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ColumnProfile {
     /// What every value can be read as: decides the column's type, as `fleet convert` does.
     pub guess: ColumnGuess,
@@ -475,13 +583,51 @@ pub struct ColumnProfile {
     pub markers: BTreeMap<Vec<u8>, u64>,
     /// Values that are neither missing nor a default marker.
     pub values: u64,
-    /// Shortest and longest value in characters (default markers included).
+    /// Shortest and longest value in characters (default markers included); `u64::MAX`
+    /// and 0 while there is none, so that every value and merge is a plain min and max.
     pub min_len: u64,
     pub max_len: u64,
     pub numbers: Numbers,
     pub times: Times,
     /// Distinct texts of `values` (not the markers).
     pub distinct: Distinct,
+    /// The last value that took the general route, to take its repeats cheaply.
+    pub(super) repeat: Repeat,
+}
+
+/// The last value of a column that took the general route (not a plain number: a
+/// timestamp, a text, an unusual number) and what it added, so that the same value again
+/// right after it (ignoring missing values and markers, which change none of this), as
+/// runs of equal timestamps in time-ordered data, adds the same without being read again.
+/// It belongs to one pass over one chunk: not encoded, not merged.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Repeat {
+    /// `values` after the value was taken; 0 for none. The next value repeats it only when
+    /// `values` is one more (no other value in between).
+    at: u64,
+    text: Vec<u8>,
+    number: Option<i128>,
+    /// It is a number too large to sum ([`Numbers::unusable`]).
+    unusable: bool,
+    /// The day it counted in [`Times::days`], while the column may be a timestamp.
+    day: Option<i64>,
+}
+
+impl Default for ColumnProfile {
+    fn default() -> Self {
+        ColumnProfile {
+            guess: ColumnGuess::default(),
+            nulls: 0,
+            markers: BTreeMap::new(),
+            values: 0,
+            min_len: u64::MAX,
+            max_len: 0,
+            numbers: Numbers::default(),
+            times: Times::default(),
+            distinct: Distinct::default(),
+            repeat: Repeat::default(),
+        }
+    }
 }
 
 impl ColumnProfile {
@@ -492,21 +638,34 @@ impl ColumnProfile {
 
     /// [`ColumnProfile::observe`] for a field of `line`, the record's line (any slice will
     /// do: it only lets short numbers be read a word at a time, see [`number_in`]).
-    #[inline]
+    #[inline(always)]
     pub fn observe_in(&mut self, line: &[u8], value: &[u8], nulls: &NullMarkers) {
         if value.is_empty() || nulls.is_null_everywhere(value) {
             self.nulls += 1;
             return;
         }
-        self.note_length(value);
         if nulls.is_marker(value) {
+            self.note_length(value);
             *self.markers.entry(value.to_vec()).or_insert(0) += 1;
             return;
         }
         self.values += 1;
-        let (parsed, number) = match plain_number(line, value) {
-            Some((v, int)) => (self.guess.observe_canonical_number(value, int), Some(v)),
+        let (parsed, number, general) = match plain_number(line, value) {
+            Some((v, int)) => {
+                // ASCII: its length in characters is its length in bytes.
+                self.note_chars(value.len() as u64);
+                (
+                    self.guess.observe_canonical_number(value, int),
+                    Some(v),
+                    false,
+                )
+            }
             None => {
+                if self.repeat.at + 1 == self.values && self.repeat.text == value {
+                    self.observe_repeat(value);
+                    return;
+                }
+                self.note_length(value);
                 let parsed = self.guess.observe_value(value);
                 // A column that cannot be numeric prints no number figures: its numbers
                 // (and their quantiles) are not read.
@@ -515,9 +674,10 @@ impl ColumnProfile {
                 } else {
                     None
                 };
-                (parsed, number)
+                (parsed, number, true)
             }
         };
+        let mut unusable = false;
         match number {
             Some(v) => {
                 let n = &mut self.numbers;
@@ -530,22 +690,55 @@ impl ColumnProfile {
                 }
                 n.count += 1;
                 n.sum.add(v);
-                n.squares.add_square(v);
+                add_square(&mut n.squares, v);
             }
             None => {
                 if self.guess.may_be_number()
                     && crate::query::number::Decimal::parse(value).is_some()
                 {
                     self.numbers.unusable += 1;
+                    unusable = true;
                 }
             }
         }
+        let mut day = None;
         if self.times.possible {
             // The guess parsed the value while its column could still be a timestamp.
             let t = parsed.unwrap_or_else(|| parse_timestamp(value));
-            self.times.observe(value, t);
+            day = self.times.observe(value, t);
         }
         self.distinct.add(value, number);
+        if general {
+            let r = &mut self.repeat;
+            r.at = self.values;
+            r.text.clear();
+            r.text.extend_from_slice(value);
+            r.number = number;
+            r.unusable = unusable;
+            r.day = day;
+        }
+    }
+
+    /// Takes `value` again right after [`Repeat`] took it: every answer is the same, so the
+    /// type guess, the extremes, the lengths and the first and last timestamps stay; the
+    /// counts and sums grow.
+    #[inline(never)]
+    fn observe_repeat(&mut self, value: &[u8]) {
+        self.guess.observe_same_again();
+        let r = &mut self.repeat;
+        r.at = self.values;
+        if let Some(v) = r.number {
+            let n = &mut self.numbers;
+            n.count += 1;
+            n.sum.add(v);
+            add_square(&mut n.squares, v);
+        } else if r.unusable {
+            self.numbers.unusable += 1;
+        }
+        if let (true, Some(day)) = (self.times.possible, r.day) {
+            *self.times.days.entry(day).or_insert(0) += 1;
+        }
+        self.distinct.add_again(value, r.number);
     }
 
     #[inline]
@@ -555,28 +748,19 @@ impl ColumnProfile {
         } else {
             String::from_utf8_lossy(value).chars().count()
         } as u64;
-        if self.values == 0 && self.markers.is_empty() {
-            self.min_len = len;
-            self.max_len = len;
-        } else {
-            self.min_len = self.min_len.min(len);
-            self.max_len = self.max_len.max(len);
-        }
+        self.note_chars(len);
+    }
+
+    #[inline(always)]
+    fn note_chars(&mut self, len: u64) {
+        self.min_len = self.min_len.min(len);
+        self.max_len = self.max_len.max(len);
     }
 
     /// Adds the profile of another part of the data.
     pub fn merge(&mut self, other: ColumnProfile) {
-        let other_seen = other.values > 0 || !other.markers.is_empty();
-        let self_seen = self.values > 0 || !self.markers.is_empty();
-        if other_seen {
-            if self_seen {
-                self.min_len = self.min_len.min(other.min_len);
-                self.max_len = self.max_len.max(other.max_len);
-            } else {
-                self.min_len = other.min_len;
-                self.max_len = other.max_len;
-            }
-        }
+        self.min_len = self.min_len.min(other.min_len);
+        self.max_len = self.max_len.max(other.max_len);
         self.guess.merge(&other.guess);
         self.nulls += other.nulls;
         for (m, n) in other.markers {
@@ -850,6 +1034,160 @@ mod tests {
             let lb = line.as_bytes();
             proptest::prop_assert_eq!(number_in(lb, &lb[9..9 + b.len()]), scaled(b));
         }
+    }
+
+    #[test]
+    fn dotted_decimals_read_a_word_at_a_time_as_byte_by_byte() {
+        let texts = [
+            "114.368542",
+            "-22.5",
+            "0.5",
+            "-0.5",
+            "00.5",
+            "-00.5",
+            "0.0",
+            "-0.0",
+            "12345678.1234567",
+            "123456789.1",
+            "1.12345678",
+            "1.",
+            ".5",
+            "-.5",
+            "-",
+            "1.2.3",
+            "1..2",
+            "1.-2",
+            "1.5x",
+            "x1.5",
+            "1,5",
+            "1 .5",
+        ];
+        for t in texts {
+            for prefix in ["", "1", "1.", "abcdefgh,", "12345678.1234,"] {
+                let line = format!("{prefix}{t},9");
+                let lb = line.as_bytes();
+                let value = &lb[prefix.len()..prefix.len() + t.len()];
+                assert_eq!(
+                    plain_number(lb, value),
+                    plain_number_bytes(value),
+                    "{t} after {prefix:?}"
+                );
+            }
+        }
+        let line = b"abcdefgh,114.368542,";
+        assert_eq!(dotted_words(line, &line[9..19]), Some(114_368_542_000));
+        assert_eq!(dotted_words(line, &line[8..19]), None, "the comma");
+        let line = b"abcdefgh,-0.000001";
+        assert_eq!(dotted_words(line, &line[9..]), Some(-1_000));
+    }
+
+    /// Every field of the profiles `a` and `b` (sketches by their figures).
+    fn assert_same_profile(a: &ColumnProfile, b: &ColumnProfile, what: &str) {
+        assert_eq!(a.guess, b.guess, "{what}");
+        assert_eq!(a.nulls, b.nulls, "{what}");
+        assert_eq!(a.markers, b.markers, "{what}");
+        assert_eq!(a.values, b.values, "{what}");
+        assert_eq!((a.min_len, a.max_len), (b.min_len, b.max_len), "{what}");
+        assert_eq!(a.numbers, b.numbers, "{what}");
+        assert_eq!(a.times, b.times, "{what}");
+        match (&a.distinct, &b.distinct) {
+            (Distinct::Exact(_), Distinct::Exact(_)) => {
+                assert_eq!(exact_counts(a), exact_counts(b), "{what}")
+            }
+            (Distinct::Sketched(x), Distinct::Sketched(y)) => {
+                assert_eq!(x.quantiles, y.quantiles, "{what}");
+                let (mut hx, mut hy) = (x.hll.clone(), y.hll.clone());
+                assert_eq!(hx.count(), hy.count(), "{what}");
+            }
+            _ => panic!("{what}: one exact, one sketched"),
+        }
+    }
+
+    /// The profile of `values` taking every value the full way: the shortcut for repeats
+    /// forgotten before each value.
+    fn profile_without_repeats(values: &[&str]) -> ColumnProfile {
+        let nulls = NullMarkers::default();
+        let mut p = ColumnProfile::default();
+        for v in values {
+            p.repeat = Repeat::default();
+            p.observe(v.as_bytes(), &nulls);
+        }
+        p
+    }
+
+    /// Runs of equal values, taken once and then repeated (see [`Repeat`]), add up to what
+    /// each value adds when read the full way, as the type changes along the way.
+    #[test]
+    fn repeated_values_add_what_each_adds_alone() {
+        let runs: Vec<Vec<&str>> = vec![
+            // Timestamps in runs, with missing values and markers inside the runs.
+            vec!["2015-02-01 00:00:00"; 3],
+            vec!["2015-02-01 00:00:00", "", "NA", "2015-02-01 00:00:00"],
+            vec!["2015-02-02 23:59:59"; 2],
+            // A plain number inside a run breaks it; then the run goes on.
+            vec!["2015-02-02 23:59:59", "7", "2015-02-02 23:59:59"],
+            // Numbers off the plain path: 11 digits, and too large to sum.
+            vec!["12345678901"; 3],
+            vec!["123456789012345678901234567890"; 2],
+            vec!["-5.1234567890"; 2],
+            // The column turns text late, in a run.
+            vec!["later"; 3],
+            vec!["NA", "NA", "later", "Zoë", "Zoë"],
+            vec!["12345678901"; 2],
+        ];
+        let values: Vec<&str> = runs.concat();
+        for start in 0..values.len() {
+            for end in start + 1..=values.len() {
+                let part = &values[start..end];
+                assert_same_profile(
+                    &profile(part),
+                    &profile_without_repeats(part),
+                    &format!("values {start}..{end}"),
+                );
+            }
+        }
+        // An int column turning float, then text, each value repeated.
+        let mut late: Vec<String> = Vec::new();
+        for i in 0..40 {
+            let v = match i {
+                0..=19 => format!("{}", 10_000_000_000i64 + i / 4),
+                20..=29 => format!("{}.25", 10_000_000_000i64 + i / 4),
+                _ => format!("t{}", i / 4),
+            };
+            late.extend([v.clone(), v.clone(), String::new(), v]);
+        }
+        let refs: Vec<&str> = late.iter().map(String::as_str).collect();
+        let whole = profile(&refs);
+        assert_eq!(whole.guess.column_type(), crate::columnar::ColumnType::Utf8);
+        assert_same_profile(&whole, &profile_without_repeats(&refs), "int, float, text");
+        // The shortcut was taken (the last value, a text, is remembered).
+        assert_eq!(whole.repeat.at, whole.values);
+        // Numbers were summed up to the text, and none after it.
+        assert_eq!(whole.numbers.count, 90);
+        assert!(whole.times.days.is_empty() && !whole.times.possible);
+    }
+
+    #[test]
+    fn repeated_values_past_the_cap_add_to_the_quantiles_only() {
+        // Distinct 11-digit numbers (off the plain path), each twice: sketched halfway.
+        let values: Vec<String> = (0..EXACT_CAP as u64 + 500)
+            .flat_map(|i| {
+                let v = (20_000_000_000 + i * 7).to_string();
+                [v.clone(), v]
+            })
+            .collect();
+        let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+        let whole = profile(&refs);
+        assert!(matches!(whole.distinct, Distinct::Sketched(_)));
+        assert_same_profile(&whole, &profile_without_repeats(&refs), "past the cap");
+        // And as a merge of two halves, each exact.
+        let mut halves = profile(&refs[..EXACT_CAP]);
+        halves.merge(profile(&refs[EXACT_CAP..]));
+        assert_same_profile(&whole, &halves, "past the cap, in halves");
+        let Distinct::Sketched(s) = &whole.distinct else {
+            unreachable!()
+        };
+        assert_eq!(s.quantiles.count(), refs.len() as u64);
     }
 
     #[test]

@@ -137,7 +137,7 @@ pub struct QuantileSketch {
 
 impl QuantileSketch {
     /// Takes `n` values `v` (10^-9 units).
-    #[inline]
+    #[inline(always)]
     pub fn add(&mut self, v: i128, n: u64) {
         match v.cmp(&0) {
             std::cmp::Ordering::Greater => self.positive.add(bin_of(v.unsigned_abs()), n),
