@@ -31,6 +31,21 @@ struct Data {
 }
 
 fn messy(rows: u64) -> Data {
+    messy_written(rows, Written::AsNeeded)
+}
+
+/// How `messy_written` writes its files.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Written {
+    /// Quotes only where a field needs them; CRLF line ends in the second file only.
+    AsNeeded,
+    /// Every field quoted, as pandas `quoting=ALL` and database unloads write (LF ends).
+    AllQuoted,
+    /// Quotes where needed, CRLF line ends in every file.
+    Crlf,
+}
+
+fn messy_written(rows: u64, written: Written) -> Data {
     let dir = tempfile::tempdir().unwrap();
     let mut rng = Rng(99);
     let mut records = Vec::new();
@@ -40,10 +55,15 @@ fn messy(rows: u64) -> Data {
         let clean = fleet_fixtures::gps_file(5, i, rows);
         let mut w = WriterBuilder::new()
             .flexible(true)
-            .terminator(if i == 1 {
+            .terminator(if i == 1 || written == Written::Crlf {
                 Terminator::CRLF
             } else {
                 Terminator::Any(b'\n')
+            })
+            .quote_style(if written == Written::AllQuoted {
+                csv::QuoteStyle::Always
+            } else {
+                csv::QuoteStyle::Necessary
             })
             .from_writer(Vec::new());
         let mut rdr = ReaderBuilder::new()
@@ -215,6 +235,46 @@ fn every_layout_engine_worker_count_and_chunk_size_matches_the_reference() {
         boundary_reruns > 0,
         "some dense commits must have been taken back out and re-run"
     );
+}
+
+/// All-quoted and CRLF files (quoted commas and newlines, `""` escapes, ragged records, empty
+/// speeds) aggregate through the quoted block pass itself, not csv-core: the per-chunk path
+/// counters say so, and the result is the reference's, for both engines, 1 to 3 workers and
+/// chunks down to a few records.
+#[test]
+fn quoted_and_crlf_files_aggregate_through_the_quoted_pass() {
+    for written in [Written::AllQuoted, Written::Crlf] {
+        let data = messy_written(600, written);
+        let ds = open(&data, 1 << 20);
+        for (group_by, aggs, _) in &PLANS[..3] {
+            let plan = AggPlan::parse(*group_by, aggs, &ds.schema).unwrap();
+            let want = reference(&plan, &data.records, None, None);
+            assert!(want.csv.len() > 20, "the reference is not trivially empty");
+            for engine in [EngineKind::Processes, EngineKind::Threads] {
+                for workers in [1, 2, 3] {
+                    for chunk_size in [97, 4 << 10, 1 << 20] {
+                        let opts = JobOptions {
+                            engine,
+                            workers,
+                            ..JobOptions::default()
+                        };
+                        let (got, _) = run(&data, &plan, Layout::Auto, chunk_size, &opts);
+                        let ctx =
+                            format!("{written:?} {group_by:?} {engine:?} {workers}w {chunk_size}B");
+                        assert_eq!(csv_of(&got, &plan), want.csv, "{ctx}");
+                        assert_eq!(got.report.malformed, data.ragged, "{ctx}: ragged records");
+                        let p = got.report.paths;
+                        // Every record holds a quote or a CR: no chunk is plain, and only a
+                        // chunk whose planned end cuts a quoted newline leaves the quoted pass.
+                        assert_eq!(p.plain, 0, "{ctx}: {p:?}");
+                        assert!(p.quoted > 0, "{ctx}: {p:?}");
+                        assert_eq!(p.fallback(), p.open_quote, "{ctx}: {p:?}");
+                        assert!(p.open_quote < p.quoted, "{ctx}: {p:?}");
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[test]

@@ -16,7 +16,7 @@
 use crate::query::condition::{Candidates, Condition};
 use crate::scan::kernel::{filter_record, Filter, LineCounter, MatchSink, Scratch};
 use crate::scan::outcome::{note_malformed, ChunkOutcome, Paths};
-use crate::scan::record::split_quoted;
+use crate::scan::record::{split_quoted, Unquoted};
 use crate::simd::candidate::Probe;
 use crate::simd::quoted::{for_each_line_split, Line, Rare, MAX_SPLIT};
 use crate::simd::quoted_candidate::for_each_flagged_record;
@@ -55,44 +55,91 @@ pub(crate) fn scan_quoted(
     } = scratch;
     let split_here = needed > MAX_SPLIT;
     let want = if split_here { 0 } else { needed };
-    let lines = for_each_line_split(data, range, delimiter, want, |line: Line, at| {
-        outcome.records += 1;
-        if line.delimiters as usize + 1 != filter.ncols {
-            note_malformed(&mut outcome, line.line_no);
-            return;
-        }
-        if let Some(h) = &mut hits {
-            if !h.any_in(line.start, line.end) {
+    let lines = for_each_line_split(
+        data,
+        range,
+        delimiter,
+        want,
+        // Inlined into the pass, as the plain path's closure is: a call per record costs as
+        // much as the record's mask work.
+        #[inline(always)]
+        |line: Line, at| {
+            outcome.records += 1;
+            if line.delimiters as usize + 1 != filter.ncols {
+                note_malformed(&mut outcome, line.line_no);
                 return;
             }
-        }
-        let raw = &data[line.start..line.next];
-        let no = line.line_no;
-        if split_here {
-            split_quoted(data, line.start..line.end, delimiter, fields, needed);
-        } else {
-            fields.clear();
-            fields.extend((0..needed).map(|i| {
-                let start = if i == 0 { line.start } else { at[i - 1] + 1 };
-                start..at.get(i).copied().unwrap_or(line.end)
-            }));
-        }
-        if line.quoted && !line.paired {
-            // No `""` anywhere: a value is its field without the outer quotes, taken only
-            // for the fields the test reads.
-            let field = |i: usize| strip_quotes(&data[fields[i].clone()]);
-            filter_record(filter, sink, &mut outcome, raw, &field, move || no);
-        } else if line.quoted {
-            unquoted.fill(data, fields.iter().cloned());
-            let field = |i: usize| unquoted.get(data, i);
-            filter_record(filter, sink, &mut outcome, raw, &field, move || no);
-        } else {
-            let field = |i: usize| &data[fields[i].clone()];
-            filter_record(filter, sink, &mut outcome, raw, &field, move || no);
-        }
-    })?;
+            if let Some(h) = &mut hits {
+                if !h.any_in(line.start, line.end) {
+                    return;
+                }
+            }
+            if split_here {
+                split_quoted(data, line.start..line.end, delimiter, fields, needed);
+                let bounds = |i: usize| fields[i].clone();
+                filter_line(
+                    data,
+                    &line,
+                    bounds,
+                    needed,
+                    filter,
+                    sink,
+                    &mut outcome,
+                    unquoted,
+                );
+            } else {
+                // The leading fields' bounds straight from the pass's delimiter positions,
+                // taken only for the fields the test reads.
+                let bounds = |i: usize| {
+                    let start = if i == 0 { line.start } else { at[i - 1] + 1 };
+                    start..at.get(i).copied().unwrap_or(line.end)
+                };
+                filter_line(
+                    data,
+                    &line,
+                    bounds,
+                    needed,
+                    filter,
+                    sink,
+                    &mut outcome,
+                    unquoted,
+                );
+            }
+        },
+    )?;
     outcome.lines = lines;
     Ok(outcome)
+}
+
+/// Tests one well-formed record of the quoted pass whose field `i` is `data[bounds(i)]`
+/// (quotes included) and hands it to `sink` if it passes. A field is unquoted only when the
+/// test or the sink reads it: without a `""` in the record that is its outer quotes dropped,
+/// in place; with one, the `needed` leading fields are unescaped into `unquoted`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn filter_line(
+    data: &[u8],
+    line: &Line,
+    bounds: impl Fn(usize) -> Range<usize>,
+    needed: usize,
+    filter: Filter<'_>,
+    sink: &mut impl MatchSink,
+    outcome: &mut ChunkOutcome,
+    unquoted: &mut Unquoted,
+) {
+    let raw = &data[line.start..line.next];
+    let no = line.line_no;
+    if !line.quoted {
+        let field = |i: usize| &data[bounds(i)];
+        filter_record(filter, sink, outcome, raw, &field, move || no);
+    } else if !line.paired {
+        let field = |i: usize| strip_quotes(&data[bounds(i)]);
+        filter_record(filter, sink, outcome, raw, &field, move || no);
+    } else {
+        unquoted.fill(data, (0..needed).map(&bounds));
+        let field = |i: usize| unquoted.get(data, i);
+        filter_record(filter, sink, outcome, raw, &field, move || no);
+    }
 }
 
 /// The selective scan of a chunk holding quotes or CRs, for a single needle: the fused pass

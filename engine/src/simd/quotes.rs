@@ -148,6 +148,26 @@ impl QuoteState {
         past_end: u64,
         prefix_xor: impl Fn(u64) -> u64,
     ) -> Result<Structure, Rare> {
+        if (qt | self.in_quote | self.closing) == 0 {
+            // No quote in the block and none carried in: only CRs to check (every block of a
+            // CRLF file without quotes), which is what the general step below reduces to with
+            // no prefix XOR and no stray-quote checks.
+            return self.step_crs(nl, dl, cr);
+        }
+        self.step_quoted(nl, dl, qt, cr, past_end, prefix_xor)
+    }
+
+    /// [`Self::step`] for any block: the prefix XOR and every rarity check.
+    #[inline(always)]
+    fn step_quoted(
+        &mut self,
+        nl: u64,
+        dl: u64,
+        qt: u64,
+        cr: u64,
+        past_end: u64,
+        prefix_xor: impl Fn(u64) -> u64,
+    ) -> Result<Structure, Rare> {
         // Bit i set: byte i is inside quotes, an opening quote included, a closing one not.
         let inq = prefix_xor(qt) ^ self.in_quote;
         let out = !inq;
@@ -181,6 +201,28 @@ impl QuoteState {
             cr: cr_o,
             quoted_nl: nl & inq,
             quotes: qt,
+        })
+    }
+}
+
+impl QuoteState {
+    /// [`Self::step`] for a block with no quote, starting outside quotes and not right after a
+    /// closing quote: each CR must be followed by a LF, and every byte is outside quotes.
+    #[inline(always)]
+    fn step_crs(&mut self, nl: u64, dl: u64, cr: u64) -> Result<Structure, Rare> {
+        let lone_cr = (cr & !(nl >> 1) & (u64::MAX >> 1)) | (self.cr & !nl & 1);
+        if lone_cr != 0 {
+            return Err(Rare::LoneCr);
+        }
+        self.boundary = (dl | nl) >> 63;
+        self.cr = cr >> 63;
+        self.active = self.cr;
+        Ok(Structure {
+            nl,
+            dl,
+            cr,
+            quoted_nl: 0,
+            quotes: 0,
         })
     }
 }
@@ -291,6 +333,43 @@ mod tests {
                 }
             }
             prop_assert!(st.end().is_ok());
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn the_cr_shortcut_equals_the_general_step(
+            blocks in proptest::collection::vec(proptest::collection::vec(prop_oneof![
+                6 => Just(b'x'), 2 => Just(b','), 2 => Just(b'\n'), 2 => Just(b'\r'), 1 => Just(b'"')
+            ], 1..=64), 1..6),
+        ) {
+            // Block after block (CRs at block ends carried into the next, quotes now and then
+            // so the state is sometimes in or after quotes): wherever the shortcut applies it
+            // gives the general step's masks, rarity and carried state exactly.
+            let mut st = QuoteState::default();
+            for (b, block) in blocks.iter().enumerate() {
+                let mask = |want: u8| block.iter().enumerate()
+                    .fold(0u64, |m, (i, &c)| m | (((c == want) as u64) << i));
+                let (nl, dl, qt, cr) = (mask(b'\n'), mask(b','), mask(b'"'), mask(b'\r'));
+                let end = past_end(block.len());
+                let mut general = st;
+                let want = general.step_quoted(nl, dl, qt, cr, end, prefix_xor);
+                if (qt | st.in_quote | st.closing) == 0 {
+                    let mut shortcut = st;
+                    let got = shortcut.step_crs(nl, dl, cr);
+                    prop_assert_eq!(got, want, "block {}", b);
+                    if want.is_ok() {
+                        prop_assert_eq!(shortcut, general, "block {}", b);
+                    }
+                }
+                let mut dispatched = st;
+                prop_assert_eq!(dispatched.step(nl, dl, qt, cr, end, prefix_xor), want);
+                if want.is_err() {
+                    break;
+                }
+                prop_assert_eq!(dispatched, general);
+                st = general;
+            }
         }
     }
 
