@@ -384,17 +384,7 @@ fn cluster_agg(
 /// On an executor: part `part` of an `agg --cluster` job, as an encoded `AggTable`.
 #[cfg(feature = "cluster")]
 pub fn run_part(job: &fleet_cluster::VerbJob, part: usize) -> anyhow::Result<Vec<u8>> {
-    use clap::Parser;
-    let mut args = AggLine::try_parse_from(
-        std::iter::once("fleet agg".to_string()).chain(job.argv.iter().cloned()),
-    )
-    .map_err(|e| {
-        anyhow::anyhow!(
-            "{}",
-            e.to_string().lines().next().unwrap_or("bad arguments")
-        )
-    })?
-    .args;
+    let mut args = crate::cluster::parse_part_line::<AggLine>(job)?.args;
     let ds = crate::cluster::open_part(&mut args.input, job, part, AGG_CHUNK)?;
     let (plan, predicates) = agg_plan(&args, &ds)?;
     let opts = crate::cluster::part_options(&args.input, None)?;

@@ -232,6 +232,20 @@ pub fn job(verb: &str, ds: &Dataset) -> anyhow::Result<VerbJob> {
     })
 }
 
+/// The command line of `job` (its verb's arguments as the client gave them), parsed as
+/// `fleet VERB` would; a bad line is its first line of clap's message.
+pub fn parse_part_line<L: clap::Parser>(job: &VerbJob) -> anyhow::Result<L> {
+    L::try_parse_from(
+        std::iter::once(format!("fleet {}", job.verb)).chain(job.argv.iter().cloned()),
+    )
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "{}",
+            e.to_string().lines().next().unwrap_or("bad arguments")
+        )
+    })
+}
+
 /// On an executor: the dataset as the client's arguments open it, checked against the
 /// client's plan and cut down to the part's files.
 pub fn open_part(

@@ -298,17 +298,7 @@ fn header_line(
 /// part's files writes them.
 #[cfg(feature = "cluster")]
 pub fn run_part(job: &fleet_cluster::VerbJob, part: usize) -> anyhow::Result<Vec<u8>> {
-    use clap::Parser;
-    let mut args = ScanLine::try_parse_from(
-        std::iter::once("fleet scan".to_string()).chain(job.argv.iter().cloned()),
-    )
-    .map_err(|e| {
-        anyhow::anyhow!(
-            "{}",
-            e.to_string().lines().next().unwrap_or("bad arguments")
-        )
-    })?
-    .args;
+    let mut args = crate::cluster::parse_part_line::<ScanLine>(job)?.args;
     let ds = crate::cluster::open_part(&mut args.input, job, part, SCAN_CHUNK)?;
     let predicates = args.input.predicates(&ds)?;
     let selected = match &args.select {

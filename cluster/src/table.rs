@@ -282,9 +282,7 @@ impl ExecutionPlan for ClusterScanExec {
         self: Arc<Self>,
         children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let [input] = <[_; 1]>::try_from(children).map_err(|c: Vec<_>| {
-            DataFusionError::Internal(format!("ClusterScanExec takes one input, got {}", c.len()))
-        })?;
+        let input = crate::verb::only_child("ClusterScanExec", children)?;
         Ok(Arc::new(ClusterScanExec::new(
             self.request.clone(),
             Arc::clone(&self.inner),

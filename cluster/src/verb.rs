@@ -225,6 +225,18 @@ impl DisplayAs for VerbExec {
     }
 }
 
+/// The one input of a plan node that reads its part numbers from it (`VerbExec`,
+/// `ClusterScanExec`), as `with_new_children` gets it.
+pub(crate) fn only_child(
+    name: &str,
+    children: Vec<Arc<dyn ExecutionPlan>>,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    let [input] = <[_; 1]>::try_from(children).map_err(|c: Vec<_>| {
+        DataFusionError::Internal(format!("{name} takes one input, got {}", c.len()))
+    })?;
+    Ok(input)
+}
+
 impl ExecutionPlan for VerbExec {
     fn name(&self) -> &str {
         "FleetVerbExec"
@@ -254,9 +266,7 @@ impl ExecutionPlan for VerbExec {
         self: Arc<Self>,
         children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let [input] = <[_; 1]>::try_from(children).map_err(|c: Vec<_>| {
-            DataFusionError::Internal(format!("FleetVerbExec takes one input, got {}", c.len()))
-        })?;
+        let input = only_child("FleetVerbExec", children)?;
         Ok(Arc::new(VerbExec::over(
             self.job.clone(),
             self.runner.clone(),
