@@ -429,30 +429,7 @@ fn output_is_identical_for_every_engine_worker_count_and_chunk_size() {
     let base = stdout(&run(&["--format", "csv", "-j", "1"], dir.path()));
     let rows = csv::Reader::from_reader(base.as_bytes()).records().count();
     assert_eq!(rows, 5, "{base}");
-    for engine in ["processes", "threads"] {
-        for workers in ["1", "2", "3"] {
-            for chunk in ["1", "7", "100", "64KiB"] {
-                let o = run(
-                    &[
-                        "--format",
-                        "csv",
-                        "--engine",
-                        engine,
-                        "-j",
-                        workers,
-                        "--chunk-size",
-                        chunk,
-                    ],
-                    dir.path(),
-                );
-                assert_eq!(
-                    stdout(&o),
-                    base,
-                    "engine {engine} workers {workers} chunk {chunk}"
-                );
-            }
-        }
-    }
+    same_for_every_engine_worker_count_and_chunk_size(dir.path(), "csv", &base, "");
 }
 
 /// Runs of equal values (taken once, then repeated cheaply) and columns that change type
@@ -485,30 +462,8 @@ fn runs_of_equal_values_and_late_type_changes_match_the_reference() {
                 );
             }
         }
-        for engine in ["processes", "threads"] {
-            for workers in ["1", "2", "3"] {
-                for chunk in ["1", "7", "100", "64KiB"] {
-                    let o = run(
-                        &[
-                            "--format",
-                            "jsonl",
-                            "--engine",
-                            engine,
-                            "-j",
-                            workers,
-                            "--chunk-size",
-                            chunk,
-                        ],
-                        dir.path(),
-                    );
-                    assert_eq!(
-                        stdout(&o),
-                        base,
-                        "late {late} engine {engine} workers {workers} chunk {chunk}"
-                    );
-                }
-            }
-        }
+        let what = format!("late {late}");
+        same_for_every_engine_worker_count_and_chunk_size(dir.path(), "jsonl", &base, &what);
     }
 }
 
@@ -715,4 +670,38 @@ fn a_column_at_the_cap_is_exact_or_sketched_by_its_whole_distinct_count() {
     }
     assert_eq!(got[1]["max"], "10000");
     assert_eq!(got[2]["max"], (rows / 2 - 1).to_string());
+}
+
+/// Asserts that `fleet stats --format FORMAT` on `dir` prints `base` with both engines, 1 to
+/// 3 workers and chunks of 1, 7 and 100 bytes and 64 KiB; `what` names the case on failure.
+fn same_for_every_engine_worker_count_and_chunk_size(
+    dir: &Path,
+    format: &str,
+    base: &str,
+    what: &str,
+) {
+    for engine in ["processes", "threads"] {
+        for workers in ["1", "2", "3"] {
+            for chunk in ["1", "7", "100", "64KiB"] {
+                let o = run(
+                    &[
+                        "--format",
+                        format,
+                        "--engine",
+                        engine,
+                        "-j",
+                        workers,
+                        "--chunk-size",
+                        chunk,
+                    ],
+                    dir,
+                );
+                assert_eq!(
+                    stdout(&o),
+                    base,
+                    "{what} engine {engine} workers {workers} chunk {chunk}"
+                );
+            }
+        }
+    }
 }

@@ -34,15 +34,7 @@ use std::sync::Arc;
 /// How to open a table: `DatasetOptions` with absolute paths, and the scan's threads.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TableSpec {
-    pub paths: Vec<PathBuf>,
-    pub glob: Option<String>,
-    pub header: Option<bool>,
-    pub columns: Option<Vec<String>>,
-    pub delimiter: Option<u8>,
-    pub chunk_size: u64,
-    pub encoding: Option<String>,
-    pub piece_size: u64,
-    pub nulls: Option<Vec<String>>,
+    pub options: DatasetOptions,
     pub workers: usize,
 }
 
@@ -52,37 +44,18 @@ impl TableSpec {
     pub fn new(opts: &DatasetOptions, workers: usize) -> TableSpec {
         let cwd = std::env::current_dir().unwrap_or_default();
         TableSpec {
-            paths: opts.paths.iter().map(|p| cwd.join(p)).collect(),
-            glob: opts.glob.clone(),
-            header: opts.header,
-            columns: opts.columns.clone(),
-            delimiter: opts.delimiter,
-            chunk_size: opts.chunk_size,
-            encoding: opts.encoding.clone(),
-            piece_size: opts.piece_size,
-            nulls: opts.nulls.clone(),
+            options: DatasetOptions {
+                paths: opts.paths.iter().map(|p| cwd.join(p)).collect(),
+                ..opts.clone()
+            },
             workers: workers.max(1),
-        }
-    }
-
-    pub fn options(&self) -> DatasetOptions {
-        DatasetOptions {
-            paths: self.paths.clone(),
-            glob: self.glob.clone(),
-            header: self.header,
-            columns: self.columns.clone(),
-            delimiter: self.delimiter,
-            chunk_size: self.chunk_size,
-            encoding: self.encoding.clone(),
-            piece_size: self.piece_size,
-            nulls: self.nulls.clone(),
         }
     }
 
     /// Opens the table on this node; a failure names the node's role and the paths.
     pub fn open(&self) -> Result<FleetTable> {
         FleetTable::open(
-            &self.options(),
+            &self.options,
             TableOptions {
                 workers: Some(self.workers),
                 interrupt: None,
@@ -92,7 +65,7 @@ impl TableSpec {
             DataFusionError::Execution(tagged(&format!(
                 "on {}: cannot open {}: {e}",
                 crate::node::role(),
-                show_paths(&self.paths)
+                show_paths(&self.options.paths)
             )))
         })
     }

@@ -27,7 +27,9 @@ use std::path::{Path, PathBuf};
 
 const BOM: &[u8] = b"\xef\xbb\xbf";
 
-#[derive(Debug, Clone, Default)]
+/// Serializable so that a cluster node can open the same dataset as the client
+/// (`fleet-cluster`'s `TableSpec`).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DatasetOptions {
     pub paths: Vec<PathBuf>,
     pub glob: Option<String>,
