@@ -175,7 +175,7 @@ impl std::fmt::Debug for Sketch {
     }
 }
 
-fn new_sketch() -> Sketch {
+pub(crate) fn new_sketch() -> Sketch {
     Sketch(DDSketch::new(Config::defaults()))
 }
 
@@ -239,6 +239,33 @@ impl Default for Extreme {
             bytes: SmallBytes::default(),
             marker: SmallBytes::default(),
         }
+    }
+}
+
+impl Extreme {
+    /// A state read back from its parts (a decoded table); `None` when the parts are
+    /// inconsistent: a numeric winner that is not a number, a winner without `seen`.
+    pub(crate) fn from_parts(
+        seen: bool,
+        all_numeric: bool,
+        bytes: &[u8],
+        numeric: &[u8],
+        marker: &[u8],
+    ) -> Option<Extreme> {
+        let consistent = if !seen {
+            bytes.is_empty() && numeric.is_empty()
+        } else if all_numeric {
+            Decimal::parse(numeric).is_some() && !bytes.is_empty()
+        } else {
+            numeric.is_empty() && !bytes.is_empty()
+        };
+        consistent.then(|| Extreme {
+            seen,
+            all_numeric: all_numeric || !seen,
+            numeric: numeric.into(),
+            bytes: bytes.into(),
+            marker: marker.into(),
+        })
     }
 }
 

@@ -65,6 +65,9 @@ pub enum AggError {
     UnknownTopBy { text: String, known: Vec<String> },
     #[error("invalid aggregate table: {reason} at byte {offset}")]
     Decode { reason: &'static str, offset: usize },
+    /// A table's Arrow state batch (`fleet agg --cluster`) that cannot be written or read.
+    #[error("invalid aggregate state batch: {0}")]
+    StateBatch(String),
     /// Writing or reading back the groups spilled past `--memory`.
     #[error("cannot spill groups past --memory to the temporary folder ({dir}): {0}", dir = std::env::temp_dir().display())]
     Spill(String),

@@ -13,7 +13,9 @@
 //!   the output cannot depend on chunking or merge order).
 //! - `dense.rs` is the shared path: totals and small-integer keys (ids, hours, weekdays) as
 //!   fixed-width cells in the job's shared region, committed by workers under the lock.
-//! - `codec.rs` turns a table into bytes and back, for tables that cross process boundaries.
+//! - `codec.rs` turns a table into bytes and back, for tables that cross process boundaries;
+//!   `arrow_states.rs` (feature `columnar`) into Arrow batches of typed state columns and
+//!   back, for tables that cross machines (`fleet agg --cluster`).
 //! - `spill.rs` holds the coordinator's merged table under `--memory` ([`GroupStore`]):
 //!   past the limit its groups go to temporary files in 64 hash partitions, merged and
 //!   sorted partition by partition on the rayon pool at the end.
@@ -23,6 +25,8 @@
 //!   workers run, [`task::run_agg`] the entry point.
 
 mod accum;
+#[cfg(feature = "columnar")]
+mod arrow_states;
 mod codec;
 mod dense;
 mod error;
@@ -37,6 +41,8 @@ mod table;
 pub mod task;
 
 pub use accum::APPROX_RELATIVE_ERROR;
+#[cfg(feature = "columnar")]
+pub use arrow_states::STATE_BATCH_BYTES;
 pub use dense::{DenseDelta, DenseLayout};
 pub use error::AggError;
 pub use output::{finish, finish_per, unordered_rows, write_csv, write_jsonl, write_table, AggRow};
