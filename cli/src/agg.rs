@@ -356,15 +356,20 @@ fn cluster_agg(
     plan: &AggPlan,
     memory: u64,
 ) -> anyhow::Result<fleet_engine::agg::task::AggResult> {
-    use fleet_engine::agg::GroupStore;
-    let job = crate::cluster::job("agg", ds)?;
+    use fleet_engine::agg::{AggTable, GroupStore};
+    let mut job = crate::cluster::job("agg", ds)?;
+    // The parts' partial states come back as these typed Arrow columns.
+    job.states = fleet_cluster::encode_schema(&AggTable::state_schema(plan))
+        .map_err(|e| anyhow::anyhow!("the aggregate states' schema: {e}"))?;
     let (report, parts) = crate::cluster::run_job(url, job, ds)?;
     // The same store a local run merges its chunks into: past `--memory` it spills.
     let mut store = GroupStore::new(plan, memory);
-    for part in &parts {
-        store
-            .merge_encoded(part)
-            .context("the cluster returned a malformed aggregate table")?;
+    for batch in parts.iter().flat_map(|p| &p.states) {
+        let mut table = AggTable::new(plan);
+        table
+            .merge_state_batch(batch)
+            .context("the cluster returned malformed aggregate states")?;
+        store.merge(table)?;
     }
     Ok(fleet_engine::agg::task::AggResult::from_store(
         store, report,
@@ -381,9 +386,13 @@ fn cluster_agg(
     bail!("this fleet was built without the cluster feature")
 }
 
-/// On an executor: part `part` of an `agg --cluster` job, as an encoded `AggTable`.
+/// On an executor: part `part` of an `agg --cluster` job: its report, and its `AggTable` as
+/// Arrow batches of typed state columns.
 #[cfg(feature = "cluster")]
-pub fn run_part(job: &fleet_cluster::VerbJob, part: usize) -> anyhow::Result<Vec<u8>> {
+pub fn run_part(
+    job: &fleet_cluster::VerbJob,
+    part: usize,
+) -> anyhow::Result<fleet_cluster::PartOutput> {
     let mut args = crate::cluster::parse_part_line::<AggLine>(job)?.args;
     let ds = crate::cluster::open_part(&mut args.input, job, part, AGG_CHUNK)?;
     let (plan, predicates) = agg_plan(&args, &ds)?;
@@ -396,7 +405,10 @@ pub fn run_part(job: &fleet_cluster::VerbJob, part: usize) -> anyhow::Result<Vec
         None => task.chunks_for(&ds.plan, opts.workers, default_memory_limit()),
     };
     let result = fleet_engine::agg::task::run_agg(chunks, task, &opts, &mut |_| {})?;
-    let mut table = Vec::new();
-    result.table.encode(&mut table);
-    crate::cluster::encode_part(&result.report, &table)
+    Ok(fleet_cluster::PartOutput {
+        bytes: crate::cluster::encode_part(&result.report, &[])?,
+        states: result
+            .table
+            .to_state_batches(fleet_engine::agg::STATE_BATCH_BYTES)?,
+    })
 }

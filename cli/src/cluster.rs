@@ -13,7 +13,7 @@ use crate::input::InputArgs;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use fleet_cluster::node::{self, ExecutorOptions, SchedulerOptions};
-use fleet_cluster::{FileStamp, PartRunner, VerbJob};
+use fleet_cluster::{FileStamp, PartOutput, PartRunner, VerbJob};
 use fleet_engine::job::MALFORMED_EXAMPLES;
 use fleet_engine::{Dataset, EngineKind, JobOptions, ScanReport};
 use serde::{Deserialize, Serialize};
@@ -160,7 +160,7 @@ fn local_path(p: &std::path::Path) -> PathBuf {
 struct Verbs;
 
 impl PartRunner for Verbs {
-    fn run(&self, job: &VerbJob, part: usize) -> Result<Vec<u8>, String> {
+    fn run(&self, job: &VerbJob, part: usize) -> Result<PartOutput, String> {
         eprintln!(
             "fleet cluster executor: running {} part {} of {}",
             job.verb,
@@ -173,15 +173,20 @@ impl PartRunner for Verbs {
             other => Err(anyhow::anyhow!("unknown verb '{other}'")),
         };
         match result {
-            Ok(bytes) => {
+            Ok(output) => {
+                let states: usize = output
+                    .states
+                    .iter()
+                    .map(|b| b.get_array_memory_size())
+                    .sum();
                 eprintln!(
                     "fleet cluster executor: ran {} part {} of {} ({} bytes)",
                     job.verb,
                     part + 1,
                     job.groups.len(),
-                    bytes.len()
+                    output.bytes.len() + states
                 );
-                Ok(bytes)
+                Ok(output)
             }
             Err(e) => {
                 let line = format!("on {}: {}", node::role(), crate::one_line(&e));
@@ -229,6 +234,7 @@ pub fn job(verb: &str, ds: &Dataset) -> anyhow::Result<VerbJob> {
         cwd,
         groups: VerbJob::group_files(&sizes, sizes.len().min(256)),
         files,
+        states: Vec::new(),
     })
 }
 
@@ -341,12 +347,13 @@ pub fn encode_part(report: &ScanReport, data: &[u8]) -> anyhow::Result<Vec<u8>> 
     Ok(out)
 }
 
-/// Runs `job` on the cluster at `url`: the parts' data in file order, and one report of all.
+/// Runs `job` on the cluster at `url`: the parts' data (their bytes after the report) and
+/// states in file order, and one report of all.
 pub fn run_job(
     url: &str,
     job: VerbJob,
     ds: &Dataset,
-) -> anyhow::Result<(ScanReport, Vec<Vec<u8>>)> {
+) -> anyhow::Result<(ScanReport, Vec<PartOutput>)> {
     let addr = fleet_cluster::client::scheduler_addr(url)?;
     let parts = fleet_cluster::client::run_verb(&addr, job)?;
     let mut report = ScanReport {
@@ -354,7 +361,7 @@ pub fn run_job(
         ..ScanReport::default()
     };
     let mut datas = Vec::with_capacity(parts.len());
-    for bytes in parts {
+    for PartOutput { bytes, states } in parts {
         let bad = || anyhow::anyhow!("the cluster returned a malformed part");
         let len = bytes
             .get(..8)
@@ -376,7 +383,10 @@ pub fn run_job(
             .extend(part.incomparable_examples);
         report.failed_files.extend(part.failed_files);
         report.boundary_reruns += part.boundary_reruns;
-        datas.push(bytes[8 + len..].to_vec());
+        datas.push(PartOutput {
+            bytes: bytes[8 + len..].to_vec(),
+            states,
+        });
     }
     report.malformed_examples.truncate(MALFORMED_EXAMPLES);
     report.invalid_examples.truncate(MALFORMED_EXAMPLES);

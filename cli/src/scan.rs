@@ -174,7 +174,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
         let (report, parts) = crate::cluster::run_job(url, job, &ds)?;
         if !args.count {
             for part in &parts {
-                sink.write_all(part).or_else(ignore_broken_pipe)?;
+                sink.write_all(&part.bytes).or_else(ignore_broken_pipe)?;
             }
         }
         return finish_scan(&args, &ds, sink, report, started);
@@ -297,7 +297,10 @@ fn header_line(
 /// On an executor: part `part` of a `scan --cluster` job, the records as a local run of the
 /// part's files writes them.
 #[cfg(feature = "cluster")]
-pub fn run_part(job: &fleet_cluster::VerbJob, part: usize) -> anyhow::Result<Vec<u8>> {
+pub fn run_part(
+    job: &fleet_cluster::VerbJob,
+    part: usize,
+) -> anyhow::Result<fleet_cluster::PartOutput> {
     let mut args = crate::cluster::parse_part_line::<ScanLine>(job)?.args;
     let ds = crate::cluster::open_part(&mut args.input, job, part, SCAN_CHUNK)?;
     let predicates = args.input.predicates(&ds)?;
@@ -315,5 +318,8 @@ pub fn run_part(job: &fleet_cluster::VerbJob, part: usize) -> anyhow::Result<Vec
     let opts = crate::cluster::part_options(&args.input, None)?;
     let mut out = Vec::new();
     let report = run_scan(ds.plan.clone(), spec, &opts, &mut out, &mut |_| {})?;
-    crate::cluster::encode_part(&report, &out)
+    Ok(fleet_cluster::PartOutput {
+        bytes: crate::cluster::encode_part(&report, &out)?,
+        states: vec![],
+    })
 }

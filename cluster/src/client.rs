@@ -108,7 +108,10 @@ pub async fn remote_context(
 }
 
 /// Runs `job` on the cluster at `addr` and returns each part's result, in part order.
-pub fn run_verb(addr: &str, job: crate::verb::VerbJob) -> Result<Vec<Vec<u8>>, ClusterError> {
+pub fn run_verb(
+    addr: &str,
+    job: crate::verb::VerbJob,
+) -> Result<Vec<crate::verb::PartOutput>, ClusterError> {
     check_reachable(addr)?;
     let parts = job.groups.len();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -119,8 +122,10 @@ pub fn run_verb(addr: &str, job: crate::verb::VerbJob) -> Result<Vec<Vec<u8>>, C
         .map_err(ClusterError::Runtime)?;
     let batches = rt.block_on(async {
         let ctx = remote_context(addr, parts).await?;
+        let table = crate::verb::VerbTable::new(job)
+            .map_err(|e| ClusterError::Query(one_line(&e.to_string())))?;
         let frame = ctx
-            .read_table(Arc::new(crate::verb::VerbTable::new(job)))
+            .read_table(Arc::new(table))
             .map_err(|e| ClusterError::Query(one_line(&e.to_string())))?;
         frame
             .collect()

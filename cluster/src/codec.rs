@@ -69,7 +69,7 @@ impl LogicalExtensionCodec for FleetLogicalCodec {
                 }
                 Ok(Arc::new(table))
             }
-            VERB_TABLE => Ok(Arc::new(VerbTable::new(wire::decode::<VerbJob>(body)?))),
+            VERB_TABLE => Ok(Arc::new(VerbTable::new(wire::decode::<VerbJob>(body)?)?)),
             other => Err(DataFusionError::Internal(format!(
                 "fleet: unknown table kind '{other}'"
             ))),
@@ -167,7 +167,7 @@ impl PhysicalExtensionCodec for FleetPhysicalCodec {
                     wire::decode::<VerbJob>(body)?,
                     self.runner.clone(),
                     input.clone(),
-                )))
+                )?))
             }
             other => Err(DataFusionError::Internal(format!(
                 "fleet: unknown plan kind '{other}'"

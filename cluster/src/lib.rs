@@ -28,6 +28,6 @@ pub mod wire;
 pub use codec::{FleetLogicalCodec, FleetPhysicalCodec};
 pub use error::ClusterError;
 pub use table::ClusterTable;
-pub use verb::{FileStamp, PartRunner, VerbExec, VerbJob, VerbTable};
+pub use verb::{encode_schema, FileStamp, PartOutput, PartRunner, VerbExec, VerbJob, VerbTable};
 
 pub use logging::init_logging;

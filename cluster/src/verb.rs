@@ -1,7 +1,12 @@
 //! The verbs on the cluster: [`VerbTable`] is a table whose one scan is a [`VerbJob`], and
 //! [`VerbExec`] runs it as one partition per group of whole files. A partition's result is
-//! whatever the verb's [`PartRunner`] returns (an encoded `AggTable`, a scan's output bytes),
-//! carried as Arrow rows `(part, seq, last, data)` in pieces of at most [`PIECE`] bytes.
+//! what the verb's [`PartRunner`] returns ([`PartOutput`]): bytes (a scan's output and its
+//! report, an agg part's report), carried as Arrow rows `(part, seq, last, data)` in pieces
+//! of at most [`PIECE`] bytes, and, for `agg`, the part's partial states as typed Arrow
+//! columns (`fleet_engine`'s `AggTable::to_state_batches`: counts, exact sums as decimals,
+//! min/max winners, distinct sets), in rows of their own after the pieces, whose `data` is
+//! null. `seq` numbers every row of a part, so the client can tell a missing or repeated
+//! row from a complete part.
 //!
 //! `VerbExec` is not a leaf: its input is an in-memory scan whose partition `i` is one row,
 //! the number `i`, and it runs the part numbers it reads. Ballista 55 gives a task a slice of
@@ -16,7 +21,9 @@
 //! file order and refuses a result missing a piece or holding one twice ([`assemble`]).
 
 use crate::client::tagged;
-use arrow_array::{Array, BooleanArray, LargeBinaryArray, RecordBatch, UInt32Array};
+use arrow_array::{
+    new_null_array, Array, BooleanArray, LargeBinaryArray, RecordBatch, UInt32Array,
+};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
@@ -61,6 +68,9 @@ pub struct VerbJob {
     pub files: Vec<FileStamp>,
     /// Per partition, the files `[start, end)` it reads.
     pub groups: Vec<(u32, u32)>,
+    /// The Arrow schema (IPC-encoded) of the partial states a part returns besides its
+    /// bytes: `agg`'s state columns; empty for none.
+    pub states: Vec<u8>,
 }
 
 impl VerbJob {
@@ -96,27 +106,59 @@ impl VerbJob {
 /// Runs one partition of a verb's job on an executor: the `fleet` binary's verbs.
 pub trait PartRunner: fmt::Debug + Send + Sync {
     /// The result of part `part` of `job`, or one line saying why there is none.
-    fn run(&self, job: &VerbJob, part: usize) -> Result<Vec<u8>, String>;
+    fn run(&self, job: &VerbJob, part: usize) -> Result<PartOutput, String>;
 }
 
-pub fn part_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
+/// One part's result: bytes, and batches of the job's state schema ([`VerbJob::states`]).
+#[derive(Debug, Default, Clone)]
+pub struct PartOutput {
+    pub bytes: Vec<u8>,
+    pub states: Vec<RecordBatch>,
+}
+
+/// The columns before the states: which part, which row of it, whether the part's last
+/// row, and a piece of its bytes (null on a state row).
+const HEAD_COLUMNS: usize = 4;
+
+/// `schema` IPC-encoded, for [`VerbJob::states`].
+pub fn encode_schema(schema: &Schema) -> Result<Vec<u8>, String> {
+    let mut w =
+        arrow_ipc::writer::StreamWriter::try_new(Vec::new(), schema).map_err(|e| e.to_string())?;
+    w.finish().map_err(|e| e.to_string())?;
+    w.into_inner().map_err(|e| e.to_string())
+}
+
+fn decode_schema(bytes: &[u8]) -> Result<SchemaRef> {
+    let reader = arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None)?;
+    Ok(reader.schema())
+}
+
+/// The rows a part's result travels in: [`HEAD_COLUMNS`], then `states`' columns.
+pub fn part_schema(states: &[u8]) -> Result<SchemaRef> {
+    let mut fields = vec![
         Field::new("part", DataType::UInt32, false),
         Field::new("seq", DataType::UInt32, false),
         Field::new("last", DataType::Boolean, false),
-        Field::new("data", DataType::LargeBinary, false),
-    ]))
+        Field::new("data", DataType::LargeBinary, true),
+    ];
+    if !states.is_empty() {
+        let extra = decode_schema(states)?;
+        fields.extend(extra.fields().iter().map(|f| f.as_ref().clone()));
+    }
+    Ok(Arc::new(Schema::new(fields)))
 }
 
 /// The table whose scan is a verb's job.
 #[derive(Debug, Clone)]
 pub struct VerbTable {
     job: VerbJob,
+    schema: SchemaRef,
 }
 
 impl VerbTable {
-    pub fn new(job: VerbJob) -> VerbTable {
-        VerbTable { job }
+    pub fn new(job: VerbJob) -> Result<VerbTable> {
+        let schema = part_schema(&job.states)?;
+        Ok(VerbTable { job, schema })
     }
 
     pub fn job(&self) -> &VerbJob {
@@ -127,7 +169,7 @@ impl VerbTable {
 #[async_trait]
 impl TableProvider for VerbTable {
     fn schema(&self) -> SchemaRef {
-        part_schema()
+        self.schema.clone()
     }
 
     fn table_type(&self) -> TableType {
@@ -142,7 +184,7 @@ impl TableProvider for VerbTable {
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         if let Some(p) = projection {
-            if *p != (0..4).collect::<Vec<_>>() {
+            if *p != (0..self.schema.fields().len()).collect::<Vec<_>>() {
                 return Err(DataFusionError::Plan(
                     "fleet: a verb's parts are read whole".into(),
                 ));
@@ -174,6 +216,7 @@ pub(crate) fn part_numbers(parts: usize) -> Result<Arc<dyn ExecutionPlan>> {
 #[derive(Debug)]
 pub struct VerbExec {
     job: VerbJob,
+    schema: SchemaRef,
     runner: Option<Arc<dyn PartRunner>>,
     input: Arc<dyn ExecutionPlan>,
     properties: Arc<PlanProperties>,
@@ -183,7 +226,7 @@ impl VerbExec {
     /// The job over its part numbers (on the client and the scheduler).
     pub fn new(job: VerbJob) -> Result<VerbExec> {
         let input = part_numbers(job.groups.len().max(1))?;
-        Ok(VerbExec::over(job, None, input))
+        VerbExec::over(job, None, input)
     }
 
     /// The job over `input`, a slice of its part numbers (as a task receives it).
@@ -191,21 +234,23 @@ impl VerbExec {
         job: VerbJob,
         runner: Option<Arc<dyn PartRunner>>,
         input: Arc<dyn ExecutionPlan>,
-    ) -> VerbExec {
+    ) -> Result<VerbExec> {
+        let schema = part_schema(&job.states)?;
         let properties = PlanProperties::new(
-            EquivalenceProperties::new(part_schema()),
+            EquivalenceProperties::new(schema.clone()),
             Partitioning::UnknownPartitioning(
                 input.properties().output_partitioning().partition_count(),
             ),
             EmissionType::Final,
             Boundedness::Bounded,
         );
-        VerbExec {
+        Ok(VerbExec {
             job,
+            schema,
             runner,
             input,
             properties: Arc::new(properties),
-        }
+        })
     }
 
     pub fn job(&self) -> &VerbJob {
@@ -271,7 +316,7 @@ impl ExecutionPlan for VerbExec {
             self.job.clone(),
             self.runner.clone(),
             input,
-        )))
+        )?))
     }
 
     fn execute(
@@ -285,10 +330,13 @@ impl ExecutionPlan for VerbExec {
             )));
         };
         let job = Arc::new(self.job.clone());
+        let schema = self.schema.clone();
         let stream = numbers_of(&self.input, partition, context)?
-            .and_then(move |part| run_part(runner.clone(), job.clone(), part));
+            .and_then(move |part| run_part(runner.clone(), job.clone(), schema.clone(), part))
+            .map_ok(|batches| futures::stream::iter(batches.into_iter().map(Ok)))
+            .try_flatten();
         Ok(Box::pin(RecordBatchStreamAdapter::new(
-            part_schema(),
+            self.schema.clone(),
             stream,
         )))
     }
@@ -315,13 +363,14 @@ pub(crate) fn numbers_of(
         .try_flatten())
 }
 
-/// Part `part` of `job` as its pieces. The verb runs fleet's thread engine on an OS thread
+/// Part `part` of `job` as its rows. The verb runs fleet's thread engine on an OS thread
 /// of its own: never inside tokio's workers, and never forking.
 async fn run_part(
     runner: Arc<dyn PartRunner>,
     job: Arc<VerbJob>,
+    schema: SchemaRef,
     part: u32,
-) -> Result<RecordBatch> {
+) -> Result<Vec<RecordBatch>> {
     if part as usize >= job.groups.len() {
         return Err(DataFusionError::Internal(format!(
             "fleet: no part {part} in a job of {}",
@@ -336,7 +385,7 @@ async fn run_part(
         })
         .map_err(|e| DataFusionError::External(Box::new(e)))?;
     match rx.await {
-        Ok(Ok(bytes)) => pieces(part, &bytes),
+        Ok(Ok(output)) => part_rows(part, &output, &schema),
         Ok(Err(message)) => Err(DataFusionError::Execution(tagged(&message))),
         Err(_) => Err(DataFusionError::Execution(tagged(&format!(
             "part {part} stopped without a result"
@@ -344,61 +393,138 @@ async fn run_part(
     }
 }
 
-/// A part's result as rows of at most [`PIECE`] bytes (one empty row for an empty result).
-fn pieces(part: u32, bytes: &[u8]) -> Result<RecordBatch> {
-    let chunks: Vec<&[u8]> = if bytes.is_empty() {
+/// A part's result as rows of `schema`: its bytes in pieces of at most [`PIECE`] bytes (one
+/// empty piece for no bytes), then its state batches' rows; `seq` numbers them all.
+pub fn part_rows(part: u32, output: &PartOutput, schema: &SchemaRef) -> Result<Vec<RecordBatch>> {
+    let wrong = || {
+        DataFusionError::Execution(tagged(
+            "this executor's partial states do not have the client's columns \
+             (is it another fleet version?)",
+        ))
+    };
+    let state_fields = &schema.fields()[HEAD_COLUMNS..];
+    let chunks: Vec<&[u8]> = if output.bytes.is_empty() {
         vec![&[]]
     } else {
-        bytes.chunks(PIECE).collect()
+        output.bytes.chunks(PIECE).collect()
     };
-    let n = chunks.len();
-    RecordBatch::try_new(
-        part_schema(),
+    let total = chunks.len()
+        + output
+            .states
+            .iter()
+            .map(RecordBatch::num_rows)
+            .sum::<usize>();
+    let total = u32::try_from(total).map_err(|_| wrong())?;
+    let mut seq = 0u32;
+    let mut head = |rows: usize, data: Arc<dyn Array>| -> Vec<Arc<dyn Array>> {
+        let from = seq;
+        seq += rows as u32;
         vec![
-            Arc::new(UInt32Array::from(vec![part; n])),
-            Arc::new(UInt32Array::from_iter_values(0..n as u32)),
-            Arc::new(BooleanArray::from_iter((0..n).map(|i| Some(i + 1 == n)))),
-            Arc::new(LargeBinaryArray::from_iter_values(chunks)),
-        ],
-    )
-    .map_err(DataFusionError::from)
+            Arc::new(UInt32Array::from(vec![part; rows])),
+            Arc::new(UInt32Array::from_iter_values(from..seq)),
+            Arc::new(BooleanArray::from_iter(
+                (from..seq).map(|i| Some(i + 1 == total)),
+            )),
+            data,
+        ]
+    };
+    let mut out = Vec::new();
+    let n = chunks.len();
+    let mut columns = head(n, Arc::new(LargeBinaryArray::from_iter_values(chunks)));
+    columns.extend(
+        state_fields
+            .iter()
+            .map(|f| new_null_array(f.data_type(), n)),
+    );
+    out.push(RecordBatch::try_new(schema.clone(), columns)?);
+    for batch in &output.states {
+        let same = batch.schema().fields().len() == state_fields.len()
+            && batch
+                .schema()
+                .fields()
+                .iter()
+                .zip(state_fields)
+                .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type());
+        if !same {
+            return Err(wrong());
+        }
+        let rows = batch.num_rows();
+        let mut columns = head(rows, new_null_array(&DataType::LargeBinary, rows));
+        columns.extend(batch.columns().iter().cloned());
+        out.push(RecordBatch::try_new(schema.clone(), columns)?);
+    }
+    Ok(out)
 }
 
-/// The parts' results in part order, checked complete: every part present, its pieces in
-/// sequence, the last one marked.
-pub fn assemble(batches: &[RecordBatch], parts: usize) -> Result<Vec<Vec<u8>>, String> {
-    let mut rows: Vec<(u32, u32, bool, &[u8])> = Vec::new();
-    for batch in batches {
-        let col = |i: usize| batch.column(i);
-        let (Some(part), Some(seq), Some(last), Some(data)) = (
-            col(0).as_any().downcast_ref::<UInt32Array>(),
-            col(1).as_any().downcast_ref::<UInt32Array>(),
-            col(2).as_any().downcast_ref::<BooleanArray>(),
-            col(3).as_any().downcast_ref::<LargeBinaryArray>(),
+/// The parts' results in part order, checked complete: every part present, its rows in
+/// sequence, the last one marked, none twice.
+pub fn assemble(batches: &[RecordBatch], parts: usize) -> Result<Vec<PartOutput>, String> {
+    let shape = || "the cluster returned parts of an unexpected shape".to_string();
+    // (part, seq, last, batch, row)
+    let mut rows: Vec<(u32, u32, bool, usize, usize)> = Vec::new();
+    for (b, batch) in batches.iter().enumerate() {
+        let col = |i: usize| batch.columns().get(i).ok_or_else(shape);
+        let (Some(part), Some(seq), Some(last)) = (
+            col(0)?.as_any().downcast_ref::<UInt32Array>(),
+            col(1)?.as_any().downcast_ref::<UInt32Array>(),
+            col(2)?.as_any().downcast_ref::<BooleanArray>(),
         ) else {
-            return Err("the cluster returned parts of an unexpected shape".into());
+            return Err(shape());
         };
+        col(3)?
+            .as_any()
+            .downcast_ref::<LargeBinaryArray>()
+            .ok_or_else(shape)?;
         for r in 0..batch.num_rows() {
-            rows.push((part.value(r), seq.value(r), last.value(r), data.value(r)));
+            rows.push((part.value(r), seq.value(r), last.value(r), b, r));
         }
     }
-    rows.sort_by_key(|&(p, s, _, _)| (p, s));
-    let mut out: Vec<Vec<u8>> = vec![Vec::new(); parts];
+    rows.sort_by_key(|&(p, s, ..)| (p, s));
+    let mut out: Vec<PartOutput> = vec![PartOutput::default(); parts];
     let mut next = 0u32; // next part expected complete
     let mut seq = 0u32;
-    for (p, s, last, data) in rows {
+    // A run of state rows of the current part in one batch: (batch, first row, rows).
+    let mut run: Option<(usize, usize, usize)> = None;
+    let flush =
+        |run: &mut Option<(usize, usize, usize)>, part: &mut PartOutput| -> Result<(), String> {
+            if let Some((b, from, n)) = run.take() {
+                let batch = batches[b].slice(from, n);
+                let states: Vec<usize> = (HEAD_COLUMNS..batch.num_columns()).collect();
+                part.states
+                    .push(batch.project(&states).map_err(|_| shape())?);
+            }
+            Ok(())
+        };
+    for (p, s, last, b, r) in rows {
         if p < next || (p == next && s < seq) {
             return Err(format!(
-                "the cluster's result is inconsistent: part {p} piece {s} arrived twice"
+                "the cluster's result is inconsistent: part {p} row {s} arrived twice"
             ));
         }
         if p != next || s != seq {
             return Err(format!(
-                "the cluster's result is incomplete: part {next} piece {seq} missing"
+                "the cluster's result is incomplete: part {next} row {seq} missing"
             ));
         }
-        out[p as usize].extend_from_slice(data);
+        let part = &mut out[p as usize];
+        let data = batches[b].column(3);
+        if data.is_valid(r) {
+            flush(&mut run, part)?;
+            if let Some(d) = data.as_any().downcast_ref::<LargeBinaryArray>() {
+                part.bytes.extend_from_slice(d.value(r));
+            }
+        } else {
+            run = match run {
+                Some((rb, from, n)) if rb == b && from + n == r => Some((rb, from, n + 1)),
+                other => {
+                    let mut other = other;
+                    flush(&mut other, part)?;
+                    Some((b, r, 1))
+                }
+            };
+        }
         if last {
+            flush(&mut run, part)?;
             next += 1;
             seq = 0;
         } else {
@@ -449,17 +575,104 @@ mod tests {
         assert_eq!(VerbJob::group_files(&[10, 10, 10, 10], 4).len(), 4);
     }
 
+    fn bytes_only(bytes: &[u8]) -> PartOutput {
+        PartOutput {
+            bytes: bytes.to_vec(),
+            states: vec![],
+        }
+    }
+
     #[test]
     fn parts_come_back_in_order_and_a_missing_piece_is_refused() {
+        let schema = part_schema(&[]).unwrap();
+        let rows = |part, bytes: &[u8]| {
+            let mut b = part_rows(part, &bytes_only(bytes), &schema).unwrap();
+            assert_eq!(b.len(), 1);
+            b.remove(0)
+        };
         let big = vec![7u8; PIECE + 3];
-        let b0 = pieces(0, b"abc").unwrap();
-        let b1 = pieces(1, &big).unwrap();
-        let b2 = pieces(2, b"").unwrap();
+        let b0 = rows(0, b"abc");
+        let b1 = rows(1, &big);
+        let b2 = rows(2, b"");
         let out = assemble(&[b2.clone(), b1.clone(), b0.clone()], 3).unwrap();
-        assert_eq!(out, vec![b"abc".to_vec(), big.clone(), Vec::new()]);
+        let bytes: Vec<Vec<u8>> = out.into_iter().map(|p| p.bytes).collect();
+        assert_eq!(bytes, vec![b"abc".to_vec(), big.clone(), Vec::new()]);
         assert!(assemble(&[b0.clone(), b2.clone()], 3).is_err());
         assert!(assemble(&[b0.clone(), b1.slice(0, 1), b2.clone()], 3).is_err());
         assert!(assemble(&[b0, b1, b2.clone(), b2], 3).is_err());
+    }
+
+    #[test]
+    fn state_rows_come_back_whole_in_order_and_checked() {
+        use arrow_array::UInt64Array;
+        let states = Schema::new(vec![Field::new("x", DataType::UInt64, true)]);
+        let schema = part_schema(&encode_schema(&states).unwrap()).unwrap();
+        let batch = |from: u64, n: u64| {
+            RecordBatch::try_new(
+                Arc::new(states.clone()),
+                vec![Arc::new(UInt64Array::from_iter_values(from..from + n))],
+            )
+            .unwrap()
+        };
+        let part = |p: u32, bytes: &[u8], batches: Vec<RecordBatch>| {
+            part_rows(
+                p,
+                &PartOutput {
+                    bytes: bytes.to_vec(),
+                    states: batches,
+                },
+                &schema,
+            )
+            .unwrap()
+        };
+        let p0 = part(0, b"report 0", vec![batch(0, 3), batch(3, 2)]);
+        let p1 = part(1, b"", vec![]);
+        let p2 = part(2, b"report 2", vec![batch(100, 1)]);
+        let values = |out: &PartOutput| -> Vec<u64> {
+            out.states
+                .iter()
+                .flat_map(|b| {
+                    let a = b.column(0).as_any().downcast_ref::<UInt64Array>().unwrap();
+                    a.values().to_vec()
+                })
+                .collect()
+        };
+        // Shuffled batches, and one split in two: the same parts back.
+        let mut all: Vec<RecordBatch> = p2.iter().chain(&p0).chain(&p1).cloned().collect();
+        let split = all.remove(3);
+        all.push(split.slice(1, split.num_rows() - 1));
+        all.insert(0, split.slice(0, 1));
+        let out = assemble(&all, 3).unwrap();
+        assert_eq!(out[0].bytes, b"report 0");
+        assert_eq!(values(&out[0]), [0, 1, 2, 3, 4]);
+        assert!(out[1].bytes.is_empty() && out[1].states.is_empty());
+        assert_eq!(out[2].bytes, b"report 2");
+        assert_eq!(values(&out[2]), [100]);
+        assert_eq!(out[0].states[0].schema().fields().len(), 1);
+        // A state row missing, or twice.
+        let mut short = all.clone();
+        let last = short.pop().unwrap();
+        short.push(last.slice(0, last.num_rows() - 1));
+        assert!(assemble(&short, 3).unwrap_err().contains("missing"));
+        let mut twice = all.clone();
+        twice.push(p0[1].slice(0, 1));
+        assert!(assemble(&twice, 3).unwrap_err().contains("twice"));
+        // States of other columns than the job's are refused on the executor.
+        let other = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![Field::new("y", DataType::UInt64, true)])),
+            vec![Arc::new(UInt64Array::from(vec![1]))],
+        )
+        .unwrap();
+        let e = part_rows(
+            0,
+            &PartOutput {
+                bytes: vec![],
+                states: vec![other],
+            },
+            &schema,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("client's columns"), "{e}");
     }
 
     /// Returns the part number as its result.
@@ -467,8 +680,8 @@ mod tests {
     struct EchoPart;
 
     impl PartRunner for EchoPart {
-        fn run(&self, _job: &VerbJob, part: usize) -> Result<Vec<u8>, String> {
-            Ok(format!("part {part}").into_bytes())
+        fn run(&self, _job: &VerbJob, part: usize) -> Result<PartOutput, String> {
+            Ok(bytes_only(format!("part {part}").as_bytes()))
         }
     }
 
@@ -479,6 +692,7 @@ mod tests {
             cwd: PathBuf::from("/"),
             files: vec![],
             groups: (0..parts as u32).map(|i| (i, i + 1)).collect(),
+            states: vec![],
         }
     }
 

@@ -13,9 +13,9 @@
 //!   10^-18 units, an unsigned 256-bit little-endian integer, which no decimal type holds);
 //! - `min`, `max`: `S.seen`, `S.all_numeric` (Boolean), `S.numeric`, `S.bytes`, `S.marker`
 //!   (LargeBinary: the winners as the input wrote them, see [`super::accum::Extreme`]);
-//! - `distinct`: `S.values` (LargeList of LargeBinary: the set);
-//! - `quantile`, `median`: `S.dense` (LargeList of UInt64: counts of the integers 0..n),
-//!   `S.sparse_values` (LargeList of Decimal128(38, 9)) and `S.sparse_counts` (LargeList of
+//! - `distinct`: `S.values` (List of LargeBinary: the set);
+//! - `quantile`, `median`: `S.dense` (List of UInt64: counts of the integers 0..n),
+//!   `S.sparse_values` (List of Decimal128(38, 9)) and `S.sparse_counts` (List of
 //!   UInt64);
 //! - `approx_quantile`: `S.sketch` (Utf8: the DDSketch as JSON, its own exact form; null
 //!   when empty, since an empty sketch's infinite bounds have no JSON form);
@@ -32,7 +32,7 @@ use std::sync::Arc;
 
 use arrow_array::builder::{
     BooleanBuilder, Decimal128Builder, Decimal256Builder, FixedSizeBinaryBuilder,
-    LargeBinaryBuilder, LargeListBuilder, StringBuilder, UInt64Builder,
+    LargeBinaryBuilder, ListBuilder, StringBuilder, UInt64Builder,
 };
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Decimal128Type, Decimal256Type, UInt64Type};
@@ -58,8 +58,11 @@ const SCALE: i8 = 9;
 /// Bytes one histogram entry costs in a batch (value and count).
 const HIST_ENTRY_BYTES: usize = 24;
 
+/// Lists with 32-bit offsets (batches stay far below 2 GiB): arrow-flight 59's encoder
+/// declares a `LargeList` field as a `List` in the schema it sends, and the receiver then
+/// reads the 64-bit offsets as 32-bit ones.
 fn item(dt: DataType) -> DataType {
-    DataType::LargeList(Arc::new(Field::new_list_field(dt, true)))
+    DataType::List(Arc::new(Field::new_list_field(dt, true)))
 }
 
 fn counters() -> DataType {
@@ -113,11 +116,11 @@ enum Builders {
         LargeBinaryBuilder,
         LargeBinaryBuilder,
     ),
-    Distinct(LargeListBuilder<LargeBinaryBuilder>),
+    Distinct(ListBuilder<LargeBinaryBuilder>),
     Hist(
-        LargeListBuilder<UInt64Builder>,
-        LargeListBuilder<Decimal128Builder>,
-        LargeListBuilder<UInt64Builder>,
+        ListBuilder<UInt64Builder>,
+        ListBuilder<Decimal128Builder>,
+        ListBuilder<UInt64Builder>,
     ),
     Sketch(StringBuilder),
     Pick(LargeBinaryBuilder),
@@ -156,16 +159,14 @@ impl Builders {
                 LargeBinaryBuilder::new(),
                 LargeBinaryBuilder::new(),
             ),
-            Column::Distinct(_) => {
-                Builders::Distinct(LargeListBuilder::new(LargeBinaryBuilder::new()))
-            }
+            Column::Distinct(_) => Builders::Distinct(ListBuilder::new(LargeBinaryBuilder::new())),
             Column::Hist(_) => Builders::Hist(
-                LargeListBuilder::new(UInt64Builder::new()),
-                LargeListBuilder::new(
+                ListBuilder::new(UInt64Builder::new()),
+                ListBuilder::new(
                     Decimal128Builder::new()
                         .with_data_type(DataType::Decimal128(QUANTILE_PRECISION, SCALE)),
                 ),
-                LargeListBuilder::new(UInt64Builder::new()),
+                ListBuilder::new(UInt64Builder::new()),
             ),
             Column::Sketch(_) => Builders::Sketch(StringBuilder::new()),
             Column::Pick(_) => Builders::Pick(LargeBinaryBuilder::new()),
@@ -411,13 +412,13 @@ impl AggTable {
             .iter()
             .map(|s| Builders::new(s.func))
             .collect();
-        let mut heads: [LargeListBuilder<UInt64Builder>; 3] =
-            std::array::from_fn(|_| LargeListBuilder::new(UInt64Builder::new()));
+        let mut heads: [ListBuilder<UInt64Builder>; 3] =
+            std::array::from_fn(|_| ListBuilder::new(UInt64Builder::new()));
         let mut batches = Vec::new();
         let mut flush = |keys: &mut Vec<LargeBinaryBuilder>,
                          records: &mut UInt64Builder,
                          states: &mut Vec<Builders>,
-                         heads: &mut [LargeListBuilder<UInt64Builder>; 3]|
+                         heads: &mut [ListBuilder<UInt64Builder>; 3]|
          -> Result<(), AggError> {
             let mut columns: Vec<ArrayRef> = keys
                 .iter_mut()
@@ -515,17 +516,24 @@ impl AggTable {
     pub fn merge_state_batch(&mut self, batch: &RecordBatch) -> Result<(), AggError> {
         let plan = self.plan.clone();
         let want = AggTable::state_schema(&plan);
-        let same = batch.schema().fields().len() == want.fields().len()
-            && batch
-                .schema()
-                .fields()
-                .iter()
-                .zip(want.fields())
-                .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type());
-        if !same {
-            return Err(AggError::StateBatch(
-                "made for different --group-by/--agg".into(),
-            ));
+        let have = batch.schema();
+        if have.fields().len() != want.fields().len() {
+            return Err(AggError::StateBatch(format!(
+                "made for different --group-by/--agg ({} columns, {} expected)",
+                have.fields().len(),
+                want.fields().len()
+            )));
+        }
+        for (a, b) in have.fields().iter().zip(want.fields()) {
+            if a.name() != b.name() || a.data_type() != b.data_type() {
+                return Err(AggError::StateBatch(format!(
+                    "made for different --group-by/--agg (column {} {}, expected {} {})",
+                    a.name(),
+                    a.data_type(),
+                    b.name(),
+                    b.data_type()
+                )));
+            }
         }
         let bad = |row: usize, what: &str| AggError::StateBatch(format!("{what} (row {row})"));
         let cols = batch.columns();
@@ -555,7 +563,7 @@ impl AggTable {
                     &mut self.text_values,
                 ]) {
                     let list = h
-                        .as_list_opt::<i64>()
+                        .as_list_opt::<i32>()
                         .filter(|l| l.is_valid(row))
                         .ok_or_else(|| bad(row, "incomplete head row"))?
                         .value(row);
@@ -626,7 +634,7 @@ fn read_state(column: &mut Column, cols: &[ArrayRef], row: usize) -> Result<(), 
         a.is_valid(row).then(|| a.value(row)).ok_or(MISSING)
     };
     let list_at = |i: usize| -> Result<ArrayRef, &'static str> {
-        let a = cols[i].as_list_opt::<i64>().ok_or(TYPE)?;
+        let a = cols[i].as_list_opt::<i32>().ok_or(TYPE)?;
         a.is_valid(row).then(|| a.value(row)).ok_or(MISSING)
     };
     match column {
@@ -856,11 +864,11 @@ mod tests {
         assert_eq!(sums.value_as_string(row), "9999999999999999999.500000000");
         assert_eq!(col("records").as_primitive::<UInt64Type>().value(row), 2);
         let distinct = col("distinct(v).values");
-        let set = distinct.as_list::<i64>().value(row);
+        let set = distinct.as_list::<i32>().value(row);
         assert_eq!(set.as_binary::<i64>().value(0), b"9999999999999999999.5");
         assert!(key.is_null(0) && sums.is_null(0));
         let counters = col("malformed_values");
-        let counters = counters.as_list::<i64>().value(0);
+        let counters = counters.as_list::<i32>().value(0);
         // sum, mean, stddev, median, quantile and approx_quantile each skipped `x` (and
         // not the markers or empties).
         assert_eq!(
