@@ -175,8 +175,27 @@ impl std::fmt::Debug for Sketch {
     }
 }
 
-pub(crate) fn new_sketch() -> Sketch {
+fn new_sketch() -> Sketch {
     Sketch(DDSketch::new(Config::defaults()))
+}
+
+impl Sketch {
+    /// The sketch as JSON (serde keeps the configuration bit for bit, which `merge`
+    /// compares); `None` when empty, whose infinite min and max have no JSON form.
+    pub(crate) fn to_json(&self) -> Option<Vec<u8>> {
+        if self.0.count() == 0 {
+            return None;
+        }
+        serde_json::to_vec(self).ok()
+    }
+
+    /// The sketch [`Sketch::to_json`] wrote (`None`: an empty one); `None` when malformed.
+    pub(crate) fn from_json(json: Option<&[u8]>) -> Option<Sketch> {
+        match json {
+            None => Some(new_sketch()),
+            Some(j) => serde_json::from_slice(j).ok(),
+        }
+    }
 }
 
 /// first/last: the value chosen so far. Tables merge in file order (earlier table first; the

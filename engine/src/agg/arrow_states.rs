@@ -40,7 +40,7 @@ use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_buffer::i256;
 use arrow_schema::{DataType, Field, Schema};
 
-use super::accum::{new_sketch, Column, Extreme, Hist, Pick, Present, SpreadState, SumState};
+use super::accum::{Column, Extreme, Hist, Pick, Present, Sketch, SpreadState, SumState};
 use super::error::AggError;
 use super::exact::{Sum256, U256};
 use super::keys::push_part;
@@ -272,16 +272,19 @@ impl Builders {
                 (if first { h.dense.len() * 8 } else { 0 }) + entries.len() * HIST_ENTRY_BYTES
             }
             (Builders::Sketch(s), Column::Sketch(v)) => {
-                if !first || v[g].0.count() == 0 {
-                    // Empty: its infinite min and max have no JSON form.
-                    s.append_null();
-                    return Ok(0);
+                // Null: an empty sketch.
+                match v[g].to_json().filter(|_| first) {
+                    Some(json) => {
+                        let text = std::str::from_utf8(&json)
+                            .map_err(|e| AggError::StateBatch(e.to_string()))?;
+                        s.append_value(text);
+                        json.len()
+                    }
+                    None => {
+                        s.append_null();
+                        0
+                    }
                 }
-                // serde keeps the configuration bit for bit, which `merge` compares.
-                let json = serde_json::to_string(&v[g])
-                    .map_err(|e| AggError::StateBatch(e.to_string()))?;
-                s.append_value(&json);
-                json.len()
             }
             (Builders::Pick(p), Column::Pick(v)) => match (first, &v[g]) {
                 (true, Pick { seen: true, value }) => {
@@ -332,23 +335,22 @@ impl Builders {
     }
 }
 
-/// Which piece of a group's large states a row carries: the row's `index`, and where each
-/// large state's pieces start (bytes of a set, entries of a histogram's sparse part).
+/// Which piece of a group's state a row carries: the row's `index` among the group's rows,
+/// and for a large state the range of its items in this piece (values of a set, entries of
+/// a histogram's sparse part).
 struct Piece {
     index: usize,
-    /// Per column: the value/entry range of this piece.
-    ranges: Vec<(usize, usize)>,
-    column: usize,
+    range: (usize, usize),
 }
 
 impl Piece {
     fn values<'a>(&self, set: &'a super::accum::ValueSet) -> impl Iterator<Item = &'a [u8]> {
-        let (from, to) = self.ranges[self.column];
+        let (from, to) = self.range;
         set.iter().skip(from).take(to - from).map(|v| &v[..])
     }
 
     fn entries(&self, h: &Hist) -> Vec<(i128, u64)> {
-        let (from, to) = self.ranges[self.column];
+        let (from, to) = self.range;
         h.sparse
             .iter()
             .skip(from)
@@ -486,14 +488,10 @@ impl AggTable {
                     bytes += part.len() + 8;
                 }
                 records.append_value(if index == 0 { self.records[g] } else { 0 });
-                for (c, (s, column)) in states.iter_mut().zip(&self.columns).enumerate() {
+                for ((s, column), cuts) in states.iter_mut().zip(&self.columns).zip(&ranges) {
                     let piece = Piece {
                         index,
-                        ranges: ranges
-                            .iter()
-                            .map(|r| r.get(index).copied().unwrap_or((0, 0)))
-                            .collect(),
-                        column: c,
+                        range: cuts.get(index).copied().unwrap_or((0, 0)),
                     };
                     bytes += s.append(column, g, &piece)?;
                 }
@@ -550,6 +548,14 @@ impl AggTable {
             .ok_or_else(|| AggError::StateBatch("column of another type".into()))?;
         let heads = &cols[cols.len() - 3..];
         let mut scratch: Vec<Column> = plan.specs.iter().map(|s| Column::new(s.func)).collect();
+        // Each aggregate's first state column and how many it has.
+        let mut spans = Vec::with_capacity(plan.specs.len());
+        let mut at = nkeys + 1;
+        for spec in &plan.specs {
+            let n = spec_fields(&spec.text, spec.func).len();
+            spans.push(at..at + n);
+            at += n;
+        }
         let mut key = Vec::new();
         for row in 0..batch.num_rows() {
             let head = heads[0].is_valid(row);
@@ -557,11 +563,11 @@ impl AggTable {
                 if records.is_valid(row) {
                     return Err(bad(row, "a row both head and group"));
                 }
-                for (h, mine) in heads.iter().zip([
-                    &mut self.malformed_keys,
-                    &mut self.malformed_values,
-                    &mut self.text_values,
-                ]) {
+                let mut counters: Vec<Vec<u64>> = Vec::with_capacity(3);
+                for (h, want) in heads
+                    .iter()
+                    .zip([nkeys, plan.specs.len(), plan.specs.len()])
+                {
                     let list = h
                         .as_list_opt::<i32>()
                         .filter(|l| l.is_valid(row))
@@ -570,13 +576,12 @@ impl AggTable {
                     let values = list
                         .as_primitive_opt::<UInt64Type>()
                         .ok_or_else(|| bad(row, "counters of another type"))?;
-                    if values.len() != mine.len() || values.null_count() > 0 {
+                    if values.len() != want || values.null_count() > 0 {
                         return Err(bad(row, "counters for another plan"));
                     }
-                    for (a, &b) in mine.iter_mut().zip(values.values()) {
-                        *a = a.wrapping_add(b);
-                    }
+                    counters.push(values.values().to_vec());
                 }
+                self.add_counters(&counters[0], &counters[1], &counters[2]);
                 continue;
             }
             if !records.is_valid(row) {
@@ -589,20 +594,11 @@ impl AggTable {
                 }
                 push_part(&mut key, k.value(row));
             }
-            let mut at = nkeys + 1;
-            for (column, spec) in scratch.iter_mut().zip(&plan.specs) {
+            for (column, span) in scratch.iter_mut().zip(&spans) {
                 column.clear();
-                let n = spec_fields(&spec.text, spec.func).len();
-                read_state(column, &cols[at..at + n], row).map_err(|what| bad(row, what))?;
-                at += n;
+                read_state(column, &cols[span.clone()], row).map_err(|what| bad(row, what))?;
             }
-            let g = self.group_for(&key);
-            self.records[g] = self.records[g].wrapping_add(records.value(row));
-            for ((column, spec), theirs) in
-                self.columns.iter_mut().zip(&plan.specs).zip(&mut scratch)
-            {
-                column.merge_from(g, spec.func, theirs, 0);
-            }
+            self.merge_group(&key, records.value(row), &mut scratch);
         }
         Ok(())
     }
@@ -714,11 +710,8 @@ fn read_state(column: &mut Column, cols: &[ArrayRef], row: usize) -> Result<(), 
         }
         Column::Sketch(v) => {
             let a = cols[0].as_string_opt::<i32>().ok_or(TYPE)?;
-            v.push(if a.is_valid(row) {
-                serde_json::from_str(a.value(row)).map_err(|_| "malformed quantile sketch")?
-            } else {
-                new_sketch()
-            });
+            let json = a.is_valid(row).then(|| a.value(row).as_bytes());
+            v.push(Sketch::from_json(json).ok_or("malformed quantile sketch")?);
         }
         Column::Pick(v) => {
             let a = cols[0].as_binary_opt::<i64>().ok_or(TYPE)?;
@@ -739,7 +732,7 @@ fn read_state(column: &mut Column, cols: &[ArrayRef], row: usize) -> Result<(), 
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::agg::output::{finish, write_csv};
+    use crate::agg::codec::tests::csv;
     use crate::input::schema::Schema as Columns;
 
     const EVERY_STATE: [&str; 14] = [
@@ -796,12 +789,6 @@ mod tests {
             t.update(p, |i| row[i].as_bytes());
         }
         t
-    }
-
-    fn csv(t: &AggTable, p: &AggPlan) -> Vec<u8> {
-        let mut out = Vec::new();
-        write_csv(&finish(t, p, None, None), p, &mut out);
-        out
     }
 
     fn read_back(p: &AggPlan, batches: &[RecordBatch]) -> AggTable {

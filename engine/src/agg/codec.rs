@@ -14,9 +14,7 @@
 //! must match the plan, and states must be consistent, so a truncated or foreign file is an
 //! error naming the byte offset rather than a panic or a silently wrong result.
 
-use super::accum::{
-    new_sketch, Column, Extreme, Hist, Pick, Present, SpreadState, SumState, ValueSet,
-};
+use super::accum::{Column, Extreme, Hist, Pick, Present, Sketch, SpreadState, SumState, ValueSet};
 use super::error::AggError;
 use super::exact::{Sum256, U256};
 use super::groups::{key_hash, GroupIndex};
@@ -169,19 +167,11 @@ impl AggTable {
         let plan = self.plan.clone();
         let mut r = Reader { bytes, pos: 0 };
         let counts = read_head(&mut r, &plan)?;
-        for (a, b) in self.malformed_keys.iter_mut().zip(&counts.malformed_keys) {
-            *a = a.wrapping_add(*b);
-        }
-        for (a, b) in self
-            .malformed_values
-            .iter_mut()
-            .zip(&counts.malformed_values)
-        {
-            *a = a.wrapping_add(*b);
-        }
-        for (a, b) in self.text_values.iter_mut().zip(&counts.text_values) {
-            *a = a.wrapping_add(*b);
-        }
+        self.add_counters(
+            &counts.malformed_keys,
+            &counts.malformed_values,
+            &counts.text_values,
+        );
         let ngroups = r.len()?;
         // One group's states at a time, merged into `self` and cleared.
         let mut scratch: Vec<Column> = plan.specs.iter().map(|s| Column::new(s.func)).collect();
@@ -198,18 +188,12 @@ impl AggTable {
                 column.clear();
                 decode_state(&mut r, column)?;
             }
-            let g = self.group_for(key);
+            let g = self.merge_group(key, records, &mut scratch);
             if g >= named.len() {
                 named.resize(g + 1, false);
             }
             if std::mem::replace(&mut named[g], true) {
                 return Err(r.fail_at(at, "duplicate group key"));
-            }
-            self.records[g] = self.records[g].wrapping_add(records);
-            for ((column, spec), theirs) in
-                self.columns.iter_mut().zip(&plan.specs).zip(&mut scratch)
-            {
-                column.merge_from(g, spec.func, theirs, 0);
             }
         }
         if r.left() != 0 {
@@ -300,14 +284,8 @@ fn encode_state(column: &Column, g: usize, out: &mut Vec<u8>) {
             }
         }
         Column::Sketch(v) => {
-            // serde keeps the configuration bit for bit, which `merge` compares. An empty
-            // sketch is written as nothing: its infinite min and max have no JSON form.
-            let json = if v[g].0.count() == 0 {
-                Vec::new()
-            } else {
-                serde_json::to_vec(&v[g]).unwrap_or_default()
-            };
-            push_bytes(out, &json);
+            // An empty sketch is written as nothing.
+            push_bytes(out, &v[g].to_json().unwrap_or_default());
         }
         Column::Pick(v) => {
             out.push(u8::from(v[g].seen));
@@ -390,12 +368,8 @@ fn decode_state(r: &mut Reader<'_>, column: &mut Column) -> Result<(), AggError>
         Column::Sketch(v) => {
             let at = r.pos;
             let json = r.sized()?;
-            let sketch = if json.is_empty() {
-                new_sketch()
-            } else {
-                serde_json::from_slice(json)
-                    .map_err(|_| r.fail_at(at, "malformed quantile sketch"))?
-            };
+            let sketch = Sketch::from_json(Some(json).filter(|j| !j.is_empty()))
+                .ok_or_else(|| r.fail_at(at, "malformed quantile sketch"))?;
             v.push(sketch);
         }
         Column::Pick(v) => {
@@ -481,7 +455,7 @@ impl<'a> Reader<'a> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::agg::output::{finish, write_csv};
@@ -522,7 +496,8 @@ mod tests {
         t
     }
 
-    fn csv(t: &AggTable, p: &AggPlan) -> Vec<u8> {
+    /// The table's rows as `fleet agg` prints them in CSV.
+    pub(crate) fn csv(t: &AggTable, p: &AggPlan) -> Vec<u8> {
         let mut out = Vec::new();
         write_csv(&finish(t, p, None, None), p, &mut out);
         out

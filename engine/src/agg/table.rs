@@ -320,19 +320,11 @@ impl AggTable {
     /// Folds `other` (made from the same plan) into `self`. Every state's merge is exact,
     /// associative and commutative, so any grouping and order of merges gives equal tables.
     pub fn merge(&mut self, mut other: AggTable) {
-        for (a, b) in self
-            .malformed_values
-            .iter_mut()
-            .zip(&other.malformed_values)
-        {
-            *a = a.wrapping_add(*b);
-        }
-        for (a, b) in self.malformed_keys.iter_mut().zip(&other.malformed_keys) {
-            *a = a.wrapping_add(*b);
-        }
-        for (a, b) in self.text_values.iter_mut().zip(&other.text_values) {
-            *a = a.wrapping_add(*b);
-        }
+        self.add_counters(
+            &other.malformed_keys,
+            &other.malformed_values,
+            &other.text_values,
+        );
         if self.records.is_empty() && self.index.len() == 0 {
             // Nothing to merge into: the other table is the result (plus the counters above).
             other.malformed_values = std::mem::take(&mut self.malformed_values);
@@ -356,6 +348,40 @@ impl AggTable {
                 column.merge_from(g, spec.func, their_column, og);
             }
         }
+    }
+
+    /// Adds another table's counters (per key, per spec, per spec) to this one's.
+    pub(crate) fn add_counters(
+        &mut self,
+        malformed_keys: &[u64],
+        malformed_values: &[u64],
+        text_values: &[u64],
+    ) {
+        for (mine, theirs) in [
+            (&mut self.malformed_keys, malformed_keys),
+            (&mut self.malformed_values, malformed_values),
+            (&mut self.text_values, text_values),
+        ] {
+            for (a, b) in mine.iter_mut().zip(theirs) {
+                *a = a.wrapping_add(*b);
+            }
+        }
+    }
+
+    /// Folds one decoded group (packed `key`, its record count, and its state as group 0 of
+    /// each `scratch` column, which is taken) into this table; returns the group's number.
+    pub(crate) fn merge_group(
+        &mut self,
+        key: &[u8],
+        records: u64,
+        scratch: &mut [Column],
+    ) -> usize {
+        let g = self.group_for(key);
+        self.records[g] = self.records[g].wrapping_add(records);
+        for ((column, spec), theirs) in self.columns.iter_mut().zip(&self.plan.specs).zip(scratch) {
+            column.merge_from(g, spec.func, theirs, 0);
+        }
+        g
     }
 
     pub fn groups(&self) -> usize {
