@@ -375,16 +375,21 @@ pub fn job_error(e: JobError, output: Option<&std::path::Path>) -> anyhow::Resul
 /// file's dialect (quoted, CRLF, or a rarity csv-core must parse) from a slow disk.
 fn paths_summary(r: &ScanReport) {
     let p = &r.paths;
-    if p.quoted == 0 && p.fallback() == 0 {
+    if p.quoted == 0 && p.fallback() == 0 && p.plain_crlf == 0 {
         return;
     }
+    // The plain chunks read in CRLF mode (a Windows file without quotes).
+    let crlf = match p.plain_crlf {
+        0 => String::new(),
+        n => format!(" ({} CRLF)", human_count(n)),
+    };
     // The quoted chunks a selective scan read with its needle search fused into the pass.
     let searched = match p.quoted_candidates {
         0 => String::new(),
         n => format!(" ({} with the needle search)", human_count(n)),
     };
     let mut line = format!(
-        "fleet: chunks: {} plain pass, {} quoted/CRLF pass{searched}, {} csv-core",
+        "fleet: chunks: {} plain pass{crlf}, {} quoted/CRLF pass{searched}, {} csv-core",
         human_count(p.plain),
         human_count(p.quoted),
         human_count(p.fallback())

@@ -43,6 +43,9 @@ enum Written {
     AllQuoted,
     /// Quotes where needed, CRLF line ends in every file.
     Crlf,
+    /// CRLF line ends in every file and no field that needs quotes (a Windows export of
+    /// plain data).
+    CrlfUnquoted,
 }
 
 fn messy_written(rows: u64, written: Written) -> Data {
@@ -55,11 +58,13 @@ fn messy_written(rows: u64, written: Written) -> Data {
         let clean = fleet_fixtures::gps_file(5, i, rows);
         let mut w = WriterBuilder::new()
             .flexible(true)
-            .terminator(if i == 1 || written == Written::Crlf {
-                Terminator::CRLF
-            } else {
-                Terminator::Any(b'\n')
-            })
+            .terminator(
+                if i == 1 || matches!(written, Written::Crlf | Written::CrlfUnquoted) {
+                    Terminator::CRLF
+                } else {
+                    Terminator::Any(b'\n')
+                },
+            )
             .quote_style(if written == Written::AllQuoted {
                 csv::QuoteStyle::Always
             } else {
@@ -79,7 +84,7 @@ fn messy_written(rows: u64, written: Written) -> Data {
                 3 => fields[4].clear(),
                 _ => {}
             }
-            let note = if rng.below(6) == 0 {
+            let note = if rng.below(6) == 0 && written != Written::CrlfUnquoted {
                 format!("see \"log\"\n, taxi {}\r\nend", rng.below(9)).into_bytes()
             } else {
                 format!("n{}", rng.below(1000)).into_bytes()
@@ -238,12 +243,13 @@ fn every_layout_engine_worker_count_and_chunk_size_matches_the_reference() {
 }
 
 /// All-quoted and CRLF files (quoted commas and newlines, `""` escapes, ragged records, empty
-/// speeds) aggregate through the quoted block pass itself, not csv-core: the per-chunk path
-/// counters say so, and the result is the reference's, for both engines, 1 to 3 workers and
-/// chunks down to a few records.
+/// speeds) aggregate through the quoted block pass itself, not csv-core, and CRLF files
+/// without quotes through the plain pass in CRLF mode: the per-chunk path counters say so, and
+/// the result is the reference's, for both engines, 1 to 3 workers and chunks down to a few
+/// records.
 #[test]
 fn quoted_and_crlf_files_aggregate_through_the_quoted_pass() {
-    for written in [Written::AllQuoted, Written::Crlf] {
+    for written in [Written::AllQuoted, Written::Crlf, Written::CrlfUnquoted] {
         let data = messy_written(600, written);
         let ds = open(&data, 1 << 20);
         for (group_by, aggs, _) in &PLANS[..3] {
@@ -264,9 +270,20 @@ fn quoted_and_crlf_files_aggregate_through_the_quoted_pass() {
                         assert_eq!(csv_of(&got, &plan), want.csv, "{ctx}");
                         assert_eq!(got.report.malformed, data.ragged, "{ctx}: ragged records");
                         let p = got.report.paths;
-                        // Every record holds a quote or a CR: no chunk is plain, and only a
-                        // chunk whose planned end cuts a quoted newline leaves the quoted pass.
-                        assert_eq!(p.plain, 0, "{ctx}: {p:?}");
+                        if written == Written::CrlfUnquoted {
+                            // No quote anywhere: every chunk takes the plain pass, in CRLF mode.
+                            assert_eq!(p.plain_crlf, p.plain, "{ctx}: {p:?}");
+                            assert!(p.plain > 0, "{ctx}: {p:?}");
+                            assert_eq!(p.quoted + p.fallback(), 0, "{ctx}: {p:?}");
+                            continue;
+                        }
+                        // Every record holds a quote or a CR: a plain chunk is a CRLF one (a
+                        // CRLF file's chunk without a quote), and only a chunk whose planned
+                        // end cuts a quoted newline leaves the quoted pass.
+                        assert_eq!(p.plain, p.plain_crlf, "{ctx}: {p:?}");
+                        if written == Written::AllQuoted {
+                            assert_eq!(p.plain, 0, "{ctx}: {p:?}");
+                        }
                         assert!(p.quoted > 0, "{ctx}: {p:?}");
                         assert_eq!(p.fallback(), p.open_quote, "{ctx}: {p:?}");
                         assert!(p.open_quote < p.quoted, "{ctx}: {p:?}");

@@ -6,6 +6,7 @@
 mod support;
 
 use fleet_engine::input::schema::Schema;
+use fleet_engine::query::condition::{compile_filter, Condition, FilterOptions};
 use fleet_engine::query::expr::parse_where;
 use fleet_engine::query::predicate::Predicate;
 use fleet_engine::scan::outcome::Paths;
@@ -20,6 +21,12 @@ fn predicates(text: &[&str], ncols: usize) -> Vec<Predicate> {
     text.iter()
         .map(|t| Predicate::compile(&parse_where(t).unwrap(), &schema).unwrap())
         .collect()
+}
+
+/// `--where` texts compiled as the command line does (`or`, sets, a top-level `and` split).
+fn conditions(text: &[&str], ncols: usize) -> Vec<Condition> {
+    let texts: Vec<String> = text.iter().map(|t| t.to_string()).collect();
+    compile_filter(&texts, &Schema::new(None, ncols), &FilterOptions::default()).unwrap()
 }
 
 fn emits(ncols: usize, seed: u64) -> Emit {
@@ -230,8 +237,12 @@ fn quoted_and_crlf_data_take_the_quoted_pass_and_match_the_reference() {
                     }
                     if (crlf || all) && chunk_size >= 61 {
                         // Every record holds a CR or a quote, and every chunk a record (tiny
-                        // ones may hold just an empty line): no chunk is plain.
-                        assert_eq!(p.plain, 0, "{ctx}: {p:?}");
+                        // ones may hold just an empty line): a plain chunk is a CRLF one
+                        // without a quote, and with every field quoted there is none.
+                        assert_eq!(p.plain, p.plain_crlf, "{ctx}: {p:?}");
+                        if all {
+                            assert_eq!(p.plain, 0, "{ctx}: {p:?}");
+                        }
                     }
                     // A single needle (`1=11865`, `2=a,b`) takes the fused candidate pass on
                     // every quoted chunk; a range test (`3>100`) never does.
@@ -248,6 +259,140 @@ fn quoted_and_crlf_data_take_the_quoted_pass_and_match_the_reference() {
     }
     assert!(quoted_chunks > 1000);
     assert!(searched_chunks > 500, "{searched_chunks}");
+}
+
+/// A Windows export of plain data: CRLF line ends, no quote. Empty lines, ragged records, ids
+/// written `1.1865e4`, a file without a final line end, one with a BOM, one with a LF-only
+/// line now and then, one with a lone CR (csv-core) and one with a quote half-way (the quoted
+/// pass from there). Every kind of filter (one needle, several, a big set, a range test, none)
+/// agrees with the reference, and the chunks without a quote or lone CR take the plain pass in
+/// CRLF mode, not the quoted pass.
+#[test]
+fn crlf_files_without_quotes_take_the_plain_pass_in_crlf_mode() {
+    let big_set = format!(
+        "1 in ({})",
+        (10000..10100)
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let filters: [&[&str]; 6] = [
+        &["1=11865"],
+        &["1=11865", "2!=zzz"],
+        &["1=11865 or 1=10007"],
+        &[big_set.as_str()],
+        &["3>100"],
+        &[],
+    ];
+    let mut crlf_chunks = 0;
+    for seed in 0..6u64 {
+        let mut files: Vec<Vec<u8>> = (0..5)
+            .map(|i| crlf_csv(seed * 10 + i, 300, i == 1))
+            .collect();
+        files[2].splice(0..0, b"\xef\xbb\xbf".iter().copied());
+        // A lone CR a few records in, and a quoted field half-way, each at a line start.
+        let line_start =
+            |f: &[u8], from: usize| from + f[from..].iter().position(|&b| b == b'\n').unwrap() + 1;
+        let at = line_start(&files[3], files[3].len() / 3);
+        files[3].splice(at..at, b"10001,a\rb,9\r\n".iter().copied());
+        let at = line_start(&files[4], files[4].len() / 2);
+        files[4].splice(at..at, b"10002,\"q,uoted\",9\r\n".iter().copied());
+        let ncols = 3;
+        let where_text = filters[seed as usize % filters.len()];
+        let emit = emits(ncols, seed);
+        let want = reference_conditions(&files, b',', &conditions(where_text, ncols), &emit);
+        assert!(want.malformed > 0, "seed {seed}");
+        if !where_text.is_empty() {
+            assert!(want.matches > 0, "seed {seed}");
+        }
+        let (_dir, paths) = write_files(&files);
+        for chunk_size in [1u64, 7, 61, 4096, 1 << 20] {
+            for workers in [1usize, 3] {
+                for engine in ENGINES {
+                    let got = run_engine_conditions(
+                        &paths,
+                        false,
+                        chunk_size,
+                        conditions(where_text, ncols),
+                        emit.clone(),
+                        &opts(engine, workers),
+                    )
+                    .unwrap();
+                    let ctx = format!("seed {seed} {where_text:?} chunk {chunk_size} workers {workers} {engine:?}");
+                    assert_eq!(got.report.records, want.records, "records, {ctx}");
+                    assert_eq!(got.report.matches, want.matches, "matches, {ctx}");
+                    assert_eq!(got.report.malformed, want.malformed, "malformed, {ctx}");
+                    assert_eq!(got.out, want.out, "output bytes, {ctx}");
+                    let expected_examples: Vec<_> = want
+                        .malformed_at
+                        .iter()
+                        .take(5)
+                        .map(|&(f, line)| (paths[f].clone(), line))
+                        .collect();
+                    assert_eq!(
+                        got.report.malformed_examples, expected_examples,
+                        "malformed lines, {ctx}"
+                    );
+                    let p = got.report.paths;
+                    if chunk_size >= 61 {
+                        // The quoted pass only for the chunk holding the quote, csv-core for
+                        // the lone CR's; the rest is plain CRLF (LF-only lines ride along).
+                        assert_eq!(p.quoted, 1, "{ctx}: {p:?}");
+                        assert!(p.plain_crlf > 0, "{ctx}: {p:?}");
+                        assert_eq!(p.lone_cr, 1, "{ctx}: {p:?}");
+                    }
+                    crlf_chunks += p.plain_crlf;
+                }
+            }
+        }
+    }
+    assert!(crlf_chunks > 1000, "{crlf_chunks}");
+}
+
+/// Quote-free CRLF records: ids (`11865` one time in eight, now and then `1.1865e4`), a text
+/// field, a speed; an empty line and a ragged record now and then; with `lf_too`, a LF-only
+/// line end now and then; no final line end in one seed out of two.
+fn crlf_csv(seed: u64, rows: usize, lf_too: bool) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = move |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let mut data = Vec::new();
+    for _ in 0..rows {
+        let id = match next(16) {
+            0 | 1 => "11865".to_string(),
+            2 => "1.1865e4".to_string(),
+            _ => (10000 + next(3000)).to_string(),
+        };
+        let text = match next(5) {
+            0 => String::new(),
+            1 => "11865".to_string(),
+            2 => "Delta".to_string(),
+            _ => format!("t{}", next(100)),
+        };
+        let mut record = format!("{id},{text},{}", next(200));
+        if next(40) == 0 {
+            record.push_str(",extra");
+        }
+        data.extend_from_slice(record.as_bytes());
+        data.extend_from_slice(if lf_too && next(9) == 0 {
+            b"\n"
+        } else {
+            b"\r\n"
+        });
+        if next(30) == 0 {
+            data.extend_from_slice(b"\r\n");
+        }
+    }
+    if seed % 2 == 1 {
+        while data.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+            data.pop();
+        }
+    }
+    data
 }
 
 /// Rarities (a lone CR, a quote inside an unquoted field) leave their chunks to csv-core, which

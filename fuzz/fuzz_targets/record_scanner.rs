@@ -9,6 +9,10 @@
 //! field quoted (its quotes doubled, CRs and delimiters kept inside), with CRLF line ends when
 //! bit 5 is set too. Such input is well-formed, so every chunk must then take the quoted pass
 //! (not csv-core) and still agree with the reference.
+//!
+//! With bit 5 alone (bit 6 clear), every `\n` is written `\r\n` instead, as a Windows export
+//! of the same bytes: when those hold no quote and no CR of their own, no chunk may then leave
+//! the plain pass (its CRLF mode).
 #![no_main]
 
 use fleet_engine::scan::kernel::{scan_chunk, Scratch};
@@ -25,8 +29,13 @@ fuzz_target!(|input: &[u8]| {
     };
     let exported;
     let quoted = mode & 0x40 != 0;
+    let windows = !quoted && mode & 0x20 != 0;
+    let plain_only = windows && !data.iter().any(|&b| b == b'"' || b == b'\r');
     let data = if quoted {
         exported = quote_every_field(data, mode & 0x20 != 0);
+        &exported[..]
+    } else if windows {
+        exported = crlf_line_ends(data);
         &exported[..]
     } else {
         data
@@ -74,6 +83,9 @@ fuzz_target!(|input: &[u8]| {
         if quoted {
             assert_eq!(o.paths.fallback(), 0, "well-formed quoted input left to csv-core");
         }
+        if plain_only {
+            assert_eq!(o.paths.plain, 1, "quote-free CRLF input left the plain pass");
+        }
         records += o.records;
         matches += o.matches;
         malformed += o.malformed;
@@ -90,6 +102,18 @@ fuzz_target!(|input: &[u8]| {
     assert_eq!(matches, want.matches, "matches");
     assert_eq!(out, want.out, "output");
 });
+
+/// `data` with every `\n` written `\r\n`.
+fn crlf_line_ends(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() * 2);
+    for &b in data {
+        if b == b'\n' {
+            out.push(b'\r');
+        }
+        out.push(b);
+    }
+    out
+}
 
 /// `data` as an exporter quoting every field writes it: lines split at `\n`, fields at `,`,
 /// each field's quotes doubled and the field wrapped in quotes; line ends LF or CRLF.

@@ -1,7 +1,8 @@
 //! The scan kernel: one chunk of one mapped file in, counts and formatted matches out.
 //!
 //! It is the same code for the process and the thread engine and for re-runs. A chunk with no
-//! quote and no CR byte takes the quote-free path: records are lines, a structural pass
+//! quote byte, and no CR or only CRs right before a LF (a Windows file whose first line ends
+//! in CRLF: the passes' CRLF mode), takes the quote-free path: records are lines, a structural pass
 //! ([`crate::simd::structure`]) checks every field count, and for an equality test the fused
 //! candidate pass ([`crate::simd::candidate`]) flags the lines that can match, so only those
 //! are split into fields; a lone set too large for needles (`scan_set_members`) probes its
@@ -144,12 +145,13 @@ impl LineCounter {
     }
 }
 
-/// The fast path for quote-free, CR-free ranges: one structural pass checks every record's
+/// The fast path for quote-free ranges, CR-free or (with `CRLF`) with every CR right before a
+/// LF: one structural pass checks every record's
 /// field count; with an equality test, the fused candidate pass ([`scan_flagged`]) flags the
 /// lines that can match (every match must contain the predicate's needle) and only those are
 /// split into fields and tested. Returns `None` (having possibly written to `out`) when the
 /// range is not quote-free.
-fn scan_quote_free(
+fn scan_quote_free<const CRLF: bool>(
     data: &[u8],
     range: Range<usize>,
     delimiter: u8,
@@ -162,13 +164,13 @@ fn scan_quote_free(
     match filter.predicates.iter().find_map(Condition::candidates) {
         Some(Candidates::One(n)) => {
             if let Some(probe) = Probe::new(n.bytes, n.numeric) {
-                return scan_flagged(
+                return scan_flagged::<CRLF>(
                     data, range, delimiter, filter, &probe, needed, sink, scratch,
                 );
             }
         }
         Some(Candidates::Many(prefilter)) => {
-            return scan_prefiltered(
+            return scan_prefiltered::<CRLF>(
                 data, range, delimiter, filter, prefilter, needed, sink, scratch,
             );
         }
@@ -176,18 +178,20 @@ fn scan_quote_free(
     }
     if let [Condition::In { column, set, .. }] = filter.predicates {
         if needed <= MAX_SPLIT {
-            return scan_set_members(data, range, delimiter, filter, *column, set, needed, sink);
+            return scan_set_members::<CRLF>(
+                data, range, delimiter, filter, *column, set, needed, sink,
+            );
         }
     }
     let chunk_end = range.end;
-    let raw_of = |line: &Line| with_newline(data, line.start..line.end, chunk_end);
+    let raw_of = |line: &Line| with_newline::<CRLF>(data, line.start..line.end, chunk_end);
     // Here no needle can take the fused pass: there is none, or it holds a newline, which no
     // field of a quote-free line does (so no line can match, and every line is still counted
     // and checked below).
     let lines = if needed <= MAX_SPLIT {
         // Every line is split, so its leading delimiters come from the structural pass itself.
         // (Two separate passes keep each closure small enough to be inlined into the pass.)
-        for_each_line_split(
+        for_each_line_split::<CRLF>(
             data,
             range,
             delimiter,
@@ -217,7 +221,7 @@ fn scan_quote_free(
     } else {
         // More fields than the structural pass hands out: split each line here.
         let fields = &mut scratch.fields;
-        for_each_line(data, range, delimiter, |line| {
+        for_each_line::<CRLF>(data, range, delimiter, |line| {
             outcome.records += 1;
             if line.delimiters as usize + 1 != filter.ncols {
                 note_malformed(&mut outcome, line.line_no);
@@ -243,11 +247,13 @@ fn scan_quote_free(
     Some(outcome)
 }
 
-/// The bytes of the line `data[content]` with its `\n`, when that is inside the chunk.
+/// The bytes of the line `data[content]` with its `\n` (and in CRLF mode the CR before it),
+/// when that is inside the chunk. (The passes refuse a CR as a chunk's last byte, so a CR at
+/// `content.end` has its LF inside the chunk.)
 #[inline(always)]
-fn with_newline(data: &[u8], content: Range<usize>, chunk_end: usize) -> &[u8] {
+fn with_newline<const CRLF: bool>(data: &[u8], content: Range<usize>, chunk_end: usize) -> &[u8] {
     let end = if content.end < chunk_end {
-        content.end + 1
+        content.end + 1 + usize::from(CRLF && data[content.end] == b'\r')
     } else {
         content.end
     };
@@ -291,7 +297,7 @@ pub fn order_predicates(predicates: &mut [Condition]) {
 /// line's fields and flags the lines that hold the needle of an equality test; only those are
 /// split and tested. Returns `None` when the range is not quote-free.
 #[allow(clippy::too_many_arguments)]
-fn scan_flagged(
+fn scan_flagged<const CRLF: bool>(
     data: &[u8],
     range: Range<usize>,
     delimiter: u8,
@@ -306,14 +312,14 @@ fn scan_flagged(
     let chunk_end = range.end;
     let mut lines = LineCounter::new(range.start);
     let expected = u32::try_from(filter.ncols.saturating_sub(1)).unwrap_or(u32::MAX);
-    let counts = for_each_flagged_line(data, range, delimiter, expected, probe, |line| {
+    let counts = for_each_flagged_line::<CRLF>(data, range, delimiter, expected, probe, |line| {
         if !line.well_formed {
             lines.note_malformed(&mut outcome, data, line.start);
             return;
         }
         split_quote_free(data, line.start..line.end, delimiter, fields, needed);
         let field = |i: usize| &data[fields[i].clone()];
-        let raw = with_newline(data, line.start..line.end, chunk_end);
+        let raw = with_newline::<CRLF>(data, line.start..line.end, chunk_end);
         let line_no = || lines.line_at(data, line.start);
         filter_record(filter, sink, &mut outcome, raw, &field, line_no);
     })
@@ -329,7 +335,7 @@ fn scan_flagged(
 /// tested. No needle holds a newline, so each hit lies inside the line it starts in. Returns
 /// `None` when the range is not quote-free.
 #[allow(clippy::too_many_arguments)]
-fn scan_prefiltered(
+fn scan_prefiltered<const CRLF: bool>(
     data: &[u8],
     range: Range<usize>,
     delimiter: u8,
@@ -348,7 +354,7 @@ fn scan_prefiltered(
         .find_iter(&data[range.clone()])
         .map(|m| base + m.start())
         .peekable();
-    let lines = for_each_line(data, range, delimiter, |line| {
+    let lines = for_each_line::<CRLF>(data, range, delimiter, |line| {
         outcome.records += 1;
         if line.delimiters as usize + 1 != filter.ncols {
             note_malformed(&mut outcome, line.line_no);
@@ -360,7 +366,7 @@ fn scan_prefiltered(
         }
         split_quote_free(data, line.start..line.end, delimiter, fields, needed);
         let field = |i: usize| &data[fields[i].clone()];
-        let raw = with_newline(data, line.start..line.end, chunk_end);
+        let raw = with_newline::<CRLF>(data, line.start..line.end, chunk_end);
         let line_no = || line.line_no;
         filter_record(filter, sink, &mut outcome, raw, &field, line_no);
     })
@@ -377,7 +383,7 @@ fn scan_prefiltered(
 /// nothing but matches and malformed lines comes out. Returns `None` when the range is not
 /// quote-free.
 #[allow(clippy::too_many_arguments)]
-fn scan_set_members(
+fn scan_set_members<const CRLF: bool>(
     data: &[u8],
     range: Range<usize>,
     delimiter: u8,
@@ -397,7 +403,7 @@ fn scan_set_members(
     } else {
         needed
     };
-    let lines = for_each_line_split(
+    let lines = for_each_line_split::<CRLF>(
         data,
         range,
         delimiter,
@@ -426,7 +432,8 @@ fn scan_set_members(
             };
             if hit {
                 outcome.matches += 1;
-                sink.matched(with_newline(data, line.start..line.end, chunk_end), &field);
+                let raw = with_newline::<CRLF>(data, line.start..line.end, chunk_end);
+                sink.matched(raw, &field);
             }
         },
     )
@@ -510,14 +517,29 @@ pub fn filter_chunk(
     sink: &mut impl MatchSink,
     scratch: &mut Scratch,
 ) -> ChunkOutcome {
-    if let Some(outcome) = scan_quote_free(data, range.clone(), delimiter, filter, sink, scratch) {
+    if let Some(outcome) =
+        scan_quote_free::<false>(data, range.clone(), delimiter, filter, sink, scratch)
+    {
         return ChunkOutcome {
             paths: Paths::PLAIN,
             ..outcome
         };
     }
-    // A quote or CR somewhere: forget what the plain pass did and take the quoted one.
+    // A quote or CR somewhere: forget what the plain pass did.
     sink.restart();
+    if crlf_before_any_quote(&data[range.clone()]) {
+        // A Windows file: the plain pass again, a CR before each LF ending the line.
+        if let Some(outcome) =
+            scan_quote_free::<true>(data, range.clone(), delimiter, filter, sink, scratch)
+        {
+            return ChunkOutcome {
+                paths: Paths::PLAIN_CRLF,
+                ..outcome
+            };
+        }
+        sink.restart();
+    }
+    // Quotes (or a lone CR): the quoted pass.
     // Its outcome says which quoted pass ran (see `Paths`).
     let why = match scan_quoted(data, range.clone(), delimiter, filter, sink, scratch) {
         Ok(outcome) => return outcome,
@@ -560,6 +582,14 @@ pub fn filter_chunk(
     };
     outcome.lines = lines.line_at(data, used_end);
     outcome
+}
+
+/// Whether a chunk the plain pass refused is worth its CRLF mode: its first quote or CR is a
+/// CR before a LF (a Windows file). Then a chunk with quotes goes straight to the quoted pass,
+/// and a LF file with a quote somewhere is not read a third time.
+fn crlf_before_any_quote(bytes: &[u8]) -> bool {
+    memchr::memchr2(b'"', b'\r', bytes)
+        .is_some_and(|at| bytes[at] == b'\r' && bytes.get(at + 1) == Some(&b'\n'))
 }
 
 /// Formats one record into `out`; returns the invalid sequences replaced while decoding it.

@@ -38,8 +38,10 @@ pub struct ChunkOutcome {
 /// report can tell a user that a file was slow and what in it made it so.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Paths {
-    /// Scanned by the plain pass: no quote, no CR.
+    /// Scanned by the plain pass: no quote, no CR, or (see `plain_crlf`) only CRs before a LF.
     pub plain: u64,
+    /// Of those, the chunks read in the plain pass's CRLF mode (a Windows file without quotes).
+    pub plain_crlf: u64,
     /// Scanned by the quoted pass: quoted fields and/or CRLF line ends.
     pub quoted: u64,
     /// Of those, the chunks a selective scan read with the needle search fused into the quoted
@@ -59,12 +61,18 @@ pub struct Paths {
 impl Paths {
     pub const PLAIN: Paths = Paths {
         plain: 1,
+        plain_crlf: 0,
         quoted: 0,
         quoted_candidates: 0,
         stray_quote: 0,
         lone_cr: 0,
         open_quote: 0,
         delimiter: 0,
+    };
+
+    pub const PLAIN_CRLF: Paths = Paths {
+        plain_crlf: 1,
+        ..Paths::PLAIN
     };
 
     pub const QUOTED: Paths = Paths {
@@ -103,6 +111,7 @@ impl Paths {
 
     pub fn add(&mut self, o: &Paths) {
         self.plain += o.plain;
+        self.plain_crlf += o.plain_crlf;
         self.quoted += o.quoted;
         self.quoted_candidates += o.quoted_candidates;
         self.stray_quote += o.stray_quote;

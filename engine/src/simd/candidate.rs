@@ -16,6 +16,10 @@
 //! the rare blocks holding one are walked line by line anyway, where the byte before each
 //! letter is looked at, so `Delta` or `EWR` flag nothing.
 //!
+//! CRs as in [`crate::simd::structure`]: by default any CR stops the pass; with `CRLF` a CR
+//! followed by a LF ends the line's content (every other CR still stops it). Ordinary blocks
+//! of a CRLF file (every LF right after a CR) stay in the tight loop.
+//!
 //! Hand-written for the same reason as [`crate::simd::structure`]: it is the innermost loop of the
 //! most common query, and this is where fleet has to keep up with ripgrep's `memmem`.
 //! AVX-512BW or AVX2 is chosen at run time, with a portable fallback (also the test oracle).
@@ -75,7 +79,8 @@ pub struct Counts {
     pub records: u64,
 }
 
-/// A line the caller must look at: `start..end` excludes the `\n`; `well_formed` means it has
+/// A line the caller must look at: `start..end` excludes the `\n` (and in CRLF mode the CR
+/// before it); `well_formed` means it has
 /// exactly the expected number of delimiters (so it holds a candidate).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Flagged {
@@ -84,11 +89,11 @@ pub struct Flagged {
     pub well_formed: bool,
 }
 
-/// Walks `data[range]` (quote-free and CR-free, else `NotQuoteFree` as soon as one is seen;
-/// lines already reported must then be discarded), checking that every non-empty line has
-/// `delimiters` delimiters, and calls `on_line` for each line that does not, and for each line
-/// that does and holds a candidate for `probe`, in order.
-pub fn for_each_flagged_line(
+/// Walks `data[range]` (quote-free and CR-free, or with `CRLF` every CR before a LF, else
+/// `NotQuoteFree` as soon as that fails; lines already reported must then be discarded),
+/// checking that every non-empty line has `delimiters` delimiters, and calls `on_line` for each
+/// line that does not, and for each line that does and holds a candidate for `probe`, in order.
+pub fn for_each_flagged_line<const CRLF: bool>(
     data: &[u8],
     range: Range<usize>,
     delimiter: u8,
@@ -103,12 +108,12 @@ pub fn for_each_flagged_line(
             // SAFETY: the CPU has AVX-512F, AVX-512BW, BMI1, BMI2 and POPCNT (checked above).
             return unsafe {
                 match numeric {
-                    true => {
-                        wide::pass512::<true>(data, range, delimiter, delimiters, probe, on_line)
-                    }
-                    false => {
-                        wide::pass512::<false>(data, range, delimiter, delimiters, probe, on_line)
-                    }
+                    true => wide::pass512::<true, CRLF>(
+                        data, range, delimiter, delimiters, probe, on_line,
+                    ),
+                    false => wide::pass512::<false, CRLF>(
+                        data, range, delimiter, delimiters, probe, on_line,
+                    ),
                 }
             };
         }
@@ -116,22 +121,22 @@ pub fn for_each_flagged_line(
             // SAFETY: the CPU has AVX2, BMI1 and POPCNT (checked above).
             return unsafe {
                 match numeric {
-                    true => {
-                        wide::pass256::<true>(data, range, delimiter, delimiters, probe, on_line)
-                    }
-                    false => {
-                        wide::pass256::<false>(data, range, delimiter, delimiters, probe, on_line)
-                    }
+                    true => wide::pass256::<true, CRLF>(
+                        data, range, delimiter, delimiters, probe, on_line,
+                    ),
+                    false => wide::pass256::<false, CRLF>(
+                        data, range, delimiter, delimiters, probe, on_line,
+                    ),
                 }
             };
         }
     }
-    pass_portable(data, range, delimiter, delimiters, probe, on_line)
+    pass_portable::<CRLF>(data, range, delimiter, delimiters, probe, on_line)
 }
 
 /// The pass without SIMD: every block by [`scalar_masks`]. The fallback, and the oracle the
 /// vector passes are tested against.
-fn pass_portable(
+fn pass_portable<const CRLF: bool>(
     data: &[u8],
     range: Range<usize>,
     delimiter: u8,
@@ -139,7 +144,7 @@ fn pass_portable(
     probe: &Probe,
     on_line: impl FnMut(Flagged),
 ) -> Result<Counts, NotQuoteFree> {
-    pass_with(
+    pass_with::<CRLF>(
         data,
         range,
         delimiter,
@@ -152,25 +157,32 @@ fn pass_portable(
     )
 }
 
-/// The masks of one block, bit `j` for byte `j`: (newlines, delimiters, quotes or CRs,
-/// candidates, exponent letters).
-pub type Masks = (u64, u64, u64, u64, u64);
+/// The masks of one block, bit `j` for byte `j`: (newlines, delimiters, what stops the pass
+/// (quotes, and CRs without `CRLF`), candidates, exponent letters, CRs (with `CRLF`, else 0)).
+pub type Masks = (u64, u64, u64, u64, u64, u64);
 
-/// What [`plain_blocks`] needs of a block: (newlines, delimiters, the OR of the other three
-/// masks, any of which stops the run).
-pub type PlainMasks = (u64, u64, u64);
+/// What [`plain_blocks`] needs of a block: (newlines, delimiters, the OR of what stops the
+/// pass, the candidates and the exponent letters, any of which stops the run, CRs as in
+/// [`Masks`]).
+pub type PlainMasks = (u64, u64, u64, u64);
 
 /// Masks of the 64-byte block at `bytes[at..]`. Candidate bit `j` needs every probe byte at
 /// `at + j + offset`, which may lie past the block (a probe past the end of `bytes` fails);
 /// exponent bit `j` an `e` or `E` at `at + j` when the probe asks for those (which
 /// [`exponents`] then sorts out). Portable, for tails and as the oracle.
-pub fn scalar_masks(bytes: &[u8], at: usize, delimiter: u8, probe: &Probe) -> Masks {
-    let (mut nl, mut dl, mut bad, mut cand, mut exp) = (0u64, 0u64, 0u64, 0u64, 0u64);
+pub fn scalar_masks<const CRLF: bool>(
+    bytes: &[u8],
+    at: usize,
+    delimiter: u8,
+    probe: &Probe,
+) -> Masks {
+    let (mut nl, mut dl, mut bad, mut cand, mut exp, mut cr) = (0u64, 0, 0, 0, 0, 0);
     let block = &bytes[at..(at + 64).min(bytes.len())];
     for (j, &b) in block.iter().enumerate() {
         nl |= ((b == b'\n') as u64) << j;
         dl |= ((b == delimiter) as u64) << j;
-        bad |= ((b == b'"' || b == b'\r') as u64) << j;
+        bad |= ((b == b'"' || (!CRLF && b == b'\r')) as u64) << j;
+        cr |= ((CRLF && b == b'\r') as u64) << j;
         let hit = probe
             .offsets
             .iter()
@@ -179,7 +191,7 @@ pub fn scalar_masks(bytes: &[u8], at: usize, delimiter: u8, probe: &Probe) -> Ma
         cand |= (hit as u64) << j;
         exp |= ((b | 0x20 == probe.exponent) as u64) << j;
     }
-    (nl, dl, bad, cand, exp)
+    (nl, dl, bad, cand, exp, cr)
 }
 
 /// The exponent letters of `exp` (the block at `bytes[at..]`) that can end a mantissa: right
@@ -208,8 +220,10 @@ struct State {
     /// Delimiters seen so far in that line, and whether it holds a candidate.
     seen: u32,
     pending: bool,
-    /// 1 when the byte before the next block is a newline (the range starts a line).
-    after_newline: u64,
+    /// The newline mask of the block before the next one (the range starts a line: bit 63).
+    prev_nl: u64,
+    /// CRLF: 1 when the block before the next one ended in a CR (whose LF must open the next).
+    after_cr: u64,
 }
 
 /// The pass, generic over the vector masks so that it is compiled inside each
@@ -220,7 +234,7 @@ struct State {
 /// or malformed line, or a quote is walked line by line here.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn pass_with(
+fn pass_with<const CRLF: bool>(
     data: &[u8],
     range: Range<usize>,
     delimiter: u8,
@@ -238,7 +252,8 @@ fn pass_with(
         line_start: 0,
         seen: 0,
         pending: false,
-        after_newline: 1,
+        prev_nl: 1 << 63,
+        after_cr: 0,
     };
     let blocks = bytes.len().div_ceil(64);
     let mut b = 0;
@@ -250,25 +265,36 @@ fn pass_with(
             break;
         }
         let at = b * 64;
-        let (mut nl, mut dl, bad, mut cand, exp) = if b < vector_blocks {
+        let (mut nl, mut dl, bad, mut cand, exp, cr) = if b < vector_blocks {
             masks(bytes, at, delimiter, probe)
         } else {
-            scalar_masks(bytes, at, delimiter, probe)
+            scalar_masks::<CRLF>(bytes, at, delimiter, probe)
         };
         if bad != 0 {
             return Err(NotQuoteFree);
         }
+        // CRLF: the newlines right after a CR, whose line's content ends one byte earlier; a
+        // CR with no LF after it (in a short last block, past its end) is a lone CR.
+        let mut after_cr = 0u64;
+        if CRLF {
+            after_cr = (cr << 1) | st.after_cr;
+            if after_cr & !nl != 0 {
+                return Err(NotQuoteFree);
+            }
+            st.after_cr = cr >> 63;
+        }
         if exp != 0 {
             cand |= exponents(bytes, at, exp);
         }
-        st.after_newline = nl >> 63;
+        st.prev_nl = nl;
         st.counts.newlines += nl.count_ones() as u64;
         while nl != 0 {
             let bit = nl.trailing_zeros();
             let below = (1u64 << bit) - 1;
             let count = st.seen + (dl & below).count_ones();
             let flagged = st.pending || cand & below != 0;
-            let end = at + bit as usize;
+            let lf = at + bit as usize;
+            let end = lf - ((after_cr >> bit) & 1) as usize;
             if end > st.line_start {
                 st.counts.records += 1;
                 let well_formed = count == delimiters;
@@ -280,7 +306,7 @@ fn pass_with(
                     });
                 }
             }
-            st.line_start = end + 1;
+            st.line_start = lf + 1;
             st.seen = 0;
             st.pending = false;
             dl &= !below;
@@ -290,6 +316,10 @@ fn pass_with(
         st.seen += dl.count_ones();
         st.pending |= cand != 0;
         b += 1;
+    }
+    if st.after_cr != 0 {
+        // The range's last byte is a CR: a lone CR (csv-core's line end).
+        return Err(NotQuoteFree);
     }
     if st.line_start < bytes.len() {
         st.counts.records += 1;
@@ -312,9 +342,11 @@ fn pass_with(
 /// carries only the delimiter count and a line count, so it runs from registers: this is where
 /// nearly all the bytes go. Where the last line started is found once, on the way out.
 /// `FIND_EMPTY`: look for empty lines here, for a `check` that would not notice them.
+/// `CRLF`: the run also stops at a block whose line ends are not all CRLF (a LF alone, a CR
+/// alone), which the caller sorts out.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn plain_blocks<const FIND_EMPTY: bool>(
+fn plain_blocks<const FIND_EMPTY: bool, const CRLF: bool>(
     bytes: &[u8],
     mut b: usize,
     vector_blocks: usize,
@@ -325,12 +357,20 @@ fn plain_blocks<const FIND_EMPTY: bool>(
     st: &mut State,
 ) -> usize {
     let first = b;
-    let (mut seen, mut after_newline) = (st.seen, st.after_newline);
+    let (mut seen, mut prev_nl, mut after_cr) = (st.seen, st.prev_nl, st.after_cr);
     let mut lines = 0u64;
     while b < vector_blocks {
-        let (nl, dl, mut stop) = masks(bytes, b * 64, delimiter, probe);
+        let (nl, dl, mut stop, cr) = masks(bytes, b * 64, delimiter, probe);
+        if CRLF {
+            // Every LF right after a CR and every CR right before a LF.
+            stop |= ((cr << 1) | after_cr) ^ nl;
+        }
         if FIND_EMPTY {
-            stop |= nl & ((nl << 1) | after_newline);
+            // An empty line: a line end right after the previous one (`\n\r\n` in CRLF).
+            stop |= match CRLF {
+                false => nl & ((nl << 1) | (prev_nl >> 63)),
+                true => nl & ((nl << 2) | (prev_nl >> 62)),
+            };
         }
         if stop != 0 {
             break;
@@ -340,7 +380,8 @@ fn plain_blocks<const FIND_EMPTY: bool>(
             break;
         }
         seen = next_seen;
-        after_newline = nl >> 63;
+        prev_nl = nl;
+        after_cr = cr >> 63;
         lines += nl.count_ones() as u64;
         b += 1;
     }
@@ -352,7 +393,8 @@ fn plain_blocks<const FIND_EMPTY: bool>(
         st.counts.newlines += lines;
         st.counts.records += lines;
         st.seen = seen;
-        st.after_newline = u64::from(done.last() == Some(&b'\n'));
+        st.prev_nl = prev_nl;
+        st.after_cr = after_cr;
     }
     b
 }
@@ -419,7 +461,7 @@ mod wide {
     /// # Safety
     /// The CPU must support AVX-512F, AVX-512BW and BMI2.
     #[target_feature(enable = "avx512f,avx512bw,bmi1,bmi2,popcnt")]
-    pub unsafe fn pass512<const EXP: bool>(
+    pub unsafe fn pass512<const EXP: bool, const CRLF: bool>(
         data: &[u8],
         range: Range<usize>,
         delimiter: u8,
@@ -431,14 +473,14 @@ mod wide {
         let masks = |bytes: &[u8], at, delimiter, probe: &Probe| {
             // SAFETY: blocks below `vector` keep every load in bounds, and the CPU has
             // this function's features (its contract).
-            unsafe { masks512::<EXP>(bytes, at, delimiter, probe) }
+            unsafe { masks512::<EXP, CRLF>(bytes, at, delimiter, probe) }
         };
         let plain = |bytes: &[u8], b, st: &mut State| {
             // SAFETY: blocks below `vector` keep every load in bounds, and the CPU has
             // this function's features (its contract).
-            unsafe { plain512::<EXP>(bytes, b, vector, delimiter, delimiters, probe, st) }
+            unsafe { plain512::<EXP, CRLF>(bytes, b, vector, delimiter, delimiters, probe, st) }
         };
-        pass_with(
+        pass_with::<CRLF>(
             data, range, delimiter, delimiters, probe, on_line, masks, plain, vector,
         )
     }
@@ -449,7 +491,7 @@ mod wide {
     /// `at + 64 + probe.span - 1 <= bytes.len()`, and the CPU supports AVX-512BW.
     #[target_feature(enable = "avx512f,avx512bw")]
     #[inline]
-    unsafe fn masks512<const EXP: bool>(
+    unsafe fn masks512<const EXP: bool, const CRLF: bool>(
         bytes: &[u8],
         at: usize,
         delimiter: u8,
@@ -477,12 +519,17 @@ mod wide {
                 ),
                 false => 0,
             };
+            let (bad, cr) = match CRLF {
+                false => (eq(b'"') | eq(b'\r'), 0),
+                true => (eq(b'"'), eq(b'\r')),
+            };
             (
                 eq(b'\n'),
                 eq(delimiter),
-                eq(b'"') | eq(b'\r'),
+                bad,
                 _mm512_testn_epi8_mask(any, any),
                 exponent,
+                cr,
             )
         }
     }
@@ -496,7 +543,7 @@ mod wide {
     /// AVX-512F, AVX-512BW and BMI2.
     #[target_feature(enable = "avx512f,avx512bw,bmi1,bmi2,popcnt")]
     #[inline(never)]
-    unsafe fn plain512<const EXP: bool>(
+    unsafe fn plain512<const EXP: bool, const CRLF: bool>(
         bytes: &[u8],
         b: usize,
         vector: usize,
@@ -508,13 +555,16 @@ mod wide {
         let masks = |bytes: &[u8], at, delimiter, probe: &Probe| {
             // SAFETY: blocks below `vector` keep every load in bounds, and the CPU has
             // this function's features (its contract).
-            let (nl, dl, bad, cand, exp) = unsafe { masks512::<EXP>(bytes, at, delimiter, probe) };
-            (nl, dl, bad | cand | exp)
+            let (nl, dl, bad, cand, exp, cr) =
+                unsafe { masks512::<EXP, CRLF>(bytes, at, delimiter, probe) };
+            (nl, dl, bad | cand | exp, cr)
         };
         if delimiters == 0 {
             // One field per line: the event check below needs delimiters between newlines.
             let check = |nl, dl, seen| check_by_popcount(nl, dl, seen, delimiters);
-            return plain_blocks::<true>(bytes, b, vector, delimiter, probe, &masks, &check, st);
+            return plain_blocks::<true, CRLF>(
+                bytes, b, vector, delimiter, probe, &masks, &check, st,
+            );
         }
         // The block's newlines and delimiters in order, as one bit string (`pext`: 1 for a
         // newline): the lines are well formed when its newlines sit exactly every
@@ -522,7 +572,7 @@ mod wide {
         // of instructions however many lines end in the block, where popcounts need some per
         // line. (`pext` is fast on every CPU with AVX-512; it is microcode on older AMD.)
         // An empty line shows as two newline events in a row, off the pattern, so the check
-        // finds those too.
+        // finds those too (a CR is no event: `\n\r\n` as well).
         let pattern = event_pattern(delimiters);
         let check = |nl: u64, dl: u64, seen: u32| {
             let events = nl | dl;
@@ -534,7 +584,7 @@ mod wide {
             let right = e == expect && (e == 0 || first + seen == delimiters);
             (right, if e == 0 { seen + m } else { m - top })
         };
-        plain_blocks::<false>(bytes, b, vector, delimiter, probe, &masks, &check, st)
+        plain_blocks::<false, CRLF>(bytes, b, vector, delimiter, probe, &masks, &check, st)
     }
 
     /// `EXP` as for [`pass512`].
@@ -542,7 +592,7 @@ mod wide {
     /// # Safety
     /// The CPU must support AVX2, BMI1 and POPCNT.
     #[target_feature(enable = "avx2,bmi1,popcnt")]
-    pub unsafe fn pass256<const EXP: bool>(
+    pub unsafe fn pass256<const EXP: bool, const CRLF: bool>(
         data: &[u8],
         range: Range<usize>,
         delimiter: u8,
@@ -554,31 +604,32 @@ mod wide {
         let masks = |bytes: &[u8], at, delimiter, probe: &Probe| {
             // SAFETY: blocks below `vector` keep every load in bounds, and the CPU has
             // this function's features (its contract).
-            unsafe { masks256::<EXP>(bytes, at, delimiter, probe) }
+            unsafe { masks256::<EXP, CRLF>(bytes, at, delimiter, probe) }
         };
         let plain = |bytes: &[u8], b, st: &mut State| {
             // SAFETY: blocks below `vector` keep every load in bounds, and the CPU has
             // this function's features (its contract).
-            unsafe { plain256::<EXP>(bytes, b, vector, delimiter, delimiters, probe, st) }
+            unsafe { plain256::<EXP, CRLF>(bytes, b, vector, delimiter, delimiters, probe, st) }
         };
-        pass_with(
+        pass_with::<CRLF>(
             data, range, delimiter, delimiters, probe, on_line, masks, plain, vector,
         )
     }
 
     /// The vectors of one block's masks for AVX2, before `movemask`: (newlines, delimiters,
-    /// quotes or CRs, candidates, exponent letters), each as two 32-byte halves.
+    /// what stops the pass, candidates, exponent letters, CRs), each as two 32-byte halves,
+    /// the CRs in the stops or apart as for [`Masks`].
     ///
     /// # Safety
     /// As for [`masks512`], and the CPU supports AVX2.
     #[target_feature(enable = "avx2")]
     #[inline]
-    unsafe fn vectors256<const EXP: bool>(
+    unsafe fn vectors256<const EXP: bool, const CRLF: bool>(
         bytes: &[u8],
         at: usize,
         delimiter: u8,
         probe: &Probe,
-    ) -> [(__m256i, __m256i); 5] {
+    ) -> [(__m256i, __m256i); 6] {
         // SAFETY: every load is in bounds (the caller's contract); unaligned loads are allowed.
         unsafe {
             let ptr = bytes.as_ptr().add(at);
@@ -607,13 +658,12 @@ mod wide {
                 }
                 false => (_mm256_setzero_si256(), _mm256_setzero_si256()),
             };
-            [
-                eq(v, b'\n'),
-                eq(v, delimiter),
-                or(eq(v, b'"'), eq(v, b'\r')),
-                cand,
-                exponent,
-            ]
+            let zero = (_mm256_setzero_si256(), _mm256_setzero_si256());
+            let (bad, cr) = match CRLF {
+                false => (or(eq(v, b'"'), eq(v, b'\r')), zero),
+                true => (eq(v, b'"'), eq(v, b'\r')),
+            };
+            [eq(v, b'\n'), eq(v, delimiter), bad, cand, exponent, cr]
         }
     }
 
@@ -623,15 +673,17 @@ mod wide {
     /// As for [`masks512`], and the CPU supports AVX2.
     #[target_feature(enable = "avx2")]
     #[inline]
-    unsafe fn masks256<const EXP: bool>(
+    unsafe fn masks256<const EXP: bool, const CRLF: bool>(
         bytes: &[u8],
         at: usize,
         delimiter: u8,
         probe: &Probe,
     ) -> Masks {
         // SAFETY: the caller's contract is `vectors256`'s.
-        let [nl, dl, bad, cand, exp] = unsafe { vectors256::<EXP>(bytes, at, delimiter, probe) };
-        (mask(nl), mask(dl), mask(bad), mask(cand), mask(exp))
+        let [nl, dl, bad, cand, exp, cr] =
+            unsafe { vectors256::<EXP, CRLF>(bytes, at, delimiter, probe) };
+        let cr = if CRLF { mask(cr) } else { 0 };
+        (mask(nl), mask(dl), mask(bad), mask(cand), mask(exp), cr)
     }
 
     /// [`masks256`] as [`plain_blocks`] needs it: what stops a run ORed as vectors, so one
@@ -641,15 +693,17 @@ mod wide {
     /// As for [`masks512`], and the CPU supports AVX2.
     #[target_feature(enable = "avx2")]
     #[inline]
-    unsafe fn plain_masks256<const EXP: bool>(
+    unsafe fn plain_masks256<const EXP: bool, const CRLF: bool>(
         bytes: &[u8],
         at: usize,
         delimiter: u8,
         probe: &Probe,
     ) -> PlainMasks {
         // SAFETY: the caller's contract is `vectors256`'s.
-        let [nl, dl, bad, cand, exp] = unsafe { vectors256::<EXP>(bytes, at, delimiter, probe) };
-        (mask(nl), mask(dl), mask(or(or(bad, cand), exp)))
+        let [nl, dl, bad, cand, exp, cr] =
+            unsafe { vectors256::<EXP, CRLF>(bytes, at, delimiter, probe) };
+        let cr = if CRLF { mask(cr) } else { 0 };
+        (mask(nl), mask(dl), mask(or(or(bad, cand), exp)), cr)
     }
 
     /// The 64 mask bits of two 32-byte compare results.
@@ -677,7 +731,7 @@ mod wide {
     /// As for [`plain512`], and the CPU supports AVX2, BMI1 and POPCNT.
     #[target_feature(enable = "avx2,bmi1,popcnt")]
     #[inline(never)]
-    unsafe fn plain256<const EXP: bool>(
+    unsafe fn plain256<const EXP: bool, const CRLF: bool>(
         bytes: &[u8],
         b: usize,
         vector: usize,
@@ -689,10 +743,10 @@ mod wide {
         let masks = |bytes: &[u8], at, delimiter, probe: &Probe| {
             // SAFETY: blocks below `vector` keep every load in bounds, and the CPU has
             // this function's features (its contract).
-            unsafe { plain_masks256::<EXP>(bytes, at, delimiter, probe) }
+            unsafe { plain_masks256::<EXP, CRLF>(bytes, at, delimiter, probe) }
         };
         let check = |nl, dl, seen| check_by_popcount(nl, dl, seen, delimiters);
-        plain_blocks::<true>(bytes, b, vector, delimiter, probe, &masks, &check, st)
+        plain_blocks::<true, CRLF>(bytes, b, vector, delimiter, probe, &masks, &check, st)
     }
 }
 
@@ -703,18 +757,26 @@ mod tests {
 
     /// Every line, by the obvious method: (start, end, delimiters, holds the needle or, for a
     /// numeric needle, an exponent letter after a digit or dot).
+    /// In CRLF mode (`crlf`) a CR before a LF ends the line's content and any other CR
+    /// refuses the range; otherwise any CR does.
     fn naive(
         bytes: &[u8],
         delimiter: u8,
         needle: &[u8],
         numeric: bool,
+        crlf: bool,
     ) -> Option<Vec<(usize, usize, u32, bool)>> {
-        if bytes.iter().any(|&b| b == b'"' || b == b'\r') {
+        let lone_cr = |i: usize| bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n');
+        if bytes.contains(&b'"')
+            || (!crlf && bytes.contains(&b'\r'))
+            || (0..bytes.len()).any(lone_cr)
+        {
             return None;
         }
         let mut lines = Vec::new();
         let mut start = 0;
-        for piece in bytes.split(|&b| b == b'\n') {
+        for line in bytes.split(|&b| b == b'\n') {
+            let piece = line.strip_suffix(b"\r").unwrap_or(line);
             let end = start + piece.len();
             if !piece.is_empty() {
                 let d = piece.iter().filter(|&&c| c == delimiter).count() as u32;
@@ -724,7 +786,7 @@ mod tests {
                 let has = piece.windows(needle.len()).any(|w| w == needle) || (numeric && exponent);
                 lines.push((start, end, d, has));
             }
-            start = end + 1;
+            start += line.len() + 1;
         }
         Some(lines)
     }
@@ -736,14 +798,29 @@ mod tests {
         numeric: bool,
         delimiters: u32,
     ) -> Result<(), TestCaseError> {
+        check_mode::<false>(data, offset, needle, numeric, delimiters)?;
+        check_mode::<true>(data, offset, needle, numeric, delimiters)
+    }
+
+    fn check_mode<const CRLF: bool>(
+        data: &[u8],
+        offset: usize,
+        needle: &[u8],
+        numeric: bool,
+        delimiters: u32,
+    ) -> Result<(), TestCaseError> {
         let probe = Probe::new(needle, numeric).expect("needle without newline");
         let bytes = &data[offset..];
         let mut got = Vec::new();
-        let result =
-            for_each_flagged_line(data, offset..data.len(), b',', delimiters, &probe, |f| {
-                got.push(f)
-            });
-        match naive(bytes, b',', needle, numeric) {
+        let result = for_each_flagged_line::<CRLF>(
+            data,
+            offset..data.len(),
+            b',',
+            delimiters,
+            &probe,
+            |f| got.push(f),
+        );
+        match naive(bytes, b',', needle, numeric, CRLF) {
             None => prop_assert_eq!(result, Err(NotQuoteFree)),
             Some(lines) => {
                 let counts = result.expect("quote-free");
@@ -782,7 +859,7 @@ mod tests {
             // SAFETY: the CPU has AVX2 (checked).
             let again = unsafe {
                 match numeric {
-                    true => wide::pass256::<true>(
+                    true => wide::pass256::<true, CRLF>(
                         data,
                         offset..data.len(),
                         b',',
@@ -790,7 +867,7 @@ mod tests {
                         &probe,
                         |f| narrow.push(f),
                     ),
-                    false => wide::pass256::<false>(
+                    false => wide::pass256::<false, CRLF>(
                         data,
                         offset..data.len(),
                         b',',
@@ -851,6 +928,25 @@ mod tests {
             check(&data, start, b"11865", false, 1)?;
         }
 
+        /// Windows text: lines ending in CRLF (CRs across block ends, empty lines, no final
+        /// line end), now and then a LF alone or a lone CR, with the needle here and there.
+        #[test]
+        fn crlf_lines_are_flagged_as_their_lf_twins(
+            lines in proptest::collection::vec(
+                (proptest::collection::vec(prop_oneof![
+                    6 => Just(&b"7"[..]), 2 => Just(&b","[..]), 1 => Just(&b"11865"[..]), 1 => Just(&b"1e4"[..])
+                ], 0..40),
+                 prop_oneof![20 => Just(&b"\r\n"[..]), 1 => Just(&b"\n"[..]), 1 => Just(&b"\r"[..]), 1 => Just(&b""[..])]),
+                0..12),
+            offset in 0usize..70,
+            numeric in any::<bool>(),
+            delimiters in 0u32..4,
+        ) {
+            let data: Vec<u8> = lines.iter().flat_map(|(l, end)| l.iter().flat_map(|p| p.iter()).chain(end.iter()).copied()).collect();
+            let offset = offset.min(data.len());
+            check(&data, offset, b"11865", numeric, delimiters)?;
+        }
+
         #[test]
         fn a_quote_or_cr_anywhere_stops_the_pass(
             mut data in proptest::collection::vec(prop_oneof![Just(b'1'), Just(b','), Just(b'\n')], 1..300),
@@ -865,27 +961,37 @@ mod tests {
 
     #[test]
     fn the_vector_masks_equal_the_scalar_masks() {
+        vector_pass_equals_portable::<false>(b"\n");
+        vector_pass_equals_portable::<true>(b"\r\n");
+    }
+
+    /// The vector passes (both widths) against the portable one, on records ending in `eol`.
+    fn vector_pass_equals_portable<const CRLF: bool>(eol: &[u8]) {
         let mut data = Vec::new();
         for i in 0..4000u32 {
             // Now and then a number with an exponent, which a numeric probe flags.
             let e = ["", "e1", "E-2"][(i % 37).min(2) as usize];
-            data.extend_from_slice(format!("{}{e},{}\n", i * 7919 % 20011, i % 13).as_bytes());
+            data.extend_from_slice(format!("{}{e},{}", i * 7919 % 20011, i % 13).as_bytes());
+            data.extend_from_slice(eol);
         }
         let probe = Probe::new(b"119", true).expect("a plain needle");
         let mut scalar = Vec::new();
-        let want = pass_portable(&data, 0..data.len(), b',', 1, &probe, |f| scalar.push(f));
+        let want = pass_portable::<CRLF>(&data, 0..data.len(), b',', 1, &probe, |f| scalar.push(f));
         assert!(
             scalar.len() > 10,
             "the data must hold candidates: {}",
             scalar.len()
         );
+        assert_eq!(want.map(|c| c.records), Ok(4000));
         #[cfg(target_arch = "x86_64")]
         {
             if wide::avx512_available() {
                 let mut vector = Vec::new();
                 // SAFETY: the CPU has AVX-512 (checked).
                 let got = unsafe {
-                    wide::pass512::<true>(&data, 0..data.len(), b',', 1, &probe, |f| vector.push(f))
+                    wide::pass512::<true, CRLF>(&data, 0..data.len(), b',', 1, &probe, |f| {
+                        vector.push(f)
+                    })
                 };
                 assert_eq!((got, &vector), (want, &scalar));
             }
@@ -893,7 +999,9 @@ mod tests {
                 let mut vector = Vec::new();
                 // SAFETY: the CPU has AVX2 (checked).
                 let got = unsafe {
-                    wide::pass256::<true>(&data, 0..data.len(), b',', 1, &probe, |f| vector.push(f))
+                    wide::pass256::<true, CRLF>(&data, 0..data.len(), b',', 1, &probe, |f| {
+                        vector.push(f)
+                    })
                 };
                 assert_eq!((got, &vector), (want, &scalar));
             }

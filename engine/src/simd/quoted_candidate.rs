@@ -52,9 +52,8 @@ pub struct Masks {
 /// Portable masks of the block at `bytes[at..]` (up to 64 bytes), for tails and as the
 /// oracle: candidate bit `j` needs every probe byte at `at + j + offset` inside `bytes`.
 pub fn scalar_masks(bytes: &[u8], at: usize, delimiter: u8, probe: &Probe) -> Masks {
-    let (nl, dl, _, cand, exp) = crate::simd::candidate::scalar_masks(bytes, at, delimiter, probe);
-    let block = &bytes[at..(at + 64).min(bytes.len())];
-    let (_, _, qt, cr) = crate::simd::quoted::scalar_masks(block, delimiter);
+    let (nl, dl, qt, cand, exp, cr) =
+        crate::simd::candidate::scalar_masks::<true>(bytes, at, delimiter, probe);
     Masks {
         nl,
         dl,

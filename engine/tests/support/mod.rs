@@ -29,6 +29,33 @@ pub fn reference(
     preds: &[Predicate],
     emit: &Emit,
 ) -> Reference {
+    let keep = |rec: &ByteRecord| preds.iter().all(|p| p.matches(&rec[p.column()]));
+    reference_with(files, header, delimiter, keep, emit)
+}
+
+/// As [`reference`], for conditions (`or`, sets): each record the `csv` crate reads is tested
+/// by the conditions' own general evaluation, which no pass of the kernel is.
+pub fn reference_conditions(
+    files: &[Vec<u8>],
+    delimiter: u8,
+    conditions: &[Condition],
+    emit: &Emit,
+) -> Reference {
+    let keep = |rec: &ByteRecord| {
+        let field = |i: usize| &rec[i];
+        conditions.iter().all(|c| c.holds(&field, &mut false))
+    };
+    reference_with(files, false, delimiter, keep, emit)
+}
+
+/// The reference scan with `keep` deciding which well-formed records match.
+pub fn reference_with(
+    files: &[Vec<u8>],
+    header: bool,
+    delimiter: u8,
+    keep: impl Fn(&ByteRecord) -> bool,
+    emit: &Emit,
+) -> Reference {
     let mut r = Reference::default();
     let mut ncols = None;
     for (index, data) in files.iter().enumerate() {
@@ -67,7 +94,7 @@ pub fn reference(
                 r.malformed_at.push((index, line));
                 continue;
             }
-            if !preds.iter().all(|p| p.matches(&rec[p.column()])) {
+            if !keep(&rec) {
                 continue;
             }
             r.matches += 1;
@@ -136,6 +163,19 @@ pub fn run_engine(
     emit: Emit,
     opts: &JobOptions,
 ) -> Result<Run, fleet_engine::JobError> {
+    let conditions = preds.into_iter().map(Condition::Test).collect();
+    run_engine_conditions(paths, header, chunk_size, conditions, emit, opts)
+}
+
+/// As [`run_engine`], with any conditions (see `fleet_engine::query::condition::compile_filter`).
+pub fn run_engine_conditions(
+    paths: &[PathBuf],
+    header: bool,
+    chunk_size: u64,
+    conditions: Vec<Condition>,
+    emit: Emit,
+    opts: &JobOptions,
+) -> Result<Run, fleet_engine::JobError> {
     let ds = dataset::open(&DatasetOptions {
         paths: paths.to_vec(),
         header: Some(header),
@@ -145,7 +185,7 @@ pub fn run_engine(
     .unwrap();
     let spec = ScanSpec {
         ncols: ds.schema.ncols(),
-        predicates: preds.into_iter().map(Condition::Test).collect(),
+        predicates: conditions,
         emit,
         decode: None,
         framed: opts.limit.is_some(),
