@@ -12,6 +12,7 @@ use fleet_engine::query::predicate::Predicate;
 use fleet_engine::scan::outcome::Paths;
 use fleet_engine::{Emit, EngineKind};
 use fleet_fixtures::{tricky_csv, TrickyOptions};
+use std::path::PathBuf;
 use support::*;
 
 const ENGINES: [EngineKind; 2] = [EngineKind::Processes, EngineKind::Threads];
@@ -87,27 +88,9 @@ fn engine_matches_reference_on_tricky_data() {
                     let ctx = format!(
                         "seed {seed} chunk {chunk_size} workers {workers} {engine:?} {topts:?}"
                     );
-                    assert_eq!(got.report.records, want.records, "records, {ctx}");
-                    assert_eq!(got.report.matches, want.matches, "matches, {ctx}");
-                    assert_eq!(got.report.malformed, want.malformed, "malformed, {ctx}");
-                    assert_eq!(
-                        String::from_utf8_lossy(&got.out),
-                        String::from_utf8_lossy(&want.out),
-                        "output, {ctx}"
-                    );
-                    assert_eq!(got.out, want.out, "output bytes, {ctx}");
                     // Shared totals equal to these sums are checked by the job itself: it fails with
                     // JobError::TotalsMismatch otherwise (see the coordinator's check_totals).
-                    let expected_examples: Vec<_> = want
-                        .malformed_at
-                        .iter()
-                        .take(5)
-                        .map(|&(f, line)| (paths[f].clone(), line))
-                        .collect();
-                    assert_eq!(
-                        got.report.malformed_examples, expected_examples,
-                        "malformed lines, {ctx}"
-                    );
+                    assert_same_as_reference(&got, &want, &paths, &ctx);
                     checked += 1;
                 }
             }
@@ -116,6 +99,30 @@ fn engine_matches_reference_on_tricky_data() {
     }
     assert!(checked > 1000);
     assert!(total_matches > 0, "the filters must select something");
+}
+
+/// The engine's run equals the reference's: records, matches, malformed records and where the
+/// first five are, and the output bytes.
+fn assert_same_as_reference(got: &Run, want: &Reference, paths: &[PathBuf], ctx: &str) {
+    assert_eq!(got.report.records, want.records, "records, {ctx}");
+    assert_eq!(got.report.matches, want.matches, "matches, {ctx}");
+    assert_eq!(got.report.malformed, want.malformed, "malformed, {ctx}");
+    assert_eq!(
+        String::from_utf8_lossy(&got.out),
+        String::from_utf8_lossy(&want.out),
+        "output, {ctx}"
+    );
+    assert_eq!(got.out, want.out, "output bytes, {ctx}");
+    let expected_examples: Vec<_> = want
+        .malformed_at
+        .iter()
+        .take(5)
+        .map(|&(f, line)| (paths[f].clone(), line))
+        .collect();
+    assert_eq!(
+        got.report.malformed_examples, expected_examples,
+        "malformed lines, {ctx}"
+    );
 }
 
 /// Well-formed exporter-style CSV: every field quoted (`all`) or only those that need it,
@@ -213,20 +220,7 @@ fn quoted_and_crlf_data_take_the_quoted_pass_and_match_the_reference() {
                     let ctx = format!(
                         "seed {seed} all {all} crlf {crlf} newlines {newlines} chunk {chunk_size} workers {workers} {engine:?}"
                     );
-                    assert_eq!(got.report.records, want.records, "records, {ctx}");
-                    assert_eq!(got.report.matches, want.matches, "matches, {ctx}");
-                    assert_eq!(got.report.malformed, want.malformed, "malformed, {ctx}");
-                    assert_eq!(got.out, want.out, "output bytes, {ctx}");
-                    let expected_examples: Vec<_> = want
-                        .malformed_at
-                        .iter()
-                        .take(5)
-                        .map(|&(f, line)| (paths[f].clone(), line))
-                        .collect();
-                    assert_eq!(
-                        got.report.malformed_examples, expected_examples,
-                        "malformed lines, {ctx}"
-                    );
+                    assert_same_as_reference(&got, &want, &paths, &ctx);
                     let p = got.report.paths;
                     // Nothing here is a rarity: a chunk falls back only when its planned end
                     // cuts a quoted newline (its last record runs on past it).
@@ -319,20 +313,7 @@ fn crlf_files_without_quotes_take_the_plain_pass_in_crlf_mode() {
                     )
                     .unwrap();
                     let ctx = format!("seed {seed} {where_text:?} chunk {chunk_size} workers {workers} {engine:?}");
-                    assert_eq!(got.report.records, want.records, "records, {ctx}");
-                    assert_eq!(got.report.matches, want.matches, "matches, {ctx}");
-                    assert_eq!(got.report.malformed, want.malformed, "malformed, {ctx}");
-                    assert_eq!(got.out, want.out, "output bytes, {ctx}");
-                    let expected_examples: Vec<_> = want
-                        .malformed_at
-                        .iter()
-                        .take(5)
-                        .map(|&(f, line)| (paths[f].clone(), line))
-                        .collect();
-                    assert_eq!(
-                        got.report.malformed_examples, expected_examples,
-                        "malformed lines, {ctx}"
-                    );
+                    assert_same_as_reference(&got, &want, &paths, &ctx);
                     let p = got.report.paths;
                     if chunk_size >= 61 {
                         // The quoted pass only for the chunk holding the quote, csv-core for
