@@ -125,28 +125,38 @@ fn assert_same_as_reference(got: &Run, want: &Reference, paths: &[PathBuf], ctx:
     );
 }
 
+/// A seeded generator of numbers below `n`, for the data generators below.
+fn lcg(seed: u64) -> impl FnMut(u64) -> u64 {
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    move |n: u64| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) % n
+    }
+}
+
+/// An id: `11865` one time in eight, now and then written `1.1865e4`, else 10000..13000.
+fn test_id(next: &mut impl FnMut(u64) -> u64) -> String {
+    match next(16) {
+        0 | 1 => "11865".to_string(),
+        2 => "1.1865e4".to_string(),
+        _ => (10000 + next(3000)).to_string(),
+    }
+}
+
 /// Well-formed exporter-style CSV: every field quoted (`all`) or only those that need it,
 /// `""` escapes, quoted commas, CRLF or LF, now and then an empty line and a ragged record;
 /// quoted newlines only with `newlines`. About one record in 8 has id `11865` (written
 /// `"11865"` when quoted, now and then as `1.1865e4`), and some text fields hold `11865` too.
 fn dialect_csv(seed: u64, rows: usize, all: bool, crlf: bool, newlines: bool) -> Vec<u8> {
-    let mut state = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    let mut next = move |n: u64| {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (state >> 33) % n
-    };
+    let mut next = lcg(seed);
     let eol: &[u8] = if crlf { b"\r\n" } else { b"\n" };
     let mut data = Vec::new();
     for _ in 0..rows {
-        let id = match next(16) {
-            0 | 1 => "11865".to_string(),
-            2 => "1.1865e4".to_string(),
-            _ => (10000 + next(3000)).to_string(),
-        };
+        let id = test_id(&mut next);
         let text = match next(7) {
             0 => "say \"hi\", then go".to_string(),
             1 => "a,b".to_string(),
@@ -334,20 +344,10 @@ fn crlf_files_without_quotes_take_the_plain_pass_in_crlf_mode() {
 /// field, a speed; an empty line and a ragged record now and then; with `lf_too`, a LF-only
 /// line end now and then; no final line end in one seed out of two.
 fn crlf_csv(seed: u64, rows: usize, lf_too: bool) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut next = move |n: u64| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state % n
-    };
+    let mut next = lcg(seed);
     let mut data = Vec::new();
     for _ in 0..rows {
-        let id = match next(16) {
-            0 | 1 => "11865".to_string(),
-            2 => "1.1865e4".to_string(),
-            _ => (10000 + next(3000)).to_string(),
-        };
+        let id = test_id(&mut next);
         let text = match next(5) {
             0 => String::new(),
             1 => "11865".to_string(),
