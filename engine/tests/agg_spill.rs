@@ -179,7 +179,7 @@ fn tiny_chunks_with_a_spilling_limit_match_the_reference() {
                     ..JobOptions::default()
                 };
                 let ctx = format!("{group_by} {engine:?} {workers}w");
-                let mut got = run(&data, &plan, 509, &opts, Some(32 << 10)).unwrap();
+                let mut got = run(&data, &plan, 509, &opts, Some(48 << 10)).unwrap();
                 assert!(got.memory.spills > 1, "{ctx}: spills {}", got.memory.spills);
                 let mut whole = run(&data, &plan, 509, &opts, None).unwrap();
                 assert_same(
@@ -220,7 +220,7 @@ fn coalesced_chunks_match_the_reference() {
                 for (chunks, memory) in [
                     (per_worker, u64::MAX),
                     (ds.plan.coalesced(4096), u64::MAX),
-                    (ds.plan.coalesced(4096), 32 << 10),
+                    (ds.plan.coalesced(4096), 48 << 10),
                 ] {
                     let ctx = format!(
                         "{group_by} {engine:?} {workers}w {} chunks, memory {memory}",

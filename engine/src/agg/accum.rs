@@ -550,6 +550,23 @@ impl Column {
         }
     }
 
+    /// Asks the CPU to start loading group `g`'s state (see [`crate::agg::pipeline`]).
+    #[inline(always)]
+    pub(crate) fn prefetch(&self, g: usize) {
+        use super::prefetch::prefetch;
+        match self {
+            Column::Records => {}
+            Column::NonEmpty(v) => prefetch(v, g, 1),
+            Column::Sum(v) => prefetch(v, g, 1),
+            Column::Spread(v) => prefetch(v, g, 1),
+            Column::Extreme(v) => prefetch(v, g, 1),
+            Column::Distinct(v) => prefetch(v, g, 1),
+            Column::Hist(v) => prefetch(v, g, 1),
+            Column::Sketch(v) => prefetch(v, g, 1),
+            Column::Pick(v) => prefetch(v, g, 1),
+        }
+    }
+
     /// Adds one field's value to group `g`; returns true when a numeric aggregate got a
     /// value that is neither a number nor missing (skipped, never counted as 0, reported).
     /// Missing values are skipped silently (see the module docs). `texts` becomes non-zero

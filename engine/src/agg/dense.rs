@@ -34,6 +34,7 @@
 use super::accum::{Column, Present, SpreadState, SumState};
 use super::exact::{scaled, scaled_in, Sum256, POW10, SCALE_DIGITS, U256};
 use super::keys::{derive, push_part, WEEKDAYS};
+use super::prefetch::prefetch;
 use super::spec::{AggFn, AggPlan, KeyFn, TimeFormat};
 use super::table::{small_int_in, AggTable};
 use crate::input::nulls::{is_text, NullMarkers};
@@ -867,25 +868,6 @@ fn apply_one(words: &mut [u64], layout: &DenseLayout, i: usize, s: usize, p: Par
             }
         }
     }
-}
-
-/// Asks the CPU to start loading `words[at..at + len]` into cache.
-#[inline(always)]
-fn prefetch(words: &[u64], at: usize, len: usize) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        if let (Some(first), Some(last)) = (words.get(at), words.get(at + len - 1)) {
-            // SAFETY: prefetching is only a hint and the addresses are in bounds; SSE is part
-            // of the x86_64 baseline.
-            unsafe {
-                _mm_prefetch::<_MM_HINT_T0>((first as *const u64).cast());
-                _mm_prefetch::<_MM_HINT_T0>((last as *const u64).cast());
-            }
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (words, at, len);
 }
 
 impl DenseLayout {

@@ -11,6 +11,10 @@
 //!   from timestamps) and hashed with `hash.rs`; the per-aggregate states live in `accum.rs`,
 //!   whose sums use the exact fixed-point arithmetic of `exact.rs` (which also explains why
 //!   the output cannot depend on chunking or merge order).
+//! - `pipeline.rs` feeds a table many records at a time when there are many groups: each
+//!   record's group slot is prefetched and looked up a few records later, its states
+//!   updated a few records after that, so the cache misses of a large table overlap
+//!   (`groups.rs` is the index it probes, `prefetch.rs` the hint).
 //! - `dense.rs` is the shared path: totals and small-integer keys (ids, hours, weekdays) as
 //!   fixed-width cells in the job's shared region, committed by workers under the lock.
 //! - `codec.rs` turns a table into bytes and back, for tables that cross process boundaries;
@@ -35,6 +39,8 @@ mod groups;
 mod hash;
 mod keys;
 mod output;
+mod pipeline;
+mod prefetch;
 mod spec;
 mod spill;
 mod table;

@@ -10,6 +10,7 @@
 
 use super::accum::Column;
 use super::groups::{key_hash, GroupIndex};
+use super::hash::{hash_short, load_le};
 use super::keys::{derive, push_part, WEEKDAYS};
 use super::spec::{AggPlan, GroupKey, KeyFn, TimeFormat};
 
@@ -17,6 +18,10 @@ use super::spec::{AggPlan, GroupKey, KeyFn, TimeFormat};
 /// about two million, or ids up to about 87,000 paired with an hour (taxi ids are
 /// 10000..39999). It grows only as far as the keys seen need.
 const DENSE_MAX: usize = 1 << 21;
+
+/// A single column key shorter than this packs (with its one-byte length) into the 16 bytes
+/// a [`GroupIndex`] slot holds, and is looked up without packing ([`AggTable::group_of_short`]).
+pub(crate) const INLINE_VALUE: usize = 16;
 
 /// Slots per integer in the dense index of an integer key paired with an hour or weekday.
 const PART_SLOTS: usize = 24;
@@ -37,6 +42,19 @@ pub(crate) fn small_int_in(line: &[u8], text: &[u8]) -> Option<usize> {
         return None;
     }
     usize::try_from(crate::simd::digits::short_digits(line, text)?).ok()
+}
+
+/// A single column key `value` shorter than [`INLINE_VALUE`] bytes, packed (a one-byte
+/// length, then the bytes): as two zero-padded words, its length and its hash, computed
+/// from `value` directly and the same as [`key_hash`] of the packed bytes.
+#[inline(always)]
+pub(crate) fn packed_short(value: &[u8]) -> ([u64; 2], usize, u64) {
+    debug_assert!(value.len() < INLINE_VALUE);
+    let len = value.len();
+    let head = load_le(&value[..len.min(7)]);
+    let tail = if len > 7 { load_le(&value[7..]) } else { 0 };
+    let words = [len as u64 | head << 8, tail];
+    (words, len + 1, hash_short(words, len + 1))
 }
 
 /// Whether `tail`, what follows `YYYY-MM-DD HH:MM` in a text time, is `:SS` (00..59) with an
@@ -122,19 +140,31 @@ impl AggTable {
             "a table is updated with its own plan"
         );
         let group = self.group_of(plan, &field);
+        self.add_record(plan, group, |s| match plan.specs[s].func.column() {
+            Some(c) => field(c),
+            None => b"",
+        });
+    }
+
+    /// Counts one record in `group` and adds its values: `value(s)` is spec `s`'s field (empty
+    /// for a spec without a column).
+    #[inline(always)]
+    pub(crate) fn add_record<'v>(
+        &mut self,
+        plan: &AggPlan,
+        group: usize,
+        value: impl Fn(usize) -> &'v [u8],
+    ) {
         self.records[group] += 1;
-        for (((spec, column), bad), texts) in plan
+        for (s, (((spec, column), bad), texts)) in plan
             .specs
             .iter()
             .zip(&mut self.columns)
             .zip(&mut self.malformed_values)
             .zip(&mut self.text_values)
+            .enumerate()
         {
-            let value = match spec.func.column() {
-                Some(c) => field(c),
-                None => b"",
-            };
-            *bad += u64::from(column.update(group, spec.func, value, &plan.nulls, texts));
+            *bad += u64::from(column.update(group, spec.func, value(s), &plan.nulls, texts));
         }
     }
 
@@ -158,6 +188,9 @@ impl AggTable {
                     let g = self.find_or_add();
                     self.remember_dense(n, g);
                     return g;
+                }
+                if value.len() < INLINE_VALUE {
+                    return self.group_of_short(value);
                 }
             }
             [GroupKey {
@@ -208,6 +241,28 @@ impl AggTable {
             _ => {}
         }
         self.group_of_keys(plan, field)
+    }
+
+    /// The group of a single column key `value` shorter than [`INLINE_VALUE`] bytes (see
+    /// [`packed_short`]): the key is only copied when it makes a new group.
+    #[inline(always)]
+    fn group_of_short(&mut self, value: &[u8]) -> usize {
+        let (words, len, hash) = packed_short(value);
+        self.group_of_words(hash, words, len)
+    }
+
+    /// The group of the short packed key held as `words` (`len` bytes, see
+    /// [`super::hash::short_words`]) with hash `hash`, added with empty states when new.
+    #[inline(always)]
+    pub(crate) fn group_of_words(&mut self, hash: u64, words: [u64; 2], len: usize) -> usize {
+        if let Some(g) = self.index.find_short(hash, words, len) {
+            return g;
+        }
+        self.scratch.clear();
+        self.scratch.extend_from_slice(&words[0].to_le_bytes());
+        self.scratch.extend_from_slice(&words[1].to_le_bytes());
+        self.scratch.truncate(len);
+        self.add_group(hash)
     }
 
     /// The hour (0..23) or weekday (0..6, Monday first) of text time `value`, or `None` when
@@ -513,6 +568,33 @@ mod tests {
         for row in rows {
             table.update(plan, |i| row[i].as_bytes());
         }
+    }
+
+    #[test]
+    fn short_single_keys_find_the_groups_their_packed_bytes_name() {
+        // Values of every length around the 7- and 15-byte word edges, a long one that takes
+        // the general path, canonical integers (the dense cache) and non-canonical ones.
+        let p = plan(Some("time"), &["count"]);
+        let values: Vec<String> = (0..=18)
+            .map(|n| "22.649698123456789xyz"[..n].to_string())
+            .chain(["0", "011865", "11865", "-3", "a,b", "\"q\"", "é"].map(String::from))
+            .collect();
+        let mut t = AggTable::new(&p);
+        for round in 0..2 {
+            for v in &values {
+                t.update(&p, |_| v.as_bytes());
+            }
+            assert_eq!(t.groups(), values.len(), "round {round}");
+        }
+        for (g, v) in values.iter().enumerate() {
+            let mut packed = Vec::new();
+            push_part(&mut packed, v.as_bytes());
+            assert_eq!(t.index.key(g), &packed[..], "{v:?}");
+            assert_eq!(t.index.hash(g), key_hash(&packed), "{v:?}");
+            assert_eq!(t.group_for(&packed), g, "{v:?}");
+            assert_eq!(t.records[g], 2, "{v:?}");
+        }
+        assert_eq!(t.groups(), values.len());
     }
 
     #[test]

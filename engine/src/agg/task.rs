@@ -22,6 +22,7 @@
 //! A chunk's result bytes: the dense delta's length (u64 little-endian), the delta, then the
 //! encoded overflow table.
 
+use crate::agg::pipeline::Pipeline;
 use crate::agg::{
     finish_per, AggError, AggPlan, AggTable, DenseDelta, DenseLayout, Finished, GroupStore, KeyFn,
     MemoryUse, Sort,
@@ -163,6 +164,7 @@ fn sample_at(
 struct TableSink<'a> {
     plan: &'a AggPlan,
     table: &'a mut AggTable,
+    pipe: Pipeline,
     dense: Option<(&'a DenseLayout, &'a mut DenseDelta)>,
 }
 
@@ -179,10 +181,12 @@ impl MatchSink for TableSink<'_> {
                 return;
             }
         }
-        self.table.update(self.plan, field);
+        self.table
+            .update_pipelined(&mut self.pipe, self.plan, field);
     }
 
     fn restart(&mut self) {
+        self.pipe.clear();
         *self.table = AggTable::new(self.plan);
         if let Some((layout, delta)) = &mut self.dense {
             delta.clear(layout);
@@ -226,6 +230,7 @@ impl AggTask {
         let mut sink = TableSink {
             plan: &self.plan,
             table,
+            pipe: Pipeline::for_plan(&self.plan),
             dense: self.dense.as_ref().map(|l| (l, delta)),
         };
         let ChunkView {
@@ -234,7 +239,9 @@ impl AggTask {
             at_eof,
             delimiter,
         } = view;
-        filter_chunk(data, range, at_eof, delimiter, filter, &mut sink, scratch)
+        let outcome = filter_chunk(data, range, at_eof, delimiter, filter, &mut sink, scratch);
+        sink.table.flush_pipeline(&mut sink.pipe, &self.plan);
+        outcome
     }
 
     /// Appends a result as `split_result` reads it: `dense` writes the delta, then the table.
