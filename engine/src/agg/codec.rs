@@ -23,6 +23,22 @@ use super::spec::{AggFn, AggPlan, KeyFn};
 use super::table::{AggTable, SpecCounts};
 
 const MAGIC: &[u8] = b"fleetagg";
+
+/// Groups of an encoded table held between decoding and merging ([`AggTable::merge_encoded`]).
+const MERGE_RING: usize = 16;
+/// Groups between a group's decoding and its lookup, and between its lookup and its merge.
+const MERGE_LAG: usize = MERGE_RING / 2;
+
+/// One decoded group waiting to be merged: where it starts, its packed key and hash, its
+/// record count, its group in the merged table once looked up, and its states (as group 0).
+struct Decoded<'b> {
+    at: usize,
+    key: &'b [u8],
+    hash: u64,
+    records: u64,
+    group: usize,
+    states: Vec<Column>,
+}
 const VERSION: u8 = 3;
 
 /// (kind, column, parameter: window, bin width or fraction; 0 when none).
@@ -173,33 +189,80 @@ impl AggTable {
             &counts.text_values,
         );
         let ngroups = r.len()?;
-        // One group's states at a time, merged into `self` and cleared.
-        let mut scratch: Vec<Column> = plan.specs.iter().map(|s| Column::new(s.func)).collect();
+        // Groups wait in a ring between decoding (their slot in `self` prefetched), lookup
+        // (their states prefetched) and merging, as `pipeline.rs` does for records: with
+        // hundreds of thousands of groups nearly every lookup and state misses the cache.
+        let mut ring: Vec<Decoded<'_>> = (0..MERGE_RING)
+            .map(|_| Decoded {
+                at: 0,
+                key: &[],
+                hash: 0,
+                records: 0,
+                group: 0,
+                states: plan.specs.iter().map(|s| Column::new(s.func)).collect(),
+            })
+            .collect();
         // Groups of `self` this table has already named: a key twice is a corrupt table.
         let mut named = vec![false; self.groups()];
-        for _ in 0..ngroups {
-            let at = r.pos;
-            let key = r.sized()?;
-            if unpack(key, plan.keys.len()).is_none() {
-                return Err(r.fail_at(at, "malformed group key"));
-            }
-            let records = r.varint()?;
-            for column in &mut scratch {
-                column.clear();
-                decode_state(&mut r, column)?;
-            }
-            let g = self.merge_group(key, records, &mut scratch);
+        let mut merge = |table: &mut AggTable, d: &mut Decoded<'_>| -> Result<(), AggError> {
+            let g = d.group;
+            table.merge_states(g, d.records, &mut d.states);
             if g >= named.len() {
                 named.resize(g + 1, false);
             }
             if std::mem::replace(&mut named[g], true) {
-                return Err(r.fail_at(at, "duplicate group key"));
+                return Err(AggError::Decode {
+                    reason: "duplicate group key",
+                    offset: d.at,
+                });
             }
+            Ok(())
+        };
+        let (mut looked_up, mut merged) = (0usize, 0usize);
+        for i in 0..ngroups {
+            if i - merged == MERGE_RING {
+                merge(self, &mut ring[merged % MERGE_RING])?;
+                merged += 1;
+            }
+            if i - looked_up == MERGE_LAG {
+                self.look_up_decoded(&mut ring[looked_up % MERGE_RING]);
+                looked_up += 1;
+            }
+            let d = &mut ring[i % MERGE_RING];
+            d.at = r.pos;
+            d.key = r.sized()?;
+            if unpack(d.key, plan.keys.len()).is_none() {
+                return Err(r.fail_at(d.at, "malformed group key"));
+            }
+            d.records = r.varint()?;
+            for column in &mut d.states {
+                column.clear();
+                decode_state(&mut r, column)?;
+            }
+            d.hash = key_hash(d.key);
+            self.index.prefetch(d.hash);
+        }
+        while looked_up < ngroups {
+            self.look_up_decoded(&mut ring[looked_up % MERGE_RING]);
+            looked_up += 1;
+        }
+        while merged < ngroups {
+            merge(self, &mut ring[merged % MERGE_RING])?;
+            merged += 1;
         }
         if r.left() != 0 {
             return Err(r.fail("trailing bytes after the table"));
         }
         Ok(())
+    }
+}
+
+impl AggTable {
+    /// Finds (or adds) a decoded group's group in this table and prefetches its states.
+    #[inline(always)]
+    fn look_up_decoded(&mut self, d: &mut Decoded<'_>) {
+        d.group = self.group_hashed(d.hash, d.key);
+        self.prefetch_states(d.group);
     }
 }
 

@@ -316,7 +316,10 @@ mod tests {
         for hash in [7, 7 | 1 << 20] {
             assert_eq!(index.find(hash, b"\x05absent"), None);
             assert_eq!(index.find(hash, b"\x05k1\x00"), None);
-            assert_eq!(index.find(hash, b"\x20a key longer than sixteen     0 "), None);
+            assert_eq!(
+                index.find(hash, b"\x20a key longer than sixteen     0 "),
+                None
+            );
         }
     }
 }

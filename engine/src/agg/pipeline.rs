@@ -12,13 +12,14 @@
 //!
 //! What a record carries while it waits is copied out of the chunk (the field slices the
 //! scanner lends do not outlive the call): its key packed as two words, and each spec's
-//! value, when the plan has one column key and every value fits two words. Other records
+//! value, when every value fits two words and the key is one column of fewer than 16 bytes
+//! or a small integer paired with an hour of a text time (`id,hour(time)`, found through
+//! the table's dense cache, whose entry is what is prefetched on arrival). Other records
 //! flush the pipeline and take the direct path ([`AggTable::update`]).
 
-use super::hash::short_words;
-use super::prefetch::prefetch;
-use super::spec::{AggPlan, GroupKey, KeyFn};
-use super::table::{packed_short, small_int, AggTable, INLINE_VALUE};
+use super::hash::{load_le, short_words};
+use super::spec::{AggPlan, GroupKey, KeyFn, TimeFormat};
+use super::table::{packed_short, part_slot, small_int, AggTable, INLINE_VALUE};
 
 /// Records held at once: one being looked up, one being added and what lies between.
 const RING: usize = 16;
@@ -36,9 +37,22 @@ struct Held {
     hash: u64,
     words: [u64; 2],
     len: usize,
+    /// For an integer and an hour: the dense cache slot ([`NO_SLOT`] otherwise).
+    slot: usize,
     group: usize,
     values: [[u64; 2]; MAX_VALUES],
     value_lens: [u8; MAX_VALUES],
+}
+
+const NO_SLOT: usize = usize::MAX;
+
+/// The key shapes the pipeline takes.
+#[derive(Debug, Clone, Copy)]
+enum Shape {
+    /// One column.
+    Column(usize),
+    /// A column of small integers, then the hour of a text time column.
+    IntHour { int: usize, time: usize },
 }
 
 /// The records between arrival and update; `arrived`, `looked_up` and `applied` count
@@ -49,23 +63,36 @@ pub(crate) struct Pipeline {
     arrived: usize,
     looked_up: usize,
     applied: usize,
-    /// The key column, when the plan can use the pipeline at all.
-    column: Option<usize>,
+    /// The key's shape, when the plan can use the pipeline at all.
+    shape: Option<Shape>,
+    /// Records that went through the pipeline, for the tests.
+    held: u64,
 }
 
 impl Pipeline {
     /// A pipeline for `plan`'s table: active for one column key and at most [`MAX_VALUES`]
     /// specs.
     pub(crate) fn for_plan(plan: &AggPlan) -> Pipeline {
-        let column = match plan.keys.as_slice() {
+        let shape = match plan.keys.as_slice() {
+            _ if plan.specs.len() > MAX_VALUES => None,
             [GroupKey {
                 func: KeyFn::Column(c),
                 ..
-            }] if plan.specs.len() <= MAX_VALUES => Some(*c),
+            }] => Some(Shape::Column(*c)),
+            [GroupKey {
+                func: KeyFn::Column(int),
+                ..
+            }, GroupKey {
+                func: KeyFn::Hour(time),
+                ..
+            }] if plan.time_format(*time) == TimeFormat::Text => Some(Shape::IntHour {
+                int: *int,
+                time: *time,
+            }),
             _ => None,
         };
         Pipeline {
-            column,
+            shape,
             ..Pipeline::default()
         }
     }
@@ -78,17 +105,20 @@ impl Pipeline {
     }
 }
 
-/// The record as it waits, or `None` when its key or a value does not fit.
+/// The record as it waits with key `(words, len, hash)` (the hash may be left 0 when `slot`
+/// is set), or `None` when a value does not fit.
 #[inline(always)]
-fn hold<'f>(plan: &AggPlan, key: &[u8], field: &impl Fn(usize) -> &'f [u8]) -> Option<Held> {
-    if key.len() >= INLINE_VALUE {
-        return None;
-    }
-    let (words, len, hash) = packed_short(key);
+fn hold<'f>(
+    plan: &AggPlan,
+    (words, len, hash): ([u64; 2], usize, u64),
+    slot: usize,
+    field: &impl Fn(usize) -> &'f [u8],
+) -> Option<Held> {
     let mut held = Held {
         hash,
         words,
         len,
+        slot,
         ..Held::default()
     };
     for (s, spec) in plan.specs.iter().enumerate() {
@@ -104,6 +134,18 @@ fn hold<'f>(plan: &AggPlan, key: &[u8], field: &impl Fn(usize) -> &'f [u8]) -> O
     Some(held)
 }
 
+/// The packed key of canonical integer `int` (at most 7 digits) and hour `hour` (0..23): the
+/// integer's length and digits, then 2 and the hour's two digits, as two zero-padded words.
+#[inline(always)]
+fn int_hour_words(int: &[u8], hour: usize) -> ([u64; 2], usize) {
+    debug_assert!(int.len() <= 7 && hour < 24);
+    let n = int.len();
+    let hour_part =
+        2 | u64::from(b'0' + (hour / 10) as u8) << 8 | u64::from(b'0' + (hour % 10) as u8) << 16;
+    let packed = u128::from(n as u64 | load_le(int) << 8) | u128::from(hour_part) << (8 * (n + 1));
+    ([packed as u64, (packed >> 64) as u64], n + 4)
+}
+
 impl AggTable {
     /// [`AggTable::update`] through `pipe` (made for `plan`): the record may only be added
     /// when later records come or at [`AggTable::flush_pipeline`], which must be called
@@ -115,15 +157,33 @@ impl AggTable {
         plan: &AggPlan,
         field: &impl Fn(usize) -> &'f [u8],
     ) {
-        if let Some(c) = pipe.column {
-            let key = field(c);
-            // Small canonical integers keep the table's dense cache (the direct path).
-            if small_int(key).is_none() {
-                if let Some(held) = hold(plan, key, field) {
-                    self.push_held(pipe, plan, held);
-                    return;
+        match pipe.shape {
+            Some(Shape::Column(c)) => {
+                let key = field(c);
+                // Small canonical integers keep the table's dense cache (the direct path).
+                if key.len() < INLINE_VALUE && small_int(key).is_none() {
+                    if let Some(held) = hold(plan, packed_short(key), NO_SLOT, field) {
+                        self.index.prefetch(held.hash);
+                        self.push_held(pipe, plan, held);
+                        return;
+                    }
                 }
             }
+            Some(Shape::IntHour { int, time }) => {
+                let id = field(int);
+                if let Some(n) = small_int(id) {
+                    if let Some(hour) = self.time_part(KeyFn::Hour(time), field(time)) {
+                        let (words, len) = int_hour_words(id, hour);
+                        let slot = part_slot(n, hour);
+                        if let Some(held) = hold(plan, (words, len, 0), slot, field) {
+                            self.prefetch_slot(slot);
+                            self.push_held(pipe, plan, held);
+                            return;
+                        }
+                    }
+                }
+            }
+            None => {}
         }
         self.flush_pipeline(pipe, plan);
         self.update(plan, field);
@@ -148,9 +208,9 @@ impl AggTable {
         if pipe.arrived - pipe.looked_up == LAG {
             self.look_up_held(pipe);
         }
-        self.index.prefetch(held.hash);
         pipe.ring[pipe.arrived % RING] = held;
         pipe.arrived += 1;
+        pipe.held += 1;
     }
 
     /// Finds (or adds) the group of the oldest record not yet looked up, and prefetches its
@@ -158,12 +218,13 @@ impl AggTable {
     #[inline(always)]
     fn look_up_held(&mut self, pipe: &mut Pipeline) {
         let held = &mut pipe.ring[pipe.looked_up % RING];
-        let g = self.group_of_words(held.hash, held.words, held.len);
+        let g = if held.slot == NO_SLOT {
+            self.group_of_words(held.hash, held.words, held.len)
+        } else {
+            self.group_of_slot(held.slot, held.words, held.len)
+        };
         held.group = g;
-        prefetch(&self.records, g, 1);
-        for column in &self.columns {
-            column.prefetch(g);
-        }
+        self.prefetch_states(g);
         pipe.looked_up += 1;
     }
 
@@ -194,14 +255,14 @@ mod tests {
     use crate::input::schema::Schema;
 
     fn plan(group_by: &str, aggs: &[&str]) -> AggPlan {
-        let schema = Schema::new(Some(["k", "v", "w"].map(String::from).to_vec()), 0);
+        let schema = Schema::new(Some(["k", "v", "w", "t"].map(String::from).to_vec()), 0);
         AggPlan::parse(Some(group_by), aggs, &schema).unwrap()
     }
 
     /// Rows whose keys and values cover every way in and out of the pipeline: short keys
     /// (held), keys of 16 bytes and more, small canonical integers (direct path), values
     /// longer than two words, empty and non-numeric values, repeated and new groups.
-    fn rows(n: usize) -> Vec<[String; 3]> {
+    fn rows(n: usize) -> Vec<[String; 4]> {
         let mut x = 12345u64;
         (0..n)
             .map(|i| {
@@ -222,7 +283,19 @@ mod tests {
                     2 => "1234567890.1234567".to_string(), // 18 bytes: direct path
                     _ => format!("{}.{}", r % 1000, r % 7),
                 };
-                [key, v, format!("w{}", i % 13)]
+                let t = match r % 13 {
+                    0 => "garbage".to_string(),
+                    1 => String::new(),
+                    2 => format!("2015-02-01 {:02}:59:60", r % 24), // leap second
+                    _ => format!(
+                        "2015-02-0{} {:02}:{:02}:{:02}",
+                        1 + r % 3,
+                        r % 24,
+                        i % 60,
+                        r % 60
+                    ),
+                };
+                [key, v, format!("w{}", i % 13), t]
             })
             .collect()
     }
@@ -243,7 +316,7 @@ mod tests {
             &["distinct(w)", "stddev(v)"],
         ];
         for aggs in specs {
-            for group_by in ["k", "k,w"] {
+            for group_by in ["k", "k,w", "k,hour(t)", "k,weekday(t)"] {
                 let p = plan(group_by, aggs);
                 for n in [0, 1, LAG - 1, LAG, LAG + 1, RING, RING + 3, 5000] {
                     let data = rows(n);
@@ -255,10 +328,21 @@ mod tests {
                         piped.update_pipelined(&mut pipe, &p, &|i| row[i].as_bytes());
                     }
                     piped.flush_pipeline(&mut pipe, &p);
+                    let pipelined =
+                        aggs.len() <= MAX_VALUES && matches!(group_by, "k" | "k,hour(t)");
+                    if n >= 1000 {
+                        assert_eq!(
+                            pipe.held > 100,
+                            pipelined,
+                            "{aggs:?} {group_by} {n}: {}",
+                            pipe.held
+                        );
+                    }
                     assert_eq!(piped.groups(), direct.groups(), "{aggs:?} {group_by} {n}");
                     assert_eq!(encoded(&piped), encoded(&direct), "{aggs:?} {group_by} {n}");
                     if n == 5000 {
                         assert!(direct.groups() > 1000, "{}", direct.groups());
+                        assert_eq!(piped.malformed_keys, direct.malformed_keys);
                     }
                 }
             }

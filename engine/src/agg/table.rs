@@ -44,6 +44,12 @@ pub(crate) fn small_int_in(line: &[u8], text: &[u8]) -> Option<usize> {
     usize::try_from(crate::simd::digits::short_digits(line, text)?).ok()
 }
 
+/// The dense cache's slot of integer `n` paired with hour or weekday `p`.
+#[inline(always)]
+pub(crate) fn part_slot(n: usize, p: usize) -> usize {
+    n.saturating_mul(PART_SLOTS).saturating_add(p)
+}
+
 /// A single column key `value` shorter than [`INLINE_VALUE`] bytes, packed (a one-byte
 /// length, then the bytes): as two zero-padded words, its length and its hash, computed
 /// from `value` directly and the same as [`key_hash`] of the packed bytes.
@@ -202,7 +208,7 @@ impl AggTable {
             }] if plan.time_format(*t) == TimeFormat::Text => {
                 if let Some(n) = small_int(field(*c)) {
                     if let Some(p) = self.time_part(*part, field(*t)) {
-                        let slot = n.saturating_mul(PART_SLOTS).saturating_add(p);
+                        let slot = part_slot(n, p);
                         if let Some(&g) = self.dense.get(slot).filter(|&&g| g != 0) {
                             return g as usize - 1;
                         }
@@ -265,10 +271,28 @@ impl AggTable {
         self.add_group(hash)
     }
 
+    /// The group of a small integer paired with an hour whose place in the dense cache is
+    /// `slot` (see `group_of`) and whose packed key is `words` (`len` bytes).
+    #[inline(always)]
+    pub(crate) fn group_of_slot(&mut self, slot: usize, words: [u64; 2], len: usize) -> usize {
+        if let Some(&g) = self.dense.get(slot).filter(|&&g| g != 0) {
+            return g as usize - 1;
+        }
+        let g = self.group_of_words(hash_short(words, len), words, len);
+        self.remember_dense(slot, g);
+        g
+    }
+
+    /// Asks the CPU to start loading the dense cache's `slot`.
+    #[inline(always)]
+    pub(crate) fn prefetch_slot(&self, slot: usize) {
+        super::prefetch::prefetch(&self.dense, slot, 1);
+    }
+
     /// The hour (0..23) or weekday (0..6, Monday first) of text time `value`, or `None` when
     /// it is not a timestamp `derive` accepts; from the cached minute when `value` is in it.
     #[inline]
-    fn time_part(&mut self, func: KeyFn, value: &[u8]) -> Option<usize> {
+    pub(crate) fn time_part(&mut self, func: KeyFn, value: &[u8]) -> Option<usize> {
         if let Some((prefix, p)) = &self.minute_part {
             if value.len() >= 19 && value[..16] == prefix[..] && same_minute(&value[16..]) {
                 return Some(*p);
@@ -356,7 +380,7 @@ impl AggTable {
         self.group_hashed(key_hash(key), key)
     }
 
-    fn group_hashed(&mut self, hash: u64, key: &[u8]) -> usize {
+    pub(crate) fn group_hashed(&mut self, hash: u64, key: &[u8]) -> usize {
         let (group, added) = self.index.find_or_insert(hash, key);
         if added {
             self.push_states();
@@ -432,11 +456,27 @@ impl AggTable {
         scratch: &mut [Column],
     ) -> usize {
         let g = self.group_for(key);
+        self.merge_states(g, records, scratch);
+        g
+    }
+
+    /// Folds one decoded group's record count and states (group 0 of each `scratch` column,
+    /// which is taken) into group `g`.
+    #[inline]
+    pub(crate) fn merge_states(&mut self, g: usize, records: u64, scratch: &mut [Column]) {
         self.records[g] = self.records[g].wrapping_add(records);
         for ((column, spec), theirs) in self.columns.iter_mut().zip(&self.plan.specs).zip(scratch) {
             column.merge_from(g, spec.func, theirs, 0);
         }
-        g
+    }
+
+    /// Asks the CPU to start loading group `g`'s record count and states.
+    #[inline(always)]
+    pub(crate) fn prefetch_states(&self, g: usize) {
+        super::prefetch::prefetch(&self.records, g, 1);
+        for column in &self.columns {
+            column.prefetch(g);
+        }
     }
 
     pub fn groups(&self) -> usize {
