@@ -13,13 +13,14 @@
 //! What a record carries while it waits is copied out of the chunk (the field slices the
 //! scanner lends do not outlive the call): its key packed as two words, and each spec's
 //! value, when every value fits two words and the key is one column of fewer than 16 bytes
-//! or a small integer paired with an hour of a text time (`id,hour(time)`, found through
-//! the table's dense cache, whose entry is what is prefetched on arrival). Other records
+//! or a small integer paired with an hour of a text time (`id,hour(time)`; looked up by its
+//! hash here, not through the table's dense cache, whose entry would be one more miss for a
+//! group new to the table). Other records
 //! flush the pipeline and take the direct path ([`AggTable::update`]).
 
-use super::hash::{load_le, short_words};
+use super::hash::{hash_short, load_le, short_words};
 use super::spec::{AggPlan, GroupKey, KeyFn, TimeFormat};
-use super::table::{packed_short, part_slot, small_int, AggTable, INLINE_VALUE};
+use super::table::{packed_short, small_int, AggTable, INLINE_VALUE};
 
 /// Records held at once: one being looked up, one being added and what lies between.
 const RING: usize = 16;
@@ -37,14 +38,10 @@ struct Held {
     hash: u64,
     words: [u64; 2],
     len: usize,
-    /// For an integer and an hour: the dense cache slot ([`NO_SLOT`] otherwise).
-    slot: usize,
     group: usize,
     values: [[u64; 2]; MAX_VALUES],
     value_lens: [u8; MAX_VALUES],
 }
-
-const NO_SLOT: usize = usize::MAX;
 
 /// The key shapes the pipeline takes.
 #[derive(Debug, Clone, Copy)]
@@ -105,20 +102,18 @@ impl Pipeline {
     }
 }
 
-/// The record as it waits with key `(words, len, hash)` (the hash may be left 0 when `slot`
-/// is set), or `None` when a value does not fit.
+/// The record as it waits with key `(words, len, hash)`, or `None` when a value does not
+/// fit.
 #[inline(always)]
 fn hold<'f>(
     plan: &AggPlan,
     (words, len, hash): ([u64; 2], usize, u64),
-    slot: usize,
     field: &impl Fn(usize) -> &'f [u8],
 ) -> Option<Held> {
     let mut held = Held {
         hash,
         words,
         len,
-        slot,
         ..Held::default()
     };
     for (s, spec) in plan.specs.iter().enumerate() {
@@ -162,8 +157,7 @@ impl AggTable {
                 let key = field(c);
                 // Small canonical integers keep the table's dense cache (the direct path).
                 if key.len() < INLINE_VALUE && small_int(key).is_none() {
-                    if let Some(held) = hold(plan, packed_short(key), NO_SLOT, field) {
-                        self.index.prefetch(held.hash);
+                    if let Some(held) = hold(plan, packed_short(key), field) {
                         self.push_held(pipe, plan, held);
                         return;
                     }
@@ -171,12 +165,11 @@ impl AggTable {
             }
             Some(Shape::IntHour { int, time }) => {
                 let id = field(int);
-                if let Some(n) = small_int(id) {
+                if small_int(id).is_some() {
                     if let Some(hour) = self.time_part(KeyFn::Hour(time), field(time)) {
                         let (words, len) = int_hour_words(id, hour);
-                        let slot = part_slot(n, hour);
-                        if let Some(held) = hold(plan, (words, len, 0), slot, field) {
-                            self.prefetch_slot(slot);
+                        let key = (words, len, hash_short(words, len));
+                        if let Some(held) = hold(plan, key, field) {
                             self.push_held(pipe, plan, held);
                             return;
                         }
@@ -208,6 +201,7 @@ impl AggTable {
         if pipe.arrived - pipe.looked_up == LAG {
             self.look_up_held(pipe);
         }
+        self.index.prefetch(held.hash);
         pipe.ring[pipe.arrived % RING] = held;
         pipe.arrived += 1;
         pipe.held += 1;
@@ -218,11 +212,7 @@ impl AggTable {
     #[inline(always)]
     fn look_up_held(&mut self, pipe: &mut Pipeline) {
         let held = &mut pipe.ring[pipe.looked_up % RING];
-        let g = if held.slot == NO_SLOT {
-            self.group_of_words(held.hash, held.words, held.len)
-        } else {
-            self.group_of_slot(held.slot, held.words, held.len)
-        };
+        let g = self.group_of_words(held.hash, held.words, held.len);
         held.group = g;
         self.prefetch_states(g);
         pipe.looked_up += 1;

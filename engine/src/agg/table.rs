@@ -44,12 +44,6 @@ pub(crate) fn small_int_in(line: &[u8], text: &[u8]) -> Option<usize> {
     usize::try_from(crate::simd::digits::short_digits(line, text)?).ok()
 }
 
-/// The dense cache's slot of integer `n` paired with hour or weekday `p`.
-#[inline(always)]
-pub(crate) fn part_slot(n: usize, p: usize) -> usize {
-    n.saturating_mul(PART_SLOTS).saturating_add(p)
-}
-
 /// A single column key `value` shorter than [`INLINE_VALUE`] bytes, packed (a one-byte
 /// length, then the bytes): as two zero-padded words, its length and its hash, computed
 /// from `value` directly and the same as [`key_hash`] of the packed bytes.
@@ -208,7 +202,7 @@ impl AggTable {
             }] if plan.time_format(*t) == TimeFormat::Text => {
                 if let Some(n) = small_int(field(*c)) {
                     if let Some(p) = self.time_part(*part, field(*t)) {
-                        let slot = part_slot(n, p);
+                        let slot = n.saturating_mul(PART_SLOTS).saturating_add(p);
                         if let Some(&g) = self.dense.get(slot).filter(|&&g| g != 0) {
                             return g as usize - 1;
                         }
@@ -269,24 +263,6 @@ impl AggTable {
         self.scratch.extend_from_slice(&words[1].to_le_bytes());
         self.scratch.truncate(len);
         self.add_group(hash)
-    }
-
-    /// The group of a small integer paired with an hour whose place in the dense cache is
-    /// `slot` (see `group_of`) and whose packed key is `words` (`len` bytes).
-    #[inline(always)]
-    pub(crate) fn group_of_slot(&mut self, slot: usize, words: [u64; 2], len: usize) -> usize {
-        if let Some(&g) = self.dense.get(slot).filter(|&&g| g != 0) {
-            return g as usize - 1;
-        }
-        let g = self.group_of_words(hash_short(words, len), words, len);
-        self.remember_dense(slot, g);
-        g
-    }
-
-    /// Asks the CPU to start loading the dense cache's `slot`.
-    #[inline(always)]
-    pub(crate) fn prefetch_slot(&self, slot: usize) {
-        super::prefetch::prefetch(&self.dense, slot, 1);
     }
 
     /// The hour (0..23) or weekday (0..6, Monday first) of text time `value`, or `None` when
