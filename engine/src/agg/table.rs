@@ -131,6 +131,17 @@ impl AggTable {
         }
     }
 
+    /// An empty table with room for `groups` groups without growing (a size hint: the
+    /// table still grows past it).
+    pub fn with_groups(plan: &AggPlan, groups: usize) -> AggTable {
+        let mut table = AggTable::new(plan);
+        if groups > 0 {
+            table.index.reserve(groups, 0);
+            table.records.reserve(groups);
+        }
+        table
+    }
+
     /// Adds one well-formed record; `field(i)` is field i's unescaped bytes and is only asked
     /// for `i < plan.columns_needed()`. `plan` must be the one the table was made with.
     #[inline]

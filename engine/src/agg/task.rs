@@ -275,20 +275,32 @@ impl AggTask {
     }
 }
 
-/// The worker's dense delta, kept across chunks in its scratch (it may be megabytes).
-fn take_delta(scratch: &mut Scratch) -> DenseDelta {
+/// What a worker keeps across chunks in its scratch: the dense delta (it may be megabytes),
+/// and how many hashed groups its last chunk had, which sizes the next chunk's table so it
+/// does not grow step by step (each step re-places every group, a cache miss apiece at
+/// hundreds of thousands of groups).
+#[derive(Default)]
+struct WorkerState {
+    delta: DenseDelta,
+    last_groups: usize,
+}
+
+fn take_state(scratch: &mut Scratch) -> WorkerState {
     scratch
         .task_state
         .take()
-        .and_then(|b| b.downcast::<DenseDelta>().ok())
+        .and_then(|b| b.downcast::<WorkerState>().ok())
         .map(|b| *b)
         .unwrap_or_default()
 }
 
 impl ChunkTask for AggTask {
     fn run(&self, view: ChunkView<'_>, out: &mut Vec<u8>, scratch: &mut Scratch) -> ChunkOutcome {
-        let mut table = AggTable::new(&self.plan);
-        let mut delta = take_delta(scratch);
+        let WorkerState {
+            mut delta,
+            last_groups,
+        } = take_state(scratch);
+        let mut table = AggTable::with_groups(&self.plan, last_groups);
         let outcome = self.aggregate(view, &mut table, &mut delta, scratch);
         let start = out.len();
         Self::frame(
@@ -300,7 +312,10 @@ impl ChunkTask for AggTask {
             },
             &table,
         );
-        scratch.task_state = Some(Box::new(delta));
+        scratch.task_state = Some(Box::new(WorkerState {
+            delta,
+            last_groups: table.groups(),
+        }));
         ChunkOutcome {
             out_bytes: (out.len() - start) as u64,
             ..outcome
@@ -334,7 +349,10 @@ impl ChunkTask for AggTask {
     ) -> Result<(), PieceError> {
         let mut unit = AggTable::new(&self.plan);
         let mut unit_cells = self.dense.as_ref().map(|l| vec![0u64; l.words()]);
-        let mut delta = take_delta(scratch);
+        let WorkerState {
+            mut delta,
+            last_groups,
+        } = take_state(scratch);
         while let Some((data, range, at_eof)) = pieces.next_piece()? {
             let mut table = AggTable::new(&self.plan);
             let view = ChunkView {
@@ -350,7 +368,7 @@ impl ChunkTask for AggTask {
             }
             unit.merge(table);
         }
-        scratch.task_state = Some(Box::new(delta));
+        scratch.task_state = Some(Box::new(WorkerState { delta, last_groups }));
         Self::frame(
             out,
             |out| {
