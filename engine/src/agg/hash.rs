@@ -4,7 +4,7 @@
 //! std's SipHash costs more than the rest of a record's aggregation for short keys such as
 //! taxi ids. Its protection against hash flooding buys little here: keys come from the
 //! user's own files, and a flood could only slow a run down, never change its output, since
-//! output order never depends on hash order. The finalizer matters: hashbrown picks buckets
+//! output order never depends on hash order. The finalizer matters: the group index picks slots
 //! from the low bits, and without it keys that differ only in high bytes (length-prefixed
 //! ids) would collide there.
 

@@ -38,8 +38,8 @@ use super::table::AggTable;
 /// How many parts the groups are split into when spilled.
 pub const PARTITIONS: usize = 64;
 
-/// A group's partition: 6 bits of its key hash from above the bits hashbrown uses for the
-/// bucket (low) and the tag (top 7), so each partition's own table still spreads well.
+/// A group's partition: 6 bits of its key hash from between the bits the group index uses
+/// for the slot (low) and the tag (top 16), so each partition's own table still spreads well.
 #[inline]
 fn partition_of(hash: u64) -> usize {
     (hash >> 40) as usize & (PARTITIONS - 1)
