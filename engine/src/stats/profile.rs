@@ -637,6 +637,21 @@ pub struct Numbers {
 }
 
 impl Numbers {
+    /// Takes one number.
+    #[inline(always)]
+    fn add(&mut self, v: i128) {
+        if self.count == 0 {
+            self.min = v;
+            self.max = v;
+        } else {
+            self.min = self.min.min(v);
+            self.max = self.max.max(v);
+        }
+        self.count += 1;
+        self.sum.add(v);
+        add_square(&mut self.squares, v);
+    }
+
     fn merge(&mut self, other: &Numbers) {
         if other.count > 0 {
             if self.count == 0 {
@@ -763,6 +778,11 @@ pub struct ColumnProfile {
     pub(super) repeat: Repeat,
     /// Canonical integers counted by value, not yet taken into the figures above.
     pub(super) dense: DenseInts,
+    /// Every canonical number changes nothing in the type guess but its count of values
+    /// (a float column), the column cannot be a timestamp nor hold a numeric null marker:
+    /// such numbers skip the missing-value, marker, type and time checks. Belongs to one
+    /// pass over one chunk, as `dense`.
+    pub(super) floats: bool,
 }
 
 /// The last value of a column that took the general route (not a plain number: a
@@ -797,6 +817,7 @@ impl Default for ColumnProfile {
             distinct: Distinct::default(),
             repeat: Repeat::default(),
             dense: DenseInts::default(),
+            floats: false,
         }
     }
 }
@@ -829,6 +850,22 @@ impl ColumnProfile {
                 return;
             }
             self.end_dense();
+        } else if self.floats {
+            if let Some((v, _)) = plain_number(line, value) {
+                // What observe_alone does with it, less what cannot change (see `floats`).
+                self.values += 1;
+                self.note_chars(value.len() as u64);
+                self.guess.observe_same_again();
+                self.numbers.add(v);
+                self.distinct.add(value, Some(v));
+                return;
+            }
+            if value.is_empty() {
+                self.nulls += 1;
+                return;
+            }
+            self.floats = false;
+            self.dense.strikes = self.dense.strikes.saturating_add(1);
         }
         self.observe_alone(line, value, nulls);
     }
@@ -876,24 +913,29 @@ impl ColumnProfile {
     /// value again) and the column cannot be a timestamp nor hold a numeric null marker.
     #[cold]
     #[inline(never)]
-    fn start_dense(&mut self, nulls: &NullMarkers) {
+    fn start_fast(&mut self, nulls: &NullMarkers, int: bool) {
         if self.times.possible {
             return;
         }
         let mut again = self.guess;
         again.observe_same_again();
-        let mut int = self.guess;
-        if nulls.has_numeric_marker()
-            || int.observe_canonical_number(b"1", true).is_some()
-            || int != again
-        {
+        // What a canonical number changes in the guess, besides its count of values.
+        let changes = |number: &[u8], int: bool| {
+            let mut g = self.guess;
+            g.observe_canonical_number(number, int).is_some() || g != again
+        };
+        if nulls.has_numeric_marker() || changes(b"1", true) {
             // Neither changes within a chunk once so.
             self.dense.strikes = DENSE_STRIKES;
             return;
         }
-        self.dense.active = true;
-        self.dense.left = u32::MAX;
-        self.dense.from = u32::MAX;
+        if int {
+            self.dense.active = true;
+            self.dense.left = u32::MAX;
+            self.dense.from = u32::MAX;
+        } else if !changes(b"1.5", false) {
+            self.floats = true;
+        }
     }
 
     /// Takes the counted values (see [`DenseInts`]) into the figures and empties the counts.
@@ -964,10 +1006,11 @@ impl ColumnProfile {
             return;
         }
         self.values += 1;
-        let mut dense = false;
+        let (mut fast, mut int_value) = (false, false);
         let (parsed, number, general) = match plain_number(line, value) {
             Some((v, int)) => {
-                dense = int && !self.dense.active && self.dense.strikes < DENSE_STRIKES;
+                fast = !(self.dense.active || self.floats) && self.dense.strikes < DENSE_STRIKES;
+                int_value = int;
                 // ASCII: its length in characters is its length in bytes.
                 self.note_chars(value.len() as u64);
                 (
@@ -995,19 +1038,7 @@ impl ColumnProfile {
         };
         let mut unusable = false;
         match number {
-            Some(v) => {
-                let n = &mut self.numbers;
-                if n.count == 0 {
-                    n.min = v;
-                    n.max = v;
-                } else {
-                    n.min = n.min.min(v);
-                    n.max = n.max.max(v);
-                }
-                n.count += 1;
-                n.sum.add(v);
-                add_square(&mut n.squares, v);
-            }
+            Some(v) => self.numbers.add(v),
             None => {
                 if self.guess.may_be_number()
                     && crate::query::number::Decimal::parse(value).is_some()
@@ -1033,8 +1064,8 @@ impl ColumnProfile {
             r.unusable = unusable;
             r.day = day;
         }
-        if dense {
-            self.start_dense(nulls);
+        if fast {
+            self.start_fast(nulls, int_value);
         }
     }
 
@@ -1513,10 +1544,11 @@ mod tests {
         assert_eq!(s.quantiles.count(), refs.len() as u64);
     }
 
-    /// `values` counted by value where they can be (each inside a record's line, so that
-    /// short numbers are read a word at a time), and each taken alone the general way:
-    /// the same profile, HyperLogLog registers included. Returns whether values were
-    /// counted by value at all.
+    /// `values` counted by value where they can be, and a float column's numbers taken
+    /// the short way (each inside a record's line, so that short numbers are read a word
+    /// at a time), and each taken alone the general way: the same profile, HyperLogLog
+    /// registers included. Returns whether values were counted by value or taken the
+    /// short way at all.
     fn check_counted_by_value(values: &[String], nulls: &NullMarkers, what: &str) -> bool {
         let mut fast = ColumnProfile::default();
         let mut alone = ColumnProfile::default();
@@ -1531,7 +1563,7 @@ mod tests {
             } else {
                 fast.observe_in(lb, value, nulls);
             }
-            counted |= fast.has_pending();
+            counted |= fast.has_pending() || fast.floats;
             alone.observe_alone(lb, value, nulls);
             assert!(!alone.has_pending(), "{what}");
         }
@@ -1651,6 +1683,51 @@ mod tests {
         assert_eq!(p.numbers.squares, squares);
         assert_eq!(exact_counts(&p).get(&b"3"[..]), Some(&2));
         assert_eq!(exact_counts(&p).get(&b"99999999"[..]), Some(&1));
+    }
+
+    #[test]
+    fn a_float_columns_numbers_taken_the_short_way_give_the_profile_of_each_taken_alone() {
+        let nulls = NullMarkers::default();
+        let floats = |n: usize, seed: u64| -> Vec<String> {
+            ints(n, 900_000, seed)
+                .iter()
+                .map(|v| format!("{}.{}", 113 + v.len() % 2, v))
+                .collect()
+        };
+        let plain = floats(30_000, 1);
+        assert!(check_counted_by_value(&plain, &nulls, "floats"));
+        for odd in [
+            "7",
+            "-22.5",
+            "0.5",
+            "-0",
+            "",
+            "NA",
+            "007",
+            "1e5",
+            "1.1234567891",
+            "123456789012.5",
+            "x",
+            "2015-02-01 00:00:00",
+        ] {
+            let mut values = floats(10_000, 2);
+            values.push(odd.to_string());
+            values.push(odd.to_string());
+            values.extend(floats(3_000, 3));
+            let what = format!("{odd:?} among floats");
+            assert!(check_counted_by_value(&values, &nulls, &what), "{what}");
+        }
+        // Integers first, then floats: counted by value, then the short way.
+        let mut values = ints(5_000, 300, 4);
+        values.extend(floats(5_000, 5));
+        values.extend(ints(5_000, 300, 6));
+        assert!(check_counted_by_value(&values, &nulls, "ints then floats"));
+        // A numeric null marker: never the short way.
+        let marker = NullMarkers::only(&["114.000001", "NA"]);
+        let mut values = floats(5_000, 7);
+        values.push("114.000001".into());
+        values.extend(floats(5_000, 8));
+        assert!(!check_counted_by_value(&values, &marker, "numeric marker"));
     }
 
     #[test]
