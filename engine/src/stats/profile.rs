@@ -1005,6 +1005,13 @@ impl ColumnProfile {
             *self.markers.entry(value.to_vec()).or_insert(0) += 1;
             return;
         }
+        // The general-route value just taken, again (a run of equal timestamps): it is no
+        // plain number either (the same bytes, the same answer), so it is not read as one.
+        if self.repeat.at == self.values && self.repeat.text == value {
+            self.values += 1;
+            self.observe_repeat(value);
+            return;
+        }
         self.values += 1;
         let (mut fast, mut int_value) = (false, false);
         let (parsed, number, general) = match plain_number(line, value) {
@@ -1020,10 +1027,6 @@ impl ColumnProfile {
                 )
             }
             None => {
-                if self.repeat.at + 1 == self.values && self.repeat.text == value {
-                    self.observe_repeat(value);
-                    return;
-                }
                 self.note_length(value);
                 let parsed = self.guess.observe_value(value);
                 // A column that cannot be numeric prints no number figures: its numbers
