@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 pub fn encode(profiles: &[ColumnProfile], out: &mut Vec<u8>) {
     put_u64(out, profiles.len() as u64);
     for p in profiles {
+        debug_assert!(!p.has_pending(), "a profile encoded before finish");
         let (flags, non_null) = p.guess.to_parts();
         out.push(flags);
         put_u64(out, non_null);
@@ -239,6 +240,9 @@ mod tests {
         for i in 0..super::super::profile::EXACT_CAP + 5 {
             b.observe(i.to_string().as_bytes(), &nulls);
             c.observe(format!("t{i}").as_bytes(), &nulls);
+        }
+        for p in [&mut a, &mut b, &mut c] {
+            p.finish();
         }
         let mut bytes = Vec::new();
         encode(&[a.clone(), b.clone(), c], &mut bytes);

@@ -418,6 +418,45 @@ impl Distinct {
         }
     }
 
+    /// Takes the integers counted by value in [`DenseInts`]: `counts[i]` values `base + i`,
+    /// `distinct` of them non-zero. The result is what taking each value alone gives: the
+    /// exact counts if the column stays within the cap, else the sketches of every text
+    /// (HyperLogLog registers keep a maximum and the quantile bins add, so one insert per
+    /// distinct value with its count is the same as one per value).
+    fn add_ints(&mut self, base: u64, counts: &[u32], distinct: usize) {
+        let each = || {
+            counts
+                .iter()
+                .enumerate()
+                .filter(|(_, &c)| c > 0)
+                .map(move |(i, &c)| (base + i as u64, u64::from(c)))
+        };
+        let mut buf = [0u8; 20];
+        if let Distinct::Exact(e) = self {
+            let fits = e.len() + distinct <= EXACT_CAP || {
+                let new = each()
+                    .filter(|&(v, _)| !e.contains(int_text(v, &mut buf)))
+                    .count();
+                e.len() + new <= EXACT_CAP
+            };
+            if fits {
+                for (v, c) in each() {
+                    // Within the cap, as counted above.
+                    let counted = e.add(int_text(v, &mut buf), c);
+                    debug_assert!(counted, "within the cap");
+                }
+                return;
+            }
+            *self = Distinct::Sketched(Self::sketch(e));
+        }
+        if let Distinct::Sketched(s) = self {
+            for (v, c) in each() {
+                let number = i128::from(v) * i128::from(POW10[SCALE_DIGITS]);
+                s.add(int_text(v, &mut buf), Some(number), c);
+            }
+        }
+    }
+
     fn sketch(counts: &ExactCounts) -> Box<Sketches> {
         let mut s = Box::new(Sketches::new());
         for (text, n) in counts.iter() {
@@ -456,6 +495,135 @@ impl Distinct {
     }
 }
 
+/// `v` written canonically (no sign, no leading zero), in `buf`.
+fn int_text(mut v: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            return &buf[at..];
+        }
+    }
+}
+
+/// Widest range of values [`DenseInts`] counts (4 MiB of counts).
+const DENSE_MAX_SPAN: u64 = 1 << 20;
+/// Times in a chunk a value other than a canonical integer may end the counting by value
+/// before the column is read value by value for the rest of the chunk (each end walks the
+/// counts).
+const DENSE_STRIKES: u8 = 8;
+
+/// A column of small non-negative integers counted by value: once every value of the
+/// column so far is a canonical integer (so that another one changes nothing in the type
+/// guess but its count of values, and the column cannot be a timestamp), each value that
+/// is 1 to 8 digits with no leading zero, inside the counted range, is one increment in
+/// `counts`, and empty values are counted as missing. The counts become the profile's
+/// counts, extremes, lengths, sums and distinct values at the chunk's end
+/// ([`ColumnProfile::finish`]) or before any other value is taken: everything they add is
+/// independent of the order of the values, so the profile is the one taking each value
+/// alone gives. It belongs to one pass over one chunk: not encoded, not merged.
+#[derive(Debug, Clone)]
+pub(super) struct DenseInts {
+    active: bool,
+    /// The value counted in `counts[0]`.
+    base: u64,
+    counts: Vec<u32>,
+    /// Values that may still be counted before the counts are taken (so that no count
+    /// overflows): `from` less the values counted.
+    left: u32,
+    /// `left` when the counts were last taken: `u32::MAX` (less in tests).
+    from: u32,
+    /// Times the counting ended on another value in this chunk; at [`DENSE_STRIKES`] it
+    /// does not start again.
+    strikes: u8,
+}
+
+impl Default for DenseInts {
+    fn default() -> Self {
+        DenseInts {
+            active: false,
+            base: 0,
+            counts: Vec::new(),
+            left: u32::MAX,
+            from: u32::MAX,
+            strikes: 0,
+        }
+    }
+}
+
+impl DenseInts {
+    /// Values counted and not yet taken into the profile.
+    fn pending(&self) -> u64 {
+        u64::from(self.from - self.left)
+    }
+
+    /// Counts `v` when it is inside the range and a count cannot overflow.
+    #[inline(always)]
+    fn count(&mut self, v: u64) -> bool {
+        if self.left > 0 {
+            if let Some(c) = usize::try_from(v.wrapping_sub(self.base))
+                .ok()
+                .and_then(|i| self.counts.get_mut(i))
+            {
+                *c += 1;
+                self.left -= 1;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Widens the range to hold `v` when at most `4096 + 8 * seen` values wide (so that
+    /// the counts, and the walk over them, stay in proportion to the values read), with
+    /// room beyond `v` for values creeping past the edge.
+    fn grow(&mut self, v: u64, seen: u64) -> bool {
+        let allowed = DENSE_MAX_SPAN.min(4096 + 8 * seen);
+        let end = self.base + self.counts.len() as u64;
+        let below = v < self.base;
+        let (lo, hi) = if self.counts.is_empty() {
+            (v, v + 1)
+        } else if below {
+            (v, end)
+        } else {
+            (self.base, v.max(end - 1) + 1)
+        };
+        let need = hi - lo;
+        if need > allowed {
+            return false;
+        }
+        let slack = (need / 2).max(64).min(allowed - need);
+        let (lo, hi) = if self.counts.is_empty() {
+            (lo.saturating_sub(slack), hi + slack)
+        } else if below {
+            (lo.saturating_sub(slack), hi)
+        } else {
+            (lo, hi + slack)
+        };
+        let mut counts = vec![0u32; (hi - lo) as usize];
+        if !self.counts.is_empty() {
+            let at = (self.base - lo) as usize;
+            counts[at..at + self.counts.len()].copy_from_slice(&self.counts);
+        }
+        self.base = lo;
+        self.counts = counts;
+        true
+    }
+}
+
+/// `m` times `k` in 256 bits.
+fn mul_u128_u64(m: u128, k: u64) -> U256 {
+    let k = u128::from(k);
+    let low = (m & u128::from(u64::MAX)) * k;
+    let high = (m >> 64) * k;
+    let (lo, carry) = low.overflowing_add(high << 64);
+    U256 {
+        lo,
+        hi: (high >> 64) + u128::from(carry),
+    }
+}
+
 /// Sum, sum of squares and extremes of the values that are numbers, exactly (10^-9 units).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Numbers {
@@ -469,6 +637,21 @@ pub struct Numbers {
 }
 
 impl Numbers {
+    /// Takes one number.
+    #[inline(always)]
+    fn add(&mut self, v: i128) {
+        if self.count == 0 {
+            self.min = v;
+            self.max = v;
+        } else {
+            self.min = self.min.min(v);
+            self.max = self.max.max(v);
+        }
+        self.count += 1;
+        self.sum.add(v);
+        add_square(&mut self.squares, v);
+    }
+
     fn merge(&mut self, other: &Numbers) {
         if other.count > 0 {
             if self.count == 0 {
@@ -593,6 +776,13 @@ pub struct ColumnProfile {
     pub distinct: Distinct,
     /// The last value that took the general route, to take its repeats cheaply.
     pub(super) repeat: Repeat,
+    /// Canonical integers counted by value, not yet taken into the figures above.
+    pub(super) dense: DenseInts,
+    /// Every canonical number changes nothing in the type guess but its count of values
+    /// (a float column), the column cannot be a timestamp nor hold a numeric null marker:
+    /// such numbers skip the missing-value, marker, type and time checks. Belongs to one
+    /// pass over one chunk, as `dense`.
+    pub(super) floats: bool,
 }
 
 /// The last value of a column that took the general route (not a plain number: a
@@ -626,6 +816,8 @@ impl Default for ColumnProfile {
             times: Times::default(),
             distinct: Distinct::default(),
             repeat: Repeat::default(),
+            dense: DenseInts::default(),
+            floats: false,
         }
     }
 }
@@ -638,8 +830,172 @@ impl ColumnProfile {
 
     /// [`ColumnProfile::observe`] for a field of `line`, the record's line (any slice will
     /// do: it only lets short numbers be read a word at a time, see [`number_in`]).
+    ///
+    /// Some values may be counted without being taken into the figures yet ([`DenseInts`]):
+    /// [`ColumnProfile::finish`] takes them, and must be called before the figures are read.
     #[inline(always)]
     pub fn observe_in(&mut self, line: &[u8], value: &[u8], nulls: &NullMarkers) {
+        if self.dense.active {
+            if let Some(v) = short_digits(line, value) {
+                if value.len() == 1 || value[0] != b'0' {
+                    if self.dense.count(v) || self.count_far_int(v) {
+                        return;
+                    }
+                    // Outside the range: taken alone, which may come before or after the
+                    // counted values as they are all canonical integers.
+                    return self.observe_alone(line, value, nulls);
+                }
+            } else if value.is_empty() {
+                self.nulls += 1;
+                return;
+            }
+            self.end_dense();
+        } else if self.floats {
+            if let Some((v, _)) = plain_number(line, value) {
+                // What observe_alone does with it, less what cannot change (see `floats`).
+                self.values += 1;
+                self.note_chars(value.len() as u64);
+                self.guess.observe_same_again();
+                self.numbers.add(v);
+                self.distinct.add(value, Some(v));
+                return;
+            }
+            if value.is_empty() {
+                self.nulls += 1;
+                return;
+            }
+            self.floats = false;
+            self.dense.strikes = self.dense.strikes.saturating_add(1);
+        }
+        self.observe_alone(line, value, nulls);
+    }
+
+    /// Takes the values counted by value into the figures (see [`DenseInts`]); the
+    /// counting goes on.
+    pub fn finish(&mut self) {
+        if self.dense.pending() > 0 {
+            self.take_dense();
+        }
+    }
+
+    /// Whether some values are counted and not yet in the figures ([`ColumnProfile::finish`]).
+    pub fn has_pending(&self) -> bool {
+        self.dense.pending() > 0
+    }
+
+    /// Counts the canonical integer `v` outside the counted range, or when the counts
+    /// are full: widens the range, or takes the counts first. False when `v` is too far.
+    #[cold]
+    #[inline(never)]
+    fn count_far_int(&mut self, v: u64) -> bool {
+        if self.dense.left == 0 {
+            self.take_dense();
+            if self.dense.count(v) {
+                return true;
+            }
+        }
+        let seen = self.values + self.dense.pending();
+        self.dense.grow(v, seen) && self.dense.count(v)
+    }
+
+    /// A value other than a canonical integer: the counted values are taken first (they
+    /// all came before it) and the counting stops.
+    #[cold]
+    #[inline(never)]
+    fn end_dense(&mut self) {
+        self.take_dense();
+        self.dense.active = false;
+        self.dense.strikes = self.dense.strikes.saturating_add(1);
+    }
+
+    /// Starts counting by value when another canonical integer changes nothing in the
+    /// column's type guess but its count of values (it is the same as taking the same
+    /// value again) and the column cannot be a timestamp nor hold a numeric null marker.
+    #[cold]
+    #[inline(never)]
+    fn start_fast(&mut self, nulls: &NullMarkers, int: bool) {
+        if self.times.possible {
+            return;
+        }
+        let mut again = self.guess;
+        again.observe_same_again();
+        // What a canonical number changes in the guess, besides its count of values.
+        let changes = |number: &[u8], int: bool| {
+            let mut g = self.guess;
+            g.observe_canonical_number(number, int).is_some() || g != again
+        };
+        if nulls.has_numeric_marker() || changes(b"1", true) {
+            // Neither changes within a chunk once so.
+            self.dense.strikes = DENSE_STRIKES;
+            return;
+        }
+        if int {
+            self.dense.active = true;
+            self.dense.left = u32::MAX;
+            self.dense.from = u32::MAX;
+        } else if !changes(b"1.5", false) {
+            self.floats = true;
+        }
+    }
+
+    /// Takes the counted values (see [`DenseInts`]) into the figures and empties the counts.
+    #[cold]
+    #[inline(never)]
+    fn take_dense(&mut self) {
+        let n = self.dense.pending();
+        if n == 0 {
+            return;
+        }
+        let base = self.dense.base;
+        let mut counts = std::mem::take(&mut self.dense.counts);
+        let (mut first, mut last, mut distinct) = (None, 0u64, 0usize);
+        let (mut sum, mut squares) = (0u128, 0u128);
+        for (i, &c) in counts.iter().enumerate() {
+            if c > 0 {
+                let v = base + i as u64;
+                first.get_or_insert(v);
+                last = v;
+                distinct += 1;
+                // v < 10^8 and the counts add to less than 2^32: no overflow.
+                sum += u128::from(v) * u128::from(c);
+                squares += u128::from(v * v) * u128::from(c);
+            }
+        }
+        let first = first.unwrap_or(last);
+        let digits = |v: u64| u64::from(v.checked_ilog10().unwrap_or(0) + 1);
+        self.note_chars(digits(first));
+        self.note_chars(digits(last));
+        self.values += n;
+        for _ in 0..n {
+            self.guess.observe_same_again();
+        }
+        let scale = i128::from(POW10[SCALE_DIGITS]);
+        let (lo, hi) = (i128::from(first) * scale, i128::from(last) * scale);
+        let nums = &mut self.numbers;
+        if nums.count == 0 {
+            nums.min = lo;
+            nums.max = hi;
+        } else {
+            nums.min = nums.min.min(lo);
+            nums.max = nums.max.max(hi);
+        }
+        nums.count += n;
+        // Below 2^59 times 10^9: fits.
+        nums.sum.add(sum as i128 * scale);
+        nums.squares.merge(mul_u128_u64(
+            squares,
+            POW10[SCALE_DIGITS] * POW10[SCALE_DIGITS],
+        ));
+        self.distinct.add_ints(base, &counts, distinct);
+        counts.fill(0);
+        self.dense.counts = counts;
+        self.dense.left = u32::MAX;
+        self.dense.from = u32::MAX;
+    }
+
+    /// [`ColumnProfile::observe_in`] value by value.
+    #[inline(always)]
+    fn observe_alone(&mut self, line: &[u8], value: &[u8], nulls: &NullMarkers) {
         if value.is_empty() || nulls.is_null_everywhere(value) {
             self.nulls += 1;
             return;
@@ -649,9 +1005,19 @@ impl ColumnProfile {
             *self.markers.entry(value.to_vec()).or_insert(0) += 1;
             return;
         }
+        // The general-route value just taken, again (a run of equal timestamps): it is no
+        // plain number either (the same bytes, the same answer), so it is not read as one.
+        if self.repeat.at == self.values && self.repeat.text == value {
+            self.values += 1;
+            self.observe_repeat(value);
+            return;
+        }
         self.values += 1;
+        let (mut fast, mut int_value) = (false, false);
         let (parsed, number, general) = match plain_number(line, value) {
             Some((v, int)) => {
+                fast = !(self.dense.active || self.floats) && self.dense.strikes < DENSE_STRIKES;
+                int_value = int;
                 // ASCII: its length in characters is its length in bytes.
                 self.note_chars(value.len() as u64);
                 (
@@ -661,10 +1027,6 @@ impl ColumnProfile {
                 )
             }
             None => {
-                if self.repeat.at + 1 == self.values && self.repeat.text == value {
-                    self.observe_repeat(value);
-                    return;
-                }
                 self.note_length(value);
                 let parsed = self.guess.observe_value(value);
                 // A column that cannot be numeric prints no number figures: its numbers
@@ -679,19 +1041,7 @@ impl ColumnProfile {
         };
         let mut unusable = false;
         match number {
-            Some(v) => {
-                let n = &mut self.numbers;
-                if n.count == 0 {
-                    n.min = v;
-                    n.max = v;
-                } else {
-                    n.min = n.min.min(v);
-                    n.max = n.max.max(v);
-                }
-                n.count += 1;
-                n.sum.add(v);
-                add_square(&mut n.squares, v);
-            }
+            Some(v) => self.numbers.add(v),
             None => {
                 if self.guess.may_be_number()
                     && crate::query::number::Decimal::parse(value).is_some()
@@ -716,6 +1066,9 @@ impl ColumnProfile {
             r.number = number;
             r.unusable = unusable;
             r.day = day;
+        }
+        if fast {
+            self.start_fast(nulls, int_value);
         }
     }
 
@@ -758,7 +1111,9 @@ impl ColumnProfile {
     }
 
     /// Adds the profile of another part of the data.
-    pub fn merge(&mut self, other: ColumnProfile) {
+    pub fn merge(&mut self, mut other: ColumnProfile) {
+        self.finish();
+        other.finish();
         self.min_len = self.min_len.min(other.min_len);
         self.max_len = self.max_len.max(other.max_len);
         self.guess.merge(&other.guess);
@@ -784,6 +1139,7 @@ mod tests {
         for v in values {
             p.observe(v.as_bytes(), &nulls);
         }
+        p.finish();
         p
     }
 
@@ -1112,6 +1468,7 @@ mod tests {
             p.repeat = Repeat::default();
             p.observe(v.as_bytes(), &nulls);
         }
+        p.finish();
         p
     }
 
@@ -1188,6 +1545,203 @@ mod tests {
             unreachable!()
         };
         assert_eq!(s.quantiles.count(), refs.len() as u64);
+    }
+
+    /// `values` counted by value where they can be, and a float column's numbers taken
+    /// the short way (each inside a record's line, so that short numbers are read a word
+    /// at a time), and each taken alone the general way: the same profile, HyperLogLog
+    /// registers included. Returns whether values were counted by value or taken the
+    /// short way at all.
+    fn check_counted_by_value(values: &[String], nulls: &NullMarkers, what: &str) -> bool {
+        let mut fast = ColumnProfile::default();
+        let mut alone = ColumnProfile::default();
+        let mut counted = false;
+        for (i, v) in values.iter().enumerate() {
+            let line = format!("12345678,{v},87654321");
+            let lb = line.as_bytes();
+            let value = &lb[9..9 + v.len()];
+            if i % 3 == 0 {
+                // Also outside any line (read byte by byte).
+                fast.observe(v.as_bytes(), nulls);
+            } else {
+                fast.observe_in(lb, value, nulls);
+            }
+            counted |= fast.has_pending() || fast.floats;
+            alone.observe_alone(lb, value, nulls);
+            assert!(!alone.has_pending(), "{what}");
+        }
+        fast.finish();
+        assert!(!fast.has_pending(), "{what}");
+        assert_same_profile(&fast, &alone, what);
+        assert_eq!(
+            fast.guess.column_type(),
+            alone.guess.column_type(),
+            "{what}"
+        );
+        if let (Distinct::Sketched(x), Distinct::Sketched(y)) = (&fast.distinct, &alone.distinct) {
+            assert_eq!(
+                serde_json::to_vec(&x.hll).unwrap(),
+                serde_json::to_vec(&y.hll).unwrap(),
+                "{what}: registers"
+            );
+        }
+        counted
+    }
+
+    /// A seeded sequence of integers in `0..range`.
+    fn ints(n: usize, range: u64, seed: u64) -> Vec<String> {
+        let mut x = seed;
+        (0..n)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                ((x >> 33) % range).to_string()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn integers_counted_by_value_give_the_profile_of_each_taken_alone() {
+        let nulls = NullMarkers::default();
+        // Plain columns: small, wide (past the cap, sketched), far apart values.
+        let small = ints(10_000, 121, 1);
+        assert!(check_counted_by_value(&small, &nulls, "small"));
+        let wide = ints(30_000, 40_000, 2);
+        assert!(check_counted_by_value(&wide, &nulls, "wide"));
+        let mut far = ints(5_000, 100, 3);
+        for (i, v) in ints(5_000, 100, 4).into_iter().enumerate() {
+            far.insert(2 * i, format!("{}", 50_000_000 + v.parse::<u64>().unwrap()));
+        }
+        assert!(check_counted_by_value(&far, &nulls, "far apart"));
+        // Integers for 10,000 values, then one value that does not fit, then integers again.
+        for odd in [
+            "1.5",
+            "",
+            "NA",
+            "-3",
+            "-0",
+            "007",
+            "123456789",
+            "123456789012",
+            "99999999999999999999999",
+            "x",
+            "2015-02-01 00:00:00",
+            "Zoë",
+        ] {
+            for range in [100, 40_000] {
+                let mut values = ints(10_000, range, 5);
+                values.push(odd.to_string());
+                values.push(odd.to_string());
+                values.extend(ints(3_000, range, 6));
+                let what = format!("{odd:?} in 0..{range}");
+                assert!(check_counted_by_value(&values, &nulls, &what), "{what}");
+            }
+        }
+        // An odd value every 50 values: the counting stops after a few and the rest is
+        // read value by value.
+        let mut values = ints(20_000, 1_000, 7);
+        for i in (0..values.len()).step_by(50) {
+            values[i] = "-1".into();
+        }
+        check_counted_by_value(&values, &nulls, "odd every 50");
+        // A numeric null marker: never counted by value (5 is missing).
+        let five = NullMarkers::only(&["5"]);
+        assert!(!check_counted_by_value(&small, &five, "--null 5"));
+        // The counts taken early when full (as when a count would overflow).
+        let mut p = ColumnProfile::default();
+        let mut q = ColumnProfile::default();
+        for (i, v) in wide.iter().enumerate() {
+            p.observe(v.as_bytes(), &nulls);
+            if i % 1_000 == 10 {
+                assert!(p.dense.active);
+                p.finish();
+                p.dense.left = 7;
+                p.dense.from = 7;
+            }
+            q.observe_alone(v.as_bytes(), v.as_bytes(), &nulls);
+        }
+        p.finish();
+        assert_same_profile(&p, &q, "full counts");
+        // What the counts add: exact figures.
+        let values: Vec<String> = ["7", "", "3", "99999999", "3", "0"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+        let p = profile(&refs);
+        assert_eq!(p.nulls, 1);
+        assert_eq!(p.values, 5);
+        assert_eq!((p.min_len, p.max_len), (1, 8));
+        assert_eq!(p.numbers.count, 5);
+        assert_eq!(p.numbers.min, 0);
+        assert_eq!(p.numbers.max, 99_999_999_000_000_000);
+        let mut sum = Sum256::default();
+        let mut squares = U256::default();
+        for v in [7i128, 3, 99_999_999, 3, 0] {
+            sum.add(v * 1_000_000_000);
+            squares.add_square(v * 1_000_000_000);
+        }
+        assert_eq!(p.numbers.sum, sum);
+        assert_eq!(p.numbers.squares, squares);
+        assert_eq!(exact_counts(&p).get(&b"3"[..]), Some(&2));
+        assert_eq!(exact_counts(&p).get(&b"99999999"[..]), Some(&1));
+    }
+
+    #[test]
+    fn a_float_columns_numbers_taken_the_short_way_give_the_profile_of_each_taken_alone() {
+        let nulls = NullMarkers::default();
+        let floats = |n: usize, seed: u64| -> Vec<String> {
+            ints(n, 900_000, seed)
+                .iter()
+                .map(|v| format!("{}.{}", 113 + v.len() % 2, v))
+                .collect()
+        };
+        let plain = floats(30_000, 1);
+        assert!(check_counted_by_value(&plain, &nulls, "floats"));
+        for odd in [
+            "7",
+            "-22.5",
+            "0.5",
+            "-0",
+            "",
+            "NA",
+            "007",
+            "1e5",
+            "1.1234567891",
+            "123456789012.5",
+            "x",
+            "2015-02-01 00:00:00",
+        ] {
+            let mut values = floats(10_000, 2);
+            values.push(odd.to_string());
+            values.push(odd.to_string());
+            values.extend(floats(3_000, 3));
+            let what = format!("{odd:?} among floats");
+            assert!(check_counted_by_value(&values, &nulls, &what), "{what}");
+        }
+        // Integers first, then floats: counted by value, then the short way.
+        let mut values = ints(5_000, 300, 4);
+        values.extend(floats(5_000, 5));
+        values.extend(ints(5_000, 300, 6));
+        assert!(check_counted_by_value(&values, &nulls, "ints then floats"));
+        // A numeric null marker: never the short way.
+        let marker = NullMarkers::only(&["114.000001", "NA"]);
+        let mut values = floats(5_000, 7);
+        values.push("114.000001".into());
+        values.extend(floats(5_000, 8));
+        assert!(!check_counted_by_value(&values, &marker, "numeric marker"));
+    }
+
+    #[test]
+    fn wide_products_are_exact() {
+        use crate::agg::exact::Big;
+        let m = u128::MAX / 3;
+        let k = u64::MAX - 5;
+        let p = mul_u128_u64(m, k);
+        let want = Big::from_u128(m).mul_small(k);
+        assert_eq!(p.to_big(), want);
+        assert_eq!(mul_u128_u64(12, 10).to_big(), Big::from_u128(120));
     }
 
     #[test]

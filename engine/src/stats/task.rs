@@ -69,7 +69,11 @@ impl StatsTask {
             at_eof,
             delimiter,
         } = view;
-        filter_chunk(data, range, at_eof, delimiter, filter, &mut sink, scratch)
+        let outcome = filter_chunk(data, range, at_eof, delimiter, filter, &mut sink, scratch);
+        for p in profiles.iter_mut() {
+            p.finish();
+        }
+        outcome
     }
 }
 
