@@ -112,6 +112,7 @@ pub(crate) type BuildKeyHasher = BuildHasherDefault<KeyHasher>;
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use std::hash::BuildHasher;
 
