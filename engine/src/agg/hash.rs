@@ -96,6 +96,15 @@ pub(crate) fn load_le(bytes: &[u8]) -> u64 {
     }
 }
 
+/// The 16 bytes of two little-endian words: [`short_words`] undone (with its zero padding).
+#[inline(always)]
+pub(crate) fn words_bytes([lo, hi]: [u64; 2]) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&lo.to_le_bytes());
+    b[8..].copy_from_slice(&hi.to_le_bytes());
+    b
+}
+
 /// A packed key of at most 16 bytes as two zero-padded little-endian words (see
 /// [`load_le`]).
 #[inline(always)]

@@ -15,10 +15,10 @@
 //! value, when every value fits two words and the key is one column of fewer than 16 bytes
 //! or a small integer paired with an hour of a text time (`id,hour(time)`; looked up by its
 //! hash here, not through the table's dense cache, whose entry would be one more miss for a
-//! group new to the table). Other records
-//! flush the pipeline and take the direct path ([`AggTable::update`]).
+//! group new to the table). Other records flush the pipeline and take the direct path
+//! ([`AggTable::update`]).
 
-use super::hash::{hash_short, load_le, short_words};
+use super::hash::{hash_short, load_le, short_words, words_bytes};
 use super::spec::{AggPlan, GroupKey, KeyFn, TimeFormat};
 use super::table::{packed_short, small_int, AggTable, INLINE_VALUE};
 
@@ -222,12 +222,7 @@ impl AggTable {
     #[inline(always)]
     fn apply_held(&mut self, pipe: &mut Pipeline, plan: &AggPlan) {
         let held = pipe.ring[pipe.applied % RING];
-        let bytes = held.values.map(|[lo, hi]| {
-            let mut b = [0u8; VALUE_BYTES];
-            b[..8].copy_from_slice(&lo.to_le_bytes());
-            b[8..].copy_from_slice(&hi.to_le_bytes());
-            b
-        });
+        let bytes = held.values.map(words_bytes);
         self.add_record(plan, held.group, |s| {
             match (bytes.get(s), held.value_lens.get(s)) {
                 (Some(b), Some(&n)) => &b[..usize::from(n)],

@@ -10,7 +10,7 @@
 
 use super::accum::Column;
 use super::groups::{key_hash, GroupIndex};
-use super::hash::{hash_short, load_le};
+use super::hash::{hash_short, load_le, words_bytes};
 use super::keys::{derive, push_part, WEEKDAYS};
 use super::spec::{AggPlan, GroupKey, KeyFn, TimeFormat};
 
@@ -270,9 +270,7 @@ impl AggTable {
             return g;
         }
         self.scratch.clear();
-        self.scratch.extend_from_slice(&words[0].to_le_bytes());
-        self.scratch.extend_from_slice(&words[1].to_le_bytes());
-        self.scratch.truncate(len);
+        self.scratch.extend_from_slice(&words_bytes(words)[..len]);
         self.add_group(hash)
     }
 
