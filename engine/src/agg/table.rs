@@ -434,6 +434,8 @@ impl AggTable {
 
     /// Folds one decoded group (packed `key`, its record count, and its state as group 0 of
     /// each `scratch` column, which is taken) into this table; returns the group's number.
+    /// Only the Arrow state reader needs it: the byte codec merges through a prefetching ring.
+    #[cfg(feature = "columnar")]
     pub(crate) fn merge_group(
         &mut self,
         key: &[u8],
