@@ -151,8 +151,9 @@ fn csv_of(result: &AggResult, plan: &AggPlan) -> Vec<u8> {
 /// Plans as `fleet agg` would parse them, and whether `AggTask::new` should make them dense.
 /// Between them they take every strategy of `DenseDelta::update`: narrow cells (count, sum,
 /// mean, count(COL) only), the pipelined wide cells (stddev), and the direct wide cells (more
-/// than 8 specs).
-const PLANS: [(Option<&str>, &[&str], bool); 6] = [
+/// than 8 specs). The last two pair an integer with a time part (cells id by hour or weekday),
+/// in either order.
+const PLANS: [(Option<&str>, &[&str], bool); 8] = [
     (
         Some("1"),
         &["count", "mean(5)", "stddev(5)", "count(8)", "sum(3)"],
@@ -177,7 +178,19 @@ const PLANS: [(Option<&str>, &[&str], bool); 6] = [
         ],
         true,
     ),
+    (Some("1,hour(2)"), &["count", "mean(5)", "count(8)"], true),
+    (
+        Some("weekday(2),1"),
+        &["count", "stddev(5)", "sum(3)"],
+        true,
+    ),
 ];
+
+/// The plans the slower tests run: totals, one integer key, an hour, an integer by hour.
+fn some_plans(
+) -> impl Iterator<Item = &'static (Option<&'static str>, &'static [&'static str], bool)> {
+    PLANS[..3].iter().chain(&PLANS[6..7])
+}
 
 #[test]
 fn every_layout_engine_worker_count_and_chunk_size_matches_the_reference() {
@@ -189,7 +202,9 @@ fn every_layout_engine_worker_count_and_chunk_size_matches_the_reference() {
         let want = reference(&plan, &data.records, None, None);
         assert!(want.csv.len() > 20, "the reference is not trivially empty");
         let layouts: &[Layout] = match (group_by, dense) {
-            (Some("1"), true) => &[Layout::Auto, Layout::Narrow, Layout::Hashed],
+            (Some("1" | "1,hour(2)" | "weekday(2),1"), true) => {
+                &[Layout::Auto, Layout::Narrow, Layout::Hashed]
+            }
             (_, true) => &[Layout::Auto, Layout::Hashed],
             _ => &[Layout::Auto],
         };
@@ -252,7 +267,7 @@ fn quoted_and_crlf_files_aggregate_through_the_quoted_pass() {
     for written in [Written::AllQuoted, Written::Crlf, Written::CrlfUnquoted] {
         let data = messy_written(600, written);
         let ds = open(&data, 1 << 20);
-        for (group_by, aggs, _) in &PLANS[..3] {
+        for (group_by, aggs, _) in some_plans() {
             let plan = AggPlan::parse(*group_by, aggs, &ds.schema).unwrap();
             let want = reference(&plan, &data.records, None, None);
             assert!(want.csv.len() > 20, "the reference is not trivially empty");
@@ -298,7 +313,7 @@ fn quoted_and_crlf_files_aggregate_through_the_quoted_pass() {
 fn workers_dying_mid_chunk_or_mid_commit_leave_the_shared_cells_exact() {
     let data = messy(2_000);
     let ds = open(&data, 1 << 20);
-    for (group_by, aggs, _) in &PLANS[..3] {
+    for (group_by, aggs, _) in some_plans() {
         let plan = AggPlan::parse(*group_by, aggs, &ds.schema).unwrap();
         let want = reference(&plan, &data.records, None, None);
         for fault in ["scan:2", "commit:1", "commit:6"] {
@@ -331,7 +346,7 @@ fn no_passing_record_gives_a_totals_row_of_zeros_and_no_groups() {
         &ds.schema,
     )
     .unwrap();
-    for (group_by, aggs, _) in &PLANS[..4] {
+    for (group_by, aggs, _) in PLANS[..4].iter().chain(&PLANS[6..]) {
         let plan = AggPlan::parse(*group_by, aggs, &ds.schema).unwrap();
         let want = reference(&plan, &[], None, None);
         let task = AggTask::new(

@@ -61,11 +61,18 @@ impl AggTask {
         chunks: &ChunkPlan,
     ) -> AggTask {
         crate::scan::kernel::order_predicates(&mut predicates);
-        let range = match plan.keys.as_slice() {
-            [k] => match k.func {
-                KeyFn::Column(c) => sample_key_range(chunks, c),
+        // The integer column of a one-key plan, or of a two-key plan's other key a time part.
+        let int_column = match plan.keys.as_slice() {
+            [k] => Some(k.func),
+            [a, b] => match (a.func, b.func) {
+                (k @ KeyFn::Column(_), KeyFn::Hour(_) | KeyFn::Weekday(_))
+                | (KeyFn::Hour(_) | KeyFn::Weekday(_), k @ KeyFn::Column(_)) => Some(k),
                 _ => None,
             },
+            _ => None,
+        };
+        let range = match int_column {
+            Some(KeyFn::Column(c)) => sample_key_range(chunks, c),
             _ => None,
         };
         let dense = DenseLayout::for_plan(&plan, range);
