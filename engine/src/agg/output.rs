@@ -213,26 +213,43 @@ fn sorted_order(
     };
     // In the default order the first key decides most comparisons: compare a short
     // abbreviation of it first, inline, and the full rows only when the abbreviations tie.
+    // Where the first key's abbreviation is exact (it names one text), rows that tie on it
+    // hold the same first key, so the second key's abbreviation decides next (taxi ids by
+    // hour: 24 rows share each id).
     let abbreviated = match plan.keys.first() {
         Some(first) if terms.is_empty() && top_by.is_none() => rows
             .iter()
             .enumerate()
             .map(|(r, row)| {
                 let text = row.keys.first().map_or(&[][..], Vec::as_slice);
-                Some((abbreviate(first.func, text, keys[r * nkeys])?, r))
+                let (a, exact) = abbreviate_exact(first.func, text, keys[r * nkeys])?;
+                let second = match (plan.keys.get(1), row.keys.get(1)) {
+                    (Some(key), Some(text)) if exact => {
+                        abbreviate(key.func, text, keys[r * nkeys + 1])
+                    }
+                    _ => None,
+                };
+                Some((a, second, r))
             })
-            .collect::<Option<Vec<(u128, usize)>>>(),
+            .collect::<Option<Vec<(u128, Option<u128>, usize)>>>(),
         _ => None,
     };
-    if let Some(mut pairs) = abbreviated {
-        // Key tuples are distinct, so the order is total and an unstable sort is exact.
-        // On the rayon pool: the comparisons are the same, so is the order.
-        if pairs.len() < 2 * ROWS_PER_TASK {
-            pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| full(a.1, b.1)));
+    if let Some(mut rows) = abbreviated {
+        // Each step decides only where the full comparison would decide the same, so this is
+        // the full order. Key tuples are distinct, so the order is total and an unstable sort
+        // is exact. On the rayon pool: the comparisons are the same, so is the order.
+        let cmp = |a: &(u128, Option<u128>, usize), b: &(u128, Option<u128>, usize)| {
+            a.0.cmp(&b.0).then_with(|| match (a.1, b.1) {
+                (Some(x), Some(y)) => x.cmp(&y).then_with(|| full(a.2, b.2)),
+                _ => full(a.2, b.2),
+            })
+        };
+        if rows.len() < 2 * ROWS_PER_TASK {
+            rows.sort_unstable_by(cmp);
         } else {
-            pairs.par_sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| full(a.1, b.1)));
+            rows.par_sort_unstable_by(cmp);
         }
-        return pairs.into_iter().map(|(_, r)| r).collect();
+        return rows.into_iter().map(|(_, _, r)| r).collect();
     }
     let mut order: Vec<usize> = (0..rows.len()).collect();
     if order.len() < 2 * ROWS_PER_TASK {
@@ -273,6 +290,25 @@ fn abbreviate(func: KeyFn, text: &[u8], number: Option<Decimal<'_>>) -> Option<u
     let n = text.len().min(8);
     word[..n].copy_from_slice(&text[..n]);
     Some(1 << 64 | u128::from(u64::from_be_bytes(word)))
+}
+
+/// [`abbreviate`], and whether the abbreviation is exact: no other key text has the same one.
+/// So for weekdays, canonical integers of up to 15 digits (distinct `f64`s) and texts of
+/// up to 8 bytes without a NUL (the padding).
+fn abbreviate_exact(func: KeyFn, text: &[u8], number: Option<Decimal<'_>>) -> Option<(u128, bool)> {
+    let a = abbreviate(func, text, number)?;
+    let exact = match func {
+        KeyFn::Weekday(_) => a >> 64 != 0,
+        _ if number.is_some() => {
+            let digits = text.strip_prefix(b"-").unwrap_or(text);
+            !digits.is_empty()
+                && digits.len() <= 15
+                && digits.iter().all(u8::is_ascii_digit)
+                && (digits[0] != b'0' || (digits.len() == 1 && digits.len() == text.len()))
+        }
+        _ => text.len() <= 8 && !text.contains(&0),
+    };
+    Some((a, exact))
 }
 
 fn directed(o: Ordering, descending: bool) -> Ordering {
@@ -455,6 +491,120 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn an_exact_abbreviation_names_one_text() {
+        let values = [
+            "",
+            "\0",
+            "0",
+            "-0",
+            "00",
+            "1",
+            "-1",
+            "01",
+            "1.0",
+            "+1",
+            "1e0",
+            "5",
+            "-5",
+            "-05",
+            "999999999999999",
+            "1000000000000000",
+            "9007199254740993",
+            "9007199254740992",
+            "a",
+            "a\0",
+            "abcdefgh",
+            "abcdefgh\0",
+            "abcdefghX",
+            "Mon",
+            "Monday",
+            "Sun",
+        ];
+        let mut exact_seen = 0;
+        for func in [KeyFn::Column(0), KeyFn::Weekday(0)] {
+            for a in values {
+                for b in values {
+                    let (x, y) = (a.as_bytes(), b.as_bytes());
+                    let (Some((p, true)), Some((q, true))) = (
+                        abbreviate_exact(func, x, Decimal::parse(x)),
+                        abbreviate_exact(func, y, Decimal::parse(y)),
+                    ) else {
+                        continue;
+                    };
+                    exact_seen += 1;
+                    if p == q {
+                        assert_eq!(a, b, "{func:?}: two texts share an exact abbreviation");
+                    }
+                }
+            }
+        }
+        assert!(exact_seen > 100, "most values are exact: {exact_seen}");
+        for inexact in [
+            "00",
+            "01",
+            "-0",
+            "1.0",
+            "+1",
+            "1000000000000000",
+            "a\0",
+            "abcdefghX",
+        ] {
+            let x = inexact.as_bytes();
+            let got = abbreviate_exact(KeyFn::Column(0), x, Decimal::parse(x));
+            assert!(
+                matches!(got, Some((_, false)) | None),
+                "{inexact:?}: {got:?}"
+            );
+        }
+    }
+
+    /// Two-key rows whose first keys tie on their abbreviation (exact or not) come out in
+    /// the order a plain sort by `cmp_key`, key by key, gives.
+    #[test]
+    fn two_key_rows_sort_as_the_key_comparison_says() {
+        let firsts = [
+            "1",
+            "01",
+            "1.0",
+            "2",
+            "-1",
+            "-0",
+            "0",
+            "abc",
+            "abcdefgh",
+            "abcdefghX",
+            "",
+        ];
+        let seconds = ["00", "1", "10", "9", "x", "", "-0.5", "23"];
+        let schema = Schema::new(Some(["a", "b"].map(String::from).to_vec()), 0);
+        let plan = AggPlan::parse(Some("a,b"), &["count"], &schema).unwrap();
+        let mut rows = Vec::new();
+        for (i, a) in firsts.iter().enumerate() {
+            for (j, b) in seconds.iter().enumerate() {
+                // A scrambled but fixed arrival order.
+                let at = (i * 7 + j * 13) % 97;
+                rows.push((
+                    at,
+                    AggRow {
+                        keys: vec![a.as_bytes().to_vec(), b.as_bytes().to_vec()],
+                        values: vec![b"1".to_vec()],
+                    },
+                ));
+            }
+        }
+        rows.sort_by_key(|(at, _)| *at);
+        let rows: Vec<AggRow> = rows.into_iter().map(|(_, r)| r).collect();
+        let mut want = rows.clone();
+        want.sort_by(|x, y| {
+            let cmp = super::super::keys::cmp_key;
+            cmp(KeyFn::Column(0), &x.keys[0], &y.keys[0])
+                .then_with(|| cmp(KeyFn::Column(1), &x.keys[1], &y.keys[1]))
+        });
+        let got = order_rows(rows, &plan, None, None, None);
+        assert_eq!(got, want);
     }
 
     fn schema() -> Schema {
