@@ -189,6 +189,12 @@ impl AggTable {
             &counts.text_values,
         );
         let ngroups = r.len()?;
+        // The merged table has at least as many groups as either side: room for them now,
+        // not step by step (each step re-places every group). A group takes at least two
+        // bytes, which bounds what a bogus count can reserve.
+        let at_least = ngroups.min(r.left() / 2);
+        self.index
+            .reserve(at_least.saturating_sub(self.groups()), 0);
         // Groups wait in a ring between decoding (their slot in `self` prefetched), lookup
         // (their states prefetched) and merging, as `pipeline.rs` does for records: with
         // hundreds of thousands of groups nearly every lookup and state misses the cache.

@@ -33,6 +33,7 @@
 
 use super::accum::{Column, Present, SpreadState, SumState};
 use super::exact::{scaled, scaled_in, Sum256, POW10, SCALE_DIGITS, U256};
+use super::groups::key_hash;
 use super::keys::{derive, push_part, WEEKDAYS};
 use super::prefetch::prefetch;
 use super::spec::{AggFn, AggPlan, KeyFn, TimeFormat};
@@ -345,20 +346,34 @@ impl DenseLayout {
     }
 
     /// Builds the table of every non-empty cell of `words` (the region's accumulators).
+    ///
+    /// Cells are distinct keys, so groups are added without a lookup, into an index sized
+    /// up front; each key's slot is prefetched a few groups ahead, since at hundreds of
+    /// thousands of cells (ids by hour) nearly every slot is a cache miss.
     pub fn table(&self, plan: &AggPlan, words: &[u64]) -> AggTable {
-        let mut table = AggTable::new(plan);
         if words.len() < self.words() {
-            return table;
+            return AggTable::new(plan);
         }
-        let mut key = Vec::new();
-        for i in 0..self.cells {
-            let cell = &words[i * self.width..(i + 1) * self.width];
-            if cell[0] == 0 {
-                continue;
+        let cell = |i: usize| &words[i * self.width..(i + 1) * self.width];
+        let used: Vec<usize> = (0..self.cells).filter(|&i| cell(i)[0] != 0).collect();
+        let mut keys = Vec::new();
+        let mut ends = Vec::with_capacity(used.len());
+        let mut hashes = Vec::with_capacity(used.len());
+        for &i in &used {
+            let start = keys.len();
+            self.push_key(i, &mut keys);
+            hashes.push(key_hash(&keys[start..]));
+            ends.push(keys.len());
+        }
+        let mut table = AggTable::with_groups(plan, used.len());
+        const AHEAD: usize = 8;
+        for (k, &i) in used.iter().enumerate() {
+            if let Some(&h) = hashes.get(k + AHEAD) {
+                table.index.prefetch(h);
             }
-            key.clear();
-            self.push_key(i, &mut key);
-            let g = table.group_for(&key);
+            let start = if k == 0 { 0 } else { ends[k - 1] };
+            let g = table.push_distinct(hashes[k], &keys[start..ends[k]]);
+            let cell = cell(i);
             table.records[g] = cell[0];
             for (column, &(_, at)) in table.columns.iter_mut().zip(&self.specs) {
                 match column {
@@ -690,7 +705,10 @@ impl DenseDelta {
         if let Some(shape) = self.shape {
             let len = layout.cells * shape.width;
             if self.narrow.len() != len {
+                // Zeroed pages not yet touched: huge pages can still back them (cells of ids
+                // by hour are megabytes, hit at random).
                 self.narrow = vec![0; len];
+                crate::sys::advise_huge(&mut self.narrow);
             }
         }
     }

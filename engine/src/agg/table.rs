@@ -138,6 +138,7 @@ impl AggTable {
         if groups > 0 {
             table.index.reserve(groups, 0);
             table.records.reserve(groups);
+            crate::sys::advise_huge(&mut table.records);
         }
         table
     }
@@ -371,6 +372,14 @@ impl AggTable {
             self.push_states();
         }
         group
+    }
+
+    /// Adds `key` (whose hash is `hash`) as a new group without looking for it first: the
+    /// caller knows no group has it. Returns its number.
+    pub(crate) fn push_distinct(&mut self, hash: u64, key: &[u8]) -> usize {
+        let g = self.index.push(hash, key);
+        self.push_states();
+        g
     }
 
     /// A record count and empty states for the group just added to the index.
