@@ -70,6 +70,39 @@ fn a_tiny_limit_spills_and_prints_the_same_bytes() {
     }
 }
 
+/// `id,hour(time)` with count and mean takes the dense array (ids by hour, tens of MB) by
+/// default; under a limit the array would pass it gives way to the hashed path, which
+/// spills, and the output is the same bytes.
+#[test]
+fn a_dense_array_past_the_limit_gives_way_to_spilling() {
+    let data = gps(2, 60_000);
+    let dir = data.path().to_str().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let base = [
+        "--group-by",
+        "id,hour(time)",
+        "--agg",
+        "count",
+        "--agg",
+        "mean(speed)",
+        "-j",
+        "2",
+    ];
+    let want = output_within(agg(tmp.path(), &base).arg(dir), 300);
+    assert!(want.status.success(), "{}", stderr(&want));
+    assert!(want.stdout.len() > 100_000, "a large table");
+    assert!(!stderr(&want).contains("spilled"), "{}", stderr(&want));
+    let got = output_within(agg(tmp.path(), &base).args(["--memory", "1MiB", dir]), 300);
+    assert!(got.status.success(), "{}", stderr(&got));
+    assert!(got.stdout == want.stdout, "output differs");
+    assert!(
+        stderr(&got).contains("of --memory 1.0 MiB; spilled"),
+        "{}",
+        stderr(&got)
+    );
+    assert_eq!(spill_dirs(tmp.path()), 0, "temporary files left");
+}
+
 #[test]
 fn a_limit_too_small_for_one_part_is_one_line_and_exit_2() {
     let data = gps(1, 40_000);

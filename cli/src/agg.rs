@@ -195,7 +195,8 @@ pub fn run(args: AggArgs) -> anyhow::Result<Outcome> {
         },
     );
     let memory = args.memory.unwrap_or_else(default_memory_limit);
-    let task = AggTask::new(ds.schema.ncols(), predicates, plan.clone(), &ds.plan);
+    let task = AggTask::new(ds.schema.ncols(), predicates, plan.clone(), &ds.plan)
+        .within_memory(memory, opts.workers);
     #[cfg(feature = "cluster")]
     let on_cluster = args.cluster.as_deref();
     #[cfg(not(feature = "cluster"))]

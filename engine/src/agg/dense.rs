@@ -203,6 +203,14 @@ impl DenseLayout {
         self.cells * self.width + self.specs.len()
     }
 
+    /// Bytes a job on this layout may hold at most: the shared array and its undo log, each
+    /// of `workers` workers' private cells (wide and narrow, counted wide) and the
+    /// coordinator's copy of the array at the end.
+    pub fn footprint(&self, workers: usize) -> u64 {
+        let words = self.words() as u64;
+        8 * (self.undo_words() as u64 + words * (2 * workers as u64 + 2))
+    }
+
     /// Undo-log words one commit may need: every word once, plus two per logged range.
     pub fn undo_words(&self) -> usize {
         self.words() + 2 * (self.cells + 1)
@@ -1023,6 +1031,78 @@ mod tests {
     /// missing ones, and a second chunk in the same deltas to show the cells were cleared;
     /// with the default null rule and with given markers. (Markers that are numbers take the
     /// wide cells only: `engine/tests/missing.rs` holds those to the reference.)
+    /// An integer paired with an hour or weekday, in either order, gets ids x parts cells,
+    /// hour-major, cut to the size cap; the cell of a record and the key of a cell agree.
+    #[test]
+    fn integer_and_time_part_pairs() {
+        let schema = Schema::new(None, 3);
+        let time = b"2015-02-03 17:04:05";
+        for (keys, parts, int_first) in [
+            ("1,hour(2)", 24, true),
+            ("hour(2),1", 24, false),
+            ("1,weekday(2)", 7, true),
+            ("weekday(2),1", 7, false),
+        ] {
+            let plan = AggPlan::parse(Some(keys), &["count", "mean(3)"], &schema).expect("plan");
+            let layout = DenseLayout::for_plan(&plan, Some((100, 139))).expect("a dense plan");
+            assert_eq!(layout.cells, 40 * parts, "{keys}");
+            let fields: [&[u8]; 3] = [b"117", time, b"5"];
+            let field = |i: usize| fields[i];
+            let line = b"117,2015-02-03 17:04:05,5";
+            let i = layout.cell_of(line, &field).expect("a cell");
+            let part = if parts == 24 { 17 } else { 1 };
+            assert_eq!(i, part * 40 + 17, "{keys}: part-major");
+            let mut key = Vec::new();
+            layout.push_key(i, &mut key);
+            let (id, p) = (b"117".to_vec(), part_text(layout_part(&layout), part));
+            let mut want = Vec::new();
+            for text in if int_first { [&id, &p] } else { [&p, &id] } {
+                push_part(&mut want, text);
+            }
+            assert_eq!(key, want, "{keys}");
+            // Out of range, not an integer, not a time: the hashed path.
+            for bad in [
+                [&b"99"[..], time, b"5"],
+                [b"0117", time, b"5"],
+                [b"117", b"soon", b"5"],
+            ] {
+                assert_eq!(
+                    layout.cell_of(b"", &|i: usize| bad[i]),
+                    None,
+                    "{keys} {bad:?}"
+                );
+            }
+        }
+        // Pairs of anything else are not dense; a huge id range is cut to the cap.
+        for keys in ["1,day(2)", "1,3", "hour(2),weekday(2)", "1,hour(2),3"] {
+            let plan = AggPlan::parse(Some(keys), &["count"], &schema).expect("plan");
+            assert_eq!(DenseLayout::for_plan(&plan, Some((0, 99))), None, "{keys}");
+        }
+        let plan =
+            AggPlan::parse(Some("1,hour(2)"), &["count", "stddev(3)"], &schema).expect("plan");
+        let layout = DenseLayout::for_plan(&plan, Some((0, 1 << 40))).expect("a dense plan");
+        assert!(
+            layout.cells * layout.width * 8 <= MAX_ARRAY_BYTES,
+            "{}",
+            layout.cells
+        );
+        assert_eq!(layout.cells % 24, 0);
+        // 30,000 taxi ids by hour, count and mean: 35 MB of cells, so a job with 2 workers
+        // needs more than 100 MB and a 64 MiB --memory takes the hashed path.
+        let plan = AggPlan::parse(Some("1,hour(2)"), &["count", "mean(3)"], &schema).expect("plan");
+        let layout = DenseLayout::for_plan(&plan, Some((10_000, 39_999))).expect("a dense plan");
+        assert_eq!(layout.cells, 720_000);
+        assert!(layout.footprint(2) > 64 << 20 && layout.footprint(2) < 1 << 30);
+        assert!(layout.footprint(3) > layout.footprint(2));
+    }
+
+    fn layout_part(layout: &DenseLayout) -> KeyFn {
+        match layout.key {
+            DenseKey::IntPart { part, .. } => part,
+            other => panic!("not a pair: {other:?}"),
+        }
+    }
+
     #[test]
     fn narrow_cells_encode_exactly_like_wide_ones() {
         let schema = Schema::new(None, 3);

@@ -85,6 +85,20 @@ impl AggTask {
     }
 }
 
+impl AggTask {
+    /// The task, its dense array given up for the hashed path (which spills past `memory`)
+    /// when the array, its undo log and the private cells of `workers` workers would take
+    /// more than `memory` bytes.
+    pub fn within_memory(mut self, memory: u64, workers: usize) -> AggTask {
+        if let Some(layout) = &self.dense {
+            if layout.footprint(workers) > memory {
+                self.dense = None;
+            }
+        }
+        self
+    }
+}
+
 /// The largest chunk [`AggTask::chunks_for`] makes: a worker's table for one chunk grows with
 /// the chunk's distinct keys, so this also bounds it (a few hundred MiB with unique keys).
 pub const HASHED_CHUNK_MAX: u64 = 256 << 20;
