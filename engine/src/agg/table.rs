@@ -361,7 +361,10 @@ impl AggTable {
         group
     }
 
-    /// The group of packed key `key`, added with empty states when new.
+    /// The group of packed key `key`, added with empty states when new (the Arrow state
+    /// reader and tests; the record and merge paths hash once and call
+    /// [`Self::group_hashed`]).
+    #[cfg(any(test, feature = "columnar"))]
     pub(crate) fn group_for(&mut self, key: &[u8]) -> usize {
         self.group_hashed(key_hash(key), key)
     }
