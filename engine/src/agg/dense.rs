@@ -1,6 +1,7 @@
 //! The dense shared path of `fleet agg`: totals, and group-by on one key whose values map to a
 //! small range of integers (a canonical integer column such as taxi ids 10000..39999, or
-//! `hour(COL)`, `weekday(COL)`), kept as one fixed-width cell of `u64` words per key value in
+//! `hour(COL)`, `weekday(COL)`) or on such an integer paired with an hour or weekday (ids by
+//! hour), kept as one fixed-width cell of `u64` words per key value in
 //! the job's shared region: the `Array` of multiprocessing, and for totals a single cell, its
 //! `Value`.
 //!
@@ -60,7 +61,7 @@ enum DenseKey {
     Hour(usize),
     Weekday(usize),
     /// A canonical integer column (values `lo .. lo + ids`) paired with an hour or weekday
-    /// of a time column, in either order (`first` is the integer's place in the key): cell
+    /// of a time column, in either order (`int_first`: the integer is the first key): cell
     /// `part * ids + (n - lo)`. Part-major, so records in time order, as dumps usually are,
     /// work in one band of cells at a time.
     IntPart {
