@@ -43,6 +43,7 @@ use arrow_schema::{DataType, Field, Schema};
 use super::accum::{Column, Extreme, Hist, Pick, Present, Sketch, SpreadState, SumState};
 use super::error::AggError;
 use super::exact::{Sum256, U256};
+use super::groups::key_hash;
 use super::keys::push_part;
 use super::spec::{AggFn, AggPlan};
 use super::table::AggTable;
@@ -598,7 +599,8 @@ impl AggTable {
                 column.clear();
                 read_state(column, &cols[span.clone()], row).map_err(|what| bad(row, what))?;
             }
-            self.merge_group(&key, records.value(row), &mut scratch);
+            let g = self.group_hashed(key_hash(&key), &key);
+            self.merge_states(g, records.value(row), &mut scratch);
         }
         Ok(())
     }

@@ -23,6 +23,7 @@ use super::spec::{AggFn, AggPlan, KeyFn};
 use super::table::{AggTable, SpecCounts};
 
 const MAGIC: &[u8] = b"fleetagg";
+const VERSION: u8 = 3;
 
 /// Groups of an encoded table held between decoding and merging ([`AggTable::merge_encoded`]).
 const MERGE_RING: usize = 16;
@@ -39,7 +40,6 @@ struct Decoded<'b> {
     group: usize,
     states: Vec<Column>,
 }
-const VERSION: u8 = 3;
 
 /// (kind, column, parameter: window, bin width or fraction; 0 when none).
 fn key_code(f: KeyFn) -> (u8, usize, u128) {

@@ -234,20 +234,20 @@ impl GroupIndex {
     ///
     /// The old slots are read in order, so the new ones fill in about the same order; what
     /// misses the cache is each group's hash, read by group number: it is prefetched a few
-    /// used slots ahead.
+    /// slots ahead.
     fn rebuild(&mut self, n: usize) {
         const AHEAD: usize = 8;
         let mut slots = Vec::with_capacity(n);
         crate::sys::advise_huge(&mut slots);
         slots.resize(n, Slot::default());
         let old = std::mem::replace(&mut self.slots, slots);
-        let used: Vec<Slot> = old.into_iter().filter(|s| s.meta != 0).collect();
-        for (i, slot) in used.iter().enumerate() {
-            if let Some(next) = used.get(i + AHEAD) {
+        for (i, &slot) in old.iter().enumerate() {
+            if let Some(next) = old.get(i + AHEAD).filter(|s| s.meta != 0) {
                 super::prefetch::prefetch(&self.hashes, next.group(), 1);
             }
-            let hash = self.hashes[slot.group()];
-            self.place(hash, *slot);
+            if slot.meta != 0 {
+                self.place(self.hashes[slot.group()], slot);
+            }
         }
     }
 

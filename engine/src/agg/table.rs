@@ -361,14 +361,7 @@ impl AggTable {
         group
     }
 
-    /// The group of packed key `key`, added with empty states when new (the Arrow state
-    /// reader and tests; the record and merge paths hash once and call
-    /// [`Self::group_hashed`]).
-    #[cfg(any(test, feature = "columnar"))]
-    pub(crate) fn group_for(&mut self, key: &[u8]) -> usize {
-        self.group_hashed(key_hash(key), key)
-    }
-
+    /// The group of packed key `key` whose hash is `hash`, added with empty states when new.
     pub(crate) fn group_hashed(&mut self, hash: u64, key: &[u8]) -> usize {
         let (group, added) = self.index.find_or_insert(hash, key);
         if added {
@@ -442,21 +435,6 @@ impl AggTable {
                 *a = a.wrapping_add(*b);
             }
         }
-    }
-
-    /// Folds one decoded group (packed `key`, its record count, and its state as group 0 of
-    /// each `scratch` column, which is taken) into this table; returns the group's number.
-    /// Only the Arrow state reader needs it: the byte codec merges through a prefetching ring.
-    #[cfg(feature = "columnar")]
-    pub(crate) fn merge_group(
-        &mut self,
-        key: &[u8],
-        records: u64,
-        scratch: &mut [Column],
-    ) -> usize {
-        let g = self.group_for(key);
-        self.merge_states(g, records, scratch);
-        g
     }
 
     /// Folds one decoded group's record count and states (group 0 of each `scratch` column,
@@ -630,7 +608,7 @@ mod tests {
             push_part(&mut packed, v.as_bytes());
             assert_eq!(t.index.key(g), &packed[..], "{v:?}");
             assert_eq!(t.index.hash(g), key_hash(&packed), "{v:?}");
-            assert_eq!(t.group_for(&packed), g, "{v:?}");
+            assert_eq!(t.index.find(key_hash(&packed), &packed), Some(g), "{v:?}");
             assert_eq!(t.records[g], 2, "{v:?}");
         }
         assert_eq!(t.groups(), values.len());

@@ -83,9 +83,7 @@ impl AggTask {
             dense,
         }
     }
-}
 
-impl AggTask {
     /// The task, its dense array given up for the hashed path (which spills past `memory`)
     /// when the array, its undo log and the private cells of `workers` workers would take
     /// more than `memory` bytes.

@@ -1601,6 +1601,14 @@ mod tests {
             .collect()
     }
 
+    /// `head`, then `odd` twice, then `tail`: a settled column broken by one odd value.
+    fn broken_by(head: Vec<String>, odd: &str, tail: Vec<String>) -> Vec<String> {
+        let mut values = head;
+        values.extend([odd.to_string(), odd.to_string()]);
+        values.extend(tail);
+        values
+    }
+
     #[test]
     fn integers_counted_by_value_give_the_profile_of_each_taken_alone() {
         let nulls = NullMarkers::default();
@@ -1630,10 +1638,7 @@ mod tests {
             "Zoë",
         ] {
             for range in [100, 40_000] {
-                let mut values = ints(10_000, range, 5);
-                values.push(odd.to_string());
-                values.push(odd.to_string());
-                values.extend(ints(3_000, range, 6));
+                let values = broken_by(ints(10_000, range, 5), odd, ints(3_000, range, 6));
                 let what = format!("{odd:?} in 0..{range}");
                 assert!(check_counted_by_value(&values, &nulls, &what), "{what}");
             }
@@ -1713,10 +1718,7 @@ mod tests {
             "x",
             "2015-02-01 00:00:00",
         ] {
-            let mut values = floats(10_000, 2);
-            values.push(odd.to_string());
-            values.push(odd.to_string());
-            values.extend(floats(3_000, 3));
+            let values = broken_by(floats(10_000, 2), odd, floats(3_000, 3));
             let what = format!("{odd:?} among floats");
             assert!(check_counted_by_value(&values, &nulls, &what), "{what}");
         }
